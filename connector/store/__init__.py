@@ -1,1 +1,8 @@
+"""The store: tables, engine, and migrations."""
 
+from __future__ import annotations
+
+from connector.store.engine import make_engine, utcnow
+from connector.store.migrate import current_revision, head_revision, upgrade
+
+__all__ = ["current_revision", "head_revision", "make_engine", "upgrade", "utcnow"]

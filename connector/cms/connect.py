@@ -1,0 +1,110 @@
+"""Build the CMS client from settings and a mapping, and probe it the way an admin's "Test" button does."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import requests
+from sqlalchemy import Engine
+
+from connector.cms.auth import Credentials, OAuthTokens, StaticToken, TokenStore
+from connector.cms.client import CmsClient
+from connector.cms.errors import CmsError, ConfigError, RetryableError
+from connector.cms.ratelimit import RateLimiter, RateLimitHeaders
+from connector.cms.retry import DEFAULT_POLICY, RetryPolicy
+from connector.settings import Settings, SettingsError
+from mappings.model import Mapping
+
+
+def base_url_for(settings: Settings, mapping: Mapping) -> str:
+    """MATTERLINE_CMS_BASE_URL, else the mapping's URL for MATTERLINE_CMS_REGION (or its default region).
+
+    Raises:
+        SettingsError: the region is not one the mapping knows.
+    """
+    if settings.cms_base_url:
+        return settings.cms_base_url
+    region = (settings.cms_region or mapping.api.default_region).lower()
+    if region not in mapping.api.regions:
+        known = ", ".join(sorted(mapping.api.regions))
+        raise SettingsError({"MATTERLINE_CMS_REGION": f"{region!r} is not a {mapping.name} region ({known})"})
+    return mapping.api.regions[region]
+
+
+def build_client(
+    settings: Settings,
+    mapping: Mapping,
+    engine: Engine | None = None,
+    *,
+    policy: RetryPolicy = DEFAULT_POLICY,
+    sleep: Callable[[float], None] = time.sleep,
+) -> CmsClient:
+    """A client for the configured CMS, with OAuth refresh when the refresh trio is configured."""
+    base_url = base_url_for(settings, mapping)
+    session = requests.Session()
+    credentials: Credentials
+    if mapping.auth.kind == "oauth2" and settings.cms_refresh_token and settings.cms_client_id:
+        credentials = OAuthTokens(
+            mapping.auth,
+            base_url=base_url,
+            client_id=settings.cms_client_id,
+            client_secret=settings.cms_client_secret,
+            refresh_token=settings.cms_refresh_token,
+            access_token=settings.cms_access_token,
+            store=TokenStore(engine, mapping.id, settings.secret_key),
+            session=session,
+        )
+    else:
+        credentials = StaticToken(settings.cms_access_token, mapping.auth.scheme)
+    rate = mapping.rate_limit
+    limiter = RateLimiter(
+        headers=RateLimitHeaders(
+            limit=rate.limit_header or "",
+            remaining=rate.remaining_header or "",
+            reset=rate.reset_header or "",
+            reset_format=rate.reset_format,
+            retry_after=rate.retry_after_headers or ("Retry-After",),
+        ),
+        sleep=sleep,
+    )
+    return CmsClient(
+        base_url,
+        credentials,
+        headers=mapping.api.headers,
+        error_message_paths=mapping.api.error_message_paths,
+        limiter=limiter,
+        policy=policy,
+        session=session,
+        sleep=sleep,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    """The answer to "is the CMS connection working?": ok, invalid_auth or cannot_connect, with why."""
+
+    status: str
+    reason: str
+
+
+def check_connection(client: CmsClient, mapping: Mapping) -> CheckResult:
+    """One authenticated call (the mapping's `check` request), without retries."""
+    single = CmsClient(
+        client.base_url,
+        client.credentials,
+        headers=mapping.api.headers,
+        error_message_paths=mapping.api.error_message_paths,
+        policy=RetryPolicy(max_attempts=1),
+        session=client.session,
+    )
+    try:
+        single.request(mapping.check.method, mapping.check.path, params=mapping.check.params)
+    except ConfigError as exc:
+        return CheckResult(exc.code if exc.code == "invalid_auth" else "cannot_connect", str(exc))
+    except RetryableError as exc:
+        return CheckResult("cannot_connect", str(exc))
+    except CmsError as exc:
+        return CheckResult("cannot_connect", str(exc))
+    return CheckResult("ok", f"{mapping.check.method} {mapping.check.path} answered as expected")

@@ -1,0 +1,29 @@
+"""Encryption of stored secrets (CMS tokens, webhook secrets) under MATTERLINE_SECRET_KEY."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+
+from cryptography.fernet import Fernet, InvalidToken
+
+_CONTEXT = b"matterline/stored-secrets/v1"
+
+
+class SecretBox:
+    """Fernet (AES-128-CBC + HMAC-SHA256) keyed by a hash of the configured secret key."""
+
+    def __init__(self, secret_key: str) -> None:
+        digest = hashlib.sha256(_CONTEXT + secret_key.encode()).digest()
+        self._fernet = Fernet(base64.urlsafe_b64encode(digest))
+
+    def seal(self, plaintext: str) -> str:
+        """Encrypt and authenticate `plaintext`."""
+        return self._fernet.encrypt(plaintext.encode()).decode()
+
+    def open(self, sealed: str) -> str | None:
+        """Decrypt `sealed`; None when it was sealed under another key or was altered."""
+        try:
+            return self._fernet.decrypt(sealed.encode()).decode()
+        except InvalidToken:
+            return None

@@ -1,0 +1,261 @@
+"""Settings from environment variables, validated once, so a typo stops the program before it acts."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import phonenumbers
+from dotenv import dotenv_values
+from marshmallow import EXCLUDE, Schema, ValidationError, post_load, validate, validates
+from marshmallow import fields as mf
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from connector import const
+
+# Variables under the prefix that belong to the test harness, not to the program.
+_NOT_SETTINGS_PREFIXES = ("MATTERLINE_TEST_",)
+_TWILIO_SID = re.compile(r"^AC[0-9a-fA-F]{32}$")
+_MESSAGING_SERVICE_SID = re.compile(r"^MG[0-9a-fA-F]{32}$")
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+class SettingsError(Exception):
+    """Every bad setting at once, each named by its environment variable."""
+
+    def __init__(self, problems: Mapping[str, str]) -> None:
+        self.problems = dict(sorted(problems.items()))
+        lines = [f"  {name}: {message}" for name, message in self.problems.items()]
+        super().__init__("invalid settings:\n" + "\n".join(lines))
+
+
+def _secret(**kwargs: Any) -> mf.String:
+    return mf.String(load_default=None, metadata={"secret": True}, **kwargs)
+
+
+def _check_url(value: str, *, https_only_remote: bool) -> None:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValidationError("must be an http(s) URL with a host")
+    local = parts.hostname in ("localhost", "127.0.0.1", "::1")
+    if https_only_remote and parts.scheme != "https" and not local:
+        raise ValidationError("must use https (http is accepted only for localhost)")
+
+
+class SettingsSchema(Schema):
+    """The contract table of DESIGN.md; `data_key` is the environment variable."""
+
+    class Meta:
+        unknown = EXCLUDE  # unknown MATTERLINE_* names are reported by load_settings itself
+
+    database_url = mf.String(data_key="MATTERLINE_DATABASE_URL", load_default=const.DEFAULT_DATABASE_URL)
+    cms = mf.String(data_key="MATTERLINE_CMS", load_default=const.DEFAULT_CMS)
+    cms_region = mf.String(data_key="MATTERLINE_CMS_REGION", load_default=None)
+    cms_base_url = mf.String(data_key="MATTERLINE_CMS_BASE_URL", load_default=None)
+    cms_access_token = _secret(data_key="MATTERLINE_CMS_ACCESS_TOKEN")
+    cms_client_id = mf.String(data_key="MATTERLINE_CMS_CLIENT_ID", load_default=None)
+    cms_client_secret = _secret(data_key="MATTERLINE_CMS_CLIENT_SECRET")
+    cms_refresh_token = _secret(data_key="MATTERLINE_CMS_REFRESH_TOKEN")
+    cms_webhook_secret = _secret(data_key="MATTERLINE_CMS_WEBHOOK_SECRET")
+    mapping_file = mf.String(data_key="MATTERLINE_MAPPING_FILE", load_default=None)
+    twilio_account_sid = mf.String(data_key="TWILIO_ACCOUNT_SID", load_default=None)
+    twilio_auth_token = _secret(data_key="TWILIO_AUTH_TOKEN")
+    twilio_messaging_service_sid = mf.String(data_key="TWILIO_MESSAGING_SERVICE_SID", load_default=None)
+    twilio_api_url = mf.String(data_key="MATTERLINE_TWILIO_API_URL", load_default=const.DEFAULT_TWILIO_API_URL)
+    firm_numbers = mf.String(data_key="MATTERLINE_FIRM_NUMBERS", load_default="")
+    public_url = mf.String(data_key="MATTERLINE_PUBLIC_URL", load_default=None)
+    default_region = mf.String(data_key="MATTERLINE_DEFAULT_REGION", load_default=const.DEFAULT_REGION)
+    timezone = mf.String(data_key="MATTERLINE_TIMEZONE", load_default=const.DEFAULT_TIMEZONE)
+    secret_key = _secret(data_key="MATTERLINE_SECRET_KEY", validate=validate.Length(min=16))
+    log_level = mf.String(
+        data_key="MATTERLINE_LOG_LEVEL", load_default="INFO", validate=validate.OneOf(_LOG_LEVELS)
+    )
+
+    @validates("database_url")
+    def _database_url(self, value: str, **_: Any) -> None:
+        try:
+            url = make_url(value)
+        except ArgumentError as exc:
+            raise ValidationError("is not a database URL (e.g. sqlite:///matterline.db)") from exc
+        if url.get_backend_name() not in ("sqlite", "postgresql"):
+            raise ValidationError("must be a sqlite:// or postgresql:// URL")
+
+    @validates("cms")
+    def _cms(self, value: str, **_: Any) -> None:
+        from mappings import available_vendors
+
+        vendors = available_vendors()
+        if value not in vendors:
+            raise ValidationError(f"unknown CMS {value!r}; one of: {', '.join(vendors)}")
+
+    @validates("cms_base_url")
+    def _cms_base_url(self, value: str | None, **_: Any) -> None:
+        if value is not None:
+            _check_url(value, https_only_remote=True)
+
+    @validates("public_url")
+    def _public_url(self, value: str | None, **_: Any) -> None:
+        if value is not None:
+            _check_url(value, https_only_remote=True)
+            if urlsplit(value).path not in ("", "/"):
+                raise ValidationError("must be the base URL only (scheme and host), without a path")
+
+    @validates("twilio_api_url")
+    def _twilio_api_url(self, value: str, **_: Any) -> None:
+        _check_url(value, https_only_remote=True)
+
+    @validates("mapping_file")
+    def _mapping_file(self, value: str | None, **_: Any) -> None:
+        if value is not None and not Path(value).is_file():
+            raise ValidationError(f"no such file: {value}")
+
+    @validates("twilio_account_sid")
+    def _account_sid(self, value: str | None, **_: Any) -> None:
+        if value is not None and not _TWILIO_SID.match(value):
+            raise ValidationError("must look like AC followed by 32 hex characters")
+
+    @validates("twilio_messaging_service_sid")
+    def _service_sid(self, value: str | None, **_: Any) -> None:
+        if value is not None and not _MESSAGING_SERVICE_SID.match(value):
+            raise ValidationError("must look like MG followed by 32 hex characters")
+
+    @validates("default_region")
+    def _region(self, value: str, **_: Any) -> None:
+        if value.upper() not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValidationError(f"{value!r} is not a two-letter region phonenumbers knows (e.g. US, GB)")
+
+    @validates("timezone")
+    def _timezone(self, value: str, **_: Any) -> None:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValidationError(f"{value!r} is not an IANA time zone (e.g. America/New_York)") from exc
+
+    @validates("firm_numbers")
+    def _firm_numbers(self, value: str, **_: Any) -> None:
+        bad = [n for n in _split(value) if not _is_e164(n)]
+        if bad:
+            raise ValidationError(f"not E.164 (+15551234567): {', '.join(bad)}")
+
+    @post_load
+    def _build(self, data: dict[str, Any], **_: Any) -> Settings:
+        data["firm_numbers"] = tuple(_split(data["firm_numbers"]))
+        data["default_region"] = data["default_region"].upper()
+        return Settings(**data)
+
+
+def _split(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
+def _is_e164(number: str) -> bool:
+    if not number.startswith("+"):
+        return False
+    try:
+        parsed = phonenumbers.parse(number, None)
+    except phonenumbers.NumberParseException:
+        return False
+    return bool(phonenumbers.is_valid_number(parsed)) and phonenumbers.format_number(
+        parsed, phonenumbers.PhoneNumberFormat.E164
+    ) == number
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Validated settings; secrets are excluded from `repr` so they never reach a log line."""
+
+    database_url: str = const.DEFAULT_DATABASE_URL
+    cms: str = const.DEFAULT_CMS
+    cms_region: str | None = None
+    cms_base_url: str | None = None
+    cms_access_token: str | None = None
+    cms_client_id: str | None = None
+    cms_client_secret: str | None = None
+    cms_refresh_token: str | None = None
+    cms_webhook_secret: str | None = None
+    mapping_file: str | None = None
+    twilio_account_sid: str | None = None
+    twilio_auth_token: str | None = None
+    twilio_messaging_service_sid: str | None = None
+    twilio_api_url: str = const.DEFAULT_TWILIO_API_URL
+    firm_numbers: tuple[str, ...] = ()
+    public_url: str | None = None
+    default_region: str = const.DEFAULT_REGION
+    timezone: str = const.DEFAULT_TIMEZONE
+    secret_key: str | None = None
+    log_level: str = "INFO"
+
+    def __repr__(self) -> str:
+        shown = []
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name in SECRET_FIELDS and value is not None:
+                value = "***"
+            shown.append(f"{f.name}={value!r}")
+        return f"Settings({', '.join(shown)})"
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The firm's time zone."""
+        return ZoneInfo(self.timezone)
+
+    def require(self, *names: str, why: str) -> None:
+        """Stop with a settings error naming each of `names` that is unset.
+
+        Raises:
+            SettingsError: one or more of the named settings is missing.
+        """
+        missing = {ENV_NAMES[name]: f"required {why}" for name in names if getattr(self, name) in (None, "", ())}
+        if missing:
+            raise SettingsError(missing)
+
+
+_SCHEMA_FIELDS = SettingsSchema().fields
+ENV_NAMES: dict[str, str] = {name: str(field.data_key) for name, field in _SCHEMA_FIELDS.items()}
+SECRET_FIELDS: frozenset[str] = frozenset(
+    name for name, field in _SCHEMA_FIELDS.items() if field.metadata.get("secret")
+)
+
+
+def setting_names() -> dict[str, bool]:
+    """Every environment variable Matterline reads, mapped to whether it holds a secret."""
+    return {ENV_NAMES[name]: name in SECRET_FIELDS for name in _SCHEMA_FIELDS}
+
+
+def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path | None = ".env") -> Settings:
+    """Read and validate settings from `environ` (default: the process), under an optional `.env` file.
+
+    Raises:
+        SettingsError: naming every unknown, invalid or malformed setting at once.
+    """
+    source: dict[str, str] = {}
+    if env_file is not None and Path(env_file).is_file():
+        source.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+    source.update(os.environ if environ is None else environ)
+    known = set(ENV_NAMES.values())
+    problems: dict[str, str] = {}
+    for name in source:
+        if (
+            name.startswith(const.ENV_PREFIX)
+            and name not in known
+            and not name.startswith(_NOT_SETTINGS_PREFIXES)
+        ):
+            problems[name] = "unknown setting (check the spelling; see README 'Configuration')"
+    relevant = {k: v for k, v in source.items() if k in known and v != ""}
+    try:
+        settings: Settings = SettingsSchema().load(relevant)
+    except ValidationError as exc:
+        for key, messages in exc.normalized_messages().items():
+            text = messages if isinstance(messages, str) else "; ".join(str(m) for m in messages)
+            problems[str(key)] = text
+        raise SettingsError(problems) from None
+    if problems:
+        raise SettingsError(problems)
+    return settings

@@ -1,0 +1,250 @@
+"""Client and matter sync: full or incremental, resumable page by page, and polite to the CMS.
+
+A run's bookmark (the `updated_since` of the next run) is the moment the run started, and it is
+written only when the last page is committed. Each committed page also records where to resume, so a
+run killed half way and started again finishes in the state an unbroken run would have reached.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, delete, insert, select, update
+from tqdm import tqdm
+
+from connector import const
+from connector.cms.client import CmsClient
+from connector.cms.errors import FatalError
+from connector.cms.pagination import paginator_for
+from connector.ingest import Counts, Record, apply, sweep_unseen
+from connector.records import RecordError, read_contact, read_matter, read_relationship
+from connector.store.engine import utcnow
+from connector.store.tables import pending_refresh, sync_state
+from mappings.model import Mapping, ResourceSpec
+
+RESOURCE_ORDER = ("clients", "matters", "relationships")
+_UNPARSEABLE_LISTED = 50
+
+
+@dataclass
+class SyncReport:
+    """What one `matterline sync` did."""
+
+    counts: dict[str, Counts] = field(default_factory=dict)
+    phones_normalized: int = 0
+    phones_unparseable: int = 0
+    unparseable: list[tuple[str, str, str]] = field(default_factory=list)
+    unknown_statuses: int = 0
+    requests: int = 0
+    rate_limited: int = 0
+    seconds: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        """The `--json` shape fixed by the sync issue."""
+
+        def block(name: str) -> dict[str, int]:
+            c = self.counts.get(name, Counts())
+            return {"fetched": c.fetched, "created": c.created, "updated": c.updated, "unchanged": c.unchanged}
+
+        return {
+            "clients": block("clients"),
+            "matters": block("matters"),
+            "relationships": block("relationships"),
+            "deleted": {name: c.deleted for name, c in self.counts.items()},
+            "phones": {"normalized": self.phones_normalized, "unparseable": self.phones_unparseable},
+            "requests": self.requests,
+            "rate_limited": self.rate_limited,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+class Syncer:
+    """Runs sync for one CMS mapping into one store."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        client: CmsClient,
+        mapping: Mapping,
+        *,
+        default_region: str = const.DEFAULT_REGION,
+        progress: bool | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.engine = engine
+        self.client = client
+        self.mapping = mapping
+        self.region = default_region
+        self.progress = sys.stderr.isatty() if progress is None else progress
+        self.clock = clock
+
+    def resources(self) -> list[str]:
+        """The resources this mapping syncs, in dependency order."""
+        return [name for name in RESOURCE_ORDER if name in self.mapping.resources]
+
+    def run(self, *, full: bool = False) -> SyncReport:
+        """Sync every resource; `full` re-reads everything and retires what the CMS no longer lists."""
+        report = SyncReport()
+        started = time.monotonic()
+        requests_before, limited_before = self.client.stats.requests, self.client.stats.rate_limited
+        try:
+            for name in self.resources():
+                report.counts[name] = self._sync_resource(name, full=full, report=report)
+        finally:
+            report.requests = self.client.stats.requests - requests_before
+            report.rate_limited = self.client.stats.rate_limited - limited_before
+            report.seconds = time.monotonic() - started
+        return report
+
+    # -- one resource -------------------------------------------------------------------------------
+
+    def _begin(self, name: str, full: bool) -> tuple[bool, int, datetime, datetime | None, str | None]:
+        """Start a run or pick up the interrupted one: (full, run_seq, started, bookmark, resume token)."""
+        now = self.clock()
+        with self.engine.begin() as conn:
+            row = conn.execute(select(sync_state).where(sync_state.c.resource == name)).first()
+            if row is None:
+                conn.execute(insert(sync_state).values(resource=name, run_seq=0, run_full=False))
+                row = conn.execute(select(sync_state).where(sync_state.c.resource == name)).one()
+            in_progress = row.run_started_at is not None
+            if in_progress and (row.run_full or not full):
+                return row.run_full, row.run_seq, row.run_started_at, row.bookmark, row.resume_url
+            run_full = full or row.bookmark is None
+            run_seq = row.run_seq + 1 if run_full else row.run_seq
+            conn.execute(
+                update(sync_state)
+                .where(sync_state.c.resource == name)
+                .values(run_started_at=now, run_full=run_full, run_seq=run_seq, resume_url=None, last_error=None)
+            )
+            return run_full, run_seq, now, row.bookmark, None
+
+    def _sync_resource(self, name: str, *, full: bool, report: SyncReport) -> Counts:
+        spec = self.mapping.resources[name]
+        run_full, run_seq, started, bookmark, resume = self._begin(name, full)
+        params: dict[str, Any] = dict(spec.params)
+        pagination = self.mapping.pagination
+        if pagination.size_param:
+            params[pagination.size_param] = pagination.page_size
+        if not run_full and bookmark is not None and spec.updated_since_param:
+            params[spec.updated_since_param] = (bookmark - const.BOOKMARK_OVERLAP).isoformat(timespec="seconds")
+        endpoint = f"GET {spec.path}"
+        paginator = paginator_for(pagination, endpoint, resume)
+        counts = Counts()
+        bar = tqdm(desc=f"{name:>13}", unit=" rec", disable=not self.progress, leave=True, file=sys.stderr)
+        try:
+            with bar:
+                while not paginator.finished:
+                    path, query = paginator.request(spec.path, params)
+                    response = self.client.get(path, query)
+                    raw_records = self._records(spec, response.body, endpoint)
+                    paginator.advance(response, raw_records)
+                    records = self._read(name, spec, raw_records, report, counts)
+                    with self.engine.begin() as conn:
+                        page = apply(conn, name, records, now=self.clock(), run_seq=run_seq if run_full else None)
+                        page.fetched = len(raw_records)
+                        counts.add(page)
+                        if paginator.finished:
+                            if run_full:
+                                counts.deleted += sweep_unseen(conn, name, run_seq, self.clock())
+                            self._finish(conn, name, started)
+                        else:
+                            conn.execute(
+                                update(sync_state)
+                                .where(sync_state.c.resource == name)
+                                .values(resume_url=paginator.dump())
+                            )
+                    bar.update(len(raw_records))
+        except Exception as exc:
+            with self.engine.begin() as conn:
+                conn.execute(
+                    update(sync_state).where(sync_state.c.resource == name).values(last_error=str(exc)[:2000])
+                )
+            raise
+        return counts
+
+    def _finish(self, conn: Connection, name: str, started: datetime) -> None:
+        conn.execute(
+            update(sync_state)
+            .where(sync_state.c.resource == name)
+            .values(
+                bookmark=started,
+                run_started_at=None,
+                resume_url=None,
+                last_completed_at=self.clock(),
+                last_error=None,
+            )
+        )
+
+    def _records(self, spec: ResourceSpec, body: Any, endpoint: str) -> list[Any]:
+        path = spec.records_path if spec.records_path is not None else self.mapping.api.records_path
+        records = path.get(body)
+        if not isinstance(records, list):
+            raise FatalError(endpoint, f"answered JSON without a list of records at {str(path) or 'the top level'!r}")
+        return records
+
+    def _read(self, name: str, spec: ResourceSpec, raw: list[Any], report: SyncReport, counts: Counts) -> list[Record]:
+        records: list[Record] = []
+        for item in raw:
+            try:
+                if name == "clients":
+                    contact = read_contact(spec, item, self.region)
+                    for phone in contact.phones:
+                        if phone.e164 is None:
+                            report.phones_unparseable += 1
+                            if len(report.unparseable) < _UNPARSEABLE_LISTED:
+                                report.unparseable.append((contact.cms_id, phone.raw, phone.error or ""))
+                        else:
+                            report.phones_normalized += 1
+                    records.append(contact)
+                elif name == "matters":
+                    matter = read_matter(spec, item)
+                    report.unknown_statuses += 0 if matter.status_known else 1
+                    records.append(matter)
+                else:
+                    records.append(read_relationship(spec, item))
+            except RecordError as exc:
+                counts.skipped += 1
+                const.LOGGER.warning("%s: skipped a record: %s", name, exc)
+        return records
+
+    # -- changes announced by CMS webhooks ----------------------------------------------------------
+
+    def refresh_pending(self, batch: int | None = None) -> Counts:
+        """Fetch the records CMS webhooks announced without their data, a page of ids at a time."""
+        total = Counts()
+        size = batch or self.mapping.pagination.page_size
+        for name in self.resources():
+            spec = self.mapping.resources[name]
+            if not spec.ids_param:
+                continue
+            while True:
+                with self.engine.connect() as conn:
+                    ids = list(
+                        conn.execute(
+                            select(pending_refresh.c.cms_id)
+                            .where(pending_refresh.c.resource == name)
+                            .order_by(pending_refresh.c.id)
+                            .limit(size)
+                        ).scalars()
+                    )
+                if not ids:
+                    break
+                params: dict[str, Any] = {**spec.params, spec.ids_param: ids}
+                if self.mapping.pagination.size_param:
+                    params[self.mapping.pagination.size_param] = min(len(ids), self.mapping.pagination.max_page_size)
+                response = self.client.get(spec.path, params)
+                raw = self._records(spec, response.body, f"GET {spec.path}")
+                records = self._read(name, spec, raw, SyncReport(), total)
+                with self.engine.begin() as conn:
+                    total.add(apply(conn, name, records, now=self.clock()))
+                    conn.execute(
+                        delete(pending_refresh).where(
+                            pending_refresh.c.resource == name, pending_refresh.c.cms_id.in_(ids)
+                        )
+                    )
+        return total
