@@ -123,9 +123,7 @@ def apply(
     created_ids: dict[str, int] = {}
     if new:
         rows = [{**build(record), **stamp, "seen_run": run_seq or 0} for record in new]
-        result = conn.execute(
-            insert(table).returning(table.c.id, table.c.cms_id, sort_by_parameter_order=True), rows
-        )
+        result = conn.execute(insert(table).returning(table.c.id, table.c.cms_id, sort_by_parameter_order=True), rows)
         created_ids = {row.cms_id: row.id for row in result}
     if changed:
         columns = [*build(changed[0][1]), "synced_at", "deleted_at"]

@@ -188,7 +188,7 @@ def read_matter(spec: ResourceSpec, raw: Any) -> MatterRecord:
     """
     cms_id = _required_id(spec, raw, "id")
     vendor_status = _text(_field(spec, raw, "status"))
-    status = spec.status_values.get(vendor_status.lower()) if vendor_status is not None else None
+    status: str | None = spec.status_values.get(vendor_status.lower()) if vendor_status is not None else None
     known = status is not None
     if status is None:
         status = spec.status_default or UNKNOWN_STATUS

@@ -74,9 +74,7 @@ class SettingsSchema(Schema):
     default_region = mf.String(data_key="MATTERLINE_DEFAULT_REGION", load_default=const.DEFAULT_REGION)
     timezone = mf.String(data_key="MATTERLINE_TIMEZONE", load_default=const.DEFAULT_TIMEZONE)
     secret_key = _secret(data_key="MATTERLINE_SECRET_KEY", validate=validate.Length(min=16))
-    log_level = mf.String(
-        data_key="MATTERLINE_LOG_LEVEL", load_default="INFO", validate=validate.OneOf(_LOG_LEVELS)
-    )
+    log_level = mf.String(data_key="MATTERLINE_LOG_LEVEL", load_default="INFO", validate=validate.OneOf(_LOG_LEVELS))
 
     @validates("database_url")
     def _database_url(self, value: str, **_: Any) -> None:
@@ -162,9 +160,10 @@ def _is_e164(number: str) -> bool:
         parsed = phonenumbers.parse(number, None)
     except phonenumbers.NumberParseException:
         return False
-    return bool(phonenumbers.is_valid_number(parsed)) and phonenumbers.format_number(
-        parsed, phonenumbers.PhoneNumberFormat.E164
-    ) == number
+    return (
+        bool(phonenumbers.is_valid_number(parsed))
+        and phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164) == number
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,17 +241,14 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path
     known = set(ENV_NAMES.values())
     problems: dict[str, str] = {}
     for name in source:
-        if (
-            name.startswith(const.ENV_PREFIX)
-            and name not in known
-            and not name.startswith(_NOT_SETTINGS_PREFIXES)
-        ):
+        if name.startswith(const.ENV_PREFIX) and name not in known and not name.startswith(_NOT_SETTINGS_PREFIXES):
             problems[name] = "unknown setting (check the spelling; see README 'Configuration')"
     relevant = {k: v for k, v in source.items() if k in known and v != ""}
     try:
         settings: Settings = SettingsSchema().load(relevant)
     except ValidationError as exc:
-        for key, messages in exc.normalized_messages().items():
+        found = exc.messages if isinstance(exc.messages, dict) else {"settings": exc.messages}
+        for key, messages in found.items():
             text = messages if isinstance(messages, str) else "; ".join(str(m) for m in messages)
             problems[str(key)] = text
         raise SettingsError(problems) from None

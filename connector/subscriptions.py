@@ -72,13 +72,15 @@ def renew(
                     cms_webhooks.c.vendor == mapping.id, cms_webhooks.c.model == model, cms_webhooks.c.url == url
                 )
             ).first()
-        if row is not None and row.expires_at is not None and row.expires_at - now > timedelta(
-            days=spec.renew_before_days
+        if (
+            row is not None
+            and row.expires_at is not None
+            and row.expires_at - now > timedelta(days=spec.renew_before_days)
         ):
             actions.append(RenewalAction(model, "current", row.cms_id, row.expires_at))
             continue
         values = {"url": url, "model": model, "fields": fields, "expires_at": expires.isoformat(timespec="seconds")}
-        if row is not None:
+        if row is not None and spec.renew is not None:
             try:
                 _call(client, spec.renew, {**values, "webhook_id": row.cms_id})
             except FatalError as exc:
@@ -105,7 +107,9 @@ def renew(
                 conn.execute(
                     update(cms_webhooks)
                     .where(cms_webhooks.c.id == row.id)
-                    .values(cms_id=str(cms_id), status="pending", shared_secret=sealed, expires_at=expires, updated_at=now)
+                    .values(
+                        cms_id=str(cms_id), status="pending", shared_secret=sealed, expires_at=expires, updated_at=now
+                    )
                 )
             else:
                 conn.execute(
@@ -147,4 +151,6 @@ def stored_secrets(engine: Engine, vendor: str, secret_key: str | None) -> list[
 def mark_enabled(engine: Engine, row_id: int) -> None:
     """The handshake for this subscription succeeded."""
     with engine.begin() as conn:
-        conn.execute(update(cms_webhooks).where(cms_webhooks.c.id == row_id).values(status="enabled", updated_at=utcnow()))
+        conn.execute(
+            update(cms_webhooks).where(cms_webhooks.c.id == row_id).values(status="enabled", updated_at=utcnow())
+        )

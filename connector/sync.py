@@ -142,13 +142,13 @@ class Syncer:
                     path, query = paginator.request(spec.path, params)
                     response = self.client.get(path, query)
                     raw_records = self._records(spec, response.body, endpoint)
-                    paginator.advance(response, raw_records)
+                    last_page = paginator.advance(response, raw_records)
                     records = self._read(name, spec, raw_records, report, counts)
                     with self.engine.begin() as conn:
                         page = apply(conn, name, records, now=self.clock(), run_seq=run_seq if run_full else None)
                         page.fetched = len(raw_records)
                         counts.add(page)
-                        if paginator.finished:
+                        if last_page:
                             if run_full:
                                 counts.deleted += sweep_unseen(conn, name, run_seq, self.clock())
                             self._finish(conn, name, started)
@@ -161,9 +161,7 @@ class Syncer:
                     bar.update(len(raw_records))
         except Exception as exc:
             with self.engine.begin() as conn:
-                conn.execute(
-                    update(sync_state).where(sync_state.c.resource == name).values(last_error=str(exc)[:2000])
-                )
+                conn.execute(update(sync_state).where(sync_state.c.resource == name).values(last_error=str(exc)[:2000]))
             raise
         return counts
 

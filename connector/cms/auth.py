@@ -160,7 +160,7 @@ class OAuthTokens:
             url = str(render(self._spec.token_url, values))
             payload = render(self._spec.refresh_params, values)
             endpoint = f"POST {urlsplit(url).path}"
-            kwargs: dict[str, Any] = {"json": payload} if self._spec.token_encoding == "json" else {"data": payload}
+            kwargs: dict[str, Any] = {"json": payload} if self._spec.token_encoding == "json" else {"data": payload}  # noqa: S105
             try:
                 response = self._session.post(url, timeout=const.HTTP_TIMEOUT, **kwargs)
             except requests.RequestException as exc:

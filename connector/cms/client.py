@@ -176,7 +176,7 @@ class CmsClient:
             self.stats.bump("rate_limited")
             wait = self.limiter.retry_after(response.headers)
             self.limiter.pause(wait)
-            raise RateLimitedError(endpoint, message, status=status, retry_after=wait)
+            raise RateLimitedError(endpoint, message, status=status, retry_after=wait, paused=True)
         if action is Action.RETRY:
             retry_after = self.limiter.retry_after(response.headers) if _has_retry_after(response) else None
             if retry_after is not None:

@@ -77,9 +77,13 @@ class RateLimitedError(RetryableError):
 
     action = Action.RATE_LIMITED
 
-    def __init__(self, endpoint: str, message: str, *, status: int | None = 429, retry_after: float) -> None:
+    def __init__(
+        self, endpoint: str, message: str, *, status: int | None = 429, retry_after: float, paused: bool = False
+    ) -> None:
         super().__init__(endpoint, message, status=status)
         self.retry_after = retry_after
+        # True when a shared rate limiter already holds every request until then: nobody sleeps twice.
+        self.paused = paused
 
 
 class ConfigError(CmsError):

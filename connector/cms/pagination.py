@@ -39,8 +39,8 @@ class Paginator(ABC, Generic[T]):
         """What makes two tokens the same page."""
         return json.dumps(token, sort_keys=True)
 
-    def advance(self, response: CmsResponse, records: list[Any]) -> None:
-        """Move to the next page.
+    def advance(self, response: CmsResponse, records: list[Any]) -> bool:
+        """Move to the next page; True when there is none.
 
         Raises:
             PaginationLoopError: the next token was followed before in this walk.
@@ -48,12 +48,13 @@ class Paginator(ABC, Generic[T]):
         token = self.next_token(response, records)
         if token is None:
             self.finished = True
-            return
+            return True
         key = self.key(token)
         if key in self._seen:
             raise PaginationLoopError(self.endpoint, "a page repeated a paging token already followed")
         self._seen.add(key)
         self.token = token
+        return False
 
     def dump(self) -> str | None:
         """The current token as text, to resume a walk after a crash."""

@@ -8,8 +8,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from tenacity import RetryCallState, Retrying, before_sleep_log, retry_if_exception, stop_after_attempt
-from tenacity import stop_after_delay, wait_random_exponential
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    before_sleep_log,
+    retry_if_exception,
+    stop_after_attempt,
+    stop_after_delay,
+    wait_random_exponential,
+)
 
 from connector import const
 from connector.cms.errors import RateLimitedError, RetryableError
@@ -32,7 +39,7 @@ class RetryPolicy:
         outcome = state.outcome
         exc = outcome.exception() if outcome is not None else None
         if isinstance(exc, RateLimitedError):
-            return min(exc.retry_after, self.retry_after_ceiling)
+            return 0.0 if exc.paused else min(exc.retry_after, self.retry_after_ceiling)
         jitter = wait_random_exponential(multiplier=self.backoff_base, max=self.backoff_max)
         return float(jitter(state))
 

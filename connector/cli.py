@@ -1,0 +1,414 @@
+"""The `matterline` command line. Every listing takes --json; errors say what is wrong and exit non-zero."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import wraps
+from typing import Any, ParamSpec, TypeVar
+
+import click
+from sqlalchemy import Engine, select
+
+from connector import const
+from connector.cms.client import CmsClient
+from connector.cms.connect import build_client, check_connection
+from connector.cms.errors import CmsError
+from connector.settings import Settings, SettingsError, load_settings
+from connector.store import current_revision, head_revision, make_engine, upgrade
+from connector.store.tables import contact_phones, contacts, matters
+from mappings import MappingError, load_mapping, validate_document
+from mappings.model import Mapping
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+EXIT_ERROR = 1
+EXIT_SETTINGS = 2
+
+
+@dataclass
+class Context:
+    """Settings, store and mapping, each opened on first use so `--help` needs none of them."""
+
+    environ: dict[str, str] | None = None
+    _settings: Settings | None = None
+    _engine: Engine | None = None
+    _mapping: Mapping | None = None
+    _client: CmsClient | None = field(default=None, repr=False)
+
+    @property
+    def settings(self) -> Settings:
+        """The validated settings."""
+        if self._settings is None:
+            self._settings = load_settings(self.environ)
+        return self._settings
+
+    @property
+    def engine(self) -> Engine:
+        """The store, migrated (commands other than `init` refuse a store that is behind)."""
+        if self._engine is None:
+            self._engine = make_engine(self.settings.database_url)
+        return self._engine
+
+    @property
+    def mapping(self) -> Mapping:
+        """The configured CMS mapping with the firm's override applied."""
+        if self._mapping is None:
+            self._mapping = load_mapping(self.settings.cms, self.settings.mapping_file)
+        return self._mapping
+
+    @property
+    def client(self) -> CmsClient:
+        """The CMS client."""
+        if self._client is None:
+            self._client = build_client(self.settings, self.mapping, self.engine)
+        return self._client
+
+    def require_current_store(self) -> None:
+        """Stop unless `matterline init` has brought the store to this code's schema."""
+        current, head = current_revision(self.engine), head_revision()
+        if current != head:
+            raise click.ClickException(
+                f"the store at {_safe_url(self.settings.database_url)} is at revision {current or 'none'}, "
+                f"this code needs {head}: run `matterline init`"
+            )
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def handled(fn: Callable[P, R]) -> Callable[P, R]:
+    """Turn Matterline's errors into one clear line on stderr and a non-zero exit."""
+
+    @wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return fn(*args, **kwargs)
+        except SettingsError as exc:
+            click.echo(f"matterline: {exc}", err=True)
+            sys.exit(EXIT_SETTINGS)
+        except MappingError as exc:
+            click.echo(f"matterline: {exc}", err=True)
+            sys.exit(EXIT_SETTINGS)
+        except CmsError as exc:
+            click.echo(f"matterline: {exc}", err=True)
+            sys.exit(EXIT_ERROR)
+
+    return wrapper
+
+
+def emit(data: Any) -> None:
+    """Print JSON for machines."""
+    click.echo(json.dumps(data, indent=2, default=str))
+
+
+pass_ctx = click.make_pass_decorator(Context, ensure=True)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="matterline")
+@click.pass_context
+def main(ctx: click.Context) -> None:
+    """Matterline: client texting as a firm workflow inside the firm's case-management system."""
+    ctx.ensure_object(Context)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+
+
+# -- store -------------------------------------------------------------------------------------------
+
+
+@main.command()
+@pass_ctx
+@handled
+def init(ctx: Context) -> None:
+    """Create the store or upgrade it to this version; safe to run again."""
+    before = current_revision(ctx.engine)
+    upgrade(ctx.engine)
+    after = current_revision(ctx.engine)
+    where = _safe_url(ctx.settings.database_url)
+    if before == after:
+        click.echo(f"store at {where} is current (revision {after})")
+    else:
+        click.echo(f"store at {where} upgraded from {before or 'empty'} to revision {after}")
+
+
+# -- sync --------------------------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--full", is_flag=True, help="Re-read everything and retire what the CMS no longer lists.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@pass_ctx
+@handled
+def sync(ctx: Context, full: bool, as_json: bool) -> None:
+    """Sync clients, their phone numbers and matters from the CMS."""
+    from connector.sync import Syncer
+
+    ctx.require_current_store()
+    syncer = Syncer(ctx.engine, ctx.client, ctx.mapping, default_region=ctx.settings.default_region)
+    report = syncer.run(full=full)
+    if as_json:
+        emit(report.to_json())
+        return
+    data = report.to_json()
+    for name in ("clients", "matters", "relationships"):
+        c = data[name]
+        click.echo(
+            f"{name:>13}: {c['fetched']} fetched, {c['created']} new, {c['updated']} changed, "
+            f"{c['unchanged']} unchanged, {data['deleted'].get(name, 0)} retired"
+        )
+    phones = data["phones"]
+    click.echo(f"{'phones':>13}: {phones['normalized']} normalized, {phones['unparseable']} unparseable")
+    for cms_id, raw, why in report.unparseable[:10]:
+        click.echo(f"{'':>15}contact {cms_id}: {raw!r} ({why})")
+    if report.phones_unparseable > 10:
+        click.echo(f"{'':>15}... see `matterline clients --unparseable`")
+    click.echo(f"{'requests':>13}: {data['requests']} ({data['rate_limited']} rate limited) in {data['seconds']:.1f}s")
+
+
+# -- listings ----------------------------------------------------------------------------------------
+
+
+def _phones_by_contact(engine: Engine, contact_ids: list[int]) -> dict[int, tuple[list[str], list[str]]]:
+    found: dict[int, tuple[list[str], list[str]]] = {cid: ([], []) for cid in contact_ids}
+    if not contact_ids:
+        return found
+    with engine.connect() as conn:
+        for chunk_start in range(0, len(contact_ids), 500):
+            chunk = contact_ids[chunk_start : chunk_start + 500]
+            rows = conn.execute(
+                select(contact_phones.c.contact_id, contact_phones.c.e164, contact_phones.c.raw)
+                .where(contact_phones.c.contact_id.in_(chunk))
+                .order_by(contact_phones.c.contact_id, contact_phones.c.position)
+            )
+            for row in rows:
+                good, bad = found[row.contact_id]
+                (good if row.e164 else bad).append(row.e164 or row.raw)
+    return found
+
+
+@main.command()
+@click.option("--cms-id", help="Only the contact with this CMS id.")
+@click.option("--unparseable", is_flag=True, help="Only contacts with numbers that could not be read.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_ctx
+@handled
+def clients(ctx: Context, cms_id: str | None, unparseable: bool, as_json: bool) -> None:
+    """List synced clients and contacts with their phone numbers."""
+    ctx.require_current_store()
+    query = select(contacts.c.id, contacts.c.cms_id, contacts.c.name).where(contacts.c.deleted_at.is_(None))
+    if cms_id is not None:
+        query = query.where(contacts.c.cms_id == cms_id)
+    if unparseable:
+        bad = select(contact_phones.c.contact_id).where(contact_phones.c.e164.is_(None))
+        query = query.where(contacts.c.id.in_(bad))
+    with ctx.engine.connect() as conn:
+        rows = conn.execute(query.order_by(contacts.c.id)).all()
+    phones = _phones_by_contact(ctx.engine, [row.id for row in rows])
+    listing = [
+        {
+            "id": row.id,
+            "cms_id": row.cms_id,
+            "name": row.name,
+            "phones": phones[row.id][0],
+            "unparseable_phones": phones[row.id][1],
+        }
+        for row in rows
+    ]
+    if as_json:
+        emit(listing)
+        return
+    for item in listing:
+        bad_text = (
+            f"  unparseable: {', '.join(repr(p) for p in item['unparseable_phones'])}"
+            if item["unparseable_phones"]
+            else ""
+        )
+        click.echo(f"{item['cms_id']:>10}  {item['name']:<32} {' '.join(item['phones'])}{bad_text}")
+    click.echo(f"{len(listing)} contacts")
+
+
+@main.command(name="matters")
+@click.option("--cms-id", help="Only the matter with this CMS id.")
+@click.option("--status", type=click.Choice(["open", "pending", "closed"]), help="Only matters in this status.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_ctx
+@handled
+def matters_cmd(ctx: Context, cms_id: str | None, status: str | None, as_json: bool) -> None:
+    """List synced matters."""
+    ctx.require_current_store()
+    query = select(matters).where(matters.c.deleted_at.is_(None))
+    if cms_id is not None:
+        query = query.where(matters.c.cms_id == cms_id)
+    if status is not None:
+        query = query.where(matters.c.status == status)
+    with ctx.engine.connect() as conn:
+        rows = conn.execute(query.order_by(matters.c.id)).all()
+    listing = [
+        {
+            "id": row.id,
+            "cms_id": row.cms_id,
+            "display_number": row.display_number,
+            "description": row.description,
+            "status": row.status,
+            "client_cms_id": row.client_cms_id,
+            "responsible_attorney": row.responsible_attorney,
+        }
+        for row in rows
+    ]
+    if as_json:
+        emit(listing)
+        return
+    for item in listing:
+        click.echo(
+            f"{item['cms_id']:>10}  {item['display_number']:<16} {item['status']:<8} "
+            f"{item['description'][:40]:<40} {item['responsible_attorney'] or ''}"
+        )
+    click.echo(f"{len(listing)} matters")
+
+
+# -- mappings ----------------------------------------------------------------------------------------
+
+
+@main.group()
+def mappings() -> None:
+    """Validate, show and test the CMS mapping."""
+
+
+@mappings.command("validate")
+@click.argument("file", required=False, type=click.Path(dir_okay=False))
+@pass_ctx
+@handled
+def mappings_validate(ctx: Context, file: str | None) -> None:
+    """Validate FILE (a full mapping or a firm override), or the configured mapping."""
+    if file is None:
+        mapping = ctx.mapping
+        click.echo(
+            f"ok: {mapping.id} mapping" + (f" with {ctx.settings.mapping_file}" if ctx.settings.mapping_file else "")
+        )
+        return
+    try:
+        with open(file, encoding="utf-8") as handle:
+            document = json.load(handle)
+    except OSError as exc:
+        raise MappingError(file, (("$", f"cannot read: {exc.strerror}"),)) from None
+    except json.JSONDecodeError as exc:
+        raise MappingError(file, (("$", f"not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"),)) from None
+    if isinstance(document, dict) and "id" in document and "api" in document:
+        mapping = validate_document(document, file)
+    else:
+        mapping = load_mapping(ctx.settings.cms, file)
+    click.echo(f"ok: {file} ({mapping.id} mapping)")
+
+
+@mappings.command("show")
+@pass_ctx
+@handled
+def mappings_show(ctx: Context) -> None:
+    """Print the merged mapping (bundled mapping plus the firm override)."""
+    emit(ctx.mapping.raw)
+
+
+@mappings.command("check")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_ctx
+@handled
+def mappings_check(ctx: Context, as_json: bool) -> None:
+    """One authenticated call to the CMS: ok, invalid_auth or cannot_connect, with the reason."""
+    result = check_connection(ctx.client, ctx.mapping)
+    if as_json:
+        emit({"status": result.status, "reason": result.reason})
+    else:
+        click.echo(f"{result.status}: {result.reason}")
+    if result.status != "ok":
+        sys.exit(EXIT_ERROR)
+
+
+# -- CMS webhooks, worker, server ----------------------------------------------------------------------
+
+
+@main.group()
+def webhooks() -> None:
+    """CMS webhook subscriptions."""
+
+
+def _renew(ctx: Context) -> list[Any]:
+    from connector.subscriptions import renew
+
+    ctx.settings.require("public_url", why="so the CMS knows where to send changes")
+    assert ctx.settings.public_url is not None
+    if not ctx.settings.secret_key:
+        const.LOGGER.warning("MATTERLINE_SECRET_KEY is unset: webhook secrets cannot be stored")
+    return renew(
+        ctx.engine,
+        ctx.client,
+        ctx.mapping,
+        public_url=ctx.settings.public_url,
+        secret_key=ctx.settings.secret_key,
+    )
+
+
+@webhooks.command("renew")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_ctx
+@handled
+def webhooks_renew(ctx: Context, as_json: bool) -> None:
+    """Create missing CMS webhook subscriptions and extend those that expire soon."""
+    ctx.require_current_store()
+    actions = _renew(ctx)
+    if as_json:
+        emit([{"model": a.model, "action": a.action, "cms_id": a.cms_id, "expires_at": a.expires_at} for a in actions])
+        return
+    for a in actions:
+        click.echo(f"{a.model}: {a.action} (webhook {a.cms_id}, expires {a.expires_at:%Y-%m-%d %H:%M} UTC)")
+
+
+@main.command()
+@click.option("--once", is_flag=True, help="Run what is due now, then exit.")
+@click.option("--drain", is_flag=True, help="Keep going until nothing is left to do, then exit.")
+@click.option("--interval", default=5.0, show_default=True, help="Seconds between rounds.")
+@pass_ctx
+@handled
+def worker(ctx: Context, once: bool, drain: bool, interval: float) -> None:
+    """Background work: fetch records CMS webhooks announced, keep webhook subscriptions alive."""
+    from connector.sync import Syncer
+
+    ctx.require_current_store()
+    syncer = Syncer(ctx.engine, ctx.client, ctx.mapping, default_region=ctx.settings.default_region, progress=False)
+    renew_due = 0.0
+    while True:
+        counts = syncer.refresh_pending()
+        if counts.fetched:
+            click.echo(f"refreshed {counts.fetched} records announced by CMS webhooks")
+        if ctx.mapping.webhooks is not None and ctx.settings.public_url and time.monotonic() >= renew_due:
+            for action in _renew(ctx):
+                if action.action != "current":
+                    click.echo(f"webhook for {action.model}: {action.action}")
+            renew_due = time.monotonic() + 3600
+        if once or drain:
+            return
+        time.sleep(interval)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8080, show_default=True, type=int)
+@pass_ctx
+@handled
+def serve(ctx: Context, host: str, port: int) -> None:
+    """Serve the webhooks and API with the production WSGI server (waitress)."""
+    from webhooks import create_app
+    from webhooks.server import serve as run
+
+    ctx.settings.require("secret_key", why="by `serve`: it signs sessions and seals stored tokens")
+    ctx.require_current_store()
+    click.echo(f"serving on http://{host}:{port} (health: /healthz, readiness: /readyz)")
+    run(create_app(ctx.settings, ctx.engine), host, port)
