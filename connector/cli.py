@@ -21,7 +21,7 @@ from connector.cms.errors import CmsError
 from connector.settings import Settings, SettingsError, load_settings
 from connector.store import current_revision, head_revision, make_engine, upgrade
 from connector.store.tables import contact_phones, contacts, matters
-from mappings import MappingError, load_mapping, validate_document
+from mappings import MappingError, load_mapping, read_document, validate_document
 from mappings.model import Mapping
 
 P = ParamSpec("P")
@@ -46,6 +46,7 @@ class Context:
         """The validated settings."""
         if self._settings is None:
             self._settings = load_settings(self.environ)
+            logging.getLogger(const.DOMAIN).setLevel(self._settings.log_level)
         return self._settings
 
     @property
@@ -295,17 +296,9 @@ def mappings_validate(ctx: Context, file: str | None) -> None:
             f"ok: {mapping.id} mapping" + (f" with {ctx.settings.mapping_file}" if ctx.settings.mapping_file else "")
         )
         return
-    try:
-        with open(file, encoding="utf-8") as handle:
-            document = json.load(handle)
-    except OSError as exc:
-        raise MappingError(file, (("$", f"cannot read: {exc.strerror}"),)) from None
-    except json.JSONDecodeError as exc:
-        raise MappingError(file, (("$", f"not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"),)) from None
-    if isinstance(document, dict) and "id" in document and "api" in document:
-        mapping = validate_document(document, file)
-    else:
-        mapping = load_mapping(ctx.settings.cms, file)
+    document = read_document(file)
+    # A whole mapping carries its `api`; anything else is a firm override of the configured vendor.
+    mapping = validate_document(document, file) if "api" in document else load_mapping(ctx.settings.cms, file)
     click.echo(f"ok: {file} ({mapping.id} mapping)")
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import Engine, insert, select, update
 
 from connector.cms.client import CmsClient
 from connector.cms.errors import FatalError
-from connector.cms.templates import render
+from connector.cms.templates import render_request
 from connector.crypto import SecretBox
 from connector.store.engine import utcnow
 from connector.store.tables import cms_webhooks
@@ -36,10 +36,8 @@ def webhook_url(public_url: str, vendor: str) -> str:
 
 
 def _call(client: CmsClient, spec: RequestSpec, values: dict[str, Any]) -> Any:
-    path = str(render(spec.path, values))
-    params = render(spec.params, values) if spec.params else None
-    body = render(spec.body, values) if spec.body is not None else None
-    return client.request(spec.method, path, params=params, json=body).body
+    request = render_request(spec, values)
+    return client.request(request.method, request.path, params=request.params or None, json=request.body).body
 
 
 def renew(
