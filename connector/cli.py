@@ -297,8 +297,9 @@ def mappings_validate(ctx: Context, file: str | None) -> None:
         )
         return
     document = read_document(file)
-    # A whole mapping carries its `api`; anything else is a firm override of the configured vendor.
-    mapping = validate_document(document, file) if "api" in document else load_mapping(ctx.settings.cms, file)
+    # A whole mapping names itself and carries its API and resources; anything less is a firm override.
+    whole = {"id", "name", "api", "resources"} <= set(document)
+    mapping = validate_document(document, file) if whole else load_mapping(ctx.settings.cms, file)
     click.echo(f"ok: {file} ({mapping.id} mapping)")
 
 

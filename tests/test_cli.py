@@ -1,0 +1,117 @@
+"""The command line as an admin uses it: exit codes, messages and the JSON listings."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import Engine
+
+from connector.cli import main
+from connector.ingest import apply
+from connector.records import read_contact, read_matter
+from connector.store import make_engine
+from mappings import load_mapping
+
+CLIO = load_mapping("clio")
+
+
+def run(env: dict[str, str], *args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.fixture
+def env(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    monkeypatch.chdir(tmp_path)  # no stray .env is read
+    return {"MATTERLINE_DATABASE_URL": db_url}
+
+
+def test_init_is_safe_to_run_twice(env: dict[str, str]) -> None:
+    code, out, _ = run(env, "init")
+    assert code == 0
+    assert "upgraded from empty" in out
+    code, out, _ = run(env, "init")
+    assert code == 0
+    assert "is current" in out
+
+
+def test_commands_refuse_a_store_that_was_not_initialised(env: dict[str, str]) -> None:
+    code, _, err = run(env, "clients", "--json")
+    assert code == 1
+    assert "matterline init" in err
+
+
+def test_bad_settings_exit_2_naming_each(env: dict[str, str]) -> None:
+    code, _, err = run({**env, "MATTERLINE_TIMEZONE": "Nowhere/Land", "MATTERLINE_CMS": "nope"}, "init")
+    assert code == 2
+    assert "MATTERLINE_TIMEZONE" in err
+    assert "MATTERLINE_CMS" in err
+
+
+def _seed(url: str) -> None:
+    engine: Engine = make_engine(url)
+    now = datetime(2026, 11, 27, tzinfo=UTC)
+    contacts = [
+        read_contact(CLIO.resources["clients"], {"id": 11, "name": "Jane Doe", "phone_numbers": [
+            {"number": "(415) 867-5309", "name": "Mobile", "primary": True},
+            {"number": "call office", "name": "Work", "primary": False}]}, "US"),
+        read_contact(CLIO.resources["clients"], {"id": 12, "name": "Ray Roe", "phone_numbers": [
+            {"number": "212-867-5309", "name": "Mobile", "primary": True}]}, "US"),
+    ]
+    matter = read_matter(CLIO.resources["matters"], {
+        "id": 501, "display_number": "00501-Doe", "description": "Doe custody", "status": "Open",
+        "client": {"id": 11}, "responsible_attorney": {"id": 2, "name": "Ann Counsel"}})
+    with engine.begin() as conn:
+        apply(conn, "clients", contacts, now=now)
+        apply(conn, "matters", [matter], now=now)
+    engine.dispose()
+
+
+def test_listings_print_the_contract_json(env: dict[str, str]) -> None:
+    run(env, "init")
+    _seed(env["MATTERLINE_DATABASE_URL"])
+    code, out, _ = run(env, "clients", "--json")
+    assert code == 0
+    listing = json.loads(out)
+    assert [set(item) for item in listing] == [{"id", "cms_id", "name", "phones", "unparseable_phones"}] * 2
+    jane = next(item for item in listing if item["cms_id"] == "11")
+    assert jane["phones"] == ["+14158675309"]
+    assert jane["unparseable_phones"] == ["call office"]
+    code, out, _ = run(env, "clients", "--json", "--cms-id", "12")
+    assert [item["name"] for item in json.loads(out)] == ["Ray Roe"]
+    code, out, _ = run(env, "clients", "--json", "--unparseable")
+    assert [item["cms_id"] for item in json.loads(out)] == ["11"]
+    code, out, _ = run(env, "matters", "--json", "--cms-id", "501")
+    assert json.loads(out) == [{
+        "id": 1, "cms_id": "501", "display_number": "00501-Doe", "description": "Doe custody", "status": "open",
+        "client_cms_id": "11", "responsible_attorney": "Ann Counsel",
+    }]
+
+
+def test_mappings_validate_reports_every_typo_with_its_path(env: dict[str, str], tmp_path: Path) -> None:
+    override = tmp_path / "firm.json"
+    override.write_text(json.dumps({
+        "resources": {"clients": {"feilds": {}, "path": 7}},
+        "pagination": {"page_size": 500},
+    }))
+    code, _, err = run(env, "mappings", "validate", str(override))
+    assert code == 2
+    assert "$.resources.clients.feilds" in err
+    assert "$.resources.clients.path" in err
+    assert "page_size" in err
+
+
+def test_mappings_validate_accepts_a_good_override_and_show_merges_it(env: dict[str, str], tmp_path: Path) -> None:
+    override = tmp_path / "firm.json"
+    override.write_text(json.dumps({"api": {"headers": {"X-API-VERSION": "4.0.9"}}}))
+    code, out, _ = run(env, "mappings", "validate", str(override))
+    assert code == 0, out
+    code, out, _ = run({**env, "MATTERLINE_MAPPING_FILE": str(override)}, "mappings", "show")
+    shown = json.loads(out)
+    assert shown["api"]["headers"]["X-API-VERSION"] == "4.0.9"
+    assert shown["api"]["headers"]["Accept"] == "application/json"  # untouched keys survive
+    assert shown["resources"]["clients"]["path"] == "/contacts.json"
