@@ -31,5 +31,6 @@ BOOKMARK_OVERLAP: Final = timedelta(minutes=5)
 
 # SQLite waits this long for a lock instead of failing at once ("database is locked").
 SQLITE_BUSY_TIMEOUT_MS: Final = 10_000
+POSTGRES_CONNECT_TIMEOUT_S: Final = 5
 
 USER_AGENT: Final = "Matterline/0.1 (+https://github.com/matterline)"
