@@ -1,0 +1,115 @@
+"""Run the sandbox CMS on a real socket, so clients exercise real HTTP (timeouts, dropped connections).
+
+`SandboxServer` serves a `ClioState` from a background thread on 127.0.0.1 with an ephemeral port;
+use it as a context manager in tests and the demo.
+"""
+
+from __future__ import annotations
+
+import threading
+from types import TracebackType
+from typing import TYPE_CHECKING, Final
+
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+
+from connector.sandbox.clio import API_PREFIX, ClioState, create_app
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIEnvironment
+
+DEFAULT_HOST: Final = "127.0.0.1"
+SHUTDOWN_POLL_SECONDS: Final = 0.05
+
+
+class QuietRequestHandler(WSGIRequestHandler):
+    """Werkzeug's handler, minus a log line per request (a benchmark makes thousands) and stray reads."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        """Skip per-request access logging."""
+
+    def connection_dropped(self, error: BaseException, environ: WSGIEnvironment | None = None) -> None:
+        """After a dropped connection, read nothing more: an unread request body is not a new request."""
+        self.close_connection = True
+
+
+class SandboxServer:
+    """A threaded werkzeug server for one sandbox state, started on `start()` or `with`."""
+
+    def __init__(self, state: ClioState | None = None, *, host: str = DEFAULT_HOST, port: int = 0) -> None:
+        self.state = state if state is not None else ClioState()
+        self._host = host
+        self._port = port
+        self._server: BaseWSGIServer | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        """The bound port (only known once started)."""
+        if self._server is None:
+            raise RuntimeError("the sandbox server is not running")
+        return int(self._server.server_port)
+
+    @property
+    def origin(self) -> str:
+        """`http://127.0.0.1:PORT`: where `/oauth/token` and `/_sandbox/` live."""
+        return f"http://{self._host}:{self.port}"
+
+    @property
+    def base_url(self) -> str:
+        """`http://127.0.0.1:PORT/api/v4`: the Clio API base."""
+        return f"{self.origin}{API_PREFIX}"
+
+    def url(self, path: str) -> str:
+        """A full API URL for a path such as `/contacts.json`."""
+        return f"{self.base_url}/{path.lstrip('/')}"
+
+    def bind(self) -> SandboxServer:
+        """Bind the socket without serving yet, so the port is known before serving starts."""
+        if self._server is None:
+            self._server = make_server(
+                self._host, self._port, create_app(self.state), threaded=True, request_handler=QuietRequestHandler
+            )
+        return self
+
+    def start(self) -> SandboxServer:
+        """Bind and serve in a daemon thread; returns self."""
+        if self._thread is not None:
+            return self
+        self.bind()
+        assert self._server is not None
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": SHUTDOWN_POLL_SECONDS},
+            name=f"sandbox-cms-{self.port}",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        """Serve on the calling thread until interrupted (the standalone `python -m` mode)."""
+        self.bind()
+        assert self._server is not None
+        self._server.serve_forever(poll_interval=SHUTDOWN_POLL_SECONDS)
+
+    def stop(self) -> None:
+        """Stop serving and close the listening socket."""
+        server, thread = self._server, self._thread
+        self._server = self._thread = None
+        if server is None:
+            return
+        if thread is not None:
+            server.shutdown()
+            thread.join(timeout=5)
+        server.server_close()
+
+    def __enter__(self) -> SandboxServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
