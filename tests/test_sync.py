@@ -1,0 +1,326 @@
+"""Sync against the sandbox CMS over real HTTP, into real SQLite and PostgreSQL stores."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, func, insert, select
+
+from connector.cms.client import CmsClient, CmsResponse
+from connector.cms.connect import build_client
+from connector.cms.errors import ConfigError, PaginationLoopError, RetryableError
+from connector.cms.retry import RetryPolicy
+from connector.sandbox import (
+    DEFAULT_CLIENT_ID,
+    DEFAULT_CLIENT_SECRET,
+    DEFAULT_REFRESH_TOKEN,
+    DEFAULT_TOKEN,
+    ClioState,
+    Fault,
+    SandboxServer,
+    generate_firm,
+)
+from connector.settings import load_settings
+from connector.store import make_engine, upgrade
+from connector.store.engine import utcnow
+from connector.store.tables import contact_phones, contacts, matter_contacts, matters, pending_refresh, sync_state
+from connector.sync import Syncer
+from mappings import load_mapping
+
+CLIO = load_mapping("clio")
+CONTACTS, MATTERS = 450, 300
+FAST = RetryPolicy(max_attempts=3, backoff_base=0.01, backoff_max=0.02)
+
+
+@pytest.fixture
+def sandbox() -> Iterator[SandboxServer]:
+    state = ClioState(generate_firm(CONTACTS, MATTERS, seed=11))
+    with SandboxServer(state) as server:
+        yield server
+
+
+def client_for(server: SandboxServer, engine: Engine | None = None, **env: str) -> CmsClient:
+    settings = load_settings(
+        {
+            "MATTERLINE_CMS_BASE_URL": server.base_url,
+            "MATTERLINE_CMS_ACCESS_TOKEN": DEFAULT_TOKEN,
+            "MATTERLINE_CMS_CLIENT_ID": DEFAULT_CLIENT_ID,
+            "MATTERLINE_CMS_CLIENT_SECRET": DEFAULT_CLIENT_SECRET,
+            "MATTERLINE_CMS_REFRESH_TOKEN": DEFAULT_REFRESH_TOKEN,
+            **env,
+        },
+        env_file=None,
+    )
+    return build_client(settings, CLIO, engine, policy=FAST)
+
+
+def syncer(engine: Engine, server: SandboxServer, client: CmsClient | None = None) -> Syncer:
+    return Syncer(engine, client or client_for(server, engine), CLIO, progress=False)
+
+
+def count(engine: Engine, table: Any, *where: Any) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(table).where(*where)).scalar_one())
+
+
+def bookmark(engine: Engine, resource: str) -> Any:
+    with engine.connect() as conn:
+        return conn.execute(select(sync_state.c.bookmark).where(sync_state.c.resource == resource)).scalar()
+
+
+def sandbox_total(server: SandboxServer, collection: str) -> int:
+    return server.state.count(collection)
+
+
+def records(server: SandboxServer, collection: str) -> list[dict[str, Any]]:
+    return sorted(server.state.find(collection, lambda _: True), key=lambda r: int(r["id"]))
+
+
+def test_full_sync_reads_everything_in_the_minimum_number_of_pages(engine: Engine, sandbox: SandboxServer) -> None:
+    report = syncer(engine, sandbox).run(full=True)
+    data = report.to_json()
+    totals = {
+        name: sandbox_total(sandbox, res)
+        for name, res in (("clients", "contacts"), ("matters", "matters"), ("relationships", "relationships"))
+    }
+    for name, total in totals.items():
+        assert data[name] == {"fetched": total, "created": total, "updated": 0, "unchanged": 0}
+    assert count(engine, contacts) == totals["clients"]
+    assert count(engine, matters) == totals["matters"]
+    assert count(engine, matter_contacts) == totals["relationships"]
+    minimum = sum(max(1, math.ceil(total / 200)) for total in totals.values())
+    assert data["requests"] == minimum
+    assert data["rate_limited"] == 0
+    stored_phones = count(engine, contact_phones)
+    assert data["phones"]["normalized"] + data["phones"]["unparseable"] == stored_phones
+    assert data["phones"]["unparseable"] == count(engine, contact_phones, contact_phones.c.e164.is_(None)) > 0
+    assert count(engine, matters, matters.c.status == "closed") > 0
+    assert count(engine, matters, matters.c.status == "open") > 0
+
+
+def test_store_holds_e164_numbers_and_keeps_every_raw_value(engine: Engine, sandbox: SandboxServer) -> None:
+    syncer(engine, sandbox).run(full=True)
+    sample = records(sandbox, "contacts")[:60]
+    with engine.connect() as conn:
+        for raw in sample:
+            stored = conn.execute(
+                select(contact_phones.c.raw, contact_phones.c.e164)
+                .join(contacts, contacts.c.id == contact_phones.c.contact_id)
+                .where(contacts.c.cms_id == str(raw["id"]))
+            ).all()
+            raws = {p["number"] for p in raw.get("phone_numbers", [])}
+            assert {row.raw for row in stored} <= raws
+            for row in stored:
+                assert row.e164 is None or (row.e164.startswith("+") and row.e164[1:].isdigit())
+
+
+def test_incremental_after_no_change_reads_one_page_per_resource(engine: Engine, sandbox: SandboxServer) -> None:
+    runner = syncer(engine, sandbox)
+    runner.run(full=True)
+    first = bookmark(engine, "clients")
+    report = runner.run()
+    assert report.requests == 3
+    assert report.to_json()["clients"]["fetched"] == 0
+    assert bookmark(engine, "clients") > first
+
+
+def test_changes_and_closures_in_the_cms_are_reflected(engine: Engine, sandbox: SandboxServer) -> None:
+    runner = syncer(engine, sandbox)
+    runner.run(full=True)
+    state = sandbox.state
+    contact = records(sandbox, "contacts")[5]
+    matter = next(m for m in records(sandbox, "matters") if m["status"] == "Open")
+    state.update_contact(contact["id"], name="Renamed Person")
+    state.set_phone_numbers(contact["id"], ["(617) 867-5309", "not a number"])
+    state.close_matter(matter["id"])
+    new_id = state.add_contact(name="Brand New", phone_numbers=["212.867.5309"])
+    report = runner.run()
+    data = report.to_json()
+    assert data["clients"]["updated"] == 1
+    assert data["clients"]["created"] == 1
+    assert data["matters"]["updated"] == 1
+    with engine.connect() as conn:
+        row = conn.execute(select(contacts.c.id, contacts.c.name).where(contacts.c.cms_id == str(contact["id"]))).one()
+        phones = conn.execute(
+            select(contact_phones.c.e164, contact_phones.c.raw).where(contact_phones.c.contact_id == row.id)
+        ).all()
+        status = conn.execute(select(matters.c.status).where(matters.c.cms_id == str(matter["id"]))).scalar_one()
+        created = conn.execute(select(contacts.c.name).where(contacts.c.cms_id == str(new_id))).scalar_one()
+    assert row.name == "Renamed Person"
+    assert sorted((p.e164 or "", p.raw) for p in phones) == [("", "not a number"), ("+16178675309", "(617) 867-5309")]
+    assert status == "closed"
+    assert created == "Brand New"
+
+
+def test_full_sync_retires_records_deleted_in_the_cms(engine: Engine, sandbox: SandboxServer) -> None:
+    runner = syncer(engine, sandbox)
+    runner.run(full=True)
+    gone = records(sandbox, "contacts")[3]["id"]
+    sandbox.state.delete_contact(gone)
+    runner.run()  # an incremental run cannot see a deletion
+    assert count(engine, contacts, contacts.c.deleted_at.is_not(None)) == 0
+    report = runner.run(full=True)
+    assert report.to_json()["deleted"]["clients"] == 1
+    with engine.connect() as conn:
+        deleted = conn.execute(select(contacts.c.deleted_at).where(contacts.c.cms_id == str(gone))).scalar_one()
+    assert deleted is not None
+
+
+class CrashAfter:
+    """Stands for the process dying after `pages` responses: the next request never happens."""
+
+    def __init__(self, client: CmsClient, pages: int) -> None:
+        self._client = client
+        self._left = pages
+        self.stats = client.stats
+
+    def get(self, path: str, params: Any = None) -> CmsResponse:
+        if self._left == 0:
+            raise SystemExit("killed")
+        self._left -= 1
+        return self._client.get(path, params)
+
+
+def snapshot(engine: Engine) -> dict[str, Any]:
+    with engine.connect() as conn:
+        return {
+            "contacts": sorted(
+                conn.execute(
+                    select(contacts.c.cms_id, contacts.c.name, contacts.c.fingerprint, contacts.c.deleted_at)
+                ).all()
+            ),
+            "phones": sorted(
+                conn.execute(
+                    select(
+                        contacts.c.cms_id, contact_phones.c.position, contact_phones.c.raw, contact_phones.c.e164
+                    ).join(contacts, contacts.c.id == contact_phones.c.contact_id)
+                ).all()
+            ),
+            "matters": sorted(conn.execute(select(matters.c.cms_id, matters.c.status, matters.c.fingerprint)).all()),
+            "relationships": sorted(
+                conn.execute(select(matter_contacts.c.cms_id, matter_contacts.c.fingerprint)).all()
+            ),
+        }
+
+
+@pytest.mark.parametrize("crash_after", [1, 2, 4])
+def test_a_sync_killed_half_way_and_run_again_ends_where_an_unbroken_one_does(
+    engine: Engine, db_url: str, sandbox: SandboxServer, tmp_path: Any, crash_after: int
+) -> None:
+    reference = make_engine(f"sqlite:///{tmp_path}/reference.db")
+    upgrade(reference)
+    syncer(reference, sandbox).run(full=True)
+
+    client = client_for(sandbox, engine)
+    broken = Syncer(engine, CrashAfter(client, crash_after), CLIO, progress=False)  # type: ignore[arg-type]
+    with pytest.raises(SystemExit):
+        broken.run(full=True)
+    crashed_in = "clients" if crash_after < math.ceil(sandbox_total(sandbox, "contacts") / 200) else "matters"
+    assert bookmark(engine, crashed_in) is None
+    before = client.stats.requests
+    report = Syncer(engine, client, CLIO, progress=False).run()
+    assert snapshot(engine) == snapshot(reference)
+    # The resumed run continued from the last committed page instead of starting over: no page read twice;
+    # a resource that had finished before the crash gets one incremental page.
+    minimum = sum(max(1, math.ceil(sandbox_total(sandbox, c) / 200)) for c in ("contacts", "matters", "relationships"))
+    finished_before = 0 if crashed_in == "clients" else 1
+    assert client.stats.requests - before == report.requests == minimum - crash_after + finished_before
+    assert bookmark(engine, crashed_in) is not None
+    reference.dispose()
+
+
+def test_html_from_the_cms_names_the_endpoint_and_keeps_the_bookmark(engine: Engine, sandbox: SandboxServer) -> None:
+    runner = syncer(engine, sandbox)
+    runner.run(full=True)
+    kept = bookmark(engine, "matters")
+    sandbox.state.faults.add(Fault("html", path="/matters.json", times=10))
+    with pytest.raises(RetryableError, match=r"GET /api/v4/matters\.json: HTTP 200: answered text/html"):
+        runner.run()
+    assert bookmark(engine, "matters") == kept
+    with engine.connect() as conn:
+        error = conn.execute(select(sync_state.c.last_error).where(sync_state.c.resource == "matters")).scalar()
+    assert "matters.json" in error
+
+
+def test_broken_json_once_is_retried_and_the_sync_completes(engine: Engine, sandbox: SandboxServer) -> None:
+    sandbox.state.faults.add(Fault("broken_json", path="/contacts.json", times=1))
+    sandbox.state.faults.add(Fault("status", path="/matters.json", status=503, times=1))
+    sandbox.state.faults.add(Fault("drop", path="/relationships.json", times=1))
+    client = client_for(sandbox, engine)
+    report = syncer(engine, sandbox, client).run(full=True)
+    assert report.to_json()["clients"]["created"] == sandbox_total(sandbox, "contacts")
+    assert client.stats.retries == 3
+
+
+def test_a_page_that_repeats_its_token_stops_the_sync_without_moving_the_bookmark(
+    engine: Engine, sandbox: SandboxServer
+) -> None:
+    # The first page points at itself by token; the second copy points there again.
+    sandbox.state.faults.add(Fault("repeat_token", path="/contacts.json", times=2))
+    with pytest.raises(PaginationLoopError, match="repeated a paging token"):
+        syncer(engine, sandbox).run(full=True)
+    assert bookmark(engine, "clients") is None
+
+
+def test_an_expired_token_is_refreshed_once_and_the_sync_goes_on(engine: Engine, sandbox: SandboxServer) -> None:
+    sandbox.state.expire_all_tokens()
+    client = client_for(sandbox, engine)
+    report = syncer(engine, sandbox, client).run(full=True)
+    assert report.to_json()["clients"]["created"] == sandbox_total(sandbox, "contacts")
+    assert client.stats.refreshes == 1
+
+
+def test_a_refused_refresh_is_invalid_auth_and_no_bookmark_moves(engine: Engine, sandbox: SandboxServer) -> None:
+    sandbox.state.expire_all_tokens()
+    sandbox.state.refresh_disabled = True
+    with pytest.raises(ConfigError) as caught:
+        syncer(engine, sandbox).run(full=True)
+    assert caught.value.code == "invalid_auth"
+    assert DEFAULT_REFRESH_TOKEN not in str(caught.value)
+    assert DEFAULT_CLIENT_SECRET not in str(caught.value)
+    assert bookmark(engine, "clients") is None
+    assert count(engine, contacts) == 0
+
+
+def test_a_429_with_retry_after_is_waited_out(engine: Engine, sandbox: SandboxServer) -> None:
+    sandbox.state.faults.add(Fault("rate_limit", path="/contacts.json", retry_after=1, times=1))
+    report = syncer(engine, sandbox).run(full=True)
+    assert report.rate_limited == 1
+    assert report.to_json()["clients"]["created"] == sandbox_total(sandbox, "contacts")
+
+
+def test_under_a_rate_limit_the_sync_paces_itself_and_trips_it_at_most_once(
+    sqlite_engine: Engine, sandbox: SandboxServer
+) -> None:
+    sandbox.state.set_rate_limit(3, window_seconds=1)
+    report = syncer(sqlite_engine, sandbox).run(full=True)
+    assert report.rate_limited <= 1
+    assert report.requests >= 6
+    assert sandbox.state.stats.snapshot()["rate_limited"] <= 1
+
+
+def test_records_announced_by_webhooks_are_fetched_by_id(engine: Engine, sandbox: SandboxServer) -> None:
+    runner = syncer(engine, sandbox)
+    runner.run(full=True)
+    picked = [c["id"] for c in records(sandbox, "contacts")[10:13]]
+    for cid in picked:
+        sandbox.state.update_contact(cid, name=f"Changed {cid}")
+    with engine.begin() as conn:
+        conn.execute(
+            insert(pending_refresh),
+            [
+                {"resource": "clients", "cms_id": str(cid), "event": "updated", "received_at": utcnow()}
+                for cid in picked
+            ],
+        )
+    before = runner.client.stats.requests
+    counts = runner.refresh_pending()
+    assert runner.client.stats.requests - before == 1
+    assert counts.updated == 3
+    assert count(engine, pending_refresh) == 0
+    with engine.connect() as conn:
+        names = conn.execute(select(contacts.c.name).where(contacts.c.cms_id.in_([str(c) for c in picked]))).scalars()
+        assert sorted(names) == sorted(f"Changed {c}" for c in picked)
