@@ -159,20 +159,8 @@ def sync(ctx: Context, full: bool, as_json: bool) -> None:
     if as_json:
         emit(report.to_json())
         return
-    data = report.to_json()
-    for name in ("clients", "matters", "relationships"):
-        c = data[name]
-        click.echo(
-            f"{name:>13}: {c['fetched']} fetched, {c['created']} new, {c['updated']} changed, "
-            f"{c['unchanged']} unchanged, {data['deleted'].get(name, 0)} retired"
-        )
-    phones = data["phones"]
-    click.echo(f"{'phones':>13}: {phones['normalized']} normalized, {phones['unparseable']} unparseable")
-    for cms_id, raw, why in report.unparseable[:10]:
-        click.echo(f"{'':>15}contact {cms_id}: {raw!r} ({why})")
-    if report.phones_unparseable > 10:
-        click.echo(f"{'':>15}... see `matterline clients --unparseable`")
-    click.echo(f"{'requests':>13}: {data['requests']} ({data['rate_limited']} rate limited) in {data['seconds']:.1f}s")
+    for line in report.lines(listed=10):
+        click.echo(line)
 
 
 # -- listings ----------------------------------------------------------------------------------------
@@ -406,3 +394,16 @@ def serve(ctx: Context, host: str, port: int) -> None:
     ctx.require_current_store()
     click.echo(f"serving on http://{host}:{port} (health: /healthz, readiness: /readyz)")
     run(create_app(ctx.settings, ctx.engine), host, port)
+
+
+@main.command()
+@click.option("--once", is_flag=True, help="Run the scripted part and exit instead of serving.")
+@click.option("--dir", "workdir", default=".matterline-demo", show_default=True, help="Where the demo store goes.")
+@handled
+def demo(once: bool, workdir: str) -> None:
+    """The demo on the embedded defaults: sandbox CMS, sync into SQLite, the app, CMS webhooks."""
+    from pathlib import Path
+
+    from connector.demo import run_demo
+
+    sys.exit(run_demo(once=once, workdir=Path(workdir), echo=click.echo))

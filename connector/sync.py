@@ -62,6 +62,25 @@ class SyncReport:
             "seconds": round(self.seconds, 3),
         }
 
+    def lines(self, listed: int = 5) -> list[str]:
+        """The report as `matterline sync` prints it, with up to `listed` unreadable numbers."""
+        data = self.to_json()
+        lines = []
+        for name in ("clients", "matters", "relationships"):
+            c = data[name]
+            lines.append(
+                f"{name:>13}: {c['fetched']} fetched, {c['created']} new, {c['updated']} changed, "
+                f"{c['unchanged']} unchanged, {data['deleted'].get(name, 0)} retired"
+            )
+        phones = data["phones"]
+        lines.append(f"{'phones':>13}: {phones['normalized']} normalized, {phones['unparseable']} unparseable")
+        lines.extend(f"{'':>15}contact {cms_id}: {raw!r} ({why})" for cms_id, raw, why in self.unparseable[:listed])
+        if self.phones_unparseable > listed:
+            lines.append(f"{'':>15}... all of them: `matterline clients --unparseable`")
+        limited = f"{data['rate_limited']} rate limited"
+        lines.append(f"{'requests':>13}: {data['requests']} ({limited}) in {data['seconds']:.2f}s")
+        return lines
+
 
 class Syncer:
     """Runs sync for one CMS mapping into one store."""

@@ -1,0 +1,183 @@
+"""The demo on the embedded defaults: the sandbox CMS, a SQLite store, the app, and CMS webhooks.
+
+It runs the same code a firm runs (settings, client, sync, subscriptions, the Flask app on waitress);
+only the CMS is the local sandbox.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import requests
+from sqlalchemy import Engine, func, select
+
+from connector.cms.connect import build_client
+from connector.sandbox import (
+    DEFAULT_CLIENT_ID,
+    DEFAULT_CLIENT_SECRET,
+    DEFAULT_REFRESH_TOKEN,
+    DEFAULT_TOKEN,
+    ClioState,
+    SandboxServer,
+    generate_firm,
+)
+from connector.settings import Settings, load_settings
+from connector.store import make_engine, upgrade
+from connector.store.tables import contact_phones, contacts, matters
+from connector.subscriptions import renew
+from connector.sync import Syncer
+from mappings import load_mapping
+
+DEMO_CONTACTS = 600
+DEMO_MATTERS = 400
+DEMO_SEED = 2026
+
+Echo = Callable[[str], None]
+
+
+def _settings(workdir: Path, cms: SandboxServer) -> Settings:
+    return load_settings(
+        {
+            "MATTERLINE_DATABASE_URL": f"sqlite:///{workdir / 'matterline-demo.db'}",
+            "MATTERLINE_CMS": "clio",
+            "MATTERLINE_CMS_BASE_URL": cms.base_url,
+            "MATTERLINE_CMS_ACCESS_TOKEN": DEFAULT_TOKEN,
+            "MATTERLINE_CMS_CLIENT_ID": DEFAULT_CLIENT_ID,
+            "MATTERLINE_CMS_CLIENT_SECRET": DEFAULT_CLIENT_SECRET,
+            "MATTERLINE_CMS_REFRESH_TOKEN": DEFAULT_REFRESH_TOKEN,
+            "MATTERLINE_SECRET_KEY": secrets.token_urlsafe(32),
+        },
+        env_file=None,
+    )
+
+
+def _fresh_store(workdir: Path) -> None:
+    workdir.mkdir(parents=True, exist_ok=True)
+    for suffix in ("", "-wal", "-shm"):
+        (workdir / f"matterline-demo.db{suffix}").unlink(missing_ok=True)
+
+
+def _contact(engine: Engine, cms_id: int) -> tuple[str, list[str]]:
+    with engine.connect() as conn:
+        row = conn.execute(select(contacts.c.id, contacts.c.name).where(contacts.c.cms_id == str(cms_id))).one()
+        phones = conn.execute(
+            select(contact_phones.c.e164, contact_phones.c.raw)
+            .where(contact_phones.c.contact_id == row.id)
+            .order_by(contact_phones.c.position)
+        ).all()
+    return row.name, [p.e164 or f"{p.raw!r} (unreadable)" for p in phones]
+
+
+def _matter_status(engine: Engine, cms_id: int) -> str:
+    with engine.connect() as conn:
+        return str(conn.execute(select(matters.c.status).where(matters.c.cms_id == str(cms_id))).scalar_one())
+
+
+def _highlights(engine: Engine, echo: Echo) -> None:
+    with engine.connect() as conn:
+        shared = conn.execute(
+            select(contact_phones.c.e164, func.count())
+            .where(contact_phones.c.e164.is_not(None))
+            .group_by(contact_phones.c.e164)
+            .having(func.count() > 1)
+            .limit(1)
+        ).first()
+        busy = conn.execute(
+            select(matters.c.client_cms_id, func.count())
+            .where(matters.c.status == "open")
+            .group_by(matters.c.client_cms_id)
+            .having(func.count() > 1)
+            .limit(1)
+        ).first()
+        sample = conn.execute(
+            select(contacts.c.cms_id, contacts.c.name)
+            .join(contact_phones, contact_phones.c.contact_id == contacts.c.id)
+            .where(contact_phones.c.e164.is_(None))
+            .limit(1)
+        ).first()
+    if shared is not None:
+        echo(f"  a family number shared by {shared[1]} contacts: {shared[0]} (texts from it go to 'needs filing')")
+    if busy is not None:
+        echo(f"  client {busy[0]} has {busy[1]} open matters (a text from them is filed by rule, never by guess)")
+    if sample is not None:
+        name, phones = _contact(engine, int(sample.cms_id))
+        echo(f"  {name} (contact {sample.cms_id}): {', '.join(phones)}")
+
+
+def run_demo(*, once: bool, workdir: Path, echo: Echo = print) -> int:
+    """Run the scripted demo; keep serving afterwards unless `once`. Returns the exit code."""
+    _fresh_store(workdir)
+    state = ClioState(generate_firm(DEMO_CONTACTS, DEMO_MATTERS, seed=DEMO_SEED))
+    state.allow_http_webhooks = True  # the demo's app listens on plain http://127.0.0.1
+    from webhooks import create_app
+    from webhooks.server import ServerThread
+
+    with SandboxServer(state) as cms:
+        echo(f"1. Sandbox CMS (speaks Clio v4): {cms.base_url}  ({DEMO_CONTACTS} contacts, {DEMO_MATTERS} matters)")
+        settings = _settings(workdir, cms)
+        mapping = load_mapping(settings.cms)
+        engine = make_engine(settings.database_url)
+        upgrade(engine)
+        echo(f"2. Store created: {workdir / 'matterline-demo.db'} (SQLite, WAL)")
+        client = build_client(settings, mapping, engine)
+        syncer = Syncer(engine, client, mapping, default_region=settings.default_region, progress=False)
+        echo("3. Full sync from the CMS:")
+        for line in syncer.run(full=True).lines():
+            echo("   " + line)
+        _highlights(engine, echo)
+        app = create_app(settings, engine)
+        with ServerThread(app) as web:
+            ready = requests.get(f"{web.url}/readyz", timeout=5).json()
+            echo(f"4. The app is serving at {web.url}  (/healthz, /readyz: {ready.get('status')})")
+            actions = renew(engine, client, mapping, public_url=web.url, secret_key=settings.secret_key)
+            handshakes = state.deliver_webhooks()
+            created = ", ".join(f"{a.model} #{a.cms_id}" for a in actions)
+            echo(f"5. CMS webhooks subscribed ({created}); handshakes answered: {[s for _, _, s in handshakes]}")
+            _edit_in_clio(state, engine, echo)
+            echo("7. Incremental sync (a safety net under the webhooks):")
+            for line in syncer.run().lines():
+                echo("   " + line)
+            echo("")
+            echo("Where to look:")
+            echo(f"  the app:          {web.url}/healthz  {web.url}/readyz")
+            echo(f"  the sandbox CMS:  {cms.base_url}/contacts.json?fields=id,name,phone_numbers{{number}}")
+            echo(f"                    (header: Authorization: Bearer {DEFAULT_TOKEN})")
+            echo(f"  the store:        {workdir / 'matterline-demo.db'}")
+            echo(
+                "  the same data:    MATTERLINE_DATABASE_URL=sqlite:///"
+                f"{workdir / 'matterline-demo.db'} matterline clients --json"
+            )
+            if once:
+                engine.dispose()
+                return 0
+            echo("Serving until Ctrl-C.")
+            _wait_for_interrupt()
+        engine.dispose()
+    return 0
+
+
+def _edit_in_clio(state: ClioState, engine: Engine, echo: Echo) -> None:
+    contact: dict[str, Any] = state.find("contacts", lambda c: bool(c.get("is_client")))[0]
+    matter: dict[str, Any] = state.find("matters", lambda m: m.get("status") == "Open")[0]
+    before_name, before_phones = _contact(engine, int(contact["id"]))
+    state.update_contact(int(contact["id"]), name=f"{before_name} (updated)")
+    state.set_phone_numbers(int(contact["id"]), ["617.867.5309", *[p["number"] for p in contact["phone_numbers"]]])
+    state.close_matter(int(matter["id"]))
+    deliveries = state.deliver_webhooks()
+    after_name, after_phones = _contact(engine, int(contact["id"]))
+    echo(f"6. Staff edit Clio; {len(deliveries)} signed webhook deliveries -> statuses {[s for _, _, s in deliveries]}")
+    echo(f"   contact {contact['id']}: {before_name} {before_phones}")
+    echo(f"                -> {after_name} {after_phones}")
+    echo(f"   matter {matter['display_number']}: open -> {_matter_status(engine, int(matter['id']))}")
+
+
+def _wait_for_interrupt() -> None:
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        return

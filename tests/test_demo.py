@@ -1,0 +1,24 @@
+"""`matterline demo --once`: the scripted demo runs the whole loop on the embedded defaults and exits 0."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from connector.cli import main
+
+
+def test_demo_once_syncs_serves_and_applies_cms_webhooks(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["demo", "--once", "--dir", str(tmp_path / "demo")], catch_exceptions=False)
+    out = result.stdout
+    assert result.exit_code == 0, out
+    assert re.search(r"clients: 600 fetched, 600 new", out)
+    assert re.search(r"matters: 400 fetched, 400 new", out)
+    assert "(/healthz, /readyz: ready)" in out
+    assert "handshakes answered: [200, 200]" in out
+    assert re.search(r"signed webhook deliveries -> statuses \[200, 200, 200\]", out)
+    assert re.search(r"-> .*\(updated\) \['\+16178675309'", out)
+    assert re.search(r"matter \S+: open -> closed", out)
+    assert (tmp_path / "demo" / "matterline-demo.db").is_file()
