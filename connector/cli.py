@@ -407,3 +407,7 @@ def demo(once: bool, workdir: str) -> None:
     from connector.demo import run_demo
 
     sys.exit(run_demo(once=once, workdir=Path(workdir), echo=click.echo))
+
+
+if __name__ == "__main__":
+    main()
