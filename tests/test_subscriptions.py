@@ -1,0 +1,102 @@
+"""CMS webhook subscriptions: created once with a sealed secret, renewed before Clio's 31-day expiry."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import Engine, select
+
+from connector.cms.connect import build_client
+from connector.cms.retry import RetryPolicy
+from connector.crypto import SecretBox
+from connector.sandbox import DEFAULT_TOKEN, ClioState, SandboxServer, generate_firm
+from connector.settings import load_settings
+from connector.store.tables import cms_webhooks
+from connector.subscriptions import renew, stored_secrets, webhook_url
+from mappings import load_mapping
+
+CLIO = load_mapping("clio")
+KEY = "a-secret-key-for-sealing-webhook-secrets"
+PUBLIC = "https://texts.firm.example"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def sandbox(clock: Clock) -> Iterator[SandboxServer]:
+    with SandboxServer(ClioState(generate_firm(20, 10), clock=clock)) as server:
+        yield server
+
+
+def renew_now(engine: Engine, sandbox: SandboxServer, clock: Clock) -> dict[str, str]:
+    settings = load_settings(
+        {"MATTERLINE_CMS_BASE_URL": sandbox.base_url, "MATTERLINE_CMS_ACCESS_TOKEN": DEFAULT_TOKEN}, env_file=None
+    )
+    client = build_client(settings, CLIO, engine, policy=RetryPolicy(max_attempts=1))
+    actions = renew(engine, client, CLIO, public_url=PUBLIC, secret_key=KEY, now=clock.now)
+    return {a.model: a.action for a in actions}
+
+
+def hooks(sandbox: SandboxServer) -> dict[str, dict[str, object]]:
+    return {str(h["model"]): h for h in sandbox.state.find("webhooks", lambda _: True)}
+
+
+def test_first_renewal_creates_one_subscription_per_model_with_a_sealed_secret(
+    engine: Engine, sandbox: SandboxServer, clock: Clock
+) -> None:
+    assert renew_now(engine, sandbox, clock) == {"contact": "created", "matter": "created"}
+    remote = hooks(sandbox)
+    assert {h["url"] for h in remote.values()} == {f"{PUBLIC}/webhooks/cms/clio"}
+    assert remote["contact"]["fields"] == CLIO.resources["clients"].params["fields"]
+    with engine.connect() as conn:
+        rows = conn.execute(select(cms_webhooks.c.model, cms_webhooks.c.shared_secret)).all()
+    box = SecretBox(KEY)
+    for model, sealed in rows:
+        assert sealed != remote[model]["shared_secret"]
+        assert box.open(sealed) == remote[model]["shared_secret"]
+    assert len(stored_secrets(engine, "clio", KEY)) == 2
+    assert stored_secrets(engine, "clio", "another-key-that-cannot-open-them") == []
+
+
+def test_a_current_subscription_is_left_alone_and_one_near_expiry_is_extended(
+    engine: Engine, sandbox: SandboxServer, clock: Clock
+) -> None:
+    renew_now(engine, sandbox, clock)
+    clock.now += timedelta(days=10)
+    assert renew_now(engine, sandbox, clock) == {"contact": "current", "matter": "current"}
+    clock.now += timedelta(days=15)  # 25 days in: within a week of the 31-day expiry
+    assert renew_now(engine, sandbox, clock) == {"contact": "renewed", "matter": "renewed"}
+    expires = datetime.fromisoformat(str(hooks(sandbox)["contact"]["expires_at"]))
+    assert clock.now + timedelta(days=30) < expires <= clock.now + timedelta(days=31)
+    assert len(hooks(sandbox)) == 2
+
+
+def test_a_subscription_deleted_in_the_cms_is_created_again(
+    engine: Engine, sandbox: SandboxServer, clock: Clock
+) -> None:
+    renew_now(engine, sandbox, clock)
+    gone = hooks(sandbox)["matter"]["id"]
+    sandbox.state.delete_webhook(int(str(gone)))
+    clock.now += timedelta(days=26)
+    assert renew_now(engine, sandbox, clock) == {"contact": "renewed", "matter": "created"}
+    assert hooks(sandbox)["matter"]["id"] != gone
+    with engine.connect() as conn:
+        ids = conn.execute(select(cms_webhooks.c.cms_id).where(cms_webhooks.c.model == "matter")).scalars().all()
+    assert ids == [str(hooks(sandbox)["matter"]["id"])]
+
+
+def test_webhook_url_is_the_public_cms_route() -> None:
+    assert webhook_url("https://x.example/", "clio") == "https://x.example/webhooks/cms/clio"
