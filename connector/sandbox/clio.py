@@ -1467,6 +1467,18 @@ class ClioState:
             self._set_hook_status(hook_id, "enabled")
         return hook_id, "handshake", response.status_code
 
+    def confirm_handshake(self, hook_id: int) -> None:
+        """Mark a pending webhook enabled, as a receiver echoing `X-Hook-Secret` would.
+
+        For tests whose receiver is not running; `deliver_webhooks` does the real handshake.
+        """
+        with self._lock:
+            self._require("webhooks", hook_id)
+            hook = self._hooks.get(hook_id)
+            if hook is not None:
+                hook.pending_handshake = False
+        self._set_hook_status(hook_id, "enabled")
+
     def _set_hook_status(self, hook_id: int, status: str) -> None:
         with self._lock:
             record = self._cols["webhooks"].by_id.get(hook_id)
