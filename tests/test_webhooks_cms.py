@@ -527,6 +527,8 @@ def test_given_concurrent_insert_of_the_same_contact_then_applied_as_update(
     client: FlaskClient, store: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Another writer (a second delivery, a sync page) inserts the contact between our read and our insert.
+    if store.dialect.name == "sqlite":
+        pytest.skip("SQLite transactions take the write lock at BEGIN: no writer can slip in between")
     payload = json.loads(fixture("contact__updated"))
     payload["data"].update(id=1209815777, name="Jordan Pike")
     payload["meta"]["event"] = "created"

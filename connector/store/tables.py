@@ -178,3 +178,184 @@ cms_webhooks = Table(
     Column("details", JSON),
     UniqueConstraint("vendor", "cms_id"),
 )
+
+# -- people who use Matterline ------------------------------------------------------------------------
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(256), nullable=False),
+    Column("email", String(320), nullable=False, unique=True),
+    Column("role", String(16), nullable=False),  # admin | attorney | staff
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("disabled_at", UTCDateTime()),
+)
+
+# Only a SHA-256 of each token is kept: a stolen database does not hand out working tokens.
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("prefix", String(16), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("last_used_at", UTCDateTime()),
+    Column("revoked_at", UTCDateTime()),
+)
+
+# -- conversations ------------------------------------------------------------------------------------
+
+# One conversation per firm number × client phone, whichever matter it is about at the moment.
+threads = Table(
+    "threads",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("firm_number", String(40), nullable=False),
+    Column("client_phone", String(20), nullable=False),
+    Column("state", String(16), nullable=False),  # filed | needs_filing
+    Column("matter_cms_id", String(64), index=True),
+    Column("client_cms_id", String(64), index=True),
+    Column("filing_rule", String(32), nullable=False),
+    Column("assignee_id", Integer, ForeignKey("users.id", ondelete="SET NULL"), index=True),
+    Column("urgent", Boolean, nullable=False, default=False),
+    Column("message_count", Integer, nullable=False, default=0),
+    Column("last_message_at", UTCDateTime(), index=True),
+    Column("last_inbound_at", UTCDateTime()),
+    Column("last_message_id", Integer),
+    Column("created_at", UTCDateTime(), nullable=False),
+    UniqueConstraint("firm_number", "client_phone"),
+    Index("ix_threads_state_last", "state", "last_message_at"),
+)
+
+messages = Table(
+    "messages",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("thread_id", Integer, ForeignKey("threads.id", ondelete="CASCADE"), nullable=False),
+    # Twilio's MessageSid: unique, so a webhook retried or posted twice stores one row.
+    Column("sid", String(64), unique=True),
+    Column("direction", String(8), nullable=False),  # inbound | outbound
+    Column("kind", String(16), nullable=False, default="message"),  # message | confirmation | help
+    Column("from_number", String(40), nullable=False),
+    Column("to_number", String(40), nullable=False),
+    Column("body", Text, nullable=False, default=""),
+    Column("encoding", String(8)),
+    Column("num_segments", Integer),
+    Column("num_media", Integer, nullable=False, default=0),
+    Column("media", JSON),
+    Column("status", String(24), nullable=False),
+    Column("error_code", Integer),
+    Column("error_message", Text),
+    Column("matter_cms_id", String(64), index=True),
+    Column("author_id", Integer, ForeignKey("users.id", ondelete="SET NULL")),
+    Column("raw", JSON),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("sent_at", UTCDateTime()),
+    Index("ix_messages_thread_id_id", "thread_id", "id"),
+    Index("ix_messages_to_number_created_at", "to_number", "created_at"),
+)
+
+# Every Twilio status callback as it came, in arrival order; the message keeps the furthest status.
+status_events = Table(
+    "status_events",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("message_id", Integer, ForeignKey("messages.id", ondelete="CASCADE"), index=True),
+    Column("sid", String(64), nullable=False, index=True),
+    Column("status", String(24), nullable=False),
+    Column("error_code", Integer),
+    Column("raw", JSON),
+    Column("received_at", UTCDateTime(), nullable=False),
+)
+
+# Why each message sits on its matter: the rule that filed it, or the person who re-filed it.
+filing_decisions = Table(
+    "filing_decisions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("thread_id", Integer, ForeignKey("threads.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("message_id", Integer, ForeignKey("messages.id", ondelete="CASCADE"), index=True),
+    Column("matter_cms_id", String(64)),
+    Column("previous_matter_cms_id", String(64)),
+    Column("rule", String(32), nullable=False),
+    Column("detail", Text),
+    Column("actor_id", Integer, ForeignKey("users.id", ondelete="SET NULL")),
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+
+# The opt-out ledger: append-only; a number's state is its newest row.
+opt_outs = Table(
+    "opt_outs",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("phone", String(20), nullable=False),
+    Column("action", String(8), nullable=False),  # opt_out | opt_in
+    Column("source", String(32), nullable=False),
+    Column("keyword", String(64)),
+    Column("message_sid", String(64)),
+    Column("firm_number", String(40)),
+    Column("actor_id", Integer, ForeignKey("users.id", ondelete="SET NULL")),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Index("ix_opt_outs_phone_id", "phone", "id"),
+)
+
+thread_reads = Table(
+    "thread_reads",
+    metadata,
+    Column("thread_id", Integer, ForeignKey("threads.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("last_read_message_id", Integer, nullable=False),
+    Column("read_at", UTCDateTime(), nullable=False),
+)
+
+# Work that leaves the building (texts now; CMS writes later), written in the same transaction as the
+# state it carries, leased by workers, retried with backoff, dead-lettered when it keeps failing.
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("kind", String(32), nullable=False),
+    Column("idempotency_key", String(128), nullable=False, unique=True),
+    Column("payload", JSON, nullable=False),
+    Column("state", String(16), nullable=False),  # pending | done | dead
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UTCDateTime(), nullable=False),
+    Column("leased_until", UTCDateTime()),
+    Column("lease_owner", String(64)),
+    Column("last_error", Text),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Index("ix_outbox_state_next", "state", "next_attempt_at"),
+)
+
+# Each call to Twilio's create, recorded before it is made, so an unanswered one is looked up, not repeated.
+send_attempts = Table(
+    "send_attempts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("message_id", Integer, ForeignKey("messages.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("started_at", UTCDateTime(), nullable=False),
+    Column("outcome", String(16), nullable=False),  # started | sent | refused | ambiguous | adopted
+    Column("sid", String(64)),
+    Column("error_code", Integer),
+    Column("detail", Text),
+)
+
+# Append-only and hash-chained: each entry holds the hash of the one before; no message bodies.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("at", UTCDateTime(), nullable=False),
+    Column("actor", String(128), nullable=False),
+    Column("action", String(48), nullable=False),
+    Column("subject_type", String(32), nullable=False),
+    Column("subject_id", String(64)),
+    Column("matter_cms_id", String(64), index=True),
+    Column("request_id", String(64)),
+    Column("details", JSON),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False, unique=True),
+)
