@@ -75,6 +75,13 @@ class SettingsSchema(Schema):
     timezone = mf.String(data_key="MATTERLINE_TIMEZONE", load_default=const.DEFAULT_TIMEZONE)
     secret_key = _secret(data_key="MATTERLINE_SECRET_KEY", validate=validate.Length(min=16))
     log_level = mf.String(data_key="MATTERLINE_LOG_LEVEL", load_default="INFO", validate=validate.OneOf(_LOG_LEVELS))
+    firm_name = mf.String(data_key="MATTERLINE_FIRM_NAME", load_default="The firm", validate=validate.Length(max=80))
+    help_text = mf.String(data_key="MATTERLINE_HELP_TEXT", load_default=None, validate=validate.Length(max=320))
+    thread_active_days = mf.Integer(
+        data_key="MATTERLINE_THREAD_ACTIVE_DAYS", load_default=14, validate=validate.Range(min=0, max=365)
+    )
+    twilio_keyword_replies = mf.Boolean(data_key="MATTERLINE_TWILIO_KEYWORD_REPLIES", load_default=True)
+    proxy_hops = mf.Integer(data_key="MATTERLINE_PROXY_HOPS", load_default=0, validate=validate.Range(min=0, max=5))
 
     @validates("database_url")
     def _database_url(self, value: str, **_: Any) -> None:
@@ -190,6 +197,11 @@ class Settings:
     timezone: str = const.DEFAULT_TIMEZONE
     secret_key: str | None = None
     log_level: str = "INFO"
+    firm_name: str = "The firm"
+    help_text: str | None = None
+    thread_active_days: int = 14
+    twilio_keyword_replies: bool = True
+    proxy_hops: int = 0
 
     def __repr__(self) -> str:
         shown = []
@@ -199,6 +211,18 @@ class Settings:
                 value = "***"
             shown.append(f"{f.name}={value!r}")
         return f"Settings({', '.join(shown)})"
+
+    @property
+    def help_reply(self) -> str:
+        """What a client who texts HELP gets back."""
+        return self.help_text or f"{self.firm_name}: this number reaches our legal team. Reply STOP to stop texts."
+
+    @property
+    def sender(self) -> str | None:
+        """What outbound texts are sent from and threads are keyed by: the Messaging Service, else a number."""
+        if self.twilio_messaging_service_sid:
+            return self.twilio_messaging_service_sid
+        return self.firm_numbers[0] if self.firm_numbers else None
 
     @property
     def zone(self) -> ZoneInfo:

@@ -128,8 +128,16 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     # Imported here: the blueprints import ApiError and app_state from this module.
     from webhooks.cms import blueprint as cms_blueprint
+    from webhooks.twilio import blueprint as twilio_blueprint
 
     app.register_blueprint(cms_blueprint)
+    app.register_blueprint(twilio_blueprint)
+    if settings.proxy_hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops, x_host=settings.proxy_hops
+        )
     return app
 
 

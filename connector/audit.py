@@ -1,0 +1,120 @@
+"""The audit log: append-only and hash-chained, so an edited, deleted or reordered entry is detectable.
+
+Each entry's hash covers its own fields and the previous entry's hash. Entries never hold message
+bodies: the log proves who did what, when and in which matter, not what was said.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, insert, select, text
+
+from connector.store.engine import utcnow
+from connector.store.tables import audit_log
+
+GENESIS = "0" * 64
+# One PostgreSQL advisory lock serialises appends, so two writers never chain onto the same entry.
+_PG_LOCK_KEY = 0x4D4C_4155  # "MLAU"
+
+
+def _digest(entry: Mapping[str, Any]) -> str:
+    canonical = json.dumps(entry, sort_keys=True, separators=(",", ":"), default=str, ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _material(row: Mapping[str, Any]) -> dict[str, Any]:
+    at: datetime = row["at"]
+    return {
+        "at": at.isoformat(timespec="microseconds"),
+        "actor": row["actor"],
+        "action": row["action"],
+        "subject_type": row["subject_type"],
+        "subject_id": row["subject_id"],
+        "matter_cms_id": row["matter_cms_id"],
+        "request_id": row["request_id"],
+        "details": row["details"],
+        "prev_hash": row["prev_hash"],
+    }
+
+
+def append(
+    conn: Connection,
+    *,
+    actor: str,
+    action: str,
+    subject_type: str,
+    subject_id: str | int | None = None,
+    matter_cms_id: str | None = None,
+    request_id: str | None = None,
+    details: Mapping[str, Any] | None = None,
+    at: datetime | None = None,
+) -> int:
+    """Append one entry inside the caller's transaction; it lands or vanishes with the change it records."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
+    last = conn.execute(select(audit_log.c.hash).order_by(audit_log.c.id.desc()).limit(1)).scalar()
+    row: dict[str, Any] = {
+        "at": (at or utcnow()).astimezone(UTC),
+        "actor": actor,
+        "action": action,
+        "subject_type": subject_type,
+        "subject_id": None if subject_id is None else str(subject_id),
+        "matter_cms_id": matter_cms_id,
+        "request_id": request_id,
+        "details": dict(details) if details else None,
+        "prev_hash": last or GENESIS,
+    }
+    row["hash"] = _digest(_material(row))
+    return int(conn.execute(insert(audit_log).values(**row).returning(audit_log.c.id)).scalar_one())
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """The result of checking the chain: `broken_id` names the first entry that does not fit."""
+
+    entries: int
+    broken_id: int | None
+    reason: str | None
+
+    @property
+    def intact(self) -> bool:
+        """True when every entry checks out."""
+        return self.broken_id is None
+
+
+def verify(engine: Engine) -> Verdict:
+    """Walk the log in order and recompute every hash."""
+    previous = GENESIS
+    count = 0
+    with engine.connect() as conn:
+        for row in _rows(conn):
+            count += 1
+            if row["prev_hash"] != previous:
+                return Verdict(count, row["id"], "does not follow the entry before it (deleted or reordered)")
+            if _digest(_material(row)) != row["hash"]:
+                return Verdict(count, row["id"], "its contents do not match its hash (edited)")
+            previous = row["hash"]
+    return Verdict(count, None, None)
+
+
+def _rows(conn: Connection) -> Iterator[Mapping[str, Any]]:
+    result = conn.execution_options(yield_per=1000).execute(select(audit_log).order_by(audit_log.c.id))
+    for row in result:
+        yield dict(row._mapping)
+
+
+def entries(engine: Engine, *, matter_cms_id: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+    """Entries, oldest first, optionally for one matter."""
+    query = select(audit_log).order_by(audit_log.c.id)
+    if matter_cms_id is not None:
+        query = query.where(audit_log.c.matter_cms_id == matter_cms_id)
+    if limit is not None:
+        query = query.limit(limit)
+    with engine.connect() as conn:
+        return [dict(row._mapping) for row in conn.execute(query)]

@@ -1,0 +1,151 @@
+"""The transactional outbox: work that leaves the building, stored with the state it carries.
+
+A job is enqueued in the same transaction as its cause, so a committed cause always has its job and a
+rolled-back one never does. Workers lease due jobs (PostgreSQL: FOR UPDATE SKIP LOCKED, so several
+workers never take the same job; SQLite: the single writer's BEGIN IMMEDIATE); a lease that outlives
+a crashed worker simply expires and the job is taken again.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Engine, and_, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from connector import const
+from connector.store.engine import utcnow
+from connector.store.tables import outbox
+
+LEASE = timedelta(minutes=2)
+MAX_ATTEMPTS = 8
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """A leased job."""
+
+    id: int
+    kind: str
+    key: str
+    payload: dict[str, Any]
+    attempts: int
+
+
+def enqueue(
+    conn: Connection,
+    kind: str,
+    key: str,
+    payload: dict[str, Any],
+    *,
+    now: datetime | None = None,
+    due: datetime | None = None,
+) -> bool:
+    """Add a job unless one with this idempotency key exists; True when it was added."""
+    moment = now or utcnow()
+    insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    result = conn.execute(
+        insert(outbox)
+        .values(
+            kind=kind,
+            idempotency_key=key,
+            payload=payload,
+            state="pending",
+            attempts=0,
+            next_attempt_at=due or moment,
+            created_at=moment,
+            updated_at=moment,
+        )
+        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+    )
+    return bool(result.rowcount)
+
+
+def lease(
+    engine: Engine, owner: str, *, kinds: tuple[str, ...] | None = None, limit: int = 20, now: datetime | None = None
+) -> list[Job]:
+    """Take up to `limit` due jobs for `owner`; each is invisible to other workers until its lease ends."""
+    moment = now or utcnow()
+    query = (
+        select(outbox.c.id, outbox.c.kind, outbox.c.idempotency_key, outbox.c.payload, outbox.c.attempts)
+        .where(
+            outbox.c.state == "pending",
+            outbox.c.next_attempt_at <= moment,
+            or_(outbox.c.leased_until.is_(None), outbox.c.leased_until < moment),
+        )
+        .order_by(outbox.c.next_attempt_at, outbox.c.id)
+        .limit(limit)
+    )
+    if kinds is not None:
+        query = query.where(outbox.c.kind.in_(kinds))
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        rows = conn.execute(query).all()
+        if not rows:
+            return []
+        conn.execute(
+            update(outbox)
+            .where(outbox.c.id.in_([row.id for row in rows]))
+            .values(leased_until=moment + LEASE, lease_owner=owner, attempts=outbox.c.attempts + 1, updated_at=moment)
+        )
+    return [Job(r.id, r.kind, r.idempotency_key, dict(r.payload), r.attempts + 1) for r in rows]
+
+
+def _owned(job: Job, owner: str) -> Any:
+    return and_(outbox.c.id == job.id, outbox.c.lease_owner == owner)
+
+
+def complete(conn: Connection, job: Job, owner: str, *, now: datetime | None = None) -> None:
+    """The job is done; written in the same transaction as its result."""
+    conn.execute(
+        update(outbox).where(_owned(job, owner)).values(state="done", leased_until=None, updated_at=now or utcnow())
+    )
+
+
+def backoff(attempts: int, retry_after: float | None = None) -> timedelta:
+    """Full-jitter exponential backoff, or what the remote side asked for."""
+    if retry_after is not None:
+        return timedelta(seconds=retry_after)
+    ceiling = min(const.RETRY_BACKOFF_MAX * 10, const.RETRY_BACKOFF_BASE * 2**attempts)
+    return timedelta(seconds=random.uniform(0, ceiling))  # noqa: S311 - jitter, not security
+
+
+def retry(
+    conn: Connection,
+    job: Job,
+    owner: str,
+    error: str,
+    *,
+    delay: timedelta,
+    now: datetime | None = None,
+    max_attempts: int = MAX_ATTEMPTS,
+) -> bool:
+    """Try again after `delay`, or dead-letter after `max_attempts`; True when dead-lettered."""
+    moment = now or utcnow()
+    dead = job.attempts >= max_attempts
+    conn.execute(
+        update(outbox)
+        .where(_owned(job, owner))
+        .values(
+            state="dead" if dead else "pending",
+            next_attempt_at=moment + delay,
+            leased_until=None,
+            last_error=error[:2000],
+            updated_at=moment,
+        )
+    )
+    return dead
+
+
+def pending_count(engine: Engine, kinds: tuple[str, ...] | None = None) -> int:
+    """Jobs not yet done or dead."""
+    query = select(outbox.c.id).where(outbox.c.state == "pending")
+    if kinds is not None:
+        query = query.where(outbox.c.kind.in_(kinds))
+    with engine.connect() as conn:
+        return len(conn.execute(query).all())

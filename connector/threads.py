@@ -1,0 +1,261 @@
+"""Threads and matter linking: which conversation a text belongs to, and which matter it is filed to.
+
+A thread is a firm number × a client phone, so one conversation stays one conversation whatever it is
+about. Each inbound text is filed by a fixed chain of rules, never by a guess; when no rule applies,
+the thread goes to *needs filing* where staff decide. Every decision records the rule that made it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Row, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from connector import audit
+from connector.store.tables import contact_phones, contacts, filing_decisions, matters, messages, threads
+
+# A matter is "still open" unless it is closed: a pending matter (intake) is live work too.
+LIVE_STATUSES = ("open", "pending")
+
+RULE_RECENT_THREAD = "recent_thread"
+RULE_LAST_OUTBOUND = "last_outbound"
+RULE_ONLY_OPEN_MATTER = "only_open_matter"
+RULE_NEEDS_FILING = "needs_filing"
+RULE_OUTBOUND = "sent_from_matter"
+RULE_MANUAL = "manual"
+
+
+class FilingError(ValueError):
+    """A re-file that cannot be done (unknown or deleted matter, unknown message or thread)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Filing:
+    """Where a text goes and why."""
+
+    matter_cms_id: str | None
+    rule: str
+    detail: str
+    client_cms_id: str | None
+
+    @property
+    def filed(self) -> bool:
+        """False when the text waits in needs filing."""
+        return self.matter_cms_id is not None
+
+
+def thread_for(conn: Connection, firm_number: str, client_phone: str, now: datetime) -> Row[Any]:
+    """The thread for this pair, created when new; safe under concurrent first texts."""
+    dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    conn.execute(
+        dialect_insert(threads)
+        .values(
+            firm_number=firm_number,
+            client_phone=client_phone,
+            state=RULE_NEEDS_FILING,
+            filing_rule=RULE_NEEDS_FILING,
+            urgent=False,
+            message_count=0,
+            created_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["firm_number", "client_phone"])
+    )
+    return conn.execute(
+        select(threads).where(threads.c.firm_number == firm_number, threads.c.client_phone == client_phone)
+    ).one()
+
+
+def _live_matter(conn: Connection, cms_id: str | None) -> bool:
+    if cms_id is None:
+        return False
+    status = conn.execute(
+        select(matters.c.status).where(matters.c.cms_id == cms_id, matters.c.deleted_at.is_(None))
+    ).scalar()
+    return status in LIVE_STATUSES
+
+
+def owners_of(conn: Connection, phone: str) -> list[Any]:
+    """The synced contacts (not deleted) that have this number."""
+    return list(
+        conn.execute(
+            select(contacts.c.cms_id, contacts.c.client_key, contacts.c.name)
+            .join(contact_phones, contact_phones.c.contact_id == contacts.c.id)
+            .where(contact_phones.c.e164 == phone, contacts.c.deleted_at.is_(None))
+            .distinct()
+        ).all()
+    )
+
+
+def decide(conn: Connection, thread: Row[Any], now: datetime, active_days: int) -> Filing:
+    """The filing chain: recent thread, last outbound text, the client's only open matter, else needs filing."""
+    owners = owners_of(conn, thread.client_phone)
+    client = owners[0].cms_id if len(owners) == 1 else None
+    recent = thread.last_message_at is not None and now - thread.last_message_at <= timedelta(days=active_days)
+    if recent and _live_matter(conn, thread.matter_cms_id):
+        return Filing(thread.matter_cms_id, RULE_RECENT_THREAD, f"thread active within {active_days} days", client)
+    last_out = conn.execute(
+        select(messages.c.matter_cms_id)
+        .where(
+            messages.c.to_number == thread.client_phone,
+            messages.c.direction == "outbound",
+            messages.c.kind == "message",
+            messages.c.matter_cms_id.is_not(None),
+        )
+        .order_by(messages.c.created_at.desc(), messages.c.id.desc())
+        .limit(1)
+    ).scalar()
+    if _live_matter(conn, last_out):
+        return Filing(last_out, RULE_LAST_OUTBOUND, "matter of the last text the firm sent to this number", client)
+    if not owners:
+        return Filing(None, RULE_NEEDS_FILING, "unknown number", None)
+    if len(owners) > 1:
+        return Filing(None, RULE_NEEDS_FILING, f"number shared by {len(owners)} contacts", None)
+    open_matters = list(
+        conn.execute(
+            select(matters.c.cms_id).where(
+                matters.c.client_cms_id == owners[0].client_key,
+                matters.c.status.in_(LIVE_STATUSES),
+                matters.c.deleted_at.is_(None),
+            )
+        ).scalars()
+    )
+    if len(open_matters) == 1:
+        return Filing(open_matters[0], RULE_ONLY_OPEN_MATTER, "the client's only open matter", client)
+    reason = "no open matter" if not open_matters else f"{len(open_matters)} open matters"
+    return Filing(None, RULE_NEEDS_FILING, reason, client)
+
+
+def apply_filing(
+    conn: Connection,
+    thread_id: int,
+    message_id: int | None,
+    filing: Filing,
+    now: datetime,
+    *,
+    actor_id: int | None = None,
+) -> None:
+    """Record the decision and move the message and thread to where it says."""
+    previous = None
+    if message_id is not None:
+        previous = conn.execute(select(messages.c.matter_cms_id).where(messages.c.id == message_id)).scalar()
+        conn.execute(update(messages).where(messages.c.id == message_id).values(matter_cms_id=filing.matter_cms_id))
+    conn.execute(
+        insert(filing_decisions).values(
+            thread_id=thread_id,
+            message_id=message_id,
+            matter_cms_id=filing.matter_cms_id,
+            previous_matter_cms_id=previous,
+            rule=filing.rule,
+            detail=filing.detail,
+            actor_id=actor_id,
+            created_at=now,
+        )
+    )
+    values: dict[str, Any] = {"filing_rule": filing.rule}
+    if filing.filed:
+        values.update(state="filed", matter_cms_id=filing.matter_cms_id)
+    else:
+        values.update(state=RULE_NEEDS_FILING)
+    if filing.client_cms_id is not None:
+        values["client_cms_id"] = filing.client_cms_id
+    conn.execute(update(threads).where(threads.c.id == thread_id).values(**values))
+
+
+def _require_matter(conn: Connection, cms_id: str) -> None:
+    if not conn.execute(
+        select(func.count()).select_from(matters).where(matters.c.cms_id == cms_id, matters.c.deleted_at.is_(None))
+    ).scalar_one():
+        raise FilingError(f"no matter {cms_id!r} in the store (run `matterline sync`?)")
+
+
+def refile_message(
+    conn: Connection,
+    message_id: int,
+    matter_cms_id: str,
+    *,
+    actor: str,
+    actor_id: int | None,
+    now: datetime,
+    request_id: str | None = None,
+) -> None:
+    """Staff move one message to another matter; the decision and the audit entry record who and why.
+
+    Raises:
+        FilingError: unknown message or matter.
+    """
+    row = conn.execute(
+        select(messages.c.thread_id, messages.c.matter_cms_id).where(messages.c.id == message_id)
+    ).first()
+    if row is None:
+        raise FilingError(f"no message {message_id}")
+    _require_matter(conn, matter_cms_id)
+    filing = Filing(matter_cms_id, RULE_MANUAL, f"re-filed by {actor}", None)
+    conn.execute(update(messages).where(messages.c.id == message_id).values(matter_cms_id=matter_cms_id))
+    conn.execute(
+        insert(filing_decisions).values(
+            thread_id=row.thread_id,
+            message_id=message_id,
+            matter_cms_id=matter_cms_id,
+            previous_matter_cms_id=row.matter_cms_id,
+            rule=filing.rule,
+            detail=filing.detail,
+            actor_id=actor_id,
+            created_at=now,
+        )
+    )
+    audit.append(
+        conn,
+        actor=actor,
+        action="refile",
+        subject_type="message",
+        subject_id=message_id,
+        matter_cms_id=matter_cms_id,
+        request_id=request_id,
+        details={"from_matter": row.matter_cms_id, "to_matter": matter_cms_id},
+        at=now,
+    )
+
+
+def refile_thread(
+    conn: Connection,
+    thread_id: int,
+    matter_cms_id: str,
+    *,
+    actor: str,
+    actor_id: int | None,
+    now: datetime,
+    request_id: str | None = None,
+) -> int:
+    """Staff file a thread to a matter: it becomes the thread's matter, and its unfiled texts go there.
+
+    Returns the number of messages filed. Raises FilingError for an unknown thread or matter.
+    """
+    thread = conn.execute(select(threads).where(threads.c.id == thread_id)).first()
+    if thread is None:
+        raise FilingError(f"no thread {thread_id}")
+    _require_matter(conn, matter_cms_id)
+    unfiled = list(
+        conn.execute(
+            select(messages.c.id).where(messages.c.thread_id == thread_id, messages.c.matter_cms_id.is_(None))
+        ).scalars()
+    )
+    filing = Filing(matter_cms_id, RULE_MANUAL, f"filed by {actor}", None)
+    for message_id in unfiled:
+        apply_filing(conn, thread_id, message_id, filing, now, actor_id=actor_id)
+    apply_filing(conn, thread_id, None, filing, now, actor_id=actor_id)
+    audit.append(
+        conn,
+        actor=actor,
+        action="refile",
+        subject_type="thread",
+        subject_id=thread_id,
+        matter_cms_id=matter_cms_id,
+        request_id=request_id,
+        details={"from_matter": thread.matter_cms_id, "to_matter": matter_cms_id, "messages": len(unfiled)},
+        at=now,
+    )
+    return len(unfiled)

@@ -1,0 +1,62 @@
+"""A small firm in the store, written through the same ingest path a sync uses; shared by messaging tests."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine
+
+from connector.ingest import apply
+from connector.records import read_contact, read_matter
+from connector.settings import Settings, load_settings
+from mappings import load_mapping
+
+CLIO = load_mapping("clio")
+NOW = datetime(2026, 11, 27, 15, 0, tzinfo=UTC)
+FIRM_NUMBER = "+14155550100"
+TWILIO_TOKEN = "test-twilio-auth-token"
+TWILIO_SID = "AC" + "a1" * 16
+PUBLIC_URL = "https://texts.firm.example"
+
+# Jane has one open matter; Omar has two; the Lee family shares one number; Cara's only matter is closed.
+JANE, OMAR, ANN_LEE, BO_LEE, CARA = "+14158675309", "+12128675309", "+16178675309", "+16178675309", "+13128675309"
+CONTACTS: list[dict[str, Any]] = [
+    {"id": 1, "name": "Jane Doe", "is_client": True, "phone_numbers": [{"number": "(415) 867-5309", "primary": True}]},
+    {"id": 2, "name": "Omar Haddad", "is_client": True, "phone_numbers": [{"number": "212.867.5309", "primary": True}]},
+    {"id": 3, "name": "Ann Lee", "is_client": True, "phone_numbers": [{"number": "617-867-5309", "primary": True}]},
+    {"id": 4, "name": "Bo Lee", "is_client": True, "phone_numbers": [{"number": "+1 617 867 5309", "primary": True}]},
+    {"id": 5, "name": "Cara Diaz", "is_client": True, "phone_numbers": [{"number": "3128675309", "primary": True}]},
+]
+MATTERS: list[dict[str, Any]] = [
+    {"id": 101, "display_number": "00101-Doe", "description": "Doe custody", "status": "Open", "client": {"id": 1}},
+    {"id": 102, "display_number": "00102-Doe", "description": "Doe estate", "status": "Closed", "client": {"id": 1}},
+    {"id": 201, "display_number": "00201-Haddad", "description": "Haddad DUI", "status": "Open", "client": {"id": 2}},
+    {"id": 202, "display_number": "00202-Haddad", "description": "Haddad lease", "status": "Open", "client": {"id": 2}},
+    {"id": 301, "display_number": "00301-Lee", "description": "Lee v. Lee", "status": "Open", "client": {"id": 3}},
+    {"id": 501, "display_number": "00501-Diaz", "description": "Diaz injury", "status": "Closed", "client": {"id": 5}},
+]
+
+
+def seed(engine: Engine) -> None:
+    """Write the firm above into `engine`."""
+    contacts = [read_contact(CLIO.resources["clients"], raw, "US") for raw in CONTACTS]
+    matters = [read_matter(CLIO.resources["matters"], raw) for raw in MATTERS]
+    with engine.begin() as conn:
+        apply(conn, "clients", contacts, now=NOW)
+        apply(conn, "matters", matters, now=NOW)
+
+
+def settings(**env: str) -> Settings:
+    """Settings for a firm with one number and Twilio credentials."""
+    return load_settings(
+        {
+            "MATTERLINE_FIRM_NUMBERS": FIRM_NUMBER,
+            "TWILIO_ACCOUNT_SID": TWILIO_SID,
+            "TWILIO_AUTH_TOKEN": TWILIO_TOKEN,
+            "MATTERLINE_PUBLIC_URL": PUBLIC_URL,
+            "MATTERLINE_FIRM_NAME": "Doe & Roe LLP",
+            **env,
+        },
+        env_file=None,
+    )
