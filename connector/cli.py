@@ -355,29 +355,173 @@ def webhooks_renew(ctx: Context, as_json: bool) -> None:
 
 @main.command()
 @click.option("--once", is_flag=True, help="Run what is due now, then exit.")
-@click.option("--drain", is_flag=True, help="Keep going until nothing is left to do, then exit.")
-@click.option("--interval", default=5.0, show_default=True, help="Seconds between rounds.")
+@click.option("--drain", is_flag=True, help="Keep going through retries until nothing is left but dead letters.")
+@click.option("--interval", default=2.0, show_default=True, help="Seconds between rounds.")
 @pass_ctx
 @handled
 def worker(ctx: Context, once: bool, drain: bool, interval: float) -> None:
-    """Background work: fetch records CMS webhooks announced, keep webhook subscriptions alive."""
-    from connector.sync import Syncer
+    """Send due texts, fetch records CMS webhooks announced, keep webhook subscriptions alive."""
+    from connector.worker import Round, Worker
 
     ctx.require_current_store()
-    syncer = Syncer(ctx.engine, ctx.client, ctx.mapping, default_region=ctx.settings.default_region, progress=False)
-    renew_due = 0.0
+    runner = Worker(ctx.engine, ctx.settings, ctx.mapping, lambda: ctx.client)
+
+    def report(result: Round) -> None:
+        s = result.sends
+        if s.sent or s.adopted or s.failed or s.blocked or s.retried or s.dead:
+            click.echo(
+                f"texts: {s.sent} sent, {s.adopted} found already sent, {s.failed} failed, {s.blocked} blocked, "
+                f"{s.retried} to retry, {s.dead} dead"
+            )
+        if result.refreshed:
+            click.echo(f"refreshed {result.refreshed} records announced by CMS webhooks")
+        for line in result.renewals:
+            click.echo(f"webhook {line}")
+
+    if drain:
+        runner.drain(on_round=report)
+        return
     while True:
-        counts = syncer.refresh_pending()
-        if counts.fetched:
-            click.echo(f"refreshed {counts.fetched} records announced by CMS webhooks")
-        if ctx.mapping.webhooks is not None and ctx.settings.public_url and time.monotonic() >= renew_due:
-            for action in _renew(ctx):
-                if action.action != "current":
-                    click.echo(f"webhook for {action.model}: {action.action}")
-            renew_due = time.monotonic() + 3600
-        if once or drain:
+        report(runner.round())
+        if once:
             return
         time.sleep(interval)
+
+
+# -- people and texts ------------------------------------------------------------------------------------
+
+
+@main.group()
+def users() -> None:
+    """The people who use Matterline and their API tokens."""
+
+
+@users.command("add")
+@click.option("--name", required=True)
+@click.option("--email", required=True)
+@click.option("--role", required=True, type=click.Choice(["admin", "attorney", "staff"]))
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_ctx
+@handled
+def users_add(ctx: Context, name: str, email: str, role: str, as_json: bool) -> None:
+    """Add a user and print their API token (shown this once; only a hash is kept)."""
+    from connector.users import UserError, create_user
+
+    ctx.require_current_store()
+    try:
+        user, token = create_user(ctx.engine, name=name, email=email, role=role)
+    except UserError as exc:
+        raise click.ClickException(str(exc)) from None
+    if as_json:
+        emit({"id": user.id, "name": user.name, "email": user.email, "role": user.role, "token": token})
+        return
+    click.echo(f"user {user.id}: {user.name} <{user.email}> ({user.role})")
+    click.echo(f"API token (shown once, keep it safe): {token}")
+
+
+@users.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_ctx
+@handled
+def users_list(ctx: Context, as_json: bool) -> None:
+    """List users (never their tokens)."""
+    from connector.users import listing
+
+    ctx.require_current_store()
+    people = listing(ctx.engine)
+    if as_json:
+        emit([{"id": u.id, "name": u.name, "email": u.email, "role": u.role} for u in people])
+        return
+    for u in people:
+        click.echo(f"{u.id:>4}  {u.name:<28} {u.email:<32} {u.role}")
+
+
+@main.command()
+@click.option("--thread", "thread_id", type=int, help="Send on this thread.")
+@click.option("--matter", "matter_cms_id", help="Text the client of this matter (CMS id).")
+@click.option("--to", help="Text this number (E.164 or as typed).")
+@click.option("--body", required=True, help="The text.")
+@click.option("--media", "media_urls", multiple=True, help="An https:// media URL (repeatable).")
+@click.option("--as", "as_user", help="Send as this user (email or id); the audit log names them.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_ctx
+@handled
+def send(
+    ctx: Context,
+    thread_id: int | None,
+    matter_cms_id: str | None,
+    to: str | None,
+    body: str,
+    media_urls: tuple[str, ...],
+    as_user: str | None,
+    as_json: bool,
+) -> None:
+    """Queue a text; the worker sends it. Refused sends (opted out, too long) exit 1 with the reason."""
+    import getpass
+
+    from connector.outbound import SendRefused, queue_send
+    from connector.users import find_user
+
+    ctx.require_current_store()
+    author = None
+    if as_user is not None:
+        with ctx.engine.connect() as conn:
+            author = find_user(conn, as_user)
+        if author is None:
+            raise click.ClickException(f"no user {as_user!r} (see `matterline users list`)")
+    actor = author.actor if author else f"cli:{getpass.getuser()}"
+    try:
+        queued = queue_send(
+            ctx.engine,
+            ctx.settings,
+            body=body,
+            thread_id=thread_id,
+            matter_cms_id=matter_cms_id,
+            to=to,
+            media_urls=media_urls,
+            author_id=author.id if author else None,
+            actor=actor,
+        )
+    except SendRefused as exc:
+        click.echo(f"matterline: {exc.code}: {exc}", err=True)
+        sys.exit(EXIT_ERROR)
+    data = {
+        "id": queued.message_id,
+        "thread_id": queued.thread_id,
+        "to": queued.to,
+        "matter_cms_id": queued.matter_cms_id,
+        "status": queued.status,
+        "encoding": queued.encoding,
+        "segments": queued.segments,
+    }
+    if as_json:
+        emit(data)
+    else:
+        click.echo(
+            f"queued message {queued.message_id} to {queued.to} ({queued.segments} segment(s), {queued.encoding}); "
+            "`matterline worker --once` sends it"
+        )
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--all", "show_all", is_flag=True, help="Include numbers that opted back in.")
+@pass_ctx
+@handled
+def optouts(ctx: Context, as_json: bool, show_all: bool) -> None:
+    """Numbers that opted out (the ledger's current state)."""
+    from connector.optouts import listing
+
+    ctx.require_current_store()
+    states = listing(ctx.engine, only_opted_out=not show_all)
+    rows = [{"phone": s.phone, "opted_out": s.opted_out, "since": s.since, "source": s.source} for s in states]
+    if as_json:
+        emit(rows)
+        return
+    for row in rows:
+        flag = "opted out" if row["opted_out"] else "opted in"
+        click.echo(f"{row['phone']:<16} {flag:<10} since {row['since']:%Y-%m-%d %H:%M} UTC ({row['source']})")
+    click.echo(f"{len(rows)} numbers")
 
 
 @main.command()

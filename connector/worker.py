@@ -1,0 +1,116 @@
+"""The worker: one loop for everything that happens outside a request.
+
+Each round sends the texts that are due, fetches CMS records that webhooks announced, and keeps the CMS
+webhook subscriptions alive. `--once` runs one round; `--drain` keeps going through retries until only
+dead letters (or work scheduled for later than the drain allows) are left.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from sqlalchemy import Engine, func, select
+
+from connector.cms.client import CmsClient
+from connector.outbound import SEND_KIND
+from connector.sender import ClientFactory, SendCounts, make_client, send_due
+from connector.settings import Settings
+from connector.store.engine import utcnow
+from connector.store.tables import outbox, pending_refresh
+from connector.subscriptions import renew
+from connector.sync import Syncer
+from mappings.model import Mapping
+
+RENEW_EVERY = timedelta(hours=1)
+# How far ahead `--drain` waits for retries before it calls the rest "later".
+DRAIN_HORIZON = timedelta(minutes=10)
+
+
+@dataclass
+class Round:
+    """What one round did."""
+
+    sends: SendCounts = field(default_factory=SendCounts)
+    refreshed: int = 0
+    renewals: list[str] = field(default_factory=list)
+
+
+class Worker:
+    """Holds the long-lived pieces; `round()` does one pass."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        settings: Settings,
+        mapping: Mapping,
+        cms_client: Callable[[], CmsClient],
+        *,
+        twilio: ClientFactory = make_client,
+    ) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.mapping = mapping
+        self._cms_client = cms_client
+        self._twilio = twilio
+        self._renewed_at: float | None = None
+
+    def _cms_configured(self) -> bool:
+        s = self.settings
+        return bool(s.cms_access_token or (s.cms_refresh_token and s.cms_client_id))
+
+    def round(self) -> Round:
+        """Send what is due, refresh announced records, renew subscriptions when it is time."""
+        result = Round()
+        result.sends = send_due(self.engine, self.settings, client_factory=self._twilio)
+        with self.engine.connect() as conn:
+            announced = conn.execute(select(func.count()).select_from(pending_refresh)).scalar_one()
+        if announced:
+            syncer = Syncer(
+                self.engine,
+                self._cms_client(),
+                self.mapping,
+                default_region=self.settings.default_region,
+                progress=False,
+            )
+            result.refreshed = syncer.refresh_pending().fetched
+        due = self._renewed_at is None or time.monotonic() - self._renewed_at >= RENEW_EVERY.total_seconds()
+        if due and self.mapping.webhooks is not None and self.settings.public_url and self._cms_configured():
+            actions = renew(
+                self.engine,
+                self._cms_client(),
+                self.mapping,
+                public_url=self.settings.public_url,
+                secret_key=self.settings.secret_key,
+            )
+            result.renewals = [f"{a.model}: {a.action}" for a in actions if a.action != "current"]
+            self._renewed_at = time.monotonic()
+        return result
+
+    def next_due_in(self) -> float | None:
+        """Seconds until the next pending send is due (0 when one is due now), None when none is pending."""
+        with self.engine.connect() as conn:
+            soonest = conn.execute(
+                select(func.min(outbox.c.next_attempt_at)).where(
+                    outbox.c.state == "pending", outbox.c.kind == SEND_KIND
+                )
+            ).scalar()
+        if soonest is None:
+            return None
+        wait: float = max(0.0, (soonest - utcnow()).total_seconds())
+        return wait
+
+    def drain(
+        self, *, sleep: Callable[[float], None] = time.sleep, on_round: Callable[[Round], None] | None = None
+    ) -> None:
+        """Run rounds until nothing is pending within the drain horizon."""
+        while True:
+            result = self.round()
+            if on_round is not None:
+                on_round(result)
+            wait = self.next_due_in()
+            if wait is None or wait > DRAIN_HORIZON.total_seconds():
+                return
+            sleep(min(wait, 5.0) if wait > 0 else 0.05)
