@@ -1,6 +1,7 @@
 """`python -m connector.sandbox`: the sandbox CMS as a standalone process (for benchmarks and the demo).
 
-Prints its API base URL on one line, flushes, then serves until killed.
+Prints its API base URL on one line, flushes, then serves until killed. `python -m connector.sandbox
+twilio [options]` runs the Twilio stand-in instead and prints its origin (see `twilio_server.main`).
 """
 
 from __future__ import annotations
@@ -12,10 +13,13 @@ from collections.abc import Sequence
 from connector.sandbox.clio import ClioState
 from connector.sandbox.firm import generate_firm
 from connector.sandbox.server import DEFAULT_HOST, SandboxServer
+from connector.sandbox.twilio_server import main as twilio_main
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m connector.sandbox", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m connector.sandbox", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--contacts", type=int, default=500, help="contacts to generate (default 500)")
     parser.add_argument("--matters", type=int, default=250, help="matters to generate (default 250)")
     parser.add_argument("--users", type=int, default=12, help="firm users (default 12)")
@@ -29,8 +33,11 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Build the firm, bind, announce the base URL, serve."""
-    options = _parser().parse_args(argv)
+    """Build the firm, bind, announce the base URL, serve (or hand over to the Twilio stand-in)."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args[:1] == ["twilio"]:
+        return twilio_main(args[1:])
+    options = _parser().parse_args(args)
     state = ClioState(generate_firm(options.contacts, options.matters, options.seed, options.users))
     state.allow_http_webhooks = options.allow_http_webhooks
     if options.rate_limit is not None:

@@ -1,4 +1,4 @@
-"""Fault injection: the failures a real Clio, and the network in front of it, hand a client.
+"""Fault injection: the failures a real Clio or Twilio, and the network in front of them, hand a client.
 
 A test arms a `Fault` on the sandbox state; the next matching request(s) fail in that way. The
 connection-level kinds (`drop`, `applied_lost`) close the real TCP socket without an answer, so a
@@ -59,7 +59,8 @@ class ConnectionDropped(ConnectionAbortedError):
 class Fault:
     """One armed failure: which requests it hits, how often, and what the client sees.
 
-    `path` is relative to `/api/v4` and may use `*` globs; `method` may be `*`.
+    `path` is relative to the stand-in's API root (`/api/v4` for Clio, `/2010-04-01/Accounts/{AccountSid}`
+    for Twilio) and may use `*` globs; `method` may be `*`.
     """
 
     kind: str

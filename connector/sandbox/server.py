@@ -1,21 +1,23 @@
-"""Run the sandbox CMS on a real socket, so clients exercise real HTTP (timeouts, dropped connections).
+"""Run a sandbox stand-in on a real socket, so clients exercise real HTTP (timeouts, dropped connections).
 
-`SandboxServer` serves a `ClioState` from a background thread on 127.0.0.1 with an ephemeral port;
-use it as a context manager in tests and the demo.
+`WsgiServerThread` owns the werkzeug server lifecycle (bind on 127.0.0.1 with an ephemeral port, serve
+from a daemon thread, stop); each stand-in subclasses it with its own state and app. `SandboxServer`
+serves a `ClioState`; use either as a context manager in tests and the demo.
 """
 
 from __future__ import annotations
 
 import threading
+from abc import ABC, abstractmethod
 from types import TracebackType
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, ClassVar, Final, Self
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from connector.sandbox.clio import API_PREFIX, ClioState, create_app
 
 if TYPE_CHECKING:
-    from _typeshed.wsgi import WSGIEnvironment
+    from _typeshed.wsgi import WSGIApplication, WSGIEnvironment
 
 DEFAULT_HOST: Final = "127.0.0.1"
 SHUTDOWN_POLL_SECONDS: Final = 0.05
@@ -32,15 +34,20 @@ class QuietRequestHandler(WSGIRequestHandler):
         self.close_connection = True
 
 
-class SandboxServer:
-    """A threaded werkzeug server for one sandbox state, started on `start()` or `with`."""
+class WsgiServerThread(ABC):
+    """A threaded werkzeug server for one stand-in's WSGI app, started on `start()` or `with`."""
 
-    def __init__(self, state: ClioState | None = None, *, host: str = DEFAULT_HOST, port: int = 0) -> None:
-        self.state = state if state is not None else ClioState()
+    thread_prefix: ClassVar[str] = "sandbox"
+
+    def __init__(self, *, host: str = DEFAULT_HOST, port: int = 0) -> None:
         self._host = host
         self._port = port
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
+
+    @abstractmethod
+    def make_app(self) -> WSGIApplication:
+        """The WSGI app to serve (built once, when the socket is bound)."""
 
     @property
     def port(self) -> int:
@@ -51,27 +58,18 @@ class SandboxServer:
 
     @property
     def origin(self) -> str:
-        """`http://127.0.0.1:PORT`: where `/oauth/token` and `/_sandbox/` live."""
+        """`http://127.0.0.1:PORT`."""
         return f"http://{self._host}:{self.port}"
 
-    @property
-    def base_url(self) -> str:
-        """`http://127.0.0.1:PORT/api/v4`: the Clio API base."""
-        return f"{self.origin}{API_PREFIX}"
-
-    def url(self, path: str) -> str:
-        """A full API URL for a path such as `/contacts.json`."""
-        return f"{self.base_url}/{path.lstrip('/')}"
-
-    def bind(self) -> SandboxServer:
+    def bind(self) -> Self:
         """Bind the socket without serving yet, so the port is known before serving starts."""
         if self._server is None:
             self._server = make_server(
-                self._host, self._port, create_app(self.state), threaded=True, request_handler=QuietRequestHandler
+                self._host, self._port, self.make_app(), threaded=True, request_handler=QuietRequestHandler
             )
         return self
 
-    def start(self) -> SandboxServer:
+    def start(self) -> Self:
         """Bind and serve in a daemon thread; returns self."""
         if self._thread is not None:
             return self
@@ -80,7 +78,7 @@ class SandboxServer:
         self._thread = threading.Thread(
             target=self._server.serve_forever,
             kwargs={"poll_interval": SHUTDOWN_POLL_SECONDS},
-            name=f"sandbox-cms-{self.port}",
+            name=f"{self.thread_prefix}-{self.port}",
             daemon=True,
         )
         self._thread.start()
@@ -103,7 +101,7 @@ class SandboxServer:
             thread.join(timeout=5)
         server.server_close()
 
-    def __enter__(self) -> SandboxServer:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(
@@ -113,3 +111,26 @@ class SandboxServer:
         traceback: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+class SandboxServer(WsgiServerThread):
+    """The sandbox CMS (a `ClioState`) on a real socket; `/oauth/token` and `/_sandbox/` live at `origin`."""
+
+    thread_prefix: ClassVar[str] = "sandbox-cms"
+
+    def __init__(self, state: ClioState | None = None, *, host: str = DEFAULT_HOST, port: int = 0) -> None:
+        super().__init__(host=host, port=port)
+        self.state = state if state is not None else ClioState()
+
+    def make_app(self) -> WSGIApplication:
+        """The Clio v4 stand-in over this server's state."""
+        return create_app(self.state)
+
+    @property
+    def base_url(self) -> str:
+        """`http://127.0.0.1:PORT/api/v4`: the Clio API base."""
+        return f"{self.origin}{API_PREFIX}"
+
+    def url(self, path: str) -> str:
+        """A full API URL for a path such as `/contacts.json`."""
+        return f"{self.base_url}/{path.lstrip('/')}"
