@@ -395,6 +395,7 @@ VALID = {"To": ALICE, "From": FIRM, "Body": "Hello"}
         ({"To": ALICE, "Body": "x"}, 21603, "A 'From' phone number is required"),
         ({"To": ALICE, "From": FIRM}, 21602, "Message body is required"),
         ({**VALID, "Body": "x" * 1601}, 21617, "The concatenated message body exceeds the 1600 character limit"),
+        ({**VALID, "Body": "😀" * 801}, 21617, "The concatenated message body exceeds the 1600 character limit"),
         ({**VALID, "From": "+12025550199"}, 21606, "The From phone number +12025550199 is not a valid, SMS-capable "
                                                     "inbound phone number or short code for your account."),
         ({**VALID, "To": "2025550123"}, 21211, "Invalid 'To' Phone Number: 2025550123"),
@@ -433,6 +434,11 @@ def test_the_library_raises_twilios_codes(client: Client, state: TwilioState) ->
     with pytest.raises(TwilioRestException) as missing:
         client.messages(f"SM{'0' * 32}").fetch()
     assert (missing.value.status, missing.value.code) == (404, 20404)
+
+
+def test_the_body_limit_counts_utf16_units(server: TwilioServer) -> None:
+    assert post(server, {**VALID, "Body": "😀" * 800}).json()["num_segments"] == "25"
+    assert post(server, {**VALID, "Body": "é" * 1600}).status_code == 201
 
 
 def test_lenient_numbers_accept_any_e164(server: TwilioServer, state: TwilioState) -> None:

@@ -326,6 +326,11 @@ def count_segments(body: str) -> int:
     return _pack([2 if ord(char) > 0xFFFF else 1 for char in body], 70, 67)
 
 
+def utf16_length(body: str) -> int:
+    """The length Twilio holds against its 1,600 limit: UTF-16 code units, so an emoji counts twice."""
+    return sum(2 if ord(char) > 0xFFFF else 1 for char in body)
+
+
 def make_sid(prefix: str, number: int, namespace: str = "") -> str:
     """A deterministic 34-character SID (`SM…`, `MM…`, `ME…`): two letters and 32 hex digits."""
     digest = hashlib.sha256(f"{namespace}:{prefix}:{number}".encode()).hexdigest()
@@ -702,7 +707,7 @@ class TwilioState:
             raise TwilioApiError(400, 21603, "A 'From' phone number is required")
         if not body and not media and not content_sid:
             raise TwilioApiError(400, 21602, "Message body is required")
-        if len(body) > MAX_BODY:
+        if utf16_length(body) > MAX_BODY:
             raise TwilioApiError(400, 21617, f"The concatenated message body exceeds the {MAX_BODY} character limit")
         if len(media) > MAX_MEDIA:
             raise TwilioApiError(400, 21623, "Number of media files exceeds allowed limit")
