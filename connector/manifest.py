@@ -83,6 +83,14 @@ class Manifest:
     cms_permissions: dict[str, tuple[str, ...]]
     requirements: tuple[str, ...]
     allowed_hosts: tuple[str, ...]
+    twilio_console: dict[str, str]
+
+
+TWILIO_CONSOLE_FIELDS: Final = (
+    "phone_number.messaging.a_message_comes_in",
+    "messaging_service.integration.incoming_messages",
+    "messaging_service.integration.delivery_status_callback",
+)
 
 
 class Version(fields.String):
@@ -161,6 +169,12 @@ class ManifestSchema(Schema):
     cms_permissions = fields.Dict(keys=fields.String(), values=fields.List(fields.String()), required=True)
     requirements = _names(_PACKAGE_NAME, "a package name (without a version specifier)")
     allowed_hosts = _names(_HOSTNAME, "a lower-case host name (no scheme, port or path)")
+    # Where, in the Twilio console, an admin points each webhook: a path under MATTERLINE_PUBLIC_URL.
+    twilio_console = fields.Dict(
+        keys=fields.String(validate=validate.OneOf(TWILIO_CONSOLE_FIELDS)),
+        values=fields.String(validate=validate.Regexp(r"^/webhooks/twilio/[a-z]+$")),
+        required=True,
+    )
 
     def __init__(self, *, package_version: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -213,6 +227,7 @@ class ManifestSchema(Schema):
             cms_permissions={vendor: tuple(p) for vendor, p in data["cms_permissions"].items()},
             requirements=tuple(data["requirements"]),
             allowed_hosts=tuple(data["allowed_hosts"]),
+            twilio_console=dict(data["twilio_console"]),
         )
 
 

@@ -167,3 +167,15 @@ def test_given_unreadable_or_non_json_file_then_clear_error(tmp_path: Path) -> N
     broken.write_text("{not json", encoding="utf-8")
     with pytest.raises(ManifestError, match="not JSON"):
         load_manifest(broken)
+
+
+def test_twilio_console_urls_are_the_apps_twilio_routes() -> None:
+    from webhooks.twilio import SMS_PATH, STATUS_PATH
+
+    assert MANIFEST.twilio_console == {
+        "phone_number.messaging.a_message_comes_in": SMS_PATH,
+        "messaging_service.integration.incoming_messages": SMS_PATH,
+        "messaging_service.integration.delivery_status_callback": STATUS_PATH,
+    }
+    routes = {route.path for route in MANIFEST.webhook_routes}
+    assert set(MANIFEST.twilio_console.values()) <= routes
