@@ -9,27 +9,38 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import requests
 from sqlalchemy import Engine, func, select
 
+from connector import threads
 from connector.cms.connect import build_client
+from connector.outbound import SendRefused, queue_send
 from connector.sandbox import (
     DEFAULT_CLIENT_ID,
     DEFAULT_CLIENT_SECRET,
     DEFAULT_REFRESH_TOKEN,
     DEFAULT_TOKEN,
+    SANDBOX_ACCOUNT_SID,
+    SANDBOX_AUTH_TOKEN,
+    SANDBOX_FIRM_NUMBER,
     ClioState,
     SandboxServer,
+    TwilioServer,
+    TwilioState,
     generate_firm,
 )
+from connector.sender import send_due
 from connector.settings import Settings, load_settings
 from connector.store import make_engine, upgrade
-from connector.store.tables import contact_phones, contacts, matters
+from connector.store.tables import contact_phones, contacts, matters, messages
+from connector.store.tables import threads as threads_table
 from connector.subscriptions import renew
 from connector.sync import Syncer
+from connector.users import create_user
 from mappings import load_mapping
 
 DEMO_CONTACTS = 600
@@ -39,9 +50,14 @@ DEMO_SEED = 2026
 Echo = Callable[[str], None]
 
 
-def _settings(workdir: Path, cms: SandboxServer) -> Settings:
+def _settings(workdir: Path, cms: SandboxServer, twilio: TwilioServer) -> Settings:
     return load_settings(
         {
+            "TWILIO_ACCOUNT_SID": SANDBOX_ACCOUNT_SID,
+            "TWILIO_AUTH_TOKEN": SANDBOX_AUTH_TOKEN,
+            "MATTERLINE_TWILIO_API_URL": twilio.origin,
+            "MATTERLINE_FIRM_NUMBERS": SANDBOX_FIRM_NUMBER,
+            "MATTERLINE_FIRM_NAME": "Sandbox Law Group",
             "MATTERLINE_DATABASE_URL": f"sqlite:///{workdir / 'matterline-demo.db'}",
             "MATTERLINE_CMS": "clio",
             "MATTERLINE_CMS_BASE_URL": cms.base_url,
@@ -116,9 +132,10 @@ def run_demo(*, once: bool, workdir: Path, echo: Echo = print) -> int:
     from webhooks import create_app
     from webhooks.server import ServerThread
 
-    with SandboxServer(state) as cms:
+    with SandboxServer(state) as cms, TwilioServer(TwilioState(incoming_numbers=(SANDBOX_FIRM_NUMBER,))) as twilio:
         echo(f"1. Sandbox CMS (speaks Clio v4): {cms.base_url}  ({DEMO_CONTACTS} contacts, {DEMO_MATTERS} matters)")
-        settings = _settings(workdir, cms)
+        echo(f"   Twilio stand-in: {twilio.origin}  (firm number {SANDBOX_FIRM_NUMBER})")
+        settings = _settings(workdir, cms, twilio)
         mapping = load_mapping(settings.cms)
         engine = make_engine(settings.database_url)
         upgrade(engine)
@@ -141,11 +158,13 @@ def run_demo(*, once: bool, workdir: Path, echo: Echo = print) -> int:
             echo("7. Incremental sync (a safety net under the webhooks):")
             for line in syncer.run().lines():
                 echo("   " + line)
+            _texting(engine, replace(settings, public_url=web.url), twilio, web.url, echo)
             echo("")
             echo("Where to look:")
             echo(f"  the app:          {web.url}/healthz  {web.url}/readyz")
             echo(f"  the sandbox CMS:  {cms.base_url}/contacts.json?fields=id,name,phone_numbers{{number}}")
             echo(f"                    (header: Authorization: Bearer {DEFAULT_TOKEN})")
+            echo(f"  the Twilio stand-in: {twilio.origin}/_sandbox/messages")
             echo(f"  the store:        {workdir / 'matterline-demo.db'}")
             echo(
                 "  the same data:    MATTERLINE_DATABASE_URL=sqlite:///"
@@ -173,6 +192,77 @@ def _edit_in_clio(state: ClioState, engine: Engine, echo: Echo) -> None:
     echo(f"   contact {contact['id']}: {before_name} {before_phones}")
     echo(f"                -> {after_name} {after_phones}")
     echo(f"   matter {matter['display_number']}: open -> {_matter_status(engine, int(matter['id']))}")
+
+
+def _texting_client(engine: Engine) -> tuple[str, str, str] | None:
+    """A client whose number is theirs alone and who has exactly one open matter: (phone, name, matter)."""
+    with engine.connect() as conn:
+        for phone in conn.execute(
+            select(contact_phones.c.e164)
+            .where(contact_phones.c.e164.like("+1%"))
+            .group_by(contact_phones.c.e164)
+            .having(func.count() == 1)
+            .order_by(contact_phones.c.e164)
+            .limit(200)
+        ).scalars():
+            owners = threads.owners_of(conn, phone)
+            live = conn.execute(
+                select(matters.c.cms_id, matters.c.display_number).where(
+                    matters.c.client_cms_id == owners[0].client_key, matters.c.status.in_(threads.LIVE_STATUSES)
+                )
+            ).all()
+            if len(live) == 1:
+                return phone, owners[0].name, live[0].display_number
+    return None
+
+
+def _texting(engine: Engine, settings: Settings, twilio: TwilioServer, app_url: str, echo: Echo) -> None:
+    """A client texts in, staff answer from the matter, Twilio reports delivery, the client says STOP."""
+    picked = _texting_client(engine)
+    if picked is None:
+        echo("8. (no client with a single open matter in this firm; skipping the texting part)")
+        return
+    phone, name, matter_number = picked
+    sms_url = f"{app_url}/webhooks/twilio/sms"
+    first = name.split()[0]
+    answer = twilio.state.inbound(
+        sms_url, from_=phone, to=SANDBOX_FIRM_NUMBER, body=f"Hi, it's {first}. Is my hearing still on Tuesday?"
+    )
+    with engine.connect() as conn:
+        thread = conn.execute(select(threads_table).where(threads_table.c.client_phone == phone)).one()
+    echo(
+        f"8. {name} ({phone}) texts the firm -> HTTP {answer.status_code}; filed to {matter_number} "
+        f"by rule '{thread.filing_rule}'"
+    )
+    stranger = twilio.state.inbound(
+        sms_url, from_="+12025550143", to=SANDBOX_FIRM_NUMBER, body="Hello? Someone gave me this number about my case"
+    )
+    echo(f"   an unknown number texts too -> HTTP {stranger.status_code}; kept in 'needs filing'")
+    attorney, _token = create_user(engine, name="Avery Counsel", email="avery@sandboxlaw.example", role="attorney")
+    queued = queue_send(
+        engine,
+        settings,
+        thread_id=thread.id,
+        author_id=attorney.id,
+        actor=attorney.actor,
+        body="Yes - Tuesday 9:30am, Courtroom 4B. Bring your ID and arrive 15 minutes early.",
+    )
+    counts = send_due(engine, settings)
+    callbacks = twilio.state.deliver_callbacks(shuffle=True, seed=1)
+    with engine.connect() as conn:
+        reply = conn.execute(select(messages).where(messages.c.id == queued.message_id)).one()
+    echo(
+        f"9. {attorney.name} replies from the matter: {queued.segments} segment ({queued.encoding}); "
+        f"worker sent {counts.sent}; Twilio callbacks {[status for _, status, _ in callbacks]} "
+        f"-> status '{reply.status}'"
+    )
+    twilio.state.inbound(sms_url, from_=phone, to=SANDBOX_FIRM_NUMBER, body="STOP")
+    try:
+        queue_send(
+            engine, settings, thread_id=thread.id, body="One more thing...", author_id=attorney.id, actor=attorney.actor
+        )
+    except SendRefused as exc:
+        echo(f"10. {first} texts STOP; the next send is refused: {exc.status} {exc.code}")
 
 
 def _wait_for_interrupt() -> None:

@@ -21,4 +21,8 @@ def test_demo_once_syncs_serves_and_applies_cms_webhooks(tmp_path: Path) -> None
     assert re.search(r"signed webhook deliveries -> statuses \[200, 200, 200\]", out)
     assert re.search(r"-> .*\(updated\) \['\+16178675309'", out)
     assert re.search(r"matter \S+: open -> closed", out)
+    assert re.search(r"texts the firm -> HTTP 200; filed to \S+ by rule 'only_open_matter'", out)
+    assert "an unknown number texts too -> HTTP 200; kept in 'needs filing'" in out
+    assert re.search(r"worker sent 1; Twilio callbacks .* -> status 'delivered'", out)
+    assert "the next send is refused: 409 recipient_opted_out" in out
     assert (tmp_path / "demo" / "matterline-demo.db").is_file()
