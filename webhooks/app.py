@@ -127,11 +127,13 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.add_url_rule("/readyz", "readyz", _readyz, methods=["GET"])
 
     # Imported here: the blueprints import ApiError and app_state from this module.
+    from webhooks.api import blueprint as api_blueprint
     from webhooks.cms import blueprint as cms_blueprint
     from webhooks.twilio import blueprint as twilio_blueprint
 
     app.register_blueprint(cms_blueprint)
     app.register_blueprint(twilio_blueprint)
+    app.register_blueprint(api_blueprint)
     if settings.proxy_hops:
         from werkzeug.middleware.proxy_fix import ProxyFix
 

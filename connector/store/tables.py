@@ -227,6 +227,13 @@ threads = Table(
     Column("created_at", UTCDateTime(), nullable=False),
     UniqueConstraint("firm_number", "client_phone"),
     Index("ix_threads_state_last", "state", "last_message_at"),
+    # The inbox lists newest activity first, keyset-paged on (last_message_at, id); each filter has an
+    # index in that order so a page is a short range scan, never a sort of every matching thread.
+    Index("ix_threads_last_message_at_id", "last_message_at", "id"),
+    Index("ix_threads_urgent_last", "urgent", "last_message_at", "id"),
+    Index("ix_threads_assignee_last", "assignee_id", "last_message_at", "id"),
+    # Opted-out threads are found from the (small) ledger by phone; the unique key leads with firm_number.
+    Index("ix_threads_client_phone", "client_phone"),
 )
 
 messages = Table(
