@@ -367,6 +367,8 @@ def worker(ctx: Context, once: bool, drain: bool, interval: float) -> None:
     runner = Worker(ctx.engine, ctx.settings, ctx.mapping, lambda: ctx.client)
 
     def report(result: Round) -> None:
+        if result.taken_in:
+            click.echo(f"took in {result.taken_in} texts (threaded and filed)")
         s = result.sends
         if s.sent or s.adopted or s.failed or s.blocked or s.retried or s.dead:
             click.echo(

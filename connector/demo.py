@@ -16,7 +16,7 @@ from typing import Any
 import requests
 from sqlalchemy import Engine, func, select
 
-from connector import threads
+from connector import intake, threads
 from connector.cms.connect import build_client
 from connector.outbound import SendRefused, queue_send
 from connector.sandbox import (
@@ -228,6 +228,7 @@ def _texting(engine: Engine, settings: Settings, twilio: TwilioServer, app_url: 
     answer = twilio.state.inbound(
         sms_url, from_=phone, to=SANDBOX_FIRM_NUMBER, body=f"Hi, it's {first}. Is my hearing still on Tuesday?"
     )
+    intake.drain(engine, settings)  # the worker's intake: thread and file what the webhook stored
     with engine.connect() as conn:
         thread = conn.execute(select(threads_table).where(threads_table.c.client_phone == phone)).one()
     echo(
@@ -237,6 +238,7 @@ def _texting(engine: Engine, settings: Settings, twilio: TwilioServer, app_url: 
     stranger = twilio.state.inbound(
         sms_url, from_="+12025550143", to=SANDBOX_FIRM_NUMBER, body="Hello? Someone gave me this number about my case"
     )
+    intake.drain(engine, settings)
     echo(f"   an unknown number texts too -> HTTP {stranger.status_code}; kept in 'needs filing'")
     attorney, _token = create_user(engine, name="Avery Counsel", email="avery@sandboxlaw.example", role="attorney")
     queued = queue_send(

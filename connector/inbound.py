@@ -1,8 +1,9 @@
-"""An inbound text, from Twilio's form to a stored, filed message: verify elsewhere, do the minimum here.
+"""An inbound text in the webhook: verified elsewhere, stored once here, and nothing more than that.
 
-Everything happens in the caller's one transaction: the thread, the message (unique on MessageSid, so
-a retried or concurrent duplicate stores nothing), the filing decision, the opt-out ledger, and the
-audit entries. Slow work (media download, CMS writes) belongs to the worker.
+The request does the minimum that must not wait: store the message (unique on MessageSid, so a retried
+or concurrent duplicate stores nothing) and, for STOP/START/HELP, write the opt-out ledger and answer,
+so no send can slip between a STOP and its record. Threading, filing, counters and the audit entry
+are the worker's intake (`connector.intake`), a moment later.
 """
 
 from __future__ import annotations
@@ -13,17 +14,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, update
+from sqlalchemy import Connection
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from connector import audit, optouts, threads
-from connector.keywords import classify
+from connector import audit, optouts
+from connector.keywords import Keyword, keyword_only
 from connector.phones import to_e164
 from connector.segments import measure
 from connector.settings import Settings
 from connector.store.tables import messages
-from connector.store.tables import threads as threads_table
 
 _SID = re.compile(r"^(SM|MM)[0-9a-fA-F]{32}$")
 _MAX_MEDIA = 10
@@ -58,10 +58,8 @@ class Received:
     """The outcome: the stored message (None for a duplicate) and the reply to send in TwiML, if any."""
 
     message_id: int | None
-    thread_id: int
     duplicate: bool
     reply: str | None
-    filing: threads.Filing | None
 
 
 def parse(form: Mapping[str, str], settings: Settings) -> Inbound:
@@ -117,139 +115,118 @@ def _count(raw: Mapping[str, str], name: str) -> int:
     return int(value)
 
 
-def thread_key(inbound: Inbound, settings: Settings) -> str:
-    """The firm side of the thread: the Messaging Service when the text came through it, else the number."""
-    service = settings.twilio_messaging_service_sid
-    if service and inbound.messaging_service_sid == service:
-        return service
-    return inbound.to_number
+# Built once: the webhook's one statement, without per-request construction cost. Rows whose MessageSid
+# is already stored are skipped by the database itself, so concurrent duplicates cannot both land.
+_INSERTS = {
+    dialect: insert(messages).on_conflict_do_nothing(index_elements=["sid"]).returning(messages.c.id, messages.c.sid)
+    for dialect, insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
+}
+
+
+def _row(inbound: Inbound, now: datetime) -> dict[str, Any]:
+    return {
+        "thread_id": None,
+        "sid": inbound.sid,
+        "direction": "inbound",
+        "kind": "message",
+        "from_number": inbound.from_number,
+        "to_number": inbound.to_number,
+        "body": inbound.body,
+        "encoding": None,
+        "num_segments": inbound.num_segments,
+        "num_media": len(inbound.media),
+        "media": list(inbound.media),
+        "status": "received",
+        "raw": inbound.raw,
+        "created_at": now,
+    }
 
 
 def receive(conn: Connection, inbound: Inbound, settings: Settings, now: datetime) -> Received:
-    """Store, file and classify one inbound text inside the caller's transaction."""
-    thread = threads.thread_for(conn, thread_key(inbound, settings), inbound.from_number, now)
-    insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    segments = measure(inbound.body)
-    message_id = conn.execute(
-        insert(messages)
-        .values(
-            thread_id=thread.id,
-            sid=inbound.sid,
-            direction="inbound",
-            kind="message",
-            from_number=inbound.from_number,
-            to_number=inbound.to_number,
-            body=inbound.body,
-            encoding=segments.encoding,
-            num_segments=inbound.num_segments or segments.segments,
-            num_media=len(inbound.media),
-            media=list(inbound.media),
-            status="received",
-            raw=inbound.raw,
-            created_at=now,
-        )
-        .on_conflict_do_nothing(index_elements=["sid"])
-        .returning(messages.c.id)
-    ).scalar()
-    if message_id is None:
-        return Received(None, thread.id, True, None, None)
-    filing = threads.decide(conn, thread, now, settings.thread_active_days)
-    threads.apply_filing(conn, thread.id, message_id, filing, now)
-    conn.execute(
-        update(threads_table)
-        .where(threads_table.c.id == thread.id)
-        .values(
-            message_count=threads_table.c.message_count + 1,
-            last_message_at=now,
-            last_inbound_at=now,
-            last_message_id=message_id,
-        )
-    )
-    audit.append(
-        conn,
-        actor=TWILIO_ACTOR,
-        action="receive",
-        subject_type="message",
-        subject_id=message_id,
-        matter_cms_id=filing.matter_cms_id,
-        details={"thread": thread.id, "sid": inbound.sid, "filing_rule": filing.rule, "media": len(inbound.media)},
-        at=now,
-    )
-    reply = _keywords(conn, inbound, settings, thread.id, filing, now)
-    return Received(message_id, thread.id, False, reply, filing)
+    """Store one inbound text (once) inside the caller's transaction; handle STOP/START/HELP at once."""
+    return receive_many(conn, [inbound], settings, now)[0]
 
 
-def _keywords(
-    conn: Connection, inbound: Inbound, settings: Settings, thread_id: int, filing: threads.Filing, now: datetime
-) -> str | None:
-    """Opt-out, opt-in and help: the ledger entry, and the one confirmation when it is ours to send."""
-    found = classify(inbound.body, inbound.opt_out_type)
-    if found.kind == "none":
-        return None
+def receive_many(conn: Connection, batch: list[Inbound], settings: Settings, now: datetime) -> list[Received]:
+    """Store a batch of inbound texts in one statement; a MessageSid already stored (or earlier in the
+    batch) comes back as a duplicate. STOP/START/HELP are handled for the new ones, in order."""
+    stored = {row.sid: row.id for row in conn.execute(_INSERTS[conn.dialect.name], [_row(item, now) for item in batch])}
+    results = []
+    for item in batch:
+        message_id = stored.pop(item.sid, None)
+        if message_id is None:
+            results.append(Received(None, True, None))
+            continue
+        found = keyword_only(item.body, item.opt_out_type)
+        reply = None if found.kind == "none" else _keywords(conn, item, settings, found, now)
+        results.append(Received(message_id, False, reply))
+    return results
+
+
+def _keywords(conn: Connection, inbound: Inbound, settings: Settings, found: Keyword, now: datetime) -> str | None:
+    """Opt-out, opt-in and help: the ledger entry, and the reply when it is ours to send (in TwiML)."""
     if found.kind == "help":
-        return _reply(conn, inbound, thread_id, filing, settings.help_reply, "help", now)
+        return _reply(conn, inbound, settings.help_reply, "help", now)
+    text = record_signal(conn, inbound.from_number, inbound.to_number, found, inbound.sid, settings, now)
+    return None if text is None else _reply(conn, inbound, text, "confirmation", now)
+
+
+def record_signal(
+    conn: Connection,
+    phone: str,
+    firm_number: str,
+    found: Keyword,
+    sid: str | None,
+    settings: Settings,
+    now: datetime,
+    *,
+    matter_cms_id: str | None = None,
+) -> str | None:
+    """Write an opt-out or opt-in to the ledger and the audit log; the confirmation text when one is due.
+
+    One confirmation, never two: none when Twilio already sent its own (single keywords and OptOutType,
+    unless the firm turned Twilio's keyword replies off) or when the number was already in that state.
+    """
     action = "opt_out" if found.kind == "opt_out" else "opt_in"
     changed = optouts.record(
-        conn,
-        inbound.from_number,
-        action,
-        found.source,
-        keyword=found.keyword,
-        message_sid=inbound.sid,
-        firm_number=inbound.to_number,
-        at=now,
+        conn, phone, action, found.source, keyword=found.keyword, message_sid=sid, firm_number=firm_number, at=now
     )
     audit.append(
         conn,
-        actor=f"client:{inbound.from_number}",
+        actor=f"client:{phone}",
         action=action.replace("_", "-"),
         subject_type="phone",
-        subject_id=inbound.from_number,
-        matter_cms_id=filing.matter_cms_id,
-        details={"source": found.source, "keyword": found.keyword, "sid": inbound.sid, "changed": changed},
+        subject_id=phone,
+        matter_cms_id=matter_cms_id,
+        details={"source": found.source, "keyword": found.keyword, "sid": sid, "changed": changed},
         at=now,
     )
     twilio_replied = found.twilio_confirms and settings.twilio_keyword_replies
     if not changed or twilio_replied:
-        return None  # one confirmation, never two: Twilio sent it, or this number was already there
-    text = (
-        f"{settings.firm_name}: you will not get more texts from us. Reply START to undo."
-        if action == "opt_out"
-        else f"{settings.firm_name}: you can get texts from us again. Reply STOP to stop."
-    )
-    return _reply(conn, inbound, thread_id, filing, text, "confirmation", now)
+        return None
+    if action == "opt_out":
+        return f"{settings.firm_name}: you will not get more texts from us. Reply START to undo."
+    return f"{settings.firm_name}: you can get texts from us again. Reply STOP to stop."
 
 
-def _reply(
-    conn: Connection,
-    inbound: Inbound,
-    thread_id: int,
-    filing: threads.Filing,
-    text: str,
-    kind: str,
-    now: datetime,
-) -> str:
-    """Keep the TwiML reply in the thread, so the record shows what the client was told."""
+def _reply(conn: Connection, inbound: Inbound, text: str, kind: str, now: datetime) -> str:
+    """Keep the TwiML reply as a message too, so the record shows what the client was told."""
     segments = measure(text)
-    values: dict[str, Any] = {
-        "thread_id": thread_id,
-        "sid": None,
-        "direction": "outbound",
-        "kind": kind,
-        "from_number": inbound.to_number,
-        "to_number": inbound.from_number,
-        "body": text,
-        "encoding": segments.encoding,
-        "num_segments": segments.segments,
-        "num_media": 0,
-        "status": "replied",
-        "matter_cms_id": filing.matter_cms_id,
-        "created_at": now,
-    }
-    reply_id = conn.execute(messages.insert().values(**values).returning(messages.c.id)).scalar_one()
     conn.execute(
-        update(threads_table)
-        .where(threads_table.c.id == thread_id)
-        .values(message_count=threads_table.c.message_count + 1, last_message_id=reply_id)
+        messages.insert().values(
+            thread_id=None,
+            sid=None,
+            direction="outbound",
+            kind=kind,
+            from_number=inbound.to_number,
+            to_number=inbound.from_number,
+            body=text,
+            encoding=segments.encoding,
+            num_segments=segments.segments,
+            num_media=0,
+            status="replied",
+            raw={"MessagingServiceSid": inbound.messaging_service_sid} if inbound.messaging_service_sid else None,
+            created_at=now,
+        )
     )
     return text

@@ -399,8 +399,12 @@ def plain_language_revocation(body: str) -> str | None:
     return None
 
 
-def classify(body: str, opt_out_type: str | None = None) -> Keyword:
-    """What an inbound `body` asks for, given Twilio's `OptOutType` parameter when it sent one."""
+def keyword_only(body: str, opt_out_type: str | None = None) -> Keyword:
+    """Twilio's `OptOutType` and single-word keywords only: constant work, cheap enough for the webhook.
+
+    Plain-language revocations (`classify`) take a regex pass over every clause of the text, so they are
+    recognised at intake, in the worker, which takes texts in before it sends anything.
+    """
     word = _single_word(body)
     upper = word.upper() if word is not None else None
     twilio_kind = _OPT_OUT_TYPES.get((opt_out_type or "").strip().upper())
@@ -408,6 +412,14 @@ def classify(body: str, opt_out_type: str | None = None) -> Keyword:
         return Keyword(twilio_kind, upper, "twilio_opt_out_type", True)
     if upper is not None and upper in _KEYWORD_KINDS:
         return Keyword(_KEYWORD_KINDS[upper], upper, "keyword", True)
+    return NONE
+
+
+def classify(body: str, opt_out_type: str | None = None) -> Keyword:
+    """What an inbound `body` asks for, given Twilio's `OptOutType` parameter when it sent one."""
+    found = keyword_only(body, opt_out_type)
+    if found.kind != "none":
+        return found
     phrase = plain_language_revocation(body)
     if phrase is not None:
         return Keyword("opt_out", phrase, "plain_language", False)

@@ -142,6 +142,24 @@ def retry(
     return dead
 
 
+def defer(
+    conn: Connection, job: Job, owner: str, reason: str, *, delay: timedelta, now: datetime | None = None
+) -> None:
+    """Put a job back for later without counting the lease as an attempt (it was not tried)."""
+    moment = now or utcnow()
+    conn.execute(
+        update(outbox)
+        .where(_owned(job, owner))
+        .values(
+            attempts=outbox.c.attempts - 1,
+            next_attempt_at=moment + delay,
+            leased_until=None,
+            last_error=reason,
+            updated_at=moment,
+        )
+    )
+
+
 def pending_count(engine: Engine, kinds: tuple[str, ...] | None = None) -> int:
     """Jobs not yet done or dead."""
     query = select(outbox.c.id).where(outbox.c.state == "pending")

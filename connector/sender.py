@@ -106,6 +106,20 @@ def send_due(
     return counts
 
 
+_INTAKE_WAIT = timedelta(seconds=2)
+
+
+def _waiting_inbound(conn: Connection, phone: str) -> bool:
+    return (
+        conn.execute(
+            select(messages.c.id)
+            .where(messages.c.thread_id.is_(None), messages.c.direction == "inbound", messages.c.from_number == phone)
+            .limit(1)
+        ).first()
+        is not None
+    )
+
+
 def _load(conn: Connection, message_id: int) -> Any:
     return conn.execute(select(messages).where(messages.c.id == message_id)).first()
 
@@ -120,7 +134,12 @@ def _send_one(
         if message is None or message.status != "pending":
             outbox.complete(conn, job, owner, now=now)
             return
-        if optouts.is_opted_out(conn, message.to_number):
+        if _waiting_inbound(conn, message.to_number):
+            # The client's newest texts are not taken in yet: one may say stop. Send after intake.
+            outbox.defer(conn, job, owner, "waiting for intake of the recipient's newest texts", delay=_INTAKE_WAIT)
+            counts.retried += 1
+            return
+        if optouts.is_opted_out(conn, message.to_number) and message.kind != "confirmation":
             _finish(conn, message, "blocked", None, "recipient opted out before the text went", now)
             audit.append(
                 conn,

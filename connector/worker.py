@@ -1,6 +1,7 @@
 """The worker: one loop for everything that happens outside a request.
 
-Each round sends the texts that are due, fetches CMS records that webhooks announced, and keeps the CMS
+Each round takes in the texts the webhook stored (thread, filing, audit), sends the texts that are due,
+fetches CMS records that webhooks announced, and keeps the CMS
 webhook subscriptions alive. `--once` runs one round; `--drain` keeps going through retries until only
 dead letters (or work scheduled for later than the drain allows) are left.
 """
@@ -14,6 +15,7 @@ from datetime import timedelta
 
 from sqlalchemy import Engine, func, select
 
+from connector import intake
 from connector.cms.client import CmsClient
 from connector.outbound import SEND_KIND
 from connector.sender import ClientFactory, SendCounts, make_client, send_due
@@ -33,6 +35,7 @@ DRAIN_HORIZON = timedelta(minutes=10)
 class Round:
     """What one round did."""
 
+    taken_in: int = 0
     sends: SendCounts = field(default_factory=SendCounts)
     refreshed: int = 0
     renewals: list[str] = field(default_factory=list)
@@ -64,6 +67,7 @@ class Worker:
     def round(self) -> Round:
         """Send what is due, refresh announced records, renew subscriptions when it is time."""
         result = Round()
+        result.taken_in = intake.drain(self.engine, self.settings)
         result.sends = send_due(self.engine, self.settings, client_factory=self._twilio)
         with self.engine.connect() as conn:
             announced = conn.execute(select(func.count()).select_from(pending_refresh)).scalar_one()

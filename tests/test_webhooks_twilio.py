@@ -12,8 +12,10 @@ from flask.testing import FlaskClient
 from sqlalchemy import Engine, func, select
 from twilio.request_validator import RequestValidator
 
-from connector.store.tables import audit_log, filing_decisions, messages, opt_outs, status_events, threads
+from connector import intake
+from connector.store.tables import audit_log, filing_decisions, messages, opt_outs, outbox, status_events, threads
 from webhooks import create_app
+from webhooks.app import app_state
 from webhooks.server import ServerThread
 
 SMS, STATUS = "/webhooks/twilio/sms", "/webhooks/twilio/status"
@@ -46,7 +48,11 @@ def signed(path: str, params: dict[str, str], token: str = TWILIO_TOKEN) -> dict
 
 
 def post(client: FlaskClient, params: dict[str, str], path: str = SMS, headers: dict[str, str] | None = None) -> Any:
-    return client.post(path, data=params, headers=signed(path, params) if headers is None else headers)
+    """Post as Twilio would, then let the worker's intake thread and file what was stored."""
+    response = client.post(path, data=params, headers=signed(path, params) if headers is None else headers)
+    state = app_state(client.application)
+    intake.drain(state.engine, state.settings)
+    return response
 
 
 @pytest.fixture
@@ -329,13 +335,24 @@ def test_stop_keywords_opt_out_and_leave_the_confirmation_to_twilio(
 
 def test_plain_language_revocation_opts_out_with_exactly_one_confirmation(client: FlaskClient, store: Engine) -> None:
     first = post(client, inbound(JANE, "Please don't text me anymore."))
-    assert "you will not get more texts" in first.get_data(as_text=True)
+    assert "<Message>" not in first.get_data(as_text=True)  # recognised at intake; confirmed by the worker
     again = post(client, inbound(JANE, "stop texting me"))
     assert "<Message>" not in again.get_data(as_text=True)
     assert ledger(store, JANE) == [("opt_out", "plain_language"), ("opt_out", "plain_language")]
     with store.connect() as conn:
-        kinds = conn.execute(select(messages.c.kind).where(messages.c.direction == "outbound")).scalars().all()
-    assert kinds == ["confirmation"]
+        queued = conn.execute(
+            select(messages.c.kind, messages.c.status, messages.c.body).where(messages.c.direction == "outbound")
+        ).all()
+        jobs = conn.execute(select(func.count()).select_from(outbox)).scalar_one()
+    assert [(kind, status) for kind, status, _ in queued] == [("confirmation", "pending")]
+    assert "you will not get more texts" in queued[0].body
+    assert jobs == 1
+
+
+def test_with_twilio_keyword_replies_off_stop_is_confirmed_in_twiml_once(store: Engine) -> None:
+    client = create_app(settings(MATTERLINE_TWILIO_KEYWORD_REPLIES="false"), store).test_client()
+    assert "you will not get more texts" in post(client, inbound(JANE, "STOP")).get_data(as_text=True)
+    assert "<Message>" not in post(client, inbound(JANE, "stop")).get_data(as_text=True)
 
 
 def test_twilio_opt_out_type_opts_out_even_when_the_words_are_not_a_keyword(client: FlaskClient, store: Engine) -> None:

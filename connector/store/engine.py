@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,7 +25,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         engine = create_engine(parsed, connect_args={"timeout": const.SQLITE_BUSY_TIMEOUT_MS / 1000}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
-        event.listen(engine, "begin", _sqlite_begin)
+        _WriterQueue().install(engine)
         return engine
     # A host that does not answer must fail /readyz quickly rather than hang it.
     connect_args = {"connect_timeout": const.POSTGRES_CONNECT_TIMEOUT_S}
@@ -44,12 +45,61 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
         cursor.close()
 
 
-def _sqlite_begin(conn: Connection) -> None:
-    """Every SQLite transaction takes the write lock at BEGIN.
+class _WriterQueue:
+    """Every SQLite transaction takes the write lock at BEGIN, and the threads of one process queue for it.
 
     A deferred transaction that reads and then writes fails with SQLITE_BUSY when another writer
     committed in between (WAL cannot upgrade a stale snapshot), which is exactly the shape of the
-    dedupe-then-insert and read-last-hash-then-append work Matterline does. SQLite has one writer at a
-    time anyway; PostgreSQL is the path for concurrency.
+    dedupe-then-insert and read-last-hash-then-append work Matterline does; hence BEGIN IMMEDIATE.
+    Threads that find the lock taken would then sleep in SQLite's busy handler (1, 2, 5, 10… ms at a
+    time), which under a burst of webhooks costs far more than the work; a mutex hands the lock over
+    the moment it is released. Other processes still meet the busy timeout. SQLite has one writer at
+    a time anyway; PostgreSQL is the path for concurrency.
     """
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    _HELD = "matterline_writer"
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+
+    def install(self, engine: Engine) -> None:
+        dialect = engine.dialect
+        commit, rollback = dialect.do_commit, dialect.do_rollback
+
+        def do_commit(dbapi_connection: Any) -> None:
+            try:
+                commit(dbapi_connection)
+            finally:
+                self._release(dbapi_connection)
+
+        def do_rollback(dbapi_connection: Any) -> None:
+            try:
+                rollback(dbapi_connection)
+            finally:
+                self._release(dbapi_connection)
+
+        dialect.do_commit = do_commit  # type: ignore[method-assign]
+        dialect.do_rollback = do_rollback  # type: ignore[method-assign]
+        event.listen(engine, "begin", self._begin)
+
+    def _begin(self, conn: Connection) -> None:
+        dbapi_connection: Any = conn.connection.dbapi_connection
+        self._lock.acquire()
+        try:
+            dbapi_connection.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            self._lock.release()
+            raise
+        self._holders.add(id(dbapi_connection))
+
+    @property
+    def _holders(self) -> set[int]:
+        holders: set[int] = self.__dict__.setdefault(self._HELD, set())
+        return holders
+
+    def _release(self, dbapi_connection: Any) -> None:
+        # SQLAlchemy hands the pool's proxy here; the key is the raw connection underneath.
+        key = id(getattr(dbapi_connection, "dbapi_connection", dbapi_connection))
+        if key in self._holders:
+            self._holders.discard(key)
+            self._lock.release()

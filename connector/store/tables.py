@@ -240,7 +240,8 @@ messages = Table(
     "messages",
     metadata,
     Column("id", Integer, primary_key=True),
-    Column("thread_id", Integer, ForeignKey("threads.id", ondelete="CASCADE"), nullable=False),
+    # Null while an inbound text waits for intake (threading and filing happen in the worker).
+    Column("thread_id", Integer, ForeignKey("threads.id", ondelete="CASCADE")),
     # Twilio's MessageSid: unique, so a webhook retried or posted twice stores one row.
     Column("sid", String(64), unique=True),
     Column("direction", String(8), nullable=False),  # inbound | outbound

@@ -34,9 +34,7 @@ pytestmark = pytest.mark.bench
 
 CONTACTS, MATTERS = 100_000, 50_000
 # The baseline asks for exactly what the sync asks for.
-FIELDS = {
-    spec.path.lstrip("/"): str(spec.params["fields"]) for spec in load_mapping("clio").resources.values()
-}
+FIELDS = {spec.path.lstrip("/"): str(spec.params["fields"]) for spec in load_mapping("clio").resources.values()}
 
 
 def _env(base_url: str, db: Path) -> dict[str, str]:

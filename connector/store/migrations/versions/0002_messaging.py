@@ -139,7 +139,7 @@ def upgrade() -> None:
     op.create_table(
         "messages",
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("thread_id", sa.Integer(), nullable=False),
+        sa.Column("thread_id", sa.Integer(), nullable=True),
         sa.Column("sid", sa.String(length=64), nullable=True),
         sa.Column("direction", sa.String(length=8), nullable=False),
         sa.Column("kind", sa.String(length=16), nullable=False),

@@ -1,0 +1,137 @@
+"""Intake: the worker's half of an inbound text — thread, filing, counters and the audit entry.
+
+The webhook stores the text and answers; intake, a moment later, puts it in its conversation and on its
+matter by the filing chain (`connector.threads`). Replies the webhook sent in TwiML are threaded the
+same way. Texts are taken in arrival order; on PostgreSQL several workers split the work with
+FOR UPDATE SKIP LOCKED, and a crash mid-batch leaves the batch for the next round.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, Engine, insert, select, update
+
+from connector import audit, inbound, outbox, threads
+from connector.keywords import classify, keyword_only
+from connector.outbound import SEND_KIND
+from connector.segments import measure
+from connector.settings import Settings
+from connector.store.tables import messages
+from connector.store.tables import threads as threads_table
+
+BATCH = 200
+TWILIO_ACTOR = "twilio"
+
+
+def firm_key(row: Any, settings: Settings) -> str:
+    """The firm side of a thread: the Messaging Service when the text came through it, else the number."""
+    service = settings.twilio_messaging_service_sid
+    raw = row.raw or {}
+    if service and raw.get("MessagingServiceSid") == service:
+        return service
+    return str(row.to_number if row.direction == "inbound" else row.from_number)
+
+
+def run(engine: Engine, settings: Settings, *, limit: int = BATCH) -> int:
+    """Thread and file up to `limit` waiting texts; returns how many."""
+    with engine.begin() as conn:
+        query = select(messages).where(messages.c.thread_id.is_(None)).order_by(messages.c.id).limit(limit)
+        if conn.dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        rows = conn.execute(query).all()
+        for row in rows:
+            _take(conn, row, settings)
+    return len(rows)
+
+
+def drain(engine: Engine, settings: Settings) -> int:
+    """Run until nothing waits; returns how many texts were taken in."""
+    total = 0
+    while taken := run(engine, settings):
+        total += taken
+    return total
+
+
+def _take(conn: Connection, row: Any, settings: Settings) -> None:
+    client_phone = row.from_number if row.direction == "inbound" else row.to_number
+    thread = threads.thread_for(conn, firm_key(row, settings), client_phone, row.created_at)
+    conn.execute(update(messages).where(messages.c.id == row.id).values(thread_id=thread.id))
+    counters: dict[str, Any] = {
+        "message_count": threads_table.c.message_count + 1,
+        "last_message_id": row.id,
+    }
+    if row.direction != "inbound":
+        conn.execute(update(messages).where(messages.c.id == row.id).values(matter_cms_id=thread.matter_cms_id))
+        conn.execute(update(threads_table).where(threads_table.c.id == thread.id).values(**counters))
+        return
+    if row.encoding is None:
+        segments = measure(row.body)
+        conn.execute(
+            update(messages)
+            .where(messages.c.id == row.id)
+            .values(encoding=segments.encoding, num_segments=row.num_segments or segments.segments)
+        )
+    filing = threads.decide(conn, thread, row.created_at, settings.thread_active_days)
+    threads.apply_filing(conn, thread.id, row.id, filing, row.created_at)
+    conn.execute(
+        update(threads_table)
+        .where(threads_table.c.id == thread.id)
+        .values(**counters, last_message_at=row.created_at, last_inbound_at=row.created_at)
+    )
+    _plain_language(conn, row, settings, filing, thread.id)
+    audit.append(
+        conn,
+        actor=TWILIO_ACTOR,
+        action="receive",
+        subject_type="message",
+        subject_id=row.id,
+        matter_cms_id=filing.matter_cms_id,
+        details={"thread": thread.id, "sid": row.sid, "filing_rule": filing.rule, "media": row.num_media},
+        at=row.created_at,
+    )
+
+
+def _plain_language(conn: Connection, row: Any, settings: Settings, filing: threads.Filing, thread_id: int) -> None:
+    """A revocation in the client's own words ("please stop texting me") opts the number out here.
+
+    Single keywords were handled by the webhook. The one confirmation goes out through the outbox; it is
+    the only text the sender lets through to an opted-out number.
+    """
+    if keyword_only(row.body, (row.raw or {}).get("OptOutType")).kind != "none":
+        return
+    found = classify(row.body)
+    if found.kind != "opt_out":
+        return
+    text = inbound.record_signal(
+        conn,
+        row.from_number,
+        row.to_number,
+        found,
+        row.sid,
+        settings,
+        row.created_at,
+        matter_cms_id=filing.matter_cms_id,
+    )
+    if text is None:
+        return
+    segments = measure(text)
+    confirmation_id = conn.execute(
+        insert(messages)
+        .values(
+            thread_id=thread_id,
+            direction="outbound",
+            kind="confirmation",
+            from_number=firm_key(row, settings),
+            to_number=row.from_number,
+            body=text,
+            encoding=segments.encoding,
+            num_segments=segments.segments,
+            num_media=0,
+            status="pending",
+            matter_cms_id=filing.matter_cms_id,
+            created_at=row.created_at,
+        )
+        .returning(messages.c.id)
+    ).scalar_one()
+    outbox.enqueue(conn, SEND_KIND, f"sms:{confirmation_id}", {"message_id": confirmation_id}, now=row.created_at)

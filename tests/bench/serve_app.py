@@ -1,0 +1,50 @@
+"""Serve an app on waitress in its own process for the webhook benchmark: `bare` or `matterline`.
+
+Usage: python serve_app.py (bare|matterline) PORT [DATABASE_URL]
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from flask import Flask, Response
+from twilio.twiml.messaging_response import MessagingResponse
+from waitress import serve
+
+THREADS = int(__import__("os").environ.get("BENCH_THREADS", "8"))
+
+
+def bare_app() -> Flask:
+    """The floor: a Flask app that only answers empty TwiML."""
+    app = Flask("bare")
+
+    @app.post("/webhooks/twilio/sms")
+    def sms() -> Response:
+        return Response(str(MessagingResponse()), mimetype="text/xml")
+
+    return app
+
+
+def matterline_app(database_url: str) -> Flask:
+    """The real app on a seeded store."""
+    sys.path.insert(0, "tests")
+    from firm import settings
+
+    from connector.store import make_engine
+    from webhooks import create_app
+
+    return create_app(settings(MATTERLINE_DATABASE_URL=database_url), make_engine(database_url))
+
+
+def main() -> None:
+    if os.environ.get("BENCH_SWITCH"):
+        sys.setswitchinterval(float(os.environ["BENCH_SWITCH"]))
+    kind, port = sys.argv[1], int(sys.argv[2])
+    app = bare_app() if kind == "bare" else matterline_app(sys.argv[3])
+    print("ready", flush=True)
+    serve(app, host="127.0.0.1", port=port, threads=THREADS, _quiet=True)
+
+
+if __name__ == "__main__":
+    main()
