@@ -505,6 +505,118 @@ def send(
         )
 
 
+THREAD_FILTERS = ("mine", "needs-filing", "urgent", "opted-out")
+
+
+@main.command(name="threads")
+@click.option("--filter", "filters", multiple=True, type=click.Choice(THREAD_FILTERS), help="Repeatable.")
+@click.option("--matter", "matter_cms_id", help="Only threads about this matter (CMS id).")
+@click.option("--client", "client_cms_id", help="Only threads with this client (CMS id).")
+@click.option("--as", "as_user", help="Whose view: 'mine' and unread counts are per person (email or id).")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 200))
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_ctx
+@handled
+def threads_cmd(
+    ctx: Context,
+    filters: tuple[str, ...],
+    matter_cms_id: str | None,
+    client_cms_id: str | None,
+    as_user: str | None,
+    limit: int,
+    as_json: bool,
+) -> None:
+    """Conversations, newest first."""
+    from connector.inbox import list_threads
+    from connector.users import find_user
+
+    ctx.require_current_store()
+    user = None
+    if as_user is not None:
+        with ctx.engine.connect() as conn:
+            user = find_user(conn, as_user)
+        if user is None:
+            raise click.ClickException(f"no user {as_user!r}")
+    if "mine" in filters and user is None:
+        raise click.ClickException("--filter mine needs --as USER")
+    views, _cursor = list_threads(
+        ctx.engine,
+        user_id=user.id if user else None,
+        mine="mine" in filters,
+        needs_filing="needs-filing" in filters,
+        urgent="urgent" in filters,
+        opted_out="opted-out" in filters,
+        matter_cms_id=matter_cms_id,
+        client_cms_id=client_cms_id,
+        limit=limit,
+    )
+    rows = [
+        {
+            "id": v.id,
+            "firm_number": v.firm_number,
+            "client_phone": v.client_phone,
+            "client_cms_id": v.client_cms_id,
+            "matter_cms_id": v.matter_cms_id,
+            "state": v.state,
+            "filing_rule": v.filing_rule,
+            "urgent": v.urgent,
+            "assignee": v.assignee,
+            "message_count": v.message_count,
+            "last_message_at": v.last_message_at,
+        }
+        for v in views
+    ]
+    if as_json:
+        emit(rows)
+        return
+    for v in views:
+        where = v.matter_display_number or ("NEEDS FILING" if v.state == "needs_filing" else "-")
+        flags = ("URGENT " if v.urgent else "") + ("OPTED OUT " if v.opted_out else "")
+        click.echo(
+            f"{v.id:>6}  {v.client_phone:<14} {(v.client_name or 'unknown')[:24]:<24} {where:<16} "
+            f"{v.message_count:>4} msgs  {flags}{v.assignee or ''}"
+        )
+    click.echo(f"{len(rows)} threads")
+
+
+@main.command(name="messages")
+@click.option("--thread", "thread_id", required=True, type=int)
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 200))
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_ctx
+@handled
+def messages_cmd(ctx: Context, thread_id: int, limit: int, as_json: bool) -> None:
+    """A thread's messages, oldest first (the newest `--limit`)."""
+    from connector.inbox import get_thread, list_messages
+
+    ctx.require_current_store()
+    if get_thread(ctx.engine, thread_id, None) is None:
+        raise click.ClickException(f"no thread {thread_id}")
+    views, _before = list_messages(ctx.engine, thread_id, limit=limit)
+    views.reverse()
+    rows = [
+        {
+            "id": m.id,
+            "sid": m.sid,
+            "direction": m.direction,
+            "body": m.body,
+            "status": m.status,
+            "error_code": m.error_code,
+            "matter_cms_id": m.matter_cms_id,
+            "author": m.author,
+            "created_at": m.created_at,
+        }
+        for m in views
+    ]
+    if as_json:
+        emit(rows)
+        return
+    for m in views:
+        arrow = "<-" if m.direction == "inbound" else "->"
+        error = f" [error {m.error_code}]" if m.error_code else ""
+        click.echo(f"{m.created_at:%Y-%m-%d %H:%M} {arrow} {m.author or '':<24} {m.status:<10}{error} {m.body}")
+
+
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.option("--all", "show_all", is_flag=True, help="Include numbers that opted back in.")

@@ -210,3 +210,133 @@ def test_sync_against_a_failing_cms_exits_1_naming_the_endpoint(env: dict[str, s
     assert code == 1
     assert "GET /api/v4/matters.json: HTTP 403" in err
     assert DEFAULT_TOKEN not in err
+
+
+# -- texting from the command line --------------------------------------------------------------------
+
+
+@pytest.fixture
+def texting(env: dict[str, str]) -> Iterator[dict[str, str]]:
+    """A seeded firm and the Twilio stand-in, configured as an admin would."""
+    import firm
+
+    from connector.sandbox import (
+        SANDBOX_ACCOUNT_SID,
+        SANDBOX_AUTH_TOKEN,
+        TwilioServer,
+        TwilioState,
+    )
+
+    run(env, "init")
+    engine = make_engine(env["MATTERLINE_DATABASE_URL"])
+    firm.seed(engine)
+    engine.dispose()
+    with TwilioServer(TwilioState(incoming_numbers=(firm.FIRM_NUMBER,))) as twilio:
+        yield {
+            **env,
+            "MATTERLINE_FIRM_NUMBERS": firm.FIRM_NUMBER,
+            "TWILIO_ACCOUNT_SID": SANDBOX_ACCOUNT_SID,
+            "TWILIO_AUTH_TOKEN": SANDBOX_AUTH_TOKEN,
+            "MATTERLINE_TWILIO_API_URL": twilio.origin,
+        }
+
+
+def test_users_add_prints_the_token_once_and_lists_without_it(texting: dict[str, str]) -> None:
+    code, out, _ = run(
+        texting,
+        "users",
+        "add",
+        "--name",
+        "Avery Counsel",
+        "--email",
+        "Avery@Firm.example",
+        "--role",
+        "attorney",
+        "--json",
+    )
+    assert code == 0
+    created = json.loads(out)
+    assert created["token"].startswith("ml_")
+    assert created["email"] == "avery@firm.example"
+    code, out, _ = run(texting, "users", "list", "--json")
+    assert json.loads(out) == [
+        {"id": created["id"], "name": "Avery Counsel", "email": "avery@firm.example", "role": "attorney"}
+    ]
+    assert created["token"] not in out
+    code, _, err = run(texting, "users", "add", "--name", "Again", "--email", "avery@firm.example", "--role", "staff")
+    assert code == 1
+    assert "already exists" in err
+
+
+def test_send_queue_worker_threads_and_messages(texting: dict[str, str]) -> None:
+    run(texting, "users", "add", "--name", "Avery Counsel", "--email", "avery@firm.example", "--role", "attorney")
+    code, out, err = run(
+        texting,
+        "send",
+        "--matter",
+        "101",
+        "--body",
+        "Your hearing is at 9:30 ☺",
+        "--as",
+        "avery@firm.example",
+        "--json",
+    )
+    assert code == 0, err
+    queued = json.loads(out)
+    assert (queued["to"], queued["status"], queued["encoding"], queued["segments"]) == (
+        "+14158675309",
+        "pending",
+        "UCS-2",
+        1,
+    )
+    code, out, _ = run(texting, "worker", "--once")
+    assert code == 0
+    assert "1 sent" in out
+    code, out, _ = run(texting, "threads", "--json")
+    threads = json.loads(out)
+    assert [set(t) for t in threads] == [
+        {
+            "id",
+            "firm_number",
+            "client_phone",
+            "client_cms_id",
+            "matter_cms_id",
+            "state",
+            "filing_rule",
+            "urgent",
+            "assignee",
+            "message_count",
+            "last_message_at",
+        }
+    ]
+    assert (threads[0]["matter_cms_id"], threads[0]["client_phone"]) == ("101", "+14158675309")
+    code, out, _ = run(texting, "messages", "--thread", str(threads[0]["id"]), "--json")
+    messages = json.loads(out)
+    assert [set(m) for m in messages] == [
+        {"id", "sid", "direction", "body", "status", "error_code", "matter_cms_id", "author", "created_at"}
+    ]
+    assert messages[0]["sid"].startswith("SM")
+    assert messages[0]["author"] == "avery@firm.example"
+    assert messages[0]["status"] in ("queued", "sent", "delivered")
+
+
+def test_send_to_an_opted_out_number_exits_1_and_optouts_lists_it(texting: dict[str, str]) -> None:
+    from connector import optouts
+
+    engine = make_engine(texting["MATTERLINE_DATABASE_URL"])
+    with engine.begin() as conn:
+        optouts.record(conn, "+14158675309", "opt_out", "keyword", keyword="STOP")
+    engine.dispose()
+    code, _, err = run(texting, "send", "--to", "(415) 867-5309", "--body", "hello")
+    assert code == 1
+    assert "recipient_opted_out" in err
+    code, out, _ = run(texting, "optouts", "--json")
+    listing = json.loads(out)
+    assert [set(row) for row in listing] == [{"phone", "opted_out", "since", "source"}]
+    assert (listing[0]["phone"], listing[0]["opted_out"], listing[0]["source"]) == ("+14158675309", True, "keyword")
+
+
+def test_send_refuses_a_body_over_1600_characters(texting: dict[str, str]) -> None:
+    code, _, err = run(texting, "send", "--to", "+14158675309", "--body", "x" * 1601)
+    assert code == 1
+    assert "body_too_long" in err

@@ -231,3 +231,30 @@ def test_the_ledger_survives_as_an_append_only_record(store: Engine, twilio: Twi
         assert optouts.record(conn, JANE, "opt_out", "keyword") is False
         assert optouts.record(conn, JANE, "opt_in", "keyword") is True
     assert count(store, opt_outs, opt_outs.c.phone == JANE) == 3
+
+
+def test_a_send_waits_while_the_recipients_newest_text_is_not_taken_in(store: Engine, twilio: TwilioServer) -> None:
+    from connector import inbound, intake
+    from connector.store.engine import utcnow
+
+    settings = settings_for(twilio)
+    queued = queue_send(store, settings, to=JANE, body="One more thing about Tuesday", actor="test")
+    form = {
+        "MessageSid": "SM" + "c" * 32,
+        "From": JANE,
+        "To": FIRM_NUMBER,
+        "Body": "please stop texting me",
+        "NumMedia": "0",
+    }
+    with store.begin() as conn:
+        inbound.receive(conn, inbound.parse(form, settings), settings, utcnow())
+    assert send_due(store, settings).retried == 1  # deferred: the client's text may say stop
+    assert twilio.state.messages() == []
+    intake.drain(store, settings)  # the worker takes it in: a plain-language revocation
+    make_due(store)
+    counts = send_due(store, settings)
+    assert counts.blocked == 1
+    assert row(store, queued.message_id).status == "blocked"
+    sent = twilio.state.messages(to=JANE)
+    assert len(sent) == 1  # only the one confirmation went out
+    assert "you will not get more texts" in sent[0]["body"]
