@@ -198,7 +198,7 @@ def test_inbound_webhook_throughput_and_latency(tmp_path: Path, backend: str, re
     print()
     print(f"[{backend}] bare Flask + waitress: {bare_rate:,.0f} req/s ({bare_errors} errors)")
     print(
-        f"[{backend}] Matterline inbound (verify, dedupe, store, file, audit, TwiML): {ours_rate:,.0f} req/s "
+        f"[{backend}] Matterline inbound (verify, parse, store once, keywords, TwiML): {ours_rate:,.0f} req/s "
         f"({ours_errors} errors); ratio {ratio:.2f} (target >= 0.50)"
     )
     print(
