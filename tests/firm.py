@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Engine
+from twilio.request_validator import RequestValidator
 
 from connector.ingest import apply
 from connector.records import read_contact, read_matter
@@ -60,3 +62,34 @@ def settings(**env: str) -> Settings:
         },
         env_file=None,
     )
+
+
+_sids = itertools.count(1)
+
+
+def new_sid(prefix: str = "SM") -> str:
+    """A fresh, well-formed MessageSid."""
+    return f"{prefix}{next(_sids):032x}"
+
+
+def inbound_form(from_: str, body: str = "Hello", **extra: str) -> dict[str, str]:
+    """The form Twilio posts for an inbound text to the firm number."""
+    params = {
+        "MessageSid": new_sid(),
+        "AccountSid": TWILIO_SID,
+        "From": from_,
+        "To": FIRM_NUMBER,
+        "Body": body,
+        "NumMedia": "0",
+        "NumSegments": "1",
+        "SmsStatus": "received",
+        "ApiVersion": "2010-04-01",
+    }
+    params["SmsSid"] = params["SmsMessageSid"] = params["MessageSid"]
+    params.update(extra)
+    return params
+
+
+def signed(path: str, params: dict[str, str], token: str = TWILIO_TOKEN) -> dict[str, str]:
+    """The X-Twilio-Signature header Twilio would send for `params` posted to the public URL + `path`."""
+    return {"X-Twilio-Signature": RequestValidator(token).compute_signature(f"{PUBLIC_URL}{path}", params)}

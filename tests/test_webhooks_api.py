@@ -6,7 +6,6 @@ route and status, so the document cannot drift from what the code returns.
 
 from __future__ import annotations
 
-import itertools
 import json
 import re
 from dataclasses import dataclass
@@ -14,11 +13,10 @@ from typing import Any
 
 import jsonschema
 import pytest
-from firm import FIRM_NUMBER, JANE, OMAR, PUBLIC_URL, TWILIO_SID, TWILIO_TOKEN, seed, settings
+from firm import JANE, OMAR, inbound_form, seed, settings, signed
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import Engine, func, select, update
-from twilio.request_validator import RequestValidator
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.test import TestResponse
 
@@ -34,7 +32,6 @@ from webhooks.api import ROUTES, openapi_document, openapi_path
 from webhooks.app import app_state
 
 SMS = "/webhooks/twilio/sms"
-_sids = itertools.count(1)
 DOC = openapi_document()
 
 
@@ -43,19 +40,8 @@ DOC = openapi_document()
 
 def text_in(client: FlaskClient, from_: str, body: str = "Hello") -> None:
     """A signed inbound text, as Twilio would post it, then threaded and filed."""
-    params = {
-        "MessageSid": f"SM{next(_sids):032x}",
-        "AccountSid": TWILIO_SID,
-        "From": from_,
-        "To": FIRM_NUMBER,
-        "Body": body,
-        "NumMedia": "0",
-        "NumSegments": "1",
-        "SmsStatus": "received",
-        "ApiVersion": "2010-04-01",
-    }
-    signature = RequestValidator(TWILIO_TOKEN).compute_signature(f"{PUBLIC_URL}{SMS}", params)
-    assert client.post(SMS, data=params, headers={"X-Twilio-Signature": signature}).status_code == 200
+    params = inbound_form(from_, body)
+    assert client.post(SMS, data=params, headers=signed(SMS, params)).status_code == 200
     if intake is not None:
         state = app_state(client.application)
         intake.drain(state.engine, state.settings)

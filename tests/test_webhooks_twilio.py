@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
-import itertools
 import threading
 from typing import Any
 
 import pytest
-from firm import BO_LEE, CARA, FIRM_NUMBER, JANE, OMAR, PUBLIC_URL, TWILIO_SID, TWILIO_TOKEN, seed, settings
+from firm import (
+    BO_LEE,
+    CARA,
+    FIRM_NUMBER,
+    JANE,
+    OMAR,
+    PUBLIC_URL,
+    TWILIO_SID,
+    TWILIO_TOKEN,
+    inbound_form,
+    new_sid,
+    seed,
+    settings,
+    signed,
+)
 from flask.testing import FlaskClient
 from sqlalchemy import Engine, func, select
 from twilio.request_validator import RequestValidator
@@ -19,32 +32,8 @@ from webhooks.app import app_state
 from webhooks.server import ServerThread
 
 SMS, STATUS = "/webhooks/twilio/sms", "/webhooks/twilio/status"
-_sids = itertools.count(1)
-
-
-def sid(prefix: str = "SM") -> str:
-    return f"{prefix}{next(_sids):032x}"
-
-
-def inbound(from_: str, body: str = "Hello", **extra: str) -> dict[str, str]:
-    params = {
-        "MessageSid": sid(),
-        "AccountSid": TWILIO_SID,
-        "From": from_,
-        "To": FIRM_NUMBER,
-        "Body": body,
-        "NumMedia": "0",
-        "NumSegments": "1",
-        "SmsStatus": "received",
-        "ApiVersion": "2010-04-01",
-    }
-    params["SmsSid"] = params["SmsMessageSid"] = params["MessageSid"]
-    params.update(extra)
-    return params
-
-
-def signed(path: str, params: dict[str, str], token: str = TWILIO_TOKEN) -> dict[str, str]:
-    return {"X-Twilio-Signature": RequestValidator(token).compute_signature(f"{PUBLIC_URL}{path}", params)}
+sid = new_sid
+inbound = inbound_form
 
 
 def post(client: FlaskClient, params: dict[str, str], path: str = SMS, headers: dict[str, str] | None = None) -> Any:

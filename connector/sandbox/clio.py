@@ -38,6 +38,7 @@ from werkzeug.wrappers import Request, Response
 from connector.sandbox.faults import (
     Fault,
     FaultQueue,
+    control_payload,
     drop_connection,
     error_response,
     immediate_response,
@@ -82,7 +83,15 @@ WEBHOOK_DEFAULT_TTL: Final = timedelta(days=3)
 WEBHOOK_MAX_TTL: Final = timedelta(days=31)
 WEBHOOK_TIMEOUT: Final = 5.0
 WEBHOOK_MODELS: Final = (
-    "matter", "activity", "bill", "calendar_entry", "communication", "contact", "task", "document", "folder",
+    "matter",
+    "activity",
+    "bill",
+    "calendar_entry",
+    "communication",
+    "contact",
+    "task",
+    "document",
+    "folder",
     "clio_payments_payment",
 )
 WEBHOOK_EVENTS: Final = ("created", "updated", "deleted", "matter_opened", "matter_pended", "matter_closed")
@@ -105,10 +114,22 @@ COMMUNICATION_ID_BASE: Final = 80_000_000
 TASK_ID_BASE: Final = 90_000_000
 WEBHOOK_ID_BASE: Final = 1_000
 SUBRECORD_ID_BASE: Final = 96_000_000
-MUTATIONS: Final = frozenset({
-    "update_contact", "set_phone_numbers", "add_contact", "delete_contact", "update_matter", "close_matter",
-    "add_matter", "delete_matter", "add_relationship", "expire_token", "expire_all_tokens", "add_token",
-})
+MUTATIONS: Final = frozenset(
+    {
+        "update_contact",
+        "set_phone_numbers",
+        "add_contact",
+        "delete_contact",
+        "update_matter",
+        "close_matter",
+        "add_matter",
+        "delete_matter",
+        "add_relationship",
+        "expire_token",
+        "expire_all_tokens",
+        "add_token",
+    }
+)
 
 # Readable field names per resource, from Clio's OpenAPI spec (Contact, Matter, ... and their nested types).
 _SCALARS: Final[dict[str, str]] = {
@@ -141,9 +162,7 @@ _SCALARS: Final[dict[str, str]] = {
         "id etag field_name created_at updated_at field_type field_required field_displayed "
         "field_display_order value soft_deleted"
     ),
-    "document": (
-        "id etag created_at updated_at deleted_at type locked name received_at filename size content_type"
-    ),
+    "document": ("id etag created_at updated_at deleted_at type locked name received_at filename size content_type"),
     "email_address": "id etag address name primary created_at updated_at",
     "evergreen_retainer": "id created_at updated_at etag minimum_threshold",
     "external_property": "id etag name value created_at updated_at",
@@ -182,17 +201,14 @@ _SCALARS: Final[dict[str, str]] = {
         "pending_date created_at updated_at shared has_tasks last_activity_date matter_stage_updated_at"
     ),
     "matter_bill_recipient": "created_at etag id updated_at",
-    "matter_budget": (
-        "id etag budget include_expenses notification_threshold notify_users created_at updated_at"
-    ),
+    "matter_budget": ("id etag budget include_expenses notification_threshold notify_users created_at updated_at"),
     "matter_custom_rate": "type on_invoice",
     "matter_stage": "id etag practice_area_id name order created_at updated_at",
     "note": "id etag type subject detail detail_text_type date created_at updated_at time_entries_count",
     "notification_event_subscriber": "id etag user_id name created_at updated_at",
     "notification_method": "id etag type email_address is_default_email_address created_at updated_at",
     "participant": (
-        "id etag created_at updated_at type identifier secondary_identifier enabled name initials "
-        "job_title_name"
+        "id etag created_at updated_at type identifier secondary_identifier enabled name initials job_title_name"
     ),
     "payment_profile": (
         "id etag created_at updated_at billing_setting_id name terms discount_rate discount_period "
@@ -202,9 +218,7 @@ _SCALARS: Final[dict[str, str]] = {
     "practice_area": "id etag created_at updated_at name category code",
     "relationship": "id etag description created_at updated_at",
     "reminder": "id etag duration next_delivery_at state created_at updated_at",
-    "split_invoice_payer": (
-        "id contact_id matter_id send_to_bill_recipients split_portion etag created_at updated_at"
-    ),
+    "split_invoice_payer": ("id contact_id matter_id send_to_bill_recipients split_portion etag created_at updated_at"),
     "task": (
         "id etag name status description description_text_type priority due_at permission completed_at "
         "notify_completion statute_of_limitations time_estimated created_at updated_at time_entries_count"
@@ -221,48 +235,87 @@ _SCALARS: Final[dict[str, str]] = {
 }
 _NESTED: Final[dict[str, dict[str, str]]] = {
     "contact": {
-        "activity_rates": "activity_rate", "addresses": "address",
-        "custom_field_values": "custom_field_value",
-        "custom_field_set_associations": "custom_field_set_association", "email_addresses": "email_address",
-        "instant_messengers": "instant_messenger", "phone_numbers": "phone_number", "web_sites": "web_site",
-        "notification_methods": "notification_method", "account_balances": "account_balance",
-        "related_contacts": "contact", "primary_work_address": "address", "primary_address": "address",
-        "secondary_address": "address", "company": "contact", "avatar": "avatar",
-        "payment_profile": "payment_profile", "folder": "folder", "co_counsel_rate": "activity_rate",
-        "primary_web_site": "web_site", "legal_aid_uk_contact": "legal_aid_uk_contact",
-    },
-    "matter": {
-        "client": "contact", "contingency_fee": "contingency_fee", "custom_rate": "matter_custom_rate",
-        "evergreen_retainer": "evergreen_retainer", "folder": "folder", "group": "group",
-        "matter_budget": "matter_budget", "matter_stage": "matter_stage", "originating_attorney": "user",
-        "practice_area": "practice_area", "responsible_attorney": "user", "statute_of_limitations": "task",
-        "user": "user", "legal_aid_uk_matter": "legal_aid_uk_matter", "account_balances": "account_balance",
+        "activity_rates": "activity_rate",
+        "addresses": "address",
         "custom_field_values": "custom_field_value",
         "custom_field_set_associations": "custom_field_set_association",
-        "matter_bill_recipients": "matter_bill_recipient", "relationships": "relationship",
+        "email_addresses": "email_address",
+        "instant_messengers": "instant_messenger",
+        "phone_numbers": "phone_number",
+        "web_sites": "web_site",
+        "notification_methods": "notification_method",
+        "account_balances": "account_balance",
+        "related_contacts": "contact",
+        "primary_work_address": "address",
+        "primary_address": "address",
+        "secondary_address": "address",
+        "company": "contact",
+        "avatar": "avatar",
+        "payment_profile": "payment_profile",
+        "folder": "folder",
+        "co_counsel_rate": "activity_rate",
+        "primary_web_site": "web_site",
+        "legal_aid_uk_contact": "legal_aid_uk_contact",
+    },
+    "matter": {
+        "client": "contact",
+        "contingency_fee": "contingency_fee",
+        "custom_rate": "matter_custom_rate",
+        "evergreen_retainer": "evergreen_retainer",
+        "folder": "folder",
+        "group": "group",
+        "matter_budget": "matter_budget",
+        "matter_stage": "matter_stage",
+        "originating_attorney": "user",
+        "practice_area": "practice_area",
+        "responsible_attorney": "user",
+        "statute_of_limitations": "task",
+        "user": "user",
+        "legal_aid_uk_matter": "legal_aid_uk_matter",
+        "account_balances": "account_balance",
+        "custom_field_values": "custom_field_value",
+        "custom_field_set_associations": "custom_field_set_association",
+        "matter_bill_recipients": "matter_bill_recipient",
+        "relationships": "relationship",
         "task_template_list_instances": "task_template_list_instance",
         "split_invoice_payers": "split_invoice_payer",
     },
     "relationship": {"matter": "matter", "contact": "contact"},
     "note": {
-        "matter": "matter", "contact": "contact", "author": "user", "time_entries": "activity",
+        "matter": "matter",
+        "contact": "contact",
+        "author": "user",
+        "time_entries": "activity",
         "notification_event_subscribers": "notification_event_subscriber",
     },
     "communication": {
-        "user": "user", "matter": "matter", "communication_eml_file": "communication_eml_file",
-        "senders": "participant", "receivers": "participant", "external_properties": "external_property",
-        "time_entries": "activity", "documents": "document",
+        "user": "user",
+        "matter": "matter",
+        "communication_eml_file": "communication_eml_file",
+        "senders": "participant",
+        "receivers": "participant",
+        "external_properties": "external_property",
+        "time_entries": "activity",
+        "documents": "document",
         "notification_event_subscribers": "notification_event_subscriber",
     },
     "task": {
-        "time_entries": "activity", "task_type": "task_type", "assigner": "user", "matter": "matter",
-        "assignee": "participant", "reminders": "reminder",
+        "time_entries": "activity",
+        "task_type": "task_type",
+        "assigner": "user",
+        "matter": "matter",
+        "assignee": "participant",
+        "reminders": "reminder",
     },
     "webhook": {"user": "user"},
     "user": {
         "default_activity_description": "activity_description",
-        "notification_methods": "notification_method", "account": "account", "avatar": "avatar",
-        "contact": "contact", "job_title": "job_title", "groups": "group",
+        "notification_methods": "notification_method",
+        "account": "account",
+        "avatar": "avatar",
+        "contact": "contact",
+        "job_title": "job_title",
+        "groups": "group",
     },
 }
 _SCALAR_SETS: Final[dict[str, frozenset[str]]] = {name: frozenset(text.split()) for name, text in _SCALARS.items()}
@@ -807,8 +860,6 @@ def _post(url: str, body: bytes, headers: Mapping[str, str]) -> requests.Respons
         return None
 
 
-
-
 class ClioState:
     """The sandbox firm's data, tokens, limits and fault plan; shared by every server thread.
 
@@ -1025,10 +1076,15 @@ class ClioState:
         if target is None:
             return item
         return {
-            "id": target["id"], "etag": target["etag"], "type": item.get("type"), "name": target.get("name"),
-            "initials": target.get("initials"), "enabled": target.get("enabled", True),
+            "id": target["id"],
+            "etag": target["etag"],
+            "type": item.get("type"),
+            "name": target.get("name"),
+            "initials": target.get("initials"),
+            "enabled": target.get("enabled", True),
             "identifier": target.get("email") or target.get("primary_email_address"),
-            "created_at": target.get("created_at"), "updated_at": target.get("updated_at"),
+            "created_at": target.get("created_at"),
+            "updated_at": target.get("updated_at"),
         }
 
     # -- bookkeeping shared by every change ----------------------------------------------------------
@@ -1082,11 +1138,17 @@ class ClioState:
             if label not in PHONE_LABELS:
                 raise ValueError(f"phone label must be one of {', '.join(PHONE_LABELS)}")
             row_id = next(self._subrecord_ids)
-            rows.append({
-                "id": row_id, "etag": self._new_etag("phone_numbers", row_id), "number": str(spec["number"]),
-                "name": label, "primary": bool(spec.get("primary", index == 0)),
-                "created_at": stamp, "updated_at": stamp,
-            })
+            rows.append(
+                {
+                    "id": row_id,
+                    "etag": self._new_etag("phone_numbers", row_id),
+                    "number": str(spec["number"]),
+                    "name": label,
+                    "primary": bool(spec.get("primary", index == 0)),
+                    "created_at": stamp,
+                    "updated_at": stamp,
+                }
+            )
         return rows
 
     @staticmethod
@@ -1211,10 +1273,15 @@ class ClioState:
             number = max((matters.by_id[i].get("number", 0) for i in matters.ids[-1:]), default=0) + 1
             label = str(client.get("last_name") or client["name"]).split(" ")[0]
             fields: Record = {
-                "number": number, "display_number": f"{number:05d}-{label}", "description": description,
-                "status": state, "client": {"id": client["id"], "name": client["name"]}, "client_id": client["id"],
+                "number": number,
+                "display_number": f"{number:05d}-{label}",
+                "description": description,
+                "status": state,
+                "client": {"id": client["id"], "name": client["name"]},
+                "client_id": client["id"],
                 "responsible_attorney": {"id": attorney["id"], "name": attorney["name"]},
-                "billable": True, "open_date": today_text(self._clock()),
+                "billable": True,
+                "open_date": today_text(self._clock()),
             }
             if practice_area_id is not None:
                 area = self._require("practice_areas", practice_area_id)
@@ -1292,10 +1359,16 @@ class ClioState:
             if not isinstance(entry, Mapping) or not isinstance(entry.get("name"), str) or not entry["name"]:
                 raise ApiError(422, "each external property needs a name and a value")
             row_id = next(self._subrecord_ids)
-            rows.append({
-                "id": row_id, "etag": self._new_etag("external_properties", row_id), "name": entry["name"],
-                "value": str(entry.get("value", "")), "created_at": stamp, "updated_at": stamp,
-            })
+            rows.append(
+                {
+                    "id": row_id,
+                    "etag": self._new_etag("external_properties", row_id),
+                    "name": entry["name"],
+                    "value": str(entry.get("value", "")),
+                    "created_at": stamp,
+                    "updated_at": stamp,
+                }
+            )
         return rows
 
     def _participants(self, value: Any, label: str) -> list[Record]:
@@ -1438,10 +1511,14 @@ class ClioState:
         """
         results = [self._handshake(*job) for job in self._handshake_jobs()]
         for delivery in self._delivery_jobs():
-            response = _post(delivery.url, delivery.body, {
-                "Content-Type": "application/json",
-                "X-Hook-Signature": _sign(delivery.secret, delivery.body),
-            })
+            response = _post(
+                delivery.url,
+                delivery.body,
+                {
+                    "Content-Type": "application/json",
+                    "X-Hook-Signature": _sign(delivery.secret, delivery.body),
+                },
+            )
             status = response.status_code if response is not None else 0
             if status == 410:
                 self._set_hook_status(delivery.hook_id, "suspended")
@@ -1491,7 +1568,8 @@ class ClioState:
             events, self._events = self._events, []
             now = self._now_text()
             live = [
-                record for record in self._cols["webhooks"].by_id.values()
+                record
+                for record in self._cols["webhooks"].by_id.values()
                 if record["status"] == "enabled" and record["expires_at"] > now
             ]
             return [job for event in events for record in live if (job := self._delivery(event, record))]
@@ -1549,8 +1627,13 @@ _API_ROUTES: Final = (
     ("DELETE", "/webhooks/<int:record_id>.json", "webhooks_delete"),
 )
 _SHOW_RESOURCES: Final = {
-    "contacts_show": "contact", "matters_show": "matter", "relationships_show": "relationship",
-    "users_show": "user", "notes_show": "note", "communications_show": "communication", "tasks_show": "task",
+    "contacts_show": "contact",
+    "matters_show": "matter",
+    "relationships_show": "relationship",
+    "users_show": "user",
+    "notes_show": "note",
+    "communications_show": "communication",
+    "tasks_show": "task",
     "webhooks_show": "webhook",
 }
 _VERSION_PREFIX: Final = "4.0."
@@ -1857,16 +1940,6 @@ def _body_data(request: Request) -> Mapping[str, Any]:
     return data
 
 
-def _json_payload(request: Request) -> dict[str, Any]:
-    try:
-        body = json.loads(request.get_data(as_text=True) or "{}")
-    except ValueError as exc:
-        raise ValueError("body is not valid JSON") from exc
-    if not isinstance(body, dict):
-        raise TypeError("body must be a JSON object")
-    return body
-
-
 class ClioApp:
     """The WSGI app: `/api/v4` (Clio), `/oauth/token`, and unauthenticated `/_sandbox/` controls."""
 
@@ -2054,19 +2127,19 @@ class ClioApp:
         return json_response({"ok": True, "result": result})
 
     def _control_add_fault(self, request: Request) -> dict[str, Any]:
-        fault = Fault.from_json(_json_payload(request))
+        fault = Fault.from_json(control_payload(request))
         self.state.faults.add(fault)
         return fault.to_json()
 
     def _control_rate_limit(self, request: Request) -> dict[str, Any]:
-        payload = _json_payload(request)
+        payload = control_payload(request)
         limit = payload.get("limit")
         window = float(payload.get("window_seconds", 60))
         self.state.set_rate_limit(None if limit is None else int(limit), window)
         return {"limit": limit, "window_seconds": window}
 
     def _control_mutate(self, request: Request) -> Any:
-        payload = _json_payload(request)
+        payload = control_payload(request)
         op, args = payload.get("op"), payload.get("args") or {}
         if op not in MUTATIONS:
             raise ValueError(f"op must be one of {', '.join(sorted(MUTATIONS))}")
@@ -2075,12 +2148,12 @@ class ClioApp:
         return getattr(self.state, str(op))(**args)
 
     def _control_touch(self, request: Request) -> dict[str, Any]:
-        payload = _json_payload(request)
+        payload = control_payload(request)
         touched = self.state.touch(str(payload.get("resource")), int(payload.get("count", 0)))
         return {"touched": len(touched), "first_ids": touched[:10]}
 
     def _control_settings(self, request: Request) -> dict[str, Any]:
-        payload = _json_payload(request)
+        payload = control_payload(request)
         unknown = sorted(set(payload) - set(_SETTINGS))
         if unknown:
             raise ValueError(f"unknown setting(s): {', '.join(unknown)}")

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, Any, Final, NoReturn
 
-from werkzeug.wrappers import Response
+from werkzeug.wrappers import Request, Response
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment
@@ -205,3 +205,19 @@ def drop_connection(environ: WSGIEnvironment) -> NoReturn:
         with contextlib.suppress(OSError):
             sock.shutdown(socket.SHUT_RDWR)
     raise ConnectionDropped("sandbox fault: connection dropped")
+
+
+def control_payload(request: Request) -> dict[str, Any]:
+    """The JSON object a `/_sandbox/` control call carries (empty body means `{}`).
+
+    Raises:
+        ValueError: the body is not JSON.
+        TypeError: the body is JSON but not an object.
+    """
+    try:
+        body = json.loads(request.get_data(as_text=True) or "{}")
+    except ValueError as exc:
+        raise ValueError("body is not valid JSON") from exc
+    if not isinstance(body, dict):
+        raise TypeError("body must be a JSON object")
+    return body

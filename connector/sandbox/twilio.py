@@ -36,6 +36,7 @@ from werkzeug.wrappers import Request, Response
 from connector.sandbox.faults import (
     Fault,
     FaultQueue,
+    control_payload,
     drop_connection,
     immediate_response,
     pause,
@@ -68,15 +69,47 @@ PRICE_PER_SEGMENT: Final = 0.0079
 
 # The form fields of `CreateMessageRequest` (POST .../Messages.json), in the spec's order.
 CREATE_PARAMS: Final = (
-    "To", "StatusCallback", "ApplicationSid", "MaxPrice", "ProvideFeedback", "Attempt", "ValidityPeriod",
-    "ForceDelivery", "ContentRetention", "AddressRetention", "SmartEncoded", "PersistentAction", "TrafficType",
-    "ShortenUrls", "ScheduleType", "SendAt", "SendAsMms", "ContentVariables", "RiskCheck", "From", "FallbackFrom",
-    "MessagingServiceSid", "Body", "MediaUrl", "ContentSid",
+    "To",
+    "StatusCallback",
+    "ApplicationSid",
+    "MaxPrice",
+    "ProvideFeedback",
+    "Attempt",
+    "ValidityPeriod",
+    "ForceDelivery",
+    "ContentRetention",
+    "AddressRetention",
+    "SmartEncoded",
+    "PersistentAction",
+    "TrafficType",
+    "ShortenUrls",
+    "ScheduleType",
+    "SendAt",
+    "SendAsMms",
+    "ContentVariables",
+    "RiskCheck",
+    "From",
+    "FallbackFrom",
+    "MessagingServiceSid",
+    "Body",
+    "MediaUrl",
+    "ContentSid",
 )
 LIST_PARAMS: Final = ("To", "From", "DateSent", "DateSent<", "DateSent>", "PageSize", "Page", "PageToken")
 MESSAGE_STATUSES: Final = (
-    "queued", "sending", "sent", "failed", "delivered", "undelivered", "receiving", "received", "accepted",
-    "scheduled", "read", "partially_delivered", "canceled",
+    "queued",
+    "sending",
+    "sent",
+    "failed",
+    "delivered",
+    "undelivered",
+    "receiving",
+    "received",
+    "accepted",
+    "scheduled",
+    "read",
+    "partially_delivered",
+    "canceled",
 )
 FAULT_KINDS_SERVED: Final = frozenset({"status", "rate_limit", "slow", "drop", "applied_lost", "html", "broken_json"})
 # Twilio's single-word keywords: they toggle the recipient's block list even without Advanced Opt-Out.
@@ -202,8 +235,19 @@ class TwilioStats:
     """Counters a benchmark or test reads back: creates, lists, callbacks, inbound posts, faults."""
 
     COUNTERS: Final = (
-        "total_requests", "creates", "rejected", "lists", "fetches", "deletes", "media_fetches",
-        "callbacks_sent", "callbacks_failed", "inbound_sent", "faults_fired", "rate_limited", "auth_failures",
+        "total_requests",
+        "creates",
+        "rejected",
+        "lists",
+        "fetches",
+        "deletes",
+        "media_fetches",
+        "callbacks_sent",
+        "callbacks_failed",
+        "inbound_sent",
+        "faults_fired",
+        "rate_limited",
+        "auth_failures",
     )
 
     def __init__(self) -> None:
@@ -391,14 +435,16 @@ def build_inbound(
     }
     if messaging_service_sid is not None:
         params["MessagingServiceSid"] = messaging_service_sid
-    params.update({
-        "ToZip": "",
-        "NumSegments": str(count_segments(body)),
-        "MessageSid": message_sid,
-        "AccountSid": account_sid,
-        "From": from_,
-        "ApiVersion": API_VERSION,
-    })
+    params.update(
+        {
+            "ToZip": "",
+            "NumSegments": str(count_segments(body)),
+            "MessageSid": message_sid,
+            "AccountSid": account_sid,
+            "From": from_,
+            "ApiVersion": API_VERSION,
+        }
+    )
     for index, (media_url, content_type) in enumerate(media):
         params[f"MediaContentType{index}"] = content_type
         params[f"MediaUrl{index}"] = media_url
@@ -606,8 +652,9 @@ class TwilioState:
     def _require_message(self, sid: str) -> _Message:
         message = self._messages.get(sid)
         if message is None:
-            raise TwilioApiError(404, 20404, f"The requested resource {self.account_path(f'/Messages/{sid}.json')} "
-                                 "was not found")
+            raise TwilioApiError(
+                404, 20404, f"The requested resource {self.account_path(f'/Messages/{sid}.json')} was not found"
+            )
         return message
 
     def render(self, message: _Message) -> dict[str, Any]:
@@ -645,7 +692,8 @@ class TwilioState:
         """Every stored message (optionally filtered), newest first, as JSON."""
         with self._lock:
             return [
-                self.render(m) for m in self._newest_first()
+                self.render(m)
+                for m in self._newest_first()
                 if (to is None or m.to == to) and (from_ is None or m.from_ == from_)
             ]
 
@@ -685,10 +733,19 @@ class TwilioState:
             now = self.now()
             sid, seq = self._new_sid("MM" if media_urls else "SM")
             message = _Message(
-                sid=sid, seq=seq, direction="outbound-api", to=to, from_=sender or None, body=body,
-                status="accepted" if service else "queued", date_created=now, date_updated=now,
-                num_media=len(media_urls), num_segments=0 if service else self._segments(body, len(media_urls)),
-                messaging_service_sid=service or None, status_callback=callback or None,
+                sid=sid,
+                seq=seq,
+                direction="outbound-api",
+                to=to,
+                from_=sender or None,
+                body=body,
+                status="accepted" if service else "queued",
+                date_created=now,
+                date_updated=now,
+                num_media=len(media_urls),
+                num_segments=0 if service else self._segments(body, len(media_urls)),
+                messaging_service_sid=service or None,
+                status_callback=callback or None,
             )
             for url in media_urls:
                 content_type = mimetypes.guess_type(urlsplit(url).path)[0] or "application/octet-stream"
@@ -718,7 +775,8 @@ class TwilioState:
         allowed = self.messaging_service_numbers if service else self.numbers
         if sender and sender not in allowed:
             raise TwilioApiError(
-                400, 21606,
+                400,
+                21606,
                 f"The From phone number {sender} is not a valid, SMS-capable inbound phone number or short code "
                 "for your account.",
             )
@@ -785,12 +843,14 @@ class TwilioState:
         }
         if message.messaging_service_sid:
             params["MessagingServiceSid"] = message.messaging_service_sid
-        params.update({
-            "MessageSid": message.sid,
-            "AccountSid": self.account_sid,
-            "From": message.from_ or "",
-            "ApiVersion": API_VERSION,
-        })
+        params.update(
+            {
+                "MessageSid": message.sid,
+                "AccountSid": self.account_sid,
+                "From": message.from_ or "",
+                "ApiVersion": API_VERSION,
+            }
+        )
         if message.status in {"failed", "undelivered"} and message.error_code is not None:
             params["ErrorCode"] = str(message.error_code)
             params["ErrorMessage"] = message.error_message or ""
@@ -904,8 +964,15 @@ class TwilioState:
             items = [self.render_media(self._media[s]) for s in message.media if s in self._media]
         uri = self.account_path(f"/Messages/{message_sid}/Media.json?PageSize={DEFAULT_PAGE_SIZE}&Page=0")
         return {
-            "end": max(len(items) - 1, 0), "first_page_uri": uri, "media_list": items, "next_page_uri": None,
-            "page": 0, "page_size": DEFAULT_PAGE_SIZE, "previous_page_uri": None, "start": 0, "uri": uri,
+            "end": max(len(items) - 1, 0),
+            "first_page_uri": uri,
+            "media_list": items,
+            "next_page_uri": None,
+            "page": 0,
+            "page_size": DEFAULT_PAGE_SIZE,
+            "previous_page_uri": None,
+            "start": 0,
+            "uri": uri,
         }
 
     def delete_media(self, message_sid: str, media_sid: str) -> None:
@@ -982,9 +1049,19 @@ class TwilioState:
             now = self.now()
             sid, seq = self._new_sid("MM" if media else "SM")
             message = _Message(
-                sid=sid, seq=seq, direction="inbound", to=to, from_=from_, body=body, status="received",
-                date_created=now, date_updated=now, date_sent=now, num_media=len(media),
-                num_segments=count_segments(body), messaging_service_sid=messaging_service_sid,
+                sid=sid,
+                seq=seq,
+                direction="inbound",
+                to=to,
+                from_=from_,
+                body=body,
+                status="received",
+                date_created=now,
+                date_updated=now,
+                date_sent=now,
+                num_media=len(media),
+                num_segments=count_segments(body),
+                messaging_service_sid=messaging_service_sid,
             )
             items = [
                 self._add_media(sid, content_type, content.encode() if isinstance(content, str) else content)
@@ -999,8 +1076,16 @@ class TwilioState:
                 self.opted_out.discard(from_)
             media_refs = [(self.media_url(item), item.content_type) for item in items]
         return build_inbound(
-            url, auth_token=self.auth_token, account_sid=self.account_sid, message_sid=sid, from_=from_, to=to,
-            body=body, media=media_refs, messaging_service_sid=messaging_service_sid, opt_out_type=opt_out_type,
+            url,
+            auth_token=self.auth_token,
+            account_sid=self.account_sid,
+            message_sid=sid,
+            from_=from_,
+            to=to,
+            body=body,
+            media=media_refs,
+            messaging_service_sid=messaging_service_sid,
+            opt_out_type=opt_out_type,
             extra=extra,
         )
 
@@ -1035,16 +1120,6 @@ def _route(rest: str) -> tuple[str | None, str, dict[str, str]]:
         if match:
             return name, template, {k: v for k, v in match.groupdict().items() if v is not None}
     return None, "*", {}
-
-
-def _control_payload(request: Request) -> dict[str, Any]:
-    try:
-        body = json.loads(request.get_data(as_text=True) or "{}")
-    except ValueError as exc:
-        raise ValueError("body is not valid JSON") from exc
-    if not isinstance(body, dict):
-        raise TypeError("body must be a JSON object")
-    return body
 
 
 class TwilioApp:
@@ -1181,22 +1256,27 @@ class TwilioApp:
         return _json({"ok": True, "result": result})
 
     def _control_add_fault(self, request: Request) -> dict[str, Any]:
-        fault = Fault.from_json({"method": "POST", "path": MESSAGES_PATH, **_control_payload(request)})
+        fault = Fault.from_json({"method": "POST", "path": MESSAGES_PATH, **control_payload(request)})
         self.state.faults.add(fault)
         return fault.to_json()
 
     def _control_deliver(self, request: Request) -> list[list[Any]]:
-        payload = _control_payload(request)
+        payload = control_payload(request)
         seed = payload.get("seed")
         results = self.state.deliver_callbacks(bool(payload.get("shuffle", False)), None if seed is None else int(seed))
         return [list(row) for row in results]
 
     def _control_inbound(self, request: Request) -> dict[str, Any]:
-        payload = _control_payload(request)
+        payload = control_payload(request)
         media = [(str(kind), str(content)) for kind, content in payload.get("media", [])]
         params, signature = self.state.build_inbound(
-            str(payload["url"]), str(payload["from"]), str(payload["to"]), str(payload.get("body", "")), media,
-            payload.get("messaging_service_sid"), payload.get("opt_out_type"),
+            str(payload["url"]),
+            str(payload["from"]),
+            str(payload["to"]),
+            str(payload.get("body", "")),
+            media,
+            payload.get("messaging_service_sid"),
+            payload.get("opt_out_type"),
             {str(k): str(v) for k, v in (payload.get("extra") or {}).items()},
         )
         try:
@@ -1206,7 +1286,7 @@ class TwilioApp:
         return {"message_sid": params["MessageSid"], "status": status}
 
     def _control_numbers(self, request: Request) -> dict[str, Any]:
-        payload = _control_payload(request)
+        payload = control_payload(request)
         unknown = sorted(set(payload) - {"opted_out", "landlines", "undeliverable"})
         if unknown:
             raise ValueError(f"unknown field(s): {', '.join(unknown)}")
@@ -1224,7 +1304,7 @@ class TwilioApp:
         }
 
     def _control_settings(self, request: Request) -> dict[str, Any]:
-        payload = _control_payload(request)
+        payload = control_payload(request)
         unknown = sorted(set(payload) - set(_CONTROL_SETTINGS))
         if unknown:
             raise ValueError(f"unknown setting(s): {', '.join(unknown)}")

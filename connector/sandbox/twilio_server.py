@@ -66,11 +66,14 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--account-sid", default=SANDBOX_ACCOUNT_SID, help="the account SID (AC + 32 hex)")
     parser.add_argument("--auth-token", default=SANDBOX_AUTH_TOKEN, help="the auth token")
     parser.add_argument(
-        "--number", action="append", dest="numbers",
+        "--number",
+        action="append",
+        dest="numbers",
         help=f"a firm number, E.164; repeatable (default {SANDBOX_FIRM_NUMBER})",
     )
     parser.add_argument(
-        "--messaging-service", action="store_true",
+        "--messaging-service",
+        action="store_true",
         help=f"add Messaging Service {SANDBOX_MESSAGING_SERVICE_SID} with pool {', '.join(SANDBOX_POOL_NUMBERS)}",
     )
     parser.add_argument("--lenient-numbers", action="store_true", help="accept any E.164 'To' (e.g. +1555 numbers)")
