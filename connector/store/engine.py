@@ -84,7 +84,10 @@ class _WriterQueue:
 
     def _begin(self, conn: Connection) -> None:
         dbapi_connection: Any = conn.connection.dbapi_connection
-        self._lock.acquire()
+        if not self._lock.acquire(timeout=const.SQLITE_BUSY_TIMEOUT_MS / 1000):
+            # Same limit and meaning as SQLite's own busy timeout; a thread nesting two write transactions
+            # would otherwise wait forever.
+            raise TimeoutError(f"database is locked: no write slot within {const.SQLITE_BUSY_TIMEOUT_MS} ms")
         try:
             dbapi_connection.execute("BEGIN IMMEDIATE")
         except BaseException:

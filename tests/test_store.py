@@ -1,0 +1,79 @@
+"""The store's engine: SQLite pragmas, serialised writers, UTC timestamps, migrations."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, insert, select, update
+from sqlalchemy.exc import StatementError
+
+from connector import const
+from connector.store import current_revision, head_revision, make_engine, upgrade
+from connector.store.tables import sync_state
+
+
+def test_sqlite_runs_in_wal_with_a_busy_timeout(sqlite_engine: Engine) -> None:
+    with sqlite_engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == const.SQLITE_BUSY_TIMEOUT_MS
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+
+def test_upgrade_twice_is_harmless_and_reaches_head(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path}/twice.db")
+    assert current_revision(engine) is None
+    upgrade(engine)
+    upgrade(engine)
+    assert current_revision(engine) == head_revision()
+
+
+def test_concurrent_sqlite_read_then_write_transactions_lose_nothing(sqlite_engine: Engine) -> None:
+    # SQLite's writers are serialised from BEGIN; PostgreSQL code paths use atomic updates and row locks.
+    engine = sqlite_engine
+    with engine.begin() as conn:
+        conn.execute(insert(sync_state).values(resource="counter", run_seq=0, run_full=False))
+    errors: list[BaseException] = []
+
+    def bump() -> None:
+        try:
+            for _ in range(25):
+                with engine.begin() as conn:
+                    seq = conn.execute(select(sync_state.c.run_seq).where(sync_state.c.resource == "counter")).scalar()
+                    conn.execute(update(sync_state).where(sync_state.c.resource == "counter").values(run_seq=seq + 1))
+        except BaseException as exc:  # the assertion below reports it
+            errors.append(exc)
+
+    workers = [threading.Thread(target=bump) for _ in range(6)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert errors == []
+    with engine.connect() as conn:
+        assert conn.execute(select(sync_state.c.run_seq)).scalar() == 150
+
+
+def test_a_thread_nesting_two_sqlite_write_transactions_fails_instead_of_hanging(
+    sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(const, "SQLITE_BUSY_TIMEOUT_MS", 200)
+    with sqlite_engine.begin(), pytest.raises(TimeoutError, match="database is locked"), sqlite_engine.begin():
+        pass
+    with sqlite_engine.begin() as conn:  # the slot was released on the way out
+        conn.exec_driver_sql("SELECT 1")
+
+
+def test_timestamps_come_back_aware_in_utc_and_naive_ones_are_refused(engine: Engine) -> None:
+    eastern = timezone(timedelta(hours=-5))
+    moment = datetime(2026, 11, 27, 9, 30, 15, 123456, tzinfo=eastern)
+    with engine.begin() as conn:
+        conn.execute(insert(sync_state).values(resource="clients", run_seq=0, run_full=False, bookmark=moment))
+    with engine.connect() as conn:
+        stored = conn.execute(select(sync_state.c.bookmark)).scalar_one()
+    assert stored == moment
+    assert stored.tzinfo == UTC
+    with pytest.raises(StatementError, match="naive datetime"), engine.begin() as conn:
+        conn.execute(update(sync_state).values(bookmark=datetime(2026, 1, 1)))
