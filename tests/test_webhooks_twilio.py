@@ -441,3 +441,27 @@ def test_a_malformed_callback_is_400_naming_the_field(client: FlaskClient, store
     response = post(client, form, STATUS)
     assert response.status_code == 400
     assert response.get_json()["error"]["details"] == {"field": "MessageStatus"}
+
+
+def test_only_a_form_post_reaches_the_inbound_endpoint(client: FlaskClient, store: Engine) -> None:
+    assert client.get(SMS).status_code == 405
+    response = client.post(SMS, json=inbound(JANE), headers=signed(SMS, inbound(JANE)))
+    assert response.status_code == 415
+    assert response.get_json()["error"]["code"] == "unsupported_media_type"
+    assert count(store, messages) == 0
+
+
+def test_behind_a_proxy_without_a_public_url_the_forwarded_https_url_is_what_is_signed(store: Engine) -> None:
+    app = create_app(settings(MATTERLINE_PUBLIC_URL="", MATTERLINE_PROXY_HOPS="1"), store)
+    params = inbound(JANE, "through the proxy")
+    signature = RequestValidator(TWILIO_TOKEN).compute_signature(f"https://texts.firm.example{SMS}", params)
+    forwarded = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "texts.firm.example"}
+    client = app.test_client()
+    response = client.post(
+        SMS, data=params, headers={"X-Twilio-Signature": signature, **forwarded}, base_url="http://10.0.0.7:8080"
+    )
+    assert response.status_code == 200
+    unforwarded = client.post(
+        SMS, data=params, headers={"X-Twilio-Signature": signature}, base_url="http://10.0.0.7:8080"
+    )
+    assert unforwarded.status_code == 403

@@ -130,9 +130,11 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     from webhooks.api import blueprint as api_blueprint
     from webhooks.cms import blueprint as cms_blueprint
     from webhooks.twilio import blueprint as twilio_blueprint
+    from webhooks.twilio import install as install_sms_endpoint
 
     app.register_blueprint(cms_blueprint)
     app.register_blueprint(twilio_blueprint)
+    install_sms_endpoint(app)
     app.register_blueprint(api_blueprint)
     if settings.proxy_hops:
         from werkzeug.middleware.proxy_fix import ProxyFix
