@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import wraps
-from typing import Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import click
 from sqlalchemy import Engine, select
@@ -23,6 +23,9 @@ from connector.store import current_revision, head_revision, make_engine, upgrad
 from connector.store.tables import contact_phones, contacts, matters
 from mappings import MappingError, load_mapping, read_document, validate_document
 from mappings.model import Mapping
+
+if TYPE_CHECKING:
+    from connector.users import User
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -69,6 +72,22 @@ class Context:
         if self._client is None:
             self._client = build_client(self.settings, self.mapping, self.engine)
         return self._client
+
+    def user(self, key: str | None) -> User | None:
+        """The user named by `--as` (email or id); None when not given.
+
+        Raises:
+            click.ClickException: no such user.
+        """
+        if key is None:
+            return None
+        from connector.users import find_user
+
+        with self.engine.connect() as conn:
+            found = find_user(conn, key)
+        if found is None:
+            raise click.ClickException(f"no user {key!r} (see `matterline users list`)")
+        return found
 
     def require_current_store(self) -> None:
         """Stop unless `matterline init` has brought the store to this code's schema."""
@@ -462,15 +481,9 @@ def send(
     import getpass
 
     from connector.outbound import SendRefused, queue_send
-    from connector.users import find_user
 
     ctx.require_current_store()
-    author = None
-    if as_user is not None:
-        with ctx.engine.connect() as conn:
-            author = find_user(conn, as_user)
-        if author is None:
-            raise click.ClickException(f"no user {as_user!r} (see `matterline users list`)")
+    author = ctx.user(as_user)
     actor = author.actor if author else f"cli:{getpass.getuser()}"
     try:
         queued = queue_send(
@@ -528,15 +541,9 @@ def threads_cmd(
 ) -> None:
     """Conversations, newest first."""
     from connector.inbox import list_threads
-    from connector.users import find_user
 
     ctx.require_current_store()
-    user = None
-    if as_user is not None:
-        with ctx.engine.connect() as conn:
-            user = find_user(conn, as_user)
-        if user is None:
-            raise click.ClickException(f"no user {as_user!r}")
+    user = ctx.user(as_user)
     if "mine" in filters and user is None:
         raise click.ClickException("--filter mine needs --as USER")
     views, _cursor = list_threads(
