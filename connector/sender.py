@@ -20,7 +20,7 @@ from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
-from connector import audit, optouts, outbox
+from connector import audit, optouts, outbox, twilio_errors
 from connector.const import DEFAULT_TWILIO_API_URL, LOGGER
 from connector.outbound import SEND_KIND
 from connector.settings import Settings
@@ -28,20 +28,6 @@ from connector.store.engine import utcnow
 from connector.store.tables import messages, send_attempts
 
 TWILIO_TIMEOUT = 15.0
-# Codes after which the same text can never succeed: keep the error, show it, do not retry.
-FINAL_ERRORS = {
-    21211: "invalid 'To' number",
-    21214: "'To' number cannot be reached",
-    21408: "permission to send to this region is not enabled",
-    21603: "no 'From' number",
-    21606: "the 'From' number cannot send",
-    21610: "the recipient has opted out (STOP)",
-    21612: "cannot route to this number from this sender",
-    21614: "'To' is not a mobile number",
-    21617: "the body is too long",
-    30034: "the sending number is not A2P 10DLC registered",
-}
-RATE_LIMITED_CODES = {20429}
 # How far before an attempt to look when matching a message Twilio may have created.
 _CLOCK_SKEW = timedelta(minutes=5)
 
@@ -273,13 +259,15 @@ def _refused(
     """Twilio answered with an error; a 4xx created nothing, so retrying it can never double-text."""
     now = utcnow()
     code = int(exc.code) if exc.code is not None else None
+    # A 5xx may come after Twilio created the message: mark it unresolved, so the next try looks it up first.
+    outcome = "ambiguous" if exc.status >= 500 else "refused"
     with engine.begin() as conn:
         conn.execute(
             update(send_attempts)
             .where(send_attempts.c.id == attempt_id)
-            .values(outcome="refused", error_code=code, detail=str(exc.msg)[:500])
+            .values(outcome=outcome, error_code=code, detail=str(exc.msg)[:500])
         )
-        if code in RATE_LIMITED_CODES or exc.status == 429 or (exc.status >= 500 and code is None):
+        if code in twilio_errors.RATE_LIMITED or exc.status == 429 or exc.status >= 500:
             dead = outbox.retry(
                 conn, job, owner, f"Twilio {exc.status} {code}: {exc.msg}", delay=outbox.backoff(job.attempts)
             )
@@ -288,7 +276,7 @@ def _refused(
             counts.dead += dead
             counts.retried += not dead
             return
-        meaning = FINAL_ERRORS.get(code or 0, str(exc.msg))
+        meaning = twilio_errors.MEANINGS.get(code or 0, str(exc.msg))
         _finish(conn, message, "failed", code, meaning, now)
         if code == 21610:
             optouts.record(

@@ -11,7 +11,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, insert, select, update
 
-from connector import audit
+from connector import audit, twilio_errors
 from connector.store.tables import messages, status_events
 
 # Twilio's statuses by how far a message has come; terminal ones share the top rank, so the first wins.
@@ -79,7 +79,7 @@ def apply(conn: Connection, form: Mapping[str, str], now: datetime) -> int | Non
         values["status"] = status
     if code is not None and message.error_code is None:
         values["error_code"] = code
-        values["error_message"] = raw.get("ErrorMessage") or None
+        values["error_message"] = twilio_errors.meaning(code, raw.get("ErrorMessage"))
     if values:
         conn.execute(update(messages).where(messages.c.id == message.id).values(**values))
     if "status" in values and status in FAILED:

@@ -258,3 +258,37 @@ def test_a_send_waits_while_the_recipients_newest_text_is_not_taken_in(store: En
     sent = twilio.state.messages(to=JANE)
     assert len(sent) == 1  # only the one confirmation went out
     assert "you will not get more texts" in sent[0]["body"]
+
+
+def test_a_5xx_from_twilio_is_looked_up_before_the_text_is_sent_again(store: Engine, twilio: TwilioServer) -> None:
+    settings = settings_for(twilio)
+    twilio.state.faults.add(twilio_fault("status", status=500))
+    queued = queue_send(store, settings, to=JANE, body="after the outage", actor="test")
+    assert send_due(store, settings).retried == 1
+    with store.connect() as conn:
+        assert conn.execute(select(send_attempts.c.outcome)).scalars().all() == ["ambiguous"]
+    make_due(store)
+    assert send_due(store, settings).sent == 1
+    assert len(twilio.state.messages(to=JANE)) == 1
+    with store.connect() as conn:
+        outcomes = conn.execute(select(send_attempts.c.outcome).order_by(send_attempts.c.id)).scalars().all()
+    assert outcomes == ["not_sent", "sent"]
+    assert row(store, queued.message_id).sid is not None
+
+
+def test_a_delivery_error_without_twilios_words_gets_its_meaning(store: Engine, twilio: TwilioServer) -> None:
+    from connector import status
+    from connector.store.engine import utcnow
+
+    settings = settings_for(twilio)
+    queued = queue_send(store, settings, to=JANE, body="hello", actor="test")
+    send_due(store, settings)
+    sid = row(store, queued.message_id).sid
+    with store.begin() as conn:
+        status.apply(conn, {"MessageSid": sid, "MessageStatus": "undelivered", "ErrorCode": "30006"}, utcnow())
+    failed = row(store, queued.message_id)
+    assert (failed.status, failed.error_code, failed.error_message) == (
+        "undelivered",
+        30006,
+        "landline or unreachable carrier: call instead",
+    )
