@@ -261,6 +261,8 @@ messages = Table(
     Column("raw", JSON),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("sent_at", UTCDateTime()),
+    # The conversation window the message was written back in; null until its window closes.
+    Column("window_id", Integer, index=True),
     Index("ix_messages_thread_id_id", "thread_id", "id"),
     Index("ix_messages_to_number_created_at", "to_number", "created_at"),
 )
@@ -366,4 +368,44 @@ audit_log = Table(
     Column("details", JSON),
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False, unique=True),
+)
+
+# -- write-back ---------------------------------------------------------------------------------------
+
+# A conversation window: a thread's messages about one matter between two pauses; closed windows are
+# written back to the matter.
+windows = Table(
+    "windows",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("thread_id", Integer, ForeignKey("threads.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("matter_cms_id", String(64), nullable=False, index=True),
+    Column("sequence", Integer, nullable=False),  # 1 for a matter's first window in this thread, then follow-ups
+    Column("opened_at", UTCDateTime(), nullable=False),
+    Column("closed_at", UTCDateTime(), nullable=False),
+    Column("close_reason", String(16), nullable=False),  # idle | day_end | manual
+    Column("message_count", Integer, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+
+# Each record Matterline writes into the CMS, with the marker that makes it findable (and so never
+# written twice) after an ambiguous failure.
+writebacks = Table(
+    "writebacks",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("kind", String(16), nullable=False),  # transcript | summary | correction | task
+    Column("window_id", Integer, ForeignKey("windows.id", ondelete="CASCADE"), index=True),
+    Column("thread_id", Integer, ForeignKey("threads.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("matter_cms_id", String(64), nullable=False, index=True),
+    Column("part", Integer, nullable=False, default=1),
+    Column("marker", String(64), nullable=False, unique=True),
+    Column("subject", Text, nullable=False),
+    Column("body", Text, nullable=False),
+    Column("state", String(16), nullable=False),  # pending | written | dead
+    Column("cms_record_id", String(64)),
+    Column("ambiguous", Boolean, nullable=False, default=False),
+    Column("last_error", Text),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("written_at", UTCDateTime()),
 )

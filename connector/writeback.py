@@ -1,0 +1,253 @@
+"""Write-back: each transcript, summary, correction or task lands on its matter in the CMS exactly once.
+
+Every write is an outbox job carrying a `writebacks` row. A write that failed in a way that leaves its
+outcome unknown (timeout, dropped connection, 5xx after sending) is marked ambiguous, and the next try
+first looks the record up by its marker (Clio communications: an external property; notes and tasks: a
+token in the subject found with `query=`) and adopts it instead of writing it again.
+"""
+
+from __future__ import annotations
+
+import socket
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Engine, select, update
+
+from connector import audit, outbox
+from connector.cms.client import CmsClient
+from connector.cms.errors import AmbiguousWriteError, CmsError, ConfigError, FatalError, RateLimitedError
+from connector.cms.templates import render_request
+from connector.settings import Settings
+from connector.store.engine import utcnow
+from connector.store.tables import matters, writebacks
+from connector.store.tables import outbox as outbox_table
+from mappings.model import Mapping, WriteSpec
+
+WRITE_KIND = "cms_write"
+# While the CMS refuses the credentials, the queue waits this long between checks; nothing is lost.
+AUTH_PAUSE = timedelta(minutes=5)
+
+
+@dataclass
+class WriteCounts:
+    """What one round of write-back did."""
+
+    written: int = 0
+    adopted: int = 0
+    retried: int = 0
+    dead: int = 0
+    paused: bool = False
+
+
+def _ident(value: str) -> int | str:
+    """CMS ids are integers in Clio's schema; keep text ids (UUIDs) as they are."""
+    return int(value) if value.isdigit() else value
+
+
+def _values(row: Any, settings: Settings, now: datetime) -> dict[str, Any]:
+    local = now.astimezone(settings.zone)
+    return {
+        "matter_id": _ident(row.matter_cms_id),
+        "client_id": None,
+        "subject": row.subject,
+        "body": row.body,
+        "date": local.date().isoformat(),
+        "received_at": now.isoformat(timespec="seconds"),
+        "due_at": local.replace(hour=23, minute=59, second=0, microsecond=0).isoformat(timespec="seconds"),
+        "assignee_id": None,
+        "marker": row.marker,
+    }
+
+
+def _find(client: CmsClient, spec: WriteSpec, values: dict[str, Any], marker: str) -> str | None:
+    """The record an earlier, unanswered attempt created, if it did."""
+    if spec.find is None:
+        return None
+    request = render_request(spec.find, values)
+    body = client.request(request.method, request.path, params=request.params or None).body
+    path = spec.find.records_path
+    records = path.get(body) if path is not None else (body.get("data") if isinstance(body, dict) else body)
+    for record in records if isinstance(records, list) else []:
+        if spec.find.match_path is not None and marker not in str(spec.find.match_path.get(record) or ""):
+            continue
+        found = spec.find.id_path.get(record) if spec.find.id_path is not None else record.get("id")
+        if found is not None:
+            return str(found)
+    return None
+
+
+def run_due(
+    engine: Engine,
+    settings: Settings,
+    mapping: Mapping,
+    client: CmsClient,
+    *,
+    limit: int = 50,
+    owner: str | None = None,
+) -> WriteCounts:
+    """Write every due write-back job; the CMS's rate limit paces the client."""
+    owner = owner or f"{socket.gethostname()}:{id(engine)}:cms"
+    counts = WriteCounts()
+    for job in outbox.lease(engine, owner, kinds=(WRITE_KIND,), limit=limit):
+        if counts.paused:
+            with engine.begin() as conn:
+                outbox.defer(conn, job, owner, "paused: the CMS refused the credentials", delay=AUTH_PAUSE)
+            continue
+        _write_one(engine, settings, mapping, client, job, owner, counts)
+    return counts
+
+
+def _write_one(
+    engine: Engine,
+    settings: Settings,
+    mapping: Mapping,
+    client: CmsClient,
+    job: outbox.Job,
+    owner: str,
+    counts: WriteCounts,
+) -> None:
+    now = utcnow()
+    with engine.connect() as conn:
+        row = conn.execute(select(writebacks).where(writebacks.c.id == int(job.payload["writeback_id"]))).first()
+        live = (
+            row is not None
+            and conn.execute(
+                select(matters.c.id).where(matters.c.cms_id == row.matter_cms_id, matters.c.deleted_at.is_(None))
+            ).first()
+        )
+    if row is None or row.state != "pending":
+        with engine.begin() as conn:
+            outbox.complete(conn, job, owner, now=now)
+        return
+    if not live:
+        _dead(engine, job, owner, row, f"matter {row.matter_cms_id} was deleted in the CMS", counts)
+        return
+    spec = mapping.writes[mapping.write_targets[row.kind]]
+    values = _values(row, settings, now)
+    try:
+        found = _find(client, spec, values, row.marker) if row.ambiguous else None
+        if found is not None:
+            _written(engine, job, owner, row, found, adopted=True)
+            counts.adopted += 1
+            return
+        request = render_request(spec.create, values)
+        body = client.request(request.method, request.path, params=request.params or None, json=request.body).body
+    except AmbiguousWriteError as exc:
+        _retry(engine, job, owner, row, str(exc), counts, ambiguous=True)
+        return
+    except RateLimitedError as exc:
+        _retry(engine, job, owner, row, str(exc), counts, delay=timedelta(seconds=exc.retry_after))
+        return
+    except ConfigError as exc:
+        counts.paused = True
+        with engine.begin() as conn:
+            outbox.defer(conn, job, owner, f"paused: {exc.code}: {exc}", delay=AUTH_PAUSE)
+            conn.execute(update(writebacks).where(writebacks.c.id == row.id).values(last_error=f"{exc.code}: {exc}"))
+        return
+    except FatalError as exc:
+        _dead(engine, job, owner, row, str(exc), counts)
+        return
+    except CmsError as exc:  # retryable (5xx on a lookup, bad body): try again later
+        _retry(engine, job, owner, row, str(exc), counts)
+        return
+    record_id = spec.create.id_path.get(body) if spec.create.id_path is not None else None
+    _written(engine, job, owner, row, None if record_id is None else str(record_id), adopted=False)
+    counts.written += 1
+
+
+def _written(engine: Engine, job: outbox.Job, owner: str, row: Any, record_id: str | None, *, adopted: bool) -> None:
+    now = utcnow()
+    with engine.begin() as conn:
+        conn.execute(
+            update(writebacks)
+            .where(writebacks.c.id == row.id)
+            .values(state="written", cms_record_id=record_id, written_at=now, last_error=None)
+        )
+        outbox.complete(conn, job, owner, now=now)
+        audit.append(
+            conn,
+            actor="worker",
+            action="write-back",
+            subject_type="writeback",
+            subject_id=row.id,
+            matter_cms_id=row.matter_cms_id,
+            details={"kind": row.kind, "cms_record_id": record_id, "adopted": adopted},
+            at=now,
+        )
+
+
+def _retry(
+    engine: Engine,
+    job: outbox.Job,
+    owner: str,
+    row: Any,
+    error: str,
+    counts: WriteCounts,
+    *,
+    ambiguous: bool = False,
+    delay: timedelta | None = None,
+) -> None:
+    with engine.begin() as conn:
+        dead = outbox.retry(conn, job, owner, error, delay=delay or outbox.backoff(job.attempts))
+        values: dict[str, Any] = {"last_error": error[:2000], "state": "dead" if dead else "pending"}
+        if ambiguous:
+            values["ambiguous"] = True
+        conn.execute(update(writebacks).where(writebacks.c.id == row.id).values(**values))
+    counts.dead += dead
+    counts.retried += not dead
+
+
+def _dead(engine: Engine, job: outbox.Job, owner: str, row: Any, error: str, counts: WriteCounts) -> None:
+    now = utcnow()
+    with engine.begin() as conn:
+        conn.execute(update(writebacks).where(writebacks.c.id == row.id).values(state="dead", last_error=error[:2000]))
+        outbox.retry(conn, job, owner, error, delay=timedelta(0), max_attempts=0)
+        audit.append(
+            conn,
+            actor="worker",
+            action="write-back-dead",
+            subject_type="writeback",
+            subject_id=row.id,
+            matter_cms_id=row.matter_cms_id,
+            details={"kind": row.kind, "error": error[:500]},
+            at=now,
+        )
+    counts.dead += 1
+
+
+def listing(engine: Engine) -> list[dict[str, Any]]:
+    """The `matterline writebacks --json` rows, with each job's attempts."""
+    with engine.connect() as conn:
+        rows = conn.execute(select(writebacks).order_by(writebacks.c.id)).all()
+        keys = [f"wb:{r.id}" for r in rows]
+        attempts = (
+            dict(
+                conn.execute(
+                    select(outbox_table.c.idempotency_key, outbox_table.c.attempts).where(
+                        outbox_table.c.idempotency_key.in_(keys)
+                    )
+                ).all()
+            )
+            if keys
+            else {}
+        )
+    return [
+        {
+            "id": r.id,
+            "kind": r.kind,
+            "thread_id": r.thread_id,
+            "matter_cms_id": r.matter_cms_id,
+            "state": r.state,
+            "cms_record_id": r.cms_record_id,
+            "attempts": attempts.get(f"wb:{r.id}", 0),
+            "last_error": r.last_error,
+        }
+        for r in rows
+    ]
+
+
+def enqueue(conn: Connection, writeback_id: int, now: datetime) -> None:
+    """The job that carries a write-back row out; stored in the caller's transaction."""
+    outbox.enqueue(conn, WRITE_KIND, f"wb:{writeback_id}", {"writeback_id": writeback_id}, now=now)
