@@ -394,6 +394,15 @@ def worker(ctx: Context, once: bool, drain: bool, interval: float) -> None:
                 f"texts: {s.sent} sent, {s.adopted} found already sent, {s.failed} failed, {s.blocked} blocked, "
                 f"{s.retried} to retry, {s.dead} dead"
             )
+        if result.windows:
+            click.echo(f"closed {result.windows} conversation windows")
+        w = result.writes
+        if w.written or w.adopted or w.retried or w.dead or w.paused:
+            paused = " (paused: the CMS refused the credentials)" if w.paused else ""
+            click.echo(
+                f"write-back: {w.written} written, {w.adopted} found already written, {w.retried} to retry, "
+                f"{w.dead} dead{paused}"
+            )
         if result.refreshed:
             click.echo(f"refreshed {result.refreshed} records announced by CMS webhooks")
         for line in result.renewals:
@@ -643,6 +652,145 @@ def optouts(ctx: Context, as_json: bool, show_all: bool) -> None:
         flag = "opted out" if row["opted_out"] else "opted in"
         click.echo(f"{row['phone']:<16} {flag:<10} since {row['since']:%Y-%m-%d %H:%M} UTC ({row['source']})")
     click.echo(f"{len(rows)} numbers")
+
+
+# -- write-back --------------------------------------------------------------------------------------------
+
+
+@main.command(name="file")
+@click.option("--thread", "thread_id", type=int, help="Close this thread's conversation windows now.")
+@click.option("--all", "all_threads", is_flag=True, help="Close every open conversation window now.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_ctx
+@handled
+def file_cmd(ctx: Context, thread_id: int | None, all_threads: bool, as_json: bool) -> None:
+    """Close conversation windows now; their transcripts and summaries are queued for the CMS."""
+    import getpass
+
+    from connector.windows import close_due
+
+    if (thread_id is None) == (not all_threads):
+        raise click.UsageError("give --thread ID or --all")
+    ctx.require_current_store()
+    closed = close_due(ctx.engine, ctx.settings, thread_id=thread_id, force=True, actor=f"cli:{getpass.getuser()}")
+    rows = [
+        {
+            "window_id": c.window_id,
+            "thread_id": c.thread_id,
+            "matter_cms_id": c.matter_cms_id,
+            "messages": c.messages,
+            "writebacks": c.writebacks,
+        }
+        for c in closed
+    ]
+    if as_json:
+        emit(rows)
+        return
+    for row in rows:
+        click.echo(
+            f"window {row['window_id']}: thread {row['thread_id']} -> matter {row['matter_cms_id']}, "
+            f"{row['messages']} texts, {row['writebacks']} records queued"
+        )
+    click.echo(f"{len(rows)} windows closed; `matterline worker --once` writes them to the CMS")
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_ctx
+@handled
+def writebacks(ctx: Context, as_json: bool) -> None:
+    """Records written (or waiting to be written) to the CMS."""
+    from connector.writeback import listing
+
+    ctx.require_current_store()
+    rows = listing(ctx.engine)
+    if as_json:
+        emit(rows)
+        return
+    for row in rows:
+        error = f"  ({row['last_error']})" if row["last_error"] else ""
+        click.echo(
+            f"{row['id']:>6}  {row['kind']:<10} matter {row['matter_cms_id']:<12} {row['state']:<8} "
+            f"{row['cms_record_id'] or '-':<12} attempts {row['attempts']}{error}"
+        )
+
+
+@main.group(name="outbox")
+def outbox_group() -> None:
+    """The queue of work leaving the building: list, replay dead letters, discard."""
+
+
+@outbox_group.command("list")
+@click.option("--dead", is_flag=True, help="Only dead letters.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_ctx
+@handled
+def outbox_list(ctx: Context, dead: bool, as_json: bool) -> None:
+    """Jobs, newest first."""
+    from connector.outbox import jobs
+
+    ctx.require_current_store()
+    rows = jobs(ctx.engine, dead_only=dead)
+    if as_json:
+        emit(rows)
+        return
+    for row in rows:
+        click.echo(
+            f"{row['id']:>6}  {row['kind']:<10} {row['state']:<9} attempts {row['attempts']}  {row['last_error'] or ''}"
+        )
+
+
+@outbox_group.command("replay")
+@click.argument("job_id", required=False, type=int)
+@click.option("--all-dead", is_flag=True, help="Replay every dead letter.")
+@pass_ctx
+@handled
+def outbox_replay(ctx: Context, job_id: int | None, all_dead: bool) -> None:
+    """Put dead letters back in the queue (audited)."""
+    import getpass
+
+    from connector import audit
+    from connector.outbox import replay
+
+    if (job_id is None) == (not all_dead):
+        raise click.UsageError("give a JOB_ID or --all-dead")
+    ctx.require_current_store()
+    with ctx.engine.begin() as conn:
+        replayed = replay(conn, None if all_dead else [job_id] if job_id is not None else None)
+        for replayed_id in replayed:
+            audit.append(
+                conn, actor=f"cli:{getpass.getuser()}", action="replay", subject_type="outbox", subject_id=replayed_id
+            )
+    if job_id is not None and not replayed:
+        raise click.ClickException(f"job {job_id} is not a dead letter")
+    click.echo(f"replayed {len(replayed)} jobs")
+
+
+@outbox_group.command("discard")
+@click.argument("job_id", type=int)
+@click.option("--reason", required=True, help="Why this job is given up (kept on the job and in the audit log).")
+@pass_ctx
+@handled
+def outbox_discard(ctx: Context, job_id: int, reason: str) -> None:
+    """Give up on a job that is not done (audited)."""
+    import getpass
+
+    from connector import audit
+    from connector.outbox import discard
+
+    ctx.require_current_store()
+    with ctx.engine.begin() as conn:
+        if not discard(conn, job_id, reason):
+            raise click.ClickException(f"no job {job_id} that is not done")
+        audit.append(
+            conn,
+            actor=f"cli:{getpass.getuser()}",
+            action="discard",
+            subject_type="outbox",
+            subject_id=job_id,
+            details={"reason": reason[:500]},
+        )
+    click.echo(f"discarded job {job_id}")
 
 
 @main.command()

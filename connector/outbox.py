@@ -167,3 +167,51 @@ def pending_count(engine: Engine, kinds: tuple[str, ...] | None = None) -> int:
         query = query.where(outbox.c.kind.in_(kinds))
     with engine.connect() as conn:
         return len(conn.execute(query).all())
+
+
+def jobs(engine: Engine, *, dead_only: bool = False) -> list[dict[str, Any]]:
+    """Jobs, newest first, for `matterline outbox list`."""
+    query = select(outbox).order_by(outbox.c.id.desc())
+    if dead_only:
+        query = query.where(outbox.c.state == "dead")
+    with engine.connect() as conn:
+        return [
+            {
+                "id": r.id,
+                "kind": r.kind,
+                "key": r.idempotency_key,
+                "state": r.state,
+                "attempts": r.attempts,
+                "next_attempt_at": r.next_attempt_at,
+                "last_error": r.last_error,
+                "payload": r.payload,
+            }
+            for r in conn.execute(query)
+        ]
+
+
+def replay(conn: Connection, job_ids: list[int] | None, *, now: datetime | None = None) -> list[int]:
+    """Put dead jobs back in the queue with fresh attempts (`None`: every dead job); returns their ids."""
+    moment = now or utcnow()
+    where = [outbox.c.state == "dead"]
+    if job_ids is not None:
+        where.append(outbox.c.id.in_(job_ids))
+    ids = list(conn.execute(select(outbox.c.id).where(*where)).scalars())
+    if ids:
+        conn.execute(
+            update(outbox)
+            .where(outbox.c.id.in_(ids))
+            .values(state="pending", attempts=0, next_attempt_at=moment, leased_until=None, updated_at=moment)
+        )
+    return ids
+
+
+def discard(conn: Connection, job_id: int, reason: str, *, now: datetime | None = None) -> bool:
+    """Give up on a job that is not done; the reason stays on it. False when there is no such job."""
+    moment = now or utcnow()
+    result = conn.execute(
+        update(outbox)
+        .where(outbox.c.id == job_id, outbox.c.state != "done")
+        .values(state="discarded", leased_until=None, last_error=f"discarded: {reason}"[:2000], updated_at=moment)
+    )
+    return bool(result.rowcount)

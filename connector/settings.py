@@ -82,6 +82,14 @@ class SettingsSchema(Schema):
     )
     twilio_keyword_replies = mf.Boolean(data_key="MATTERLINE_TWILIO_KEYWORD_REPLIES", load_default=True)
     proxy_hops = mf.Integer(data_key="MATTERLINE_PROXY_HOPS", load_default=0, validate=validate.Range(min=0, max=5))
+    window_idle_minutes = mf.Integer(
+        data_key="MATTERLINE_WINDOW_IDLE_MINUTES", load_default=60, validate=validate.Range(min=1, max=24 * 60)
+    )
+    day_end = mf.String(
+        data_key="MATTERLINE_DAY_END",
+        load_default="18:00",
+        validate=validate.Regexp(r"^([01][0-9]|2[0-3]):[0-5][0-9]$", error="must be HH:MM (24-hour), e.g. 18:00"),
+    )
 
     @validates("database_url")
     def _database_url(self, value: str, **_: Any) -> None:
@@ -202,6 +210,8 @@ class Settings:
     thread_active_days: int = 14
     twilio_keyword_replies: bool = True
     proxy_hops: int = 0
+    window_idle_minutes: int = 60
+    day_end: str = "18:00"
 
     def __repr__(self) -> str:
         shown = []

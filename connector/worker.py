@@ -15,7 +15,7 @@ from datetime import timedelta
 
 from sqlalchemy import Engine, func, select
 
-from connector import intake
+from connector import intake, windows, writeback
 from connector.cms.client import CmsClient
 from connector.outbound import SEND_KIND
 from connector.sender import ClientFactory, SendCounts, make_client, send_due
@@ -37,6 +37,8 @@ class Round:
 
     taken_in: int = 0
     sends: SendCounts = field(default_factory=SendCounts)
+    windows: int = 0
+    writes: writeback.WriteCounts = field(default_factory=writeback.WriteCounts)
     refreshed: int = 0
     renewals: list[str] = field(default_factory=list)
 
@@ -69,6 +71,9 @@ class Worker:
         result = Round()
         result.taken_in = intake.drain(self.engine, self.settings)
         result.sends = send_due(self.engine, self.settings, client_factory=self._twilio)
+        result.windows = len(windows.close_due(self.engine, self.settings))
+        if self._cms_configured():
+            result.writes = writeback.run_due(self.engine, self.settings, self.mapping, self._cms_client())
         with self.engine.connect() as conn:
             announced = conn.execute(select(func.count()).select_from(pending_refresh)).scalar_one()
         if announced:

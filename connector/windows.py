@@ -1,0 +1,249 @@
+"""Conversation windows: a thread's texts about one matter, closed after a pause, at the end of the firm's
+day, or on demand, and handed to write-back as a transcript and a summary in the same transaction.
+
+A text that arrives after its conversation was written starts a new window: a follow-up transcript.
+Nothing is dropped: every sent or received text that is filed to a matter ends up in exactly one window.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Engine, func, insert, select, update
+
+from connector import audit, writeback
+from connector.settings import Settings
+from connector.store.engine import utcnow
+from connector.store.tables import contacts, matters, messages, threads, users, windows, writebacks
+from connector.summary import summarize
+from connector.transcripts import Window, WindowMessage, render_transcript
+
+# Texts still waiting to be sent (or refused before sending) are not part of the record yet.
+_NOT_YET = ("pending",)
+MAX_RECORD_CHARS = 60_000
+
+
+class _Taken(Exception):
+    """Another worker claimed these texts for its window first."""
+
+
+@dataclass(frozen=True, slots=True)
+class Closed:
+    """A window that was closed and queued for write-back."""
+
+    window_id: int
+    thread_id: int
+    matter_cms_id: str
+    messages: int
+    writebacks: int
+
+
+def _day_end(first: datetime, settings: Settings) -> datetime:
+    hour, minute = (int(part) for part in settings.day_end.split(":"))
+    local = first.astimezone(settings.zone)
+    end = datetime.combine(local.date(), time(hour, minute), tzinfo=settings.zone)
+    return end if end > local else end + timedelta(days=1)
+
+
+def due_reason(first: datetime, last: datetime, now: datetime, settings: Settings) -> str | None:
+    """Why a window with these first and last texts closes now, or None while it stays open."""
+    if now - last >= timedelta(minutes=settings.window_idle_minutes):
+        return "idle"
+    if now >= _day_end(first, settings):
+        return "day_end"
+    return None
+
+
+def close_due(
+    engine: Engine,
+    settings: Settings,
+    *,
+    now: datetime | None = None,
+    thread_id: int | None = None,
+    force: bool = False,
+    actor: str = "worker",
+) -> list[Closed]:
+    """Close every window that is due (all of them with `force`), optionally for one thread."""
+    moment = now or utcnow()
+    query = (
+        select(messages.c.id, messages.c.thread_id, messages.c.matter_cms_id, messages.c.created_at)
+        .where(
+            messages.c.window_id.is_(None),
+            messages.c.thread_id.is_not(None),
+            messages.c.matter_cms_id.is_not(None),
+            messages.c.status.not_in(_NOT_YET),
+        )
+        .order_by(messages.c.id)
+    )
+    if thread_id is not None:
+        query = query.where(messages.c.thread_id == thread_id)
+    groups: dict[tuple[int, str], list[Any]] = defaultdict(list)
+    with engine.connect() as conn:
+        for row in conn.execute(query):
+            groups[(row.thread_id, row.matter_cms_id)].append(row)
+    closed = []
+    for (thread, matter), rows in groups.items():
+        first, last = min(r.created_at for r in rows), max(r.created_at for r in rows)
+        reason = "manual" if force else due_reason(first, last, moment, settings)
+        if reason is None:
+            continue
+        try:
+            with engine.begin() as conn:
+                closed.append(_close(conn, settings, thread, matter, [r.id for r in rows], reason, moment, actor))
+        except _Taken:
+            continue
+    return closed
+
+
+def _close(
+    conn: Connection,
+    settings: Settings,
+    thread_id: int,
+    matter_cms_id: str,
+    message_ids: list[int],
+    reason: str,
+    now: datetime,
+    actor: str,
+) -> Closed:
+    sequence = 1 + int(
+        conn.execute(
+            select(func.count())
+            .select_from(windows)
+            .where(windows.c.thread_id == thread_id, windows.c.matter_cms_id == matter_cms_id)
+        ).scalar_one()
+    )
+    rows = conn.execute(select(messages).where(messages.c.id.in_(message_ids)).order_by(messages.c.id)).all()
+    window_id = int(
+        conn.execute(
+            insert(windows)
+            .values(
+                thread_id=thread_id,
+                matter_cms_id=matter_cms_id,
+                sequence=sequence,
+                opened_at=rows[0].created_at,
+                closed_at=now,
+                close_reason=reason,
+                message_count=len(rows),
+                created_at=now,
+            )
+            .returning(windows.c.id)
+        ).scalar_one()
+    )
+    claimed = conn.execute(
+        update(messages)
+        .where(messages.c.id.in_(message_ids), messages.c.window_id.is_(None))
+        .values(window_id=window_id)
+    ).rowcount
+    if claimed != len(message_ids):  # another worker closed it first: undo ours, leave it to them
+        raise _Taken
+    window = _window(conn, settings, thread_id, matter_cms_id, rows, sequence, now)
+    made = 0
+    for part in render_transcript(window, settings.zone, max_chars=MAX_RECORD_CHARS):
+        _writeback(conn, "transcript", window_id, thread_id, matter_cms_id, part.part, part.subject, part.body, now)
+        made += 1
+    note = summarize(window, settings.zone)
+    _writeback(conn, "summary", window_id, thread_id, matter_cms_id, 1, note.subject, note.body, now)
+    made += 1
+    audit.append(
+        conn,
+        actor=actor,
+        action="window_closed",
+        subject_type="window",
+        subject_id=window_id,
+        matter_cms_id=matter_cms_id,
+        details={"thread": thread_id, "messages": len(rows), "reason": reason, "sequence": sequence},
+        at=now,
+    )
+    return Closed(window_id, thread_id, matter_cms_id, len(rows), made)
+
+
+def _writeback(
+    conn: Connection,
+    kind: str,
+    window_id: int,
+    thread_id: int,
+    matter_cms_id: str,
+    part: int,
+    subject: str,
+    body: str,
+    now: datetime,
+) -> None:
+    """One record to write, its marker in the subject so the CMS's own search can find it again."""
+    marker = f"ml-{secrets.token_hex(6)}"
+    writeback_id = int(
+        conn.execute(
+            insert(writebacks)
+            .values(
+                kind=kind,
+                window_id=window_id,
+                thread_id=thread_id,
+                matter_cms_id=matter_cms_id,
+                part=part,
+                marker=marker,
+                subject=f"{subject} [{marker}]",
+                body=body,
+                state="pending",
+                ambiguous=False,
+                created_at=now,
+            )
+            .returning(writebacks.c.id)
+        ).scalar_one()
+    )
+    writeback.enqueue(conn, writeback_id, now)
+
+
+def _window(
+    conn: Connection,
+    settings: Settings,
+    thread_id: int,
+    matter_cms_id: str,
+    rows: Sequence[Any],
+    sequence: int,
+    now: datetime,
+) -> Window:
+    thread = conn.execute(select(threads).where(threads.c.id == thread_id)).one()
+    matter = conn.execute(
+        select(matters.c.display_number, matters.c.description).where(matters.c.cms_id == matter_cms_id)
+    ).first()
+    client = None
+    if thread.client_cms_id is not None:
+        client = conn.execute(select(contacts.c.name).where(contacts.c.cms_id == thread.client_cms_id)).scalar()
+    author_ids = {r.author_id for r in rows if r.author_id is not None}
+    names = (
+        dict(conn.execute(select(users.c.id, users.c.name).where(users.c.id.in_(author_ids))).all())
+        if author_ids
+        else {}
+    )
+    return Window(
+        thread_id=thread_id,
+        matter_cms_id=matter_cms_id,
+        matter_display_number=matter.display_number if matter else matter_cms_id,
+        matter_description=matter.description if matter else "",
+        client_name=client,
+        client_phone=thread.client_phone,
+        firm_number=thread.firm_number,
+        messages=tuple(
+            WindowMessage(
+                id=r.id,
+                direction=r.direction,
+                kind=r.kind,
+                body=r.body,
+                status=r.status,
+                error_code=r.error_code,
+                error_message=r.error_message,
+                author=names.get(r.author_id) if r.direction == "outbound" else None,
+                media=tuple((m.get("content_type", ""), m.get("url", "")) for m in (r.media or [])),
+                created_at=r.created_at,
+                blocked=r.status == "blocked",
+            )
+            for r in rows
+        ),
+        opened_at=rows[0].created_at,
+        closed_at=now,
+        part_of=f"follow-up {sequence - 1}" if sequence > 1 else None,
+    )

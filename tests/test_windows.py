@@ -1,0 +1,120 @@
+"""Conversation windows: closed after a pause, at the firm's day end, or on demand; each becomes write-backs."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from firm import JANE, inbound_form, seed, settings
+from sqlalchemy import Engine, func, select
+
+from connector import inbound, intake
+from connector.store.tables import messages, outbox, windows, writebacks
+from connector.windows import close_due, due_reason
+
+NY = ZoneInfo("America/New_York")
+
+
+@pytest.fixture
+def store(engine: Engine) -> Engine:
+    seed(engine)
+    return engine
+
+
+def text_in(engine: Engine, body: str, at: datetime, from_: str = JANE) -> None:
+    s = settings()
+    with engine.begin() as conn:
+        inbound.receive(conn, inbound.parse(inbound_form(from_, body), s), s, at)
+    intake.drain(engine, s)
+
+
+def count(engine: Engine, table: Any, *where: Any) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(table).where(*where)).scalar_one())
+
+
+def test_a_window_stays_open_until_the_pause_then_becomes_a_transcript_and_a_summary(store: Engine) -> None:
+    start = datetime(2026, 11, 27, 9, 14, tzinfo=NY)
+    text_in(store, "Is the hearing still on Tuesday?", start)
+    text_in(store, "Also, do I need to bring my pay stubs?", start + timedelta(minutes=5))
+    assert close_due(store, settings(), now=start + timedelta(minutes=30)) == []
+    closed = close_due(store, settings(), now=start + timedelta(minutes=66))
+    assert [(c.matter_cms_id, c.messages, c.writebacks) for c in closed] == [("101", 2, 2)]
+    with store.connect() as conn:
+        rows = conn.execute(
+            select(writebacks.c.kind, writebacks.c.subject, writebacks.c.body, writebacks.c.marker).order_by(
+                writebacks.c.id
+            )
+        ).all()
+        reason = conn.execute(select(windows.c.close_reason)).scalar_one()
+    assert reason == "idle"
+    assert [r.kind for r in rows] == ["transcript", "summary"]
+    transcript, summary = rows
+    assert transcript.subject.startswith("SMS transcript — Jane Doe — 00101-Doe")
+    assert transcript.subject.endswith(f"[{transcript.marker}]")
+    assert "2026-11-27 09:14 EST  Jane Doe: Is the hearing still on Tuesday?" in transcript.body
+    assert summary.body.startswith("Privileged & Confidential — Attorney–Client Communication")
+    assert "do I need to bring my pay stubs?" in summary.body
+    assert count(store, outbox, outbox.c.kind == "cms_write") == 2
+    assert count(store, messages, messages.c.window_id.is_(None), messages.c.direction == "inbound") == 0
+
+
+def test_the_end_of_the_firms_day_closes_a_window_even_mid_conversation(store: Engine) -> None:
+    late = datetime(2026, 11, 27, 17, 45, tzinfo=NY)
+    text_in(store, "Running late, can we talk tomorrow?", late)
+    assert close_due(store, settings(), now=late + timedelta(minutes=10)) == []
+    closed = close_due(store, settings(), now=late + timedelta(minutes=16))  # 18:01 local
+    assert len(closed) == 1
+    with store.connect() as conn:
+        assert conn.execute(select(windows.c.close_reason)).scalar_one() == "day_end"
+
+
+def test_a_text_after_the_window_was_written_goes_into_a_follow_up(store: Engine) -> None:
+    start = datetime(2026, 11, 27, 9, 0, tzinfo=NY)
+    text_in(store, "First question?", start)
+    close_due(store, settings(), now=start, force=True)
+    text_in(store, "One more thing I forgot", start + timedelta(minutes=2))
+    closed = close_due(store, settings(), now=start + timedelta(minutes=3), force=True)
+    assert [c.messages for c in closed] == [1]
+    with store.connect() as conn:
+        sequences = conn.execute(select(windows.c.sequence).order_by(windows.c.id)).scalars().all()
+        follow_up = (
+            conn.execute(
+                select(writebacks.c.body).where(writebacks.c.kind == "transcript").order_by(writebacks.c.id.desc())
+            )
+            .scalars()
+            .first()
+        )
+    assert sequences == [1, 2]
+    assert "follow-up 1" in str(follow_up)
+    assert "First question?" not in str(follow_up)
+
+
+def test_filing_on_demand_closes_only_that_thread_and_unfiled_texts_wait(store: Engine) -> None:
+    start = datetime(2026, 11, 27, 9, 0, tzinfo=NY)
+    text_in(store, "hello from Jane", start)
+    text_in(store, "who is this?", start, from_="+13105550142")  # unknown number: needs filing
+    closed = close_due(store, settings(), now=start, force=True)
+    assert [c.matter_cms_id for c in closed] == ["101"]
+    assert count(store, messages, messages.c.window_id.is_(None), messages.c.direction == "inbound") == 1
+
+
+@pytest.mark.parametrize(
+    ("first", "last", "now", "expected"),
+    [
+        ("09:00", "09:30", "10:29", None),
+        ("09:00", "09:30", "10:30", "idle"),
+        ("17:00", "17:55", "18:00", "day_end"),
+        ("19:00", "19:10", "19:30", None),  # after the day end: it closes tomorrow evening or when idle
+    ],
+)
+def test_due_reasons(first: str, last: str, now: str, expected: str | None) -> None:
+    day = datetime(2026, 11, 27, tzinfo=NY)
+
+    def at(clock: str) -> datetime:
+        hour, minute = map(int, clock.split(":"))
+        return day.replace(hour=hour, minute=minute)
+
+    assert due_reason(at(first), at(last), at(now), settings()) == expected
