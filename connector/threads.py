@@ -15,7 +15,7 @@ from sqlalchemy import Connection, Row, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from connector import audit
+from connector import audit, writeback
 from connector.store.tables import contact_phones, contacts, filing_decisions, matters, messages, threads
 
 # A matter is "still open" unless it is closed: a pending matter (intake) is live work too.
@@ -187,9 +187,7 @@ def refile_message(
     Raises:
         FilingError: unknown message or matter.
     """
-    row = conn.execute(
-        select(messages.c.thread_id, messages.c.matter_cms_id).where(messages.c.id == message_id)
-    ).first()
+    row = conn.execute(select(messages).where(messages.c.id == message_id)).first()
     if row is None:
         raise FilingError(f"no message {message_id}")
     _require_matter(conn, matter_cms_id)
@@ -207,6 +205,8 @@ def refile_message(
             created_at=now,
         )
     )
+    if row.matter_cms_id is not None and row.matter_cms_id != matter_cms_id:
+        writeback.queue_correction(conn, row, row.matter_cms_id, matter_cms_id, actor, now)
     audit.append(
         conn,
         actor=actor,

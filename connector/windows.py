@@ -7,7 +7,6 @@ Nothing is dropped: every sent or received text that is filed to a matter ends u
 
 from __future__ import annotations
 
-import secrets
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,7 +18,7 @@ from sqlalchemy import Connection, Engine, func, insert, select, update
 from connector import audit, writeback
 from connector.settings import Settings
 from connector.store.engine import utcnow
-from connector.store.tables import contacts, matters, messages, threads, users, windows, writebacks
+from connector.store.tables import contacts, matters, messages, threads, users, windows
 from connector.summary import summarize
 from connector.transcripts import Window, WindowMessage, render_transcript
 
@@ -143,11 +142,17 @@ def _close(
         raise _Taken
     window = _window(conn, settings, thread_id, matter_cms_id, rows, sequence, now)
     made = 0
+    common: dict[str, Any] = {
+        "thread_id": thread_id,
+        "matter_cms_id": matter_cms_id,
+        "now": now,
+        "window_id": window_id,
+    }
     for part in render_transcript(window, settings.zone, max_chars=MAX_RECORD_CHARS):
-        _writeback(conn, "transcript", window_id, thread_id, matter_cms_id, part.part, part.subject, part.body, now)
+        writeback.queue(conn, "transcript", subject=part.subject, body=part.body, part=part.part, **common)
         made += 1
     note = summarize(window, settings.zone)
-    _writeback(conn, "summary", window_id, thread_id, matter_cms_id, 1, note.subject, note.body, now)
+    writeback.queue(conn, "summary", subject=note.subject, body=note.body, **common)
     made += 1
     audit.append(
         conn,
@@ -160,41 +165,6 @@ def _close(
         at=now,
     )
     return Closed(window_id, thread_id, matter_cms_id, len(rows), made)
-
-
-def _writeback(
-    conn: Connection,
-    kind: str,
-    window_id: int,
-    thread_id: int,
-    matter_cms_id: str,
-    part: int,
-    subject: str,
-    body: str,
-    now: datetime,
-) -> None:
-    """One record to write, its marker in the subject so the CMS's own search can find it again."""
-    marker = f"ml-{secrets.token_hex(6)}"
-    writeback_id = int(
-        conn.execute(
-            insert(writebacks)
-            .values(
-                kind=kind,
-                window_id=window_id,
-                thread_id=thread_id,
-                matter_cms_id=matter_cms_id,
-                part=part,
-                marker=marker,
-                subject=f"{subject} [{marker}]",
-                body=body,
-                state="pending",
-                ambiguous=False,
-                created_at=now,
-            )
-            .returning(writebacks.c.id)
-        ).scalar_one()
-    )
-    writeback.enqueue(conn, writeback_id, now)
 
 
 def _window(

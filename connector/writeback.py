@@ -8,12 +8,16 @@ token in the subject found with `query=`) and adopts it instead of writing it ag
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 import socket
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from connector import audit, outbox
 from connector.cms.client import CmsClient
@@ -46,7 +50,7 @@ def _ident(value: str) -> int | str:
     return int(value) if value.isdigit() else value
 
 
-def _values(row: Any, settings: Settings, now: datetime) -> dict[str, Any]:
+def _values(row: Any, settings: Settings, now: datetime, assignee: str | None) -> dict[str, Any]:
     local = now.astimezone(settings.zone)
     return {
         "matter_id": _ident(row.matter_cms_id),
@@ -56,7 +60,7 @@ def _values(row: Any, settings: Settings, now: datetime) -> dict[str, Any]:
         "date": local.date().isoformat(),
         "received_at": now.isoformat(timespec="seconds"),
         "due_at": local.replace(hour=23, minute=59, second=0, microsecond=0).isoformat(timespec="seconds"),
-        "assignee_id": None,
+        "assignee_id": _ident(assignee) if assignee else None,
         "marker": row.marker,
     }
 
@@ -112,20 +116,26 @@ def _write_one(
     with engine.connect() as conn:
         row = conn.execute(select(writebacks).where(writebacks.c.id == int(job.payload["writeback_id"]))).first()
         live = (
-            row is not None
-            and conn.execute(
-                select(matters.c.id).where(matters.c.cms_id == row.matter_cms_id, matters.c.deleted_at.is_(None))
+            None
+            if row is None
+            else conn.execute(
+                select(matters.c.id, matters.c.responsible_attorney_cms_id).where(
+                    matters.c.cms_id == row.matter_cms_id, matters.c.deleted_at.is_(None)
+                )
             ).first()
         )
     if row is None or row.state != "pending":
         with engine.begin() as conn:
             outbox.complete(conn, job, owner, now=now)
         return
-    if not live:
+    if live is None:
         _dead(engine, job, owner, row, f"matter {row.matter_cms_id} was deleted in the CMS", counts)
         return
+    if row.kind == "task" and not live.responsible_attorney_cms_id:
+        _dead(engine, job, owner, row, f"matter {row.matter_cms_id} has no responsible attorney to assign", counts)
+        return
     spec = mapping.writes[mapping.write_targets[row.kind]]
-    values = _values(row, settings, now)
+    values = _values(row, settings, now, live.responsible_attorney_cms_id)
     try:
         found = _find(client, spec, values, row.marker) if row.ambiguous else None
         if found is not None:
@@ -251,3 +261,107 @@ def listing(engine: Engine) -> list[dict[str, Any]]:
 def enqueue(conn: Connection, writeback_id: int, now: datetime) -> None:
     """The job that carries a write-back row out; stored in the caller's transaction."""
     outbox.enqueue(conn, WRITE_KIND, f"wb:{writeback_id}", {"writeback_id": writeback_id}, now=now)
+
+
+def _marker() -> str:
+    return f"ml-{secrets.token_hex(6)}"
+
+
+def queue(
+    conn: Connection,
+    kind: str,
+    *,
+    thread_id: int,
+    matter_cms_id: str,
+    subject: str,
+    body: str,
+    now: datetime,
+    window_id: int | None = None,
+    part: int = 1,
+    marker: str | None = None,
+) -> int | None:
+    """Store one record to write and its job in the caller's transaction; None when `marker` already exists.
+
+    The marker goes into the subject (found by the CMS's `query=` search) and, for tasks, the description.
+    """
+    marker = marker or _marker()
+    insert_ = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    if kind == "task":
+        body = f"{body}\n\n[{marker}]"
+    writeback_id = conn.execute(
+        insert_(writebacks)
+        .values(
+            kind=kind,
+            window_id=window_id,
+            thread_id=thread_id,
+            matter_cms_id=matter_cms_id,
+            part=part,
+            marker=marker,
+            subject=f"{subject} [{marker}]",
+            body=body,
+            state="pending",
+            ambiguous=False,
+            created_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["marker"])
+        .returning(writebacks.c.id)
+    ).scalar()
+    if writeback_id is None:
+        return None
+    enqueue(conn, int(writeback_id), now)
+    return int(writeback_id)
+
+
+def queue_task(
+    conn: Connection, *, thread_id: int, matter_cms_id: str, trigger: str, subject: str, body: str, now: datetime
+) -> int | None:
+    """A CMS task for the matter's responsible attorney, due today, high priority: once per `trigger`."""
+    marker = "ml-task-" + hashlib.sha256(trigger.encode()).hexdigest()[:16]
+    return queue(
+        conn,
+        "task",
+        thread_id=thread_id,
+        matter_cms_id=matter_cms_id,
+        subject=subject,
+        body=body,
+        now=now,
+        marker=marker,
+    )
+
+
+def queue_correction(
+    conn: Connection, message: Any, old_matter: str, new_matter: str, actor: str, now: datetime
+) -> int:
+    """After a written text is re-filed, both matters get a short note: the record is never silently wrong.
+
+    Returns how many notes were queued (0 when the text was never part of a transcript).
+    """
+    if message.window_id is None:
+        return 0
+    written = (
+        conn.execute(
+            select(writebacks.c.subject).where(
+                writebacks.c.window_id == message.window_id, writebacks.c.kind == "transcript"
+            )
+        )
+        .scalars()
+        .first()
+    )
+    if written is None:
+        return 0
+    when = message.created_at.isoformat(timespec="minutes")
+    text = (
+        f"Correction: the text message of {when} UTC (message {message.id}) that appears in the transcript "
+        f'"{written}" belongs to matter {new_matter}, not {old_matter}. It was re-filed by {actor}.'
+    )
+    for matter in (old_matter, new_matter):
+        queue(
+            conn,
+            "correction",
+            thread_id=message.thread_id,
+            matter_cms_id=matter,
+            subject=f"SMS transcript correction — message {message.id}",
+            body=text,
+            now=now,
+        )
+    return 2

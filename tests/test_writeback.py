@@ -182,3 +182,120 @@ def test_a_429_is_retried_later(store: Engine, sandbox: SandboxServer) -> None:
     make_due(store)
     assert run(store, sandbox).written == 1
     assert row(store, writeback_id).state == "written"
+
+
+def open_matter(sandbox: SandboxServer) -> dict[str, Any]:
+    return sorted(sandbox.state.find("matters", lambda m: m["status"] == "Open"), key=lambda m: m["id"])[0]
+
+
+def test_a_task_goes_to_the_responsible_attorney_once_per_trigger(store: Engine, sandbox: SandboxServer) -> None:
+    from connector.writeback import queue_task
+
+    matter = open_matter(sandbox)
+    now = utcnow()
+    with store.begin() as conn:
+        thread = thread_for(conn, "+14155550100", "+14158675309", now).id
+        first = queue_task(
+            conn,
+            thread_id=thread,
+            matter_cms_id=str(matter["id"]),
+            trigger="escalation:msg-77",
+            subject="Urgent client text",
+            body="Client mentions a hearing tomorrow.",
+            now=now,
+        )
+        again = queue_task(
+            conn,
+            thread_id=thread,
+            matter_cms_id=str(matter["id"]),
+            trigger="escalation:msg-77",
+            subject="Urgent client text",
+            body="Client mentions a hearing tomorrow.",
+            now=now,
+        )
+    assert first is not None
+    assert again is None
+    assert run(store, sandbox).written == 1
+    tasks = sandbox.state.find("tasks", lambda t: "escalation" not in str(t) and "Urgent client text" in t["name"])
+    assert len(tasks) == 1
+    assert tasks[0]["priority"] == "High"
+    assert tasks[0]["assignee"]["id"] == matter["responsible_attorney"]["id"]
+    assert tasks[0]["matter"]["id"] == matter["id"]
+
+
+def test_a_re_filed_text_that_was_already_written_gets_correction_notes_on_both_matters(
+    store: Engine, sandbox: SandboxServer
+) -> None:
+    from sqlalchemy import insert as sql_insert
+
+    from connector.store.tables import messages
+    from connector.threads import refile_message
+    from connector.windows import close_due
+
+    first, second = sorted(m["id"] for m in sandbox.state.find("matters", lambda m: m["status"] == "Open"))[:2]
+    now = utcnow()
+    with store.begin() as conn:
+        thread = thread_for(conn, "+14155550100", "+14158675309", now).id
+        message_id = conn.execute(
+            sql_insert(messages)
+            .values(
+                thread_id=thread,
+                direction="inbound",
+                kind="message",
+                from_number="+14158675309",
+                to_number="+14155550100",
+                body="About the other case: the landlord called.",
+                num_media=0,
+                status="received",
+                matter_cms_id=str(first),
+                created_at=now,
+            )
+            .returning(messages.c.id)
+        ).scalar_one()
+    settings = settings_for(sandbox)
+    assert len(close_due(store, settings, force=True)) == 1
+    assert run(store, sandbox).written == 2  # transcript and summary on the first matter
+    with store.begin() as conn:
+        refile_message(conn, message_id, str(second), actor="user:1:a@firm.example", actor_id=None, now=utcnow())
+    assert run(store, sandbox).written == 2
+    corrections = sandbox.state.find("notes", lambda n: "correction" in str(n.get("subject", "")))
+    assert sorted(n["matter"]["id"] for n in corrections) == sorted([first, second])
+    assert all(f"belongs to matter {second}, not {first}" in n["detail"] for n in corrections)
+
+
+def test_a_closed_window_lands_as_a_communication_and_a_privileged_note(store: Engine, sandbox: SandboxServer) -> None:
+    from sqlalchemy import insert as sql_insert
+
+    from connector.store.tables import messages
+    from connector.windows import close_due
+
+    matter = open_matter(sandbox)
+    now = utcnow()
+    with store.begin() as conn:
+        thread = thread_for(conn, "+14155550100", "+14158675309", now).id
+        for body, direction in (
+            ("Is my deposition still Friday?", "inbound"),
+            ("Yes, Friday at 10am. I'll call you Thursday to prepare.", "outbound"),
+        ):
+            conn.execute(
+                sql_insert(messages).values(
+                    thread_id=thread,
+                    direction=direction,
+                    kind="message",
+                    from_number="+14158675309",
+                    to_number="+14155550100",
+                    body=body,
+                    num_media=0,
+                    status="received" if direction == "inbound" else "delivered",
+                    matter_cms_id=str(matter["id"]),
+                    created_at=now,
+                )
+            )
+    close_due(store, settings_for(sandbox), force=True)
+    assert run(store, sandbox).written == 2
+    communications = sandbox.state.find("communications", lambda c: c["matter"]["id"] == matter["id"])
+    notes = sandbox.state.find("notes", lambda n: n["matter"]["id"] == matter["id"])
+    assert len(communications) == len(notes) == 1
+    assert "Is my deposition still Friday?" in communications[0]["body"]
+    assert notes[0]["detail"].startswith("Privileged & Confidential — Attorney–Client Communication")
+    assert "I'll call you Thursday to prepare." in notes[0]["detail"]
