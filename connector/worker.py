@@ -99,12 +99,11 @@ class Worker:
         return result
 
     def next_due_in(self) -> float | None:
-        """Seconds until the next pending send is due (0 when one is due now), None when none is pending."""
+        """Seconds until the next pending text or CMS write is due (0 when one is due now); None when none is."""
+        kinds = [SEND_KIND, writeback.WRITE_KIND] if self._cms_configured() else [SEND_KIND]
         with self.engine.connect() as conn:
             soonest = conn.execute(
-                select(func.min(outbox.c.next_attempt_at)).where(
-                    outbox.c.state == "pending", outbox.c.kind == SEND_KIND
-                )
+                select(func.min(outbox.c.next_attempt_at)).where(outbox.c.state == "pending", outbox.c.kind.in_(kinds))
             ).scalar()
         if soonest is None:
             return None

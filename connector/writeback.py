@@ -143,18 +143,27 @@ def _write_one(
             counts.adopted += 1
             return
         request = render_request(spec.create, values)
+        if not row.ambiguous:
+            # On record before the call: if this process dies after the CMS applied the write, the next
+            # attempt looks the marker up instead of writing again.
+            with engine.begin() as conn:
+                conn.execute(update(writebacks).where(writebacks.c.id == row.id).values(ambiguous=True))
         body = client.request(request.method, request.path, params=request.params or None, json=request.body).body
     except AmbiguousWriteError as exc:
         _retry(engine, job, owner, row, str(exc), counts, ambiguous=True)
         return
-    except RateLimitedError as exc:
-        _retry(engine, job, owner, row, str(exc), counts, delay=timedelta(seconds=exc.retry_after))
+    except RateLimitedError as exc:  # refused before anything was written: no lookup needed next time
+        _retry(engine, job, owner, row, str(exc), counts, delay=timedelta(seconds=exc.retry_after), applied=False)
         return
     except ConfigError as exc:
         counts.paused = True
         with engine.begin() as conn:
             outbox.defer(conn, job, owner, f"paused: {exc.code}: {exc}", delay=AUTH_PAUSE)
-            conn.execute(update(writebacks).where(writebacks.c.id == row.id).values(last_error=f"{exc.code}: {exc}"))
+            conn.execute(
+                update(writebacks)
+                .where(writebacks.c.id == row.id)
+                .values(last_error=f"{exc.code}: {exc}", ambiguous=False)
+            )
         return
     except FatalError as exc:
         _dead(engine, job, owner, row, str(exc), counts)
@@ -197,6 +206,7 @@ def _retry(
     counts: WriteCounts,
     *,
     ambiguous: bool = False,
+    applied: bool | None = None,
     delay: timedelta | None = None,
 ) -> None:
     with engine.begin() as conn:
@@ -204,6 +214,8 @@ def _retry(
         values: dict[str, Any] = {"last_error": error[:2000], "state": "dead" if dead else "pending"}
         if ambiguous:
             values["ambiguous"] = True
+        elif applied is False:
+            values["ambiguous"] = False
         conn.execute(update(writebacks).where(writebacks.c.id == row.id).values(**values))
     counts.dead += dead
     counts.retried += not dead

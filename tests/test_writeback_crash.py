@@ -246,15 +246,6 @@ def assert_each_written_once(engine: Engine, base_url: str, kinds: dict[str, str
 # -- the tests ------------------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    raises=AssertionError,
-    strict=False,
-    reason=(
-        "known bug: connector/writeback.py _write_one only looks a record up before writing when the row is "
-        "marked ambiguous; a worker killed after the CMS applied the POST but before _written committed leaves "
-        "the row pending and not ambiguous, so the next lease POSTs it again (a duplicate)"
-    ),
-)
 def test_a_worker_killed_again_and_again_loses_nothing_and_duplicates_nothing(cms: str, db_url: str) -> None:
     """SIGKILL a draining worker at random moments, restart it, and check the CMS has each record once.
 
@@ -288,13 +279,6 @@ def test_a_worker_killed_again_and_again_loses_nothing_and_duplicates_nothing(cm
     engine.dispose()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "known bug: connector/worker.py Worker.next_due_in only counts outbox jobs of kind SEND_KIND, so "
-        "`worker --drain` returns after one round (run_due's limit of 50) while write-back jobs are still due"
-    ),
-)
 def test_one_drain_writes_every_due_job(cms: str, tmp_path: Path) -> None:
     """`worker --drain` promises to keep going until only dead letters are left; 200 due jobs, one run."""
     db_url = f"sqlite:///{tmp_path / 'drain.db'}"
