@@ -16,7 +16,7 @@ from typing import Any
 import requests
 from sqlalchemy import Engine, func, select
 
-from connector import intake, threads
+from connector import intake, threads, writeback
 from connector.cms.connect import build_client
 from connector.outbound import SendRefused, queue_send
 from connector.sandbox import (
@@ -41,6 +41,7 @@ from connector.store.tables import threads as threads_table
 from connector.subscriptions import renew
 from connector.sync import Syncer
 from connector.users import create_user
+from connector.windows import close_due
 from mappings import load_mapping
 
 DEMO_CONTACTS = 600
@@ -159,6 +160,7 @@ def run_demo(*, once: bool, workdir: Path, echo: Echo = print) -> int:
             for line in syncer.run().lines():
                 echo("   " + line)
             _texting(engine, replace(settings, public_url=web.url), twilio, web.url, echo)
+            _write_back(engine, settings, mapping, client, cms, echo)
             echo("")
             echo("Where to look:")
             echo(f"  the app:          {web.url}/healthz  {web.url}/readyz")
@@ -265,6 +267,21 @@ def _texting(engine: Engine, settings: Settings, twilio: TwilioServer, app_url: 
         )
     except SendRefused as exc:
         echo(f"10. {first} texts STOP; the next send is refused: {exc.status} {exc.code}")
+
+
+def _write_back(engine: Engine, settings: Settings, mapping: Any, client: Any, cms: SandboxServer, echo: Echo) -> None:
+    """The conversation closes; its transcript and privileged summary land on the matter in the CMS."""
+    closed = close_due(engine, settings, force=True, actor="demo")
+    counts = writeback.run_due(engine, settings, mapping, client)
+    echo(f"11. {len(closed)} conversation window(s) closed; write-back to the CMS: {counts.written} records written")
+    for row in writeback.listing(engine):
+        if row["state"] != "written":
+            continue
+        if row["kind"] == "transcript":
+            where = f"communications.json?matter_id={row['matter_cms_id']}&fields=id,subject,body"
+        else:
+            where = f"notes.json?type=Matter&matter_id={row['matter_cms_id']}&fields=id,subject,detail"
+        echo(f"    {row['kind']:<10} #{row['cms_record_id']} on matter {row['matter_cms_id']}: {cms.base_url}/{where}")
 
 
 def _wait_for_interrupt() -> None:

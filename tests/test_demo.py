@@ -25,4 +25,7 @@ def test_demo_once_syncs_serves_and_applies_cms_webhooks(tmp_path: Path) -> None
     assert "an unknown number texts too -> HTTP 200; kept in 'needs filing'" in out
     assert re.search(r"worker sent 1; Twilio callbacks .* -> status 'delivered'", out)
     assert "the next send is refused: 409 recipient_opted_out" in out
+    assert "1 conversation window(s) closed; write-back to the CMS: 2 records written" in out
+    assert re.search(r"transcript +#\d+ on matter \d+: http://127\.0\.0\.1:\d+/api/v4/communications\.json", out)
+    assert re.search(r"summary +#\d+ on matter \d+: .*/notes\.json\?type=Matter", out)
     assert (tmp_path / "demo" / "matterline-demo.db").is_file()
