@@ -340,3 +340,46 @@ def test_send_refuses_a_body_over_1600_characters(texting: dict[str, str]) -> No
     code, _, err = run(texting, "send", "--to", "+14158675309", "--body", "x" * 1601)
     assert code == 1
     assert "body_too_long" in err
+
+
+# -- write-back from the command line ----------------------------------------------------------------------
+
+
+def test_file_writebacks_and_outbox_commands(env: dict[str, str]) -> None:
+    import firm
+
+    from connector import inbound, intake
+    from connector.store.engine import utcnow
+
+    run(env, "init")
+    engine = make_engine(env["MATTERLINE_DATABASE_URL"])
+    firm.seed(engine)
+    settings = firm.settings(MATTERLINE_DATABASE_URL=env["MATTERLINE_DATABASE_URL"])
+    with engine.begin() as conn:
+        inbound.receive(
+            conn, inbound.parse(firm.inbound_form(firm.JANE, "Is the hearing on?"), settings), settings, utcnow()
+        )
+    intake.drain(engine, settings)
+    engine.dispose()
+    texting = {**env, "MATTERLINE_FIRM_NUMBERS": firm.FIRM_NUMBER}
+    code, _, err = run(texting, "file")
+    assert code == 2  # neither --thread nor --all
+    code, out, _ = run(texting, "file", "--all", "--json")
+    assert code == 0
+    assert [(w["matter_cms_id"], w["messages"], w["writebacks"]) for w in json.loads(out)] == [("101", 1, 2)]
+    code, out, _ = run(texting, "writebacks", "--json")
+    rows = json.loads(out)
+    assert [set(r) for r in rows] == [
+        {"id", "kind", "thread_id", "matter_cms_id", "state", "cms_record_id", "attempts", "last_error"}
+    ] * 2
+    assert [(r["kind"], r["state"]) for r in rows] == [("transcript", "pending"), ("summary", "pending")]
+    code, out, _ = run(texting, "outbox", "list", "--json")
+    jobs = json.loads(out)
+    assert {j["kind"] for j in jobs} == {"cms_write"}
+    code, out, err = run(texting, "outbox", "discard", str(jobs[0]["id"]), "--reason", "written by hand in Clio")
+    assert code == 0, err
+    code, out, _ = run(texting, "outbox", "replay", str(jobs[0]["id"]))
+    assert code == 1  # only dead letters can be replayed
+    code, out, _ = run(texting, "outbox", "replay", "--all-dead")
+    assert code == 0
+    assert "replayed 0 jobs" in out
