@@ -313,3 +313,33 @@ def test_four_workers_on_postgresql_write_every_job_exactly_once(cms: str, db_ur
     print(f"\nfour workers on PostgreSQL: {FOUR_WORKERS_JOBS} jobs in {seconds:.1f}s over {rounds} drain rounds")
     assert_each_written_once(engine, cms, kinds, prefix)
     engine.dispose()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "known bug: connector/writeback.py _write_one's `except RateLimitedError` passes applied=False, which "
+        "clears `ambiguous` even when the 429 answered the marker lookup (_find) of a write whose earlier "
+        "POST may have been applied; the next attempt POSTs again without looking (a duplicate)"
+    ),
+)
+@pytest.mark.parametrize("path", ["/communications.json", "/notes.json"])
+def test_a_429_on_the_lookup_keeps_the_write_ambiguous(cms: str, tmp_path: Path, path: str) -> None:
+    """Applied but the answer lost, then the lookup is refused with a 429: the record must still land once."""
+    from connector.writeback import run_due
+
+    db_url = f"sqlite:///{tmp_path / 'lookup.db'}"
+    engine = synced_store(cms, db_url)
+    prefix = f"mll{uuid.uuid4().hex[:6]}-"
+    kinds = add_jobs(engine, 2, prefix)
+    settings = load_settings(
+        {"MATTERLINE_CMS_BASE_URL": cms, "MATTERLINE_CMS_ACCESS_TOKEN": DEFAULT_TOKEN}, env_file=None
+    )
+    client = build_client(settings, CLIO, engine, policy=RetryPolicy(max_attempts=1))
+    control(cms, "faults", {"kind": "applied_lost", "method": "POST", "path": path})
+    control(cms, "faults", {"kind": "rate_limit", "method": "GET", "path": path, "retry_after": 0})
+    for _ in range(4):
+        stand_in_for_time(engine)
+        run_due(engine, settings, CLIO, client)
+    assert_each_written_once(engine, cms, kinds, prefix)
+    engine.dispose()
