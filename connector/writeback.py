@@ -136,6 +136,9 @@ def _write_one(
         return
     spec = mapping.writes[mapping.write_targets[row.kind]]
     values = _values(row, settings, now, live.responsible_attorney_cms_id)
+    # Whether the create call itself was refused (then nothing was written). A refusal of the lookup
+    # says nothing about an earlier attempt, which must stay unresolved.
+    creating = False
     try:
         found = _find(client, spec, values, row.marker) if row.ambiguous else None
         if found is not None:
@@ -148,21 +151,22 @@ def _write_one(
             # attempt looks the marker up instead of writing again.
             with engine.begin() as conn:
                 conn.execute(update(writebacks).where(writebacks.c.id == row.id).values(ambiguous=True))
+        creating = True
         body = client.request(request.method, request.path, params=request.params or None, json=request.body).body
     except AmbiguousWriteError as exc:
         _retry(engine, job, owner, row, str(exc), counts, ambiguous=True)
         return
-    except RateLimitedError as exc:  # refused before anything was written: no lookup needed next time
-        _retry(engine, job, owner, row, str(exc), counts, delay=timedelta(seconds=exc.retry_after), applied=False)
+    except RateLimitedError as exc:  # a refused create wrote nothing: no lookup needed next time
+        delay = timedelta(seconds=exc.retry_after)
+        _retry(engine, job, owner, row, str(exc), counts, delay=delay, applied=False if creating else None)
         return
     except ConfigError as exc:
         counts.paused = True
         with engine.begin() as conn:
             outbox.defer(conn, job, owner, f"paused: {exc.code}: {exc}", delay=AUTH_PAUSE)
+            resolved = {"ambiguous": False} if creating else {}
             conn.execute(
-                update(writebacks)
-                .where(writebacks.c.id == row.id)
-                .values(last_error=f"{exc.code}: {exc}", ambiguous=False)
+                update(writebacks).where(writebacks.c.id == row.id).values(last_error=f"{exc.code}: {exc}", **resolved)
             )
         return
     except FatalError as exc:

@@ -315,14 +315,6 @@ def test_four_workers_on_postgresql_write_every_job_exactly_once(cms: str, db_ur
     engine.dispose()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "known bug: connector/writeback.py _write_one's `except RateLimitedError` passes applied=False, which "
-        "clears `ambiguous` even when the 429 answered the marker lookup (_find) of a write whose earlier "
-        "POST may have been applied; the next attempt POSTs again without looking (a duplicate)"
-    ),
-)
 @pytest.mark.parametrize("path", ["/communications.json", "/notes.json"])
 def test_a_429_on_the_lookup_keeps_the_write_ambiguous(cms: str, tmp_path: Path, path: str) -> None:
     """Applied but the answer lost, then the lookup is refused with a 429: the record must still land once."""
