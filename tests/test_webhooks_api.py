@@ -759,3 +759,14 @@ def test_the_document_is_valid_openapi_3_0() -> None:
 def test_the_document_passes_openapi_spec_validator() -> None:
     validator = pytest.importorskip("openapi_spec_validator")
     validator.validate(DOC)
+
+
+def test_filing_a_thread_closes_its_window_and_queues_the_records(firm: Firm, jane: int) -> None:
+    response = firm.staff.post(f"/api/threads/{jane}/file", {})
+    assert response.status_code == 200
+    windows = response.get_json()["windows"]
+    assert [(w["matter_cms_id"], w["writebacks"]) for w in windows] == [("101", 2)]
+    assert windows[0]["messages"] >= 1
+    assert firm.staff.post(f"/api/threads/{jane}/file", {}).get_json() == {"windows": []}
+    assert firm.staff.post("/api/threads/999999/file", {}).status_code == 404
+    assert len(audit_rows(firm.store, "window_closed")) == 1

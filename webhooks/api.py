@@ -28,7 +28,7 @@ from flask import Blueprint, Response, g, jsonify, request
 from marshmallow import RAISE, Schema, ValidationError, fields
 from marshmallow.validate import Length
 
-from connector import inbox, optouts, outbound, threads
+from connector import inbox, optouts, outbound, threads, windows
 from connector.optouts import OptOutState
 from connector.store.engine import utcnow
 from connector.store.tables import messages as messages_table
@@ -472,6 +472,27 @@ def _refile_thread(call: Call, thread_id: int) -> Response:
     return _json({"thread": _thread_or_404(thread_id, user), "messages_filed": moved})
 
 
+def _file_thread(call: Call, thread_id: int) -> Response:
+    """Close the thread's conversation windows now; their transcripts and summaries are queued."""
+    state = app_state()
+    if inbox.get_thread(state.engine, thread_id, call.who.id) is None:
+        raise ApiError(404, "not_found", f"no thread {thread_id}")
+    closed = windows.close_due(state.engine, state.settings, thread_id=thread_id, force=True, actor=call.who.actor)
+    return _json(
+        {
+            "windows": [
+                {
+                    "window_id": c.window_id,
+                    "matter_cms_id": c.matter_cms_id,
+                    "messages": c.messages,
+                    "writebacks": c.writebacks,
+                }
+                for c in closed
+            ]
+        }
+    )
+
+
 def _refile_message(call: Call, message_id: int) -> Response:
     """Move one message to another matter."""
     state = app_state()
@@ -702,6 +723,34 @@ ROUTES: Final[tuple[Route, ...]] = (
         body=UrgentBody,
         errors=(404,),
         tags=("threads",),
+    ),
+    Route(
+        "POST",
+        "/threads/<int:thread_id>/file",
+        _file_thread,
+        "fileThread",
+        "Close a thread's conversation windows now",
+        (
+            200,
+            "The windows closed; each queued a transcript (in parts when long) and a summary for the CMS.",
+            _object(
+                windows={
+                    "type": "array",
+                    "items": _object(
+                        window_id={"type": "integer"},
+                        matter_cms_id={"type": "string"},
+                        messages={"type": "integer"},
+                        writebacks={"type": "integer"},
+                    ),
+                }
+            ),
+        ),
+        description=(
+            "Filed texts not yet in a window are closed into one window per matter. Texts waiting in needs "
+            "filing stay until they are filed. Audited as `window_closed`."
+        ),
+        errors=(404,),
+        tags=("write-back",),
     ),
     Route(
         "POST",
