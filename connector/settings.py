@@ -85,6 +85,7 @@ class SettingsSchema(Schema):
     window_idle_minutes = mf.Integer(
         data_key="MATTERLINE_WINDOW_IDLE_MINUTES", load_default=60, validate=validate.Range(min=1, max=24 * 60)
     )
+    summary_review = mf.Boolean(data_key="MATTERLINE_SUMMARY_REVIEW", load_default=False)
     day_end = mf.String(
         data_key="MATTERLINE_DAY_END",
         load_default="18:00",
@@ -212,6 +213,7 @@ class Settings:
     proxy_hops: int = 0
     window_idle_minutes: int = 60
     day_end: str = "18:00"
+    summary_review: bool = False
 
     def __repr__(self) -> str:
         shown = []

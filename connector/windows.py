@@ -152,7 +152,7 @@ def _close(
         writeback.queue(conn, "transcript", subject=part.subject, body=part.body, part=part.part, **common)
         made += 1
     note = summarize(window, settings.zone)
-    writeback.queue(conn, "summary", subject=note.subject, body=note.body, **common)
+    writeback.queue(conn, "summary", subject=note.subject, body=note.body, draft=settings.summary_review, **common)
     made += 1
     audit.append(
         conn,

@@ -295,6 +295,7 @@ def queue(
     window_id: int | None = None,
     part: int = 1,
     marker: str | None = None,
+    draft: bool = False,
 ) -> int | None:
     """Store one record to write and its job in the caller's transaction; None when `marker` already exists.
 
@@ -315,7 +316,7 @@ def queue(
             marker=marker,
             subject=f"{subject} [{marker}]",
             body=body,
-            state="pending",
+            state="draft" if draft else "pending",
             ambiguous=False,
             created_at=now,
         )
@@ -324,7 +325,8 @@ def queue(
     ).scalar()
     if writeback_id is None:
         return None
-    enqueue(conn, int(writeback_id), now)
+    if not draft:
+        enqueue(conn, int(writeback_id), now)
     return int(writeback_id)
 
 
@@ -381,3 +383,113 @@ def queue_correction(
             now=now,
         )
     return 2
+
+
+class DraftError(Exception):
+    """An edit or filing that cannot be done; `status` and `code` are what the API answers."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+
+
+def _subject_with_marker(subject: str, marker: str) -> str:
+    return f"{subject.strip()} [{marker}]"
+
+
+def edit(
+    engine: Engine,
+    writeback_id: int,
+    *,
+    subject: str | None,
+    body: str | None,
+    actor: str,
+    request_id: str | None = None,
+) -> dict[str, Any]:
+    """Staff edit a summary before it is written; refused once its write may be under way.
+
+    Raises:
+        DraftError: unknown (404), not a summary, already written, or in flight (409).
+    """
+    now = utcnow()
+    with engine.begin() as conn:
+        row = conn.execute(select(writebacks).where(writebacks.c.id == writeback_id)).first()
+        if row is None:
+            raise DraftError(404, "not_found", f"no write-back {writeback_id}")
+        if row.kind != "summary":
+            raise DraftError(409, "not_editable", "only summaries are edited; transcripts are the record as sent")
+        if row.state == "written":
+            raise DraftError(409, "already_written", "this summary is already on the matter; add a note in the CMS")
+        job = conn.execute(
+            select(outbox_table.c.leased_until).where(outbox_table.c.idempotency_key == f"wb:{row.id}")
+        ).first()
+        leased = job is not None and job.leased_until is not None and job.leased_until > now
+        if row.state == "pending" and (leased or row.ambiguous):
+            raise DraftError(409, "in_flight", "this summary is being written to the CMS right now; edit it there")
+        values: dict[str, Any] = {}
+        if subject is not None:
+            values["subject"] = _subject_with_marker(subject, row.marker)
+        if body is not None:
+            values["body"] = body
+        if values:
+            conn.execute(update(writebacks).where(writebacks.c.id == row.id).values(**values))
+            audit.append(
+                conn,
+                actor=actor,
+                action="summary_edit",
+                subject_type="writeback",
+                subject_id=row.id,
+                matter_cms_id=row.matter_cms_id,
+                request_id=request_id,
+                details={"fields": sorted(values)},
+                at=now,
+            )
+    return get(engine, writeback_id)
+
+
+def file_draft(engine: Engine, writeback_id: int, *, actor: str, request_id: str | None = None) -> dict[str, Any]:
+    """Queue a reviewed draft for the CMS.
+
+    Raises:
+        DraftError: unknown (404) or not a draft (409).
+    """
+    now = utcnow()
+    with engine.begin() as conn:
+        row = conn.execute(select(writebacks).where(writebacks.c.id == writeback_id)).first()
+        if row is None:
+            raise DraftError(404, "not_found", f"no write-back {writeback_id}")
+        if row.state != "draft":
+            raise DraftError(409, "not_a_draft", f"this write-back is {row.state}, not a draft")
+        conn.execute(update(writebacks).where(writebacks.c.id == row.id).values(state="pending"))
+        enqueue(conn, row.id, now)
+        audit.append(
+            conn,
+            actor=actor,
+            action="summary_filed",
+            subject_type="writeback",
+            subject_id=row.id,
+            matter_cms_id=row.matter_cms_id,
+            request_id=request_id,
+            at=now,
+        )
+    return get(engine, writeback_id)
+
+
+def get(engine: Engine, writeback_id: int) -> dict[str, Any]:
+    """One write-back with its text, for staff to read."""
+    with engine.connect() as conn:
+        row = conn.execute(select(writebacks).where(writebacks.c.id == writeback_id)).first()
+    if row is None:
+        raise DraftError(404, "not_found", f"no write-back {writeback_id}")
+    return {
+        "id": row.id,
+        "kind": row.kind,
+        "thread_id": row.thread_id,
+        "matter_cms_id": row.matter_cms_id,
+        "state": row.state,
+        "subject": row.subject,
+        "body": row.body,
+        "cms_record_id": row.cms_record_id,
+        "last_error": row.last_error,
+    }

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import jsonschema
@@ -770,3 +771,53 @@ def test_filing_a_thread_closes_its_window_and_queues_the_records(firm: Firm, ja
     assert firm.staff.post(f"/api/threads/{jane}/file", {}).get_json() == {"windows": []}
     assert firm.staff.post("/api/threads/999999/file", {}).status_code == 404
     assert len(audit_rows(firm.store, "window_closed")) == 1
+
+
+def _summary_id(firm: Firm) -> int:
+    rows = firm.staff.get("/api/writebacks?state=draft").get_json()["writebacks"]
+    rows = rows or firm.staff.get("/api/writebacks?state=pending").get_json()["writebacks"]
+    return next(r["id"] for r in rows if r["kind"] == "summary")
+
+
+def test_staff_read_edit_and_file_a_summary_draft(engine: Engine) -> None:
+    seed(engine)
+    app = create_app(settings(MATTERLINE_SUMMARY_REVIEW="true"), engine)
+    _, token = create_user(engine, name="Pat Paralegal", email="pat@firm.example", role="staff")
+    api = Api(app.test_client(), app, token)
+    text_in(api.client, JANE, "Can you send me the court date in writing?")
+    thread = thread_id_of(engine, JANE)
+    assert api.post(f"/api/threads/{thread}/file", {}).status_code == 200
+    drafts = api.get("/api/writebacks?state=draft").get_json()["writebacks"]
+    assert [d["kind"] for d in drafts] == ["summary"]
+    summary = api.get(f"/api/writebacks/{drafts[0]['id']}").get_json()["writeback"]
+    assert summary["body"].startswith("Privileged & Confidential")
+    marker = summary["subject"].rsplit("[", 1)[1].rstrip("]")
+    edited = api.call(
+        "PATCH",
+        f"/api/writebacks/{summary['id']}",
+        {"subject": "Court date request", "body": "Privileged & Confidential — edited by Pat"},
+    )
+    assert edited.status_code == 200
+    assert edited.get_json()["writeback"]["subject"] == f"Court date request [{marker}]"
+    assert count(engine, outbox, outbox.c.kind == "cms_write") == 1  # only the transcript is queued
+    filed = api.post(f"/api/writebacks/{summary['id']}/file", {})
+    assert filed.get_json()["writeback"]["state"] == "pending"
+    assert count(engine, outbox, outbox.c.kind == "cms_write") == 2
+    assert api.post(f"/api/writebacks/{summary['id']}/file", {}).status_code == 409
+    assert [r.action for r in audit_rows(engine, "summary_edit")] == ["summary_edit"]
+
+
+def test_a_summary_being_written_or_a_transcript_cannot_be_edited(firm: Firm, jane: int) -> None:
+    firm.staff.post(f"/api/threads/{jane}/file", {})
+    summary_id = _summary_id(firm)
+    transcript_id = next(
+        r["id"] for r in firm.staff.get("/api/writebacks").get_json()["writebacks"] if r["kind"] == "transcript"
+    )
+    assert error(firm.staff.call("PATCH", f"/api/writebacks/{transcript_id}", {"body": "x"}))["code"] == "not_editable"
+    with firm.store.begin() as conn:  # a worker has leased the job: the write may be under way
+        conn.execute(update(outbox).values(leased_until=datetime(2099, 1, 1, tzinfo=UTC)))
+    response = firm.staff.call("PATCH", f"/api/writebacks/{summary_id}", {"body": "too late"})
+    assert response.status_code == 409
+    assert error(response)["code"] == "in_flight"
+    assert firm.staff.get(f"/api/writebacks/{summary_id}").get_json()["writeback"]["body"] != "too late"
+    assert firm.staff.get("/api/writebacks/999999").status_code == 404

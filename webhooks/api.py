@@ -28,7 +28,7 @@ from flask import Blueprint, Response, g, jsonify, request
 from marshmallow import RAISE, Schema, ValidationError, fields
 from marshmallow.validate import Length
 
-from connector import inbox, optouts, outbound, threads, windows
+from connector import inbox, optouts, outbound, threads, windows, writeback
 from connector.optouts import OptOutState
 from connector.store.engine import utcnow
 from connector.store.tables import messages as messages_table
@@ -110,6 +110,16 @@ class SendBody(Schema):
         load_default=list,
         metadata={"description": "https:// URLs of media to attach (MMS), at most 10."},
     )
+
+
+class SummaryEditBody(Schema):
+    """A staff edit of a summary draft; the marker that makes it findable in the CMS is kept."""
+
+    class Meta:
+        unknown = RAISE
+
+    subject = fields.String(validate=Length(min=1, max=250), metadata={"description": "The note's subject."})
+    body = fields.String(validate=Length(min=1, max=60_000), metadata={"description": "The note's text."})
 
 
 class AssignBody(Schema):
@@ -493,6 +503,49 @@ def _file_thread(call: Call, thread_id: int) -> Response:
     )
 
 
+def _writeback_or_error(action: Callable[[], dict[str, Any]]) -> Response:
+    try:
+        return _json({"writeback": action()})
+    except writeback.DraftError as exc:
+        raise ApiError(exc.status, exc.code, str(exc)) from None
+
+
+def _list_writebacks(call: Call) -> Response:
+    """Records for the CMS, optionally only one state or one matter."""
+    rows = writeback.listing(app_state().engine)
+    if call.query["state"] is not None:
+        rows = [r for r in rows if r["state"] == call.query["state"]]
+    if call.query["matter"] is not None:
+        rows = [r for r in rows if r["matter_cms_id"] == call.query["matter"]]
+    return _json({"writebacks": rows})
+
+
+def _get_writeback(call: Call, writeback_id: int) -> Response:
+    """One record with its text."""
+    return _writeback_or_error(lambda: writeback.get(app_state().engine, writeback_id))
+
+
+def _edit_writeback(call: Call, writeback_id: int) -> Response:
+    """Edit a summary before it is written."""
+    return _writeback_or_error(
+        lambda: writeback.edit(
+            app_state().engine,
+            writeback_id,
+            subject=call.body.get("subject"),
+            body=call.body.get("body"),
+            actor=call.who.actor,
+            request_id=call.request_id,
+        )
+    )
+
+
+def _file_writeback(call: Call, writeback_id: int) -> Response:
+    """Queue a reviewed summary draft for the CMS."""
+    return _writeback_or_error(
+        lambda: writeback.file_draft(app_state().engine, writeback_id, actor=call.who.actor, request_id=call.request_id)
+    )
+
+
 def _refile_message(call: Call, message_id: int) -> Response:
     """Move one message to another matter."""
     state = app_state()
@@ -750,6 +803,60 @@ ROUTES: Final[tuple[Route, ...]] = (
             "filing stay until they are filed. Audited as `window_closed`."
         ),
         errors=(404,),
+        tags=("write-back",),
+    ),
+    Route(
+        "GET",
+        "/writebacks",
+        _list_writebacks,
+        "listWritebacks",
+        "Records for the CMS",
+        (
+            200,
+            "Transcripts, summaries, corrections and tasks with their state.",
+            _object(writebacks={"type": "array", "items": {"type": "object"}}),
+        ),
+        params=(
+            Param("state", TextParam(16), "Only this state: draft, pending, written or dead."),
+            Param("matter", TextParam(64), "Only this matter (CMS id)."),
+        ),
+        tags=("write-back",),
+    ),
+    Route(
+        "GET",
+        "/writebacks/<int:writeback_id>",
+        _get_writeback,
+        "getWriteback",
+        "One record for the CMS, with its text",
+        (200, "The record.", _object(writeback={"type": "object"})),
+        errors=(404,),
+        tags=("write-back",),
+    ),
+    Route(
+        "PATCH",
+        "/writebacks/<int:writeback_id>",
+        _edit_writeback,
+        "editWriteback",
+        "Edit a summary before it is written",
+        (200, "The summary as it is now.", _object(writeback={"type": "object"})),
+        description=(
+            "Summaries only (transcripts are the record as sent). Allowed while a draft, or queued but not yet "
+            "being written; 409 `in_flight` once the write may be under way, `already_written` after. Audited as "
+            "`summary_edit`."
+        ),
+        body=SummaryEditBody,
+        errors=(404, 409),
+        tags=("write-back",),
+    ),
+    Route(
+        "POST",
+        "/writebacks/<int:writeback_id>/file",
+        _file_writeback,
+        "fileWriteback",
+        "Queue a reviewed summary draft",
+        (200, "The summary, now queued for the CMS.", _object(writeback={"type": "object"})),
+        description="With MATTERLINE_SUMMARY_REVIEW=true summaries wait as drafts until filed. Audited.",
+        errors=(404, 409),
         tags=("write-back",),
     ),
     Route(
