@@ -32,8 +32,6 @@ from mappings.model import Mapping, WriteSpec
 WRITE_KIND = "cms_write"
 # While the CMS refuses the credentials, the queue waits this long between checks; nothing is lost.
 AUTH_PAUSE = timedelta(minutes=5)
-# After a 503 without Retry-After, the queue waits this long before the next write.
-BUSY_PAUSE = timedelta(seconds=5)
 
 
 @dataclass
@@ -45,7 +43,6 @@ class WriteCounts:
     retried: int = 0
     dead: int = 0
     paused: bool = False
-    busy: timedelta | None = None
 
 
 def _ident(value: str) -> int | str:
@@ -102,11 +99,6 @@ def run_due(
             with engine.begin() as conn:
                 outbox.defer(conn, job, owner, "paused: the CMS refused the credentials", delay=AUTH_PAUSE)
             continue
-        if counts.busy is not None:
-            # The CMS said 429 or 503: the rest of the queue waits with it instead of hammering it.
-            with engine.begin() as conn:
-                outbox.defer(conn, job, owner, "paused: the CMS is busy", delay=counts.busy)
-            continue
         _write_one(engine, settings, mapping, client, job, owner, counts)
     return counts
 
@@ -162,13 +154,10 @@ def _write_one(
         creating = True
         body = client.request(request.method, request.path, params=request.params or None, json=request.body).body
     except AmbiguousWriteError as exc:
-        if exc.status == 503:
-            counts.busy = BUSY_PAUSE
         _retry(engine, job, owner, row, str(exc), counts, ambiguous=True)
         return
     except RateLimitedError as exc:  # a refused create wrote nothing: no lookup needed next time
         delay = timedelta(seconds=exc.retry_after)
-        counts.busy = delay
         _retry(engine, job, owner, row, str(exc), counts, delay=delay, applied=False if creating else None)
         return
     except ConfigError as exc:
@@ -184,8 +173,6 @@ def _write_one(
         _dead(engine, job, owner, row, str(exc), counts)
         return
     except CmsError as exc:  # retryable (5xx on a lookup, bad body): try again later
-        if exc.status == 503:
-            counts.busy = BUSY_PAUSE
         _retry(engine, job, owner, row, str(exc), counts)
         return
     record_id = spec.create.id_path.get(body) if spec.create.id_path is not None else None

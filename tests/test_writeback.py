@@ -299,16 +299,3 @@ def test_a_closed_window_lands_as_a_communication_and_a_privileged_note(store: E
     assert "Is my deposition still Friday?" in communications[0]["body"]
     assert notes[0]["detail"].startswith("Privileged & Confidential — Attorney–Client Communication")
     assert "I'll call you Thursday to prepare." in notes[0]["detail"]
-
-
-def test_a_busy_cms_pauses_the_rest_of_the_queue(store: Engine, sandbox: SandboxServer) -> None:
-    matter = matter_id(sandbox)
-    ids = [add(store, "summary", matter, f"ml-busy-{n}") for n in range(5)]
-    sandbox.state.faults.add(Fault("status", method="POST", path="/notes.json", status=503))
-    counts = run(store, sandbox)
-    assert (counts.written, counts.retried) == (0, 1)
-    assert sandbox.state.stats.snapshot()["by_endpoint"].get("POST /notes.json", 0) == 1  # one call, then it waited
-    assert [row(store, i).state for i in ids] == ["pending"] * 5
-    make_due(store)
-    assert run(store, sandbox).written == 5
-    assert all(len(records(sandbox, "notes", f"ml-busy-{n}")) == 1 for n in range(5))
