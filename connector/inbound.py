@@ -27,7 +27,6 @@ from connector.store.tables import messages
 
 _SID = re.compile(r"^(SM|MM)[0-9a-fA-F]{32}$")
 _MAX_MEDIA = 10
-TWILIO_ACTOR = "twilio"
 
 
 class InboundError(ValueError):

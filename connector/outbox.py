@@ -160,15 +160,6 @@ def defer(
     )
 
 
-def pending_count(engine: Engine, kinds: tuple[str, ...] | None = None) -> int:
-    """Jobs not yet done or dead."""
-    query = select(outbox.c.id).where(outbox.c.state == "pending")
-    if kinds is not None:
-        query = query.where(outbox.c.kind.in_(kinds))
-    with engine.connect() as conn:
-        return len(conn.execute(query).all())
-
-
 def jobs(engine: Engine, *, dead_only: bool = False) -> list[dict[str, Any]]:
     """Jobs, newest first, for `matterline outbox list`."""
     query = select(outbox).order_by(outbox.c.id.desc())
