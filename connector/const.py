@@ -24,6 +24,8 @@ RETRY_BACKOFF_BASE: Final = 0.5
 RETRY_BACKOFF_MAX: Final = 30.0
 # A Retry-After beyond this is treated as "come back later" rather than slept through in-process.
 RETRY_AFTER_CEILING: Final = 120.0
+# A 503 without Retry-After holds every CMS request this long, doubling while 503s keep coming.
+UNAVAILABLE_PAUSE: Final = 0.25
 
 # Sync: records updated in the last moments before a run started can be missed by a CMS whose clock
 # or index lags; each incremental run therefore re-reads this much before its bookmark.

@@ -22,7 +22,6 @@ from connector.store.engine import utcnow
 from connector.store.tables import outbox
 
 LEASE = timedelta(minutes=2)
-MAX_ATTEMPTS = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,7 +122,7 @@ def retry(
     *,
     delay: timedelta,
     now: datetime | None = None,
-    max_attempts: int = MAX_ATTEMPTS,
+    max_attempts: int,
 ) -> bool:
     """Try again after `delay`, or dead-letter after `max_attempts`; True when dead-lettered."""
     moment = now or utcnow()

@@ -85,7 +85,14 @@ def send_due(
         except Exception as exc:  # one bad job must not stop the others
             LOGGER.exception("send job %s failed unexpectedly", job.id)
             with engine.begin() as conn:
-                if outbox.retry(conn, job, owner, f"{type(exc).__name__}: {exc}", delay=outbox.backoff(job.attempts)):
+                if outbox.retry(
+                    conn,
+                    job,
+                    owner,
+                    f"{type(exc).__name__}: {exc}",
+                    delay=outbox.backoff(job.attempts),
+                    max_attempts=settings.outbox_max_attempts,
+                ):
                     counts.dead += 1
                 else:
                     counts.retried += 1
@@ -190,6 +197,7 @@ def _send_one(
                 owner,
                 f"no answer from Twilio ({type(exc).__name__}); will look it up",
                 delay=outbox.backoff(job.attempts),
+                max_attempts=settings.outbox_max_attempts,
             )
             if dead:
                 _finish(conn, message, "failed", None, "Twilio did not answer; gave up", now)
@@ -269,7 +277,12 @@ def _refused(
         )
         if code in twilio_errors.RATE_LIMITED or exc.status == 429 or exc.status >= 500:
             dead = outbox.retry(
-                conn, job, owner, f"Twilio {exc.status} {code}: {exc.msg}", delay=outbox.backoff(job.attempts)
+                conn,
+                job,
+                owner,
+                f"Twilio {exc.status} {code}: {exc.msg}",
+                delay=outbox.backoff(job.attempts),
+                max_attempts=settings.outbox_max_attempts,
             )
             if dead:
                 _finish(conn, message, "failed", code, f"Twilio kept refusing: {exc.msg}", now)

@@ -86,6 +86,9 @@ class SettingsSchema(Schema):
         data_key="MATTERLINE_WINDOW_IDLE_MINUTES", load_default=60, validate=validate.Range(min=1, max=24 * 60)
     )
     summary_review = mf.Boolean(data_key="MATTERLINE_SUMMARY_REVIEW", load_default=False)
+    outbox_max_attempts = mf.Integer(
+        data_key="MATTERLINE_OUTBOX_MAX_ATTEMPTS", load_default=8, validate=validate.Range(min=1, max=100)
+    )
     day_end = mf.String(
         data_key="MATTERLINE_DAY_END",
         load_default="18:00",
@@ -214,6 +217,7 @@ class Settings:
     window_idle_minutes: int = 60
     day_end: str = "18:00"
     summary_review: bool = False
+    outbox_max_attempts: int = 8
 
     def __repr__(self) -> str:
         shown = []

@@ -19,7 +19,7 @@ from sqlalchemy import Connection, Engine, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from connector import audit, outbox
+from connector import audit, const, outbox
 from connector.cms.client import CmsClient
 from connector.cms.errors import AmbiguousWriteError, CmsError, ConfigError, FatalError, RateLimitedError
 from connector.cms.templates import render_request
@@ -95,9 +95,17 @@ def run_due(
     owner = owner or f"{socket.gethostname()}:{id(engine)}:cms"
     counts = WriteCounts()
     for job in outbox.lease(engine, owner, kinds=(WRITE_KIND,), limit=limit):
-        if counts.paused:
+        wait = client.limiter.paused_for()
+        if counts.paused or wait > const.RETRY_AFTER_CEILING:
+            # The whole queue waits: a refused login, or a CMS that asked for a long wait (429 or 503
+            # with Retry-After). Untried jobs are put back without counting an attempt.
+            reason = (
+                "paused: the CMS refused the credentials"
+                if counts.paused
+                else f"paused: the CMS asked Matterline to wait {wait:.0f}s"
+            )
             with engine.begin() as conn:
-                outbox.defer(conn, job, owner, "paused: the CMS refused the credentials", delay=AUTH_PAUSE)
+                outbox.defer(conn, job, owner, reason, delay=AUTH_PAUSE if counts.paused else timedelta(seconds=wait))
             continue
         _write_one(engine, settings, mapping, client, job, owner, counts)
     return counts
@@ -154,11 +162,16 @@ def _write_one(
         creating = True
         body = client.request(request.method, request.path, params=request.params or None, json=request.body).body
     except AmbiguousWriteError as exc:
-        _retry(engine, job, owner, row, str(exc), counts, ambiguous=True)
+        _retry(engine, job, owner, row, str(exc), counts, ambiguous=True, max_attempts=settings.outbox_max_attempts)
         return
-    except RateLimitedError as exc:  # a refused create wrote nothing: no lookup needed next time
-        delay = timedelta(seconds=exc.retry_after)
-        _retry(engine, job, owner, row, str(exc), counts, delay=delay, applied=False if creating else None)
+    except RateLimitedError as exc:
+        # Not the job's fault: it waits as long as asked without using up an attempt. A refused create
+        # wrote nothing, so no lookup is needed next time.
+        with engine.begin() as conn:
+            outbox.defer(conn, job, owner, str(exc), delay=timedelta(seconds=exc.retry_after))
+            resolved = {"ambiguous": False} if creating else {}
+            conn.execute(update(writebacks).where(writebacks.c.id == row.id).values(last_error=str(exc), **resolved))
+        counts.retried += 1
         return
     except ConfigError as exc:
         counts.paused = True
@@ -173,7 +186,7 @@ def _write_one(
         _dead(engine, job, owner, row, str(exc), counts)
         return
     except CmsError as exc:  # retryable (5xx on a lookup, bad body): try again later
-        _retry(engine, job, owner, row, str(exc), counts)
+        _retry(engine, job, owner, row, str(exc), counts, max_attempts=settings.outbox_max_attempts)
         return
     record_id = spec.create.id_path.get(body) if spec.create.id_path is not None else None
     _written(engine, job, owner, row, None if record_id is None else str(record_id), adopted=False)
@@ -212,9 +225,12 @@ def _retry(
     ambiguous: bool = False,
     applied: bool | None = None,
     delay: timedelta | None = None,
+    max_attempts: int,
 ) -> None:
     with engine.begin() as conn:
-        dead = outbox.retry(conn, job, owner, error, delay=delay or outbox.backoff(job.attempts))
+        dead = outbox.retry(
+            conn, job, owner, error, delay=delay or outbox.backoff(job.attempts), max_attempts=max_attempts
+        )
         values: dict[str, Any] = {"last_error": error[:2000], "state": "dead" if dead else "pending"}
         if ambiguous:
             values["ambiguous"] = True

@@ -268,8 +268,12 @@ def test_relationships_filter_by_matter_and_contact(
     link_id = state.add_relationship(matter_id, contact_id, "Guardian")
     fields = "id,description,matter{id},contact{id,name}"
     rows = get(http, server, "/relationships.json", fields=fields, contact_id=str(contact_id)).json()["data"]
-    assert {"id": link_id, "description": "Guardian", "matter": {"id": matter_id},
-            "contact": {"id": contact_id, "name": state.get("contacts", contact_id)["name"]}} in rows
+    assert {
+        "id": link_id,
+        "description": "Guardian",
+        "matter": {"id": matter_id},
+        "contact": {"id": contact_id, "name": state.get("contacts", contact_id)["name"]},
+    } in rows
     by_matter = get(http, server, "/relationships.json", fields="id", matter_id=str(matter_id)).json()["data"]
     assert {"id": link_id} in by_matter
 
@@ -353,8 +357,12 @@ def test_refresh_issues_a_working_token_and_keeps_the_refresh_token(
     http: requests.Session, server: SandboxServer, state: ClioState
 ) -> None:
     state.expire_all_tokens()
-    form = {"grant_type": "refresh_token", "refresh_token": "sandbox-refresh",
-            "client_id": "sandbox-client", "client_secret": "sandbox-secret"}
+    form = {
+        "grant_type": "refresh_token",
+        "refresh_token": "sandbox-refresh",
+        "client_id": "sandbox-client",
+        "client_secret": "sandbox-secret",
+    }
     answer = requests.post(f"{server.origin}/oauth/token", data=form, timeout=10)
     assert answer.status_code == 200
     body = answer.json()
@@ -368,8 +376,12 @@ def test_refresh_issues_a_working_token_and_keeps_the_refresh_token(
 
 
 def test_refresh_refusals(server: SandboxServer, state: ClioState) -> None:
-    form = {"grant_type": "refresh_token", "refresh_token": "sandbox-refresh",
-            "client_id": "sandbox-client", "client_secret": "sandbox-secret"}
+    form = {
+        "grant_type": "refresh_token",
+        "refresh_token": "sandbox-refresh",
+        "client_id": "sandbox-client",
+        "client_secret": "sandbox-secret",
+    }
     url = f"{server.origin}/oauth/token"
     wrong_client = requests.post(url, data={**form, "client_secret": "guess"}, timeout=10)
     assert (wrong_client.status_code, wrong_client.json()) == (401, {"error": "invalid_client"})
@@ -388,10 +400,17 @@ def test_a_matter_note_needs_no_contact_and_can_be_found_again(
     http: requests.Session, server: SandboxServer, state: ClioState
 ) -> None:
     matter_id = state.ids("matters")[0]
-    note = {"type": "Matter", "matter": {"id": matter_id}, "subject": "SMS summary [ml:abc123]",
-            "detail": "Client confirmed the hearing.", "detail_text_type": "plain_text", "date": "2026-11-20"}
-    created = http.post(server.url("/notes.json"), params={"fields": "id,subject,date,matter{id}"},
-                        json={"data": note}, timeout=10)
+    note = {
+        "type": "Matter",
+        "matter": {"id": matter_id},
+        "subject": "SMS summary [ml:abc123]",
+        "detail": "Client confirmed the hearing.",
+        "detail_text_type": "plain_text",
+        "date": "2026-11-20",
+    }
+    created = http.post(
+        server.url("/notes.json"), params={"fields": "id,subject,date,matter{id}"}, json={"data": note}, timeout=10
+    )
     assert created.status_code == 201, created.text
     data = created.json()["data"]
     assert data["subject"] == "SMS summary [ml:abc123]"
@@ -428,13 +447,23 @@ def test_communications_dedupe_by_external_property(
     http: requests.Session, server: SandboxServer, state: ClioState
 ) -> None:
     matter_id = state.ids("matters")[2]
-    body = {"type": "PhoneCommunication", "subject": "SMS with client", "body": "transcript",
-            "date": "2026-11-19", "received_at": "2026-11-19T09:14:00Z", "matter": {"id": matter_id},
-            "senders": [{"id": state.ids("contacts")[0], "type": "Contact"}],
-            "receivers": [{"id": state.ids("users")[0], "type": "User"}],
-            "external_properties": [{"name": "matterline_key", "value": "thr_1"}]}
-    created = http.post(server.url("/communications.json"), params={"fields": "id,external_properties{name,value}"},
-                        json={"data": body}, timeout=10)
+    body = {
+        "type": "PhoneCommunication",
+        "subject": "SMS with client",
+        "body": "transcript",
+        "date": "2026-11-19",
+        "received_at": "2026-11-19T09:14:00Z",
+        "matter": {"id": matter_id},
+        "senders": [{"id": state.ids("contacts")[0], "type": "Contact"}],
+        "receivers": [{"id": state.ids("users")[0], "type": "User"}],
+        "external_properties": [{"name": "matterline_key", "value": "thr_1"}],
+    }
+    created = http.post(
+        server.url("/communications.json"),
+        params={"fields": "id,external_properties{name,value}"},
+        json={"data": body},
+        timeout=10,
+    )
     assert created.status_code == 201
     assert created.json()["data"]["external_properties"] == [{"name": "matterline_key", "value": "thr_1"}]
     lookup = {"matter_id": str(matter_id), "external_property_name": "matterline_key", "fields": "id"}
@@ -464,8 +493,12 @@ def test_communications_default_to_date_order_but_honour_id_order(
     [
         {"type": "PhoneCommunication", "subject": "s"},
         {"type": "TextCommunication", "subject": "s", "body": "b"},
-        {"type": "PhoneCommunication", "subject": "s", "body": "b",
-         "external_properties": [{"name": f"k{i}", "value": "v"} for i in range(6)]},
+        {
+            "type": "PhoneCommunication",
+            "subject": "s",
+            "body": "b",
+            "external_properties": [{"name": f"k{i}", "value": "v"} for i in range(6)],
+        },
     ],
 )
 def test_invalid_communications_are_a_422(http: requests.Session, server: SandboxServer, data: dict[str, Any]) -> None:
@@ -478,10 +511,20 @@ def test_tasks_are_created_for_an_assignee_and_found_by_matter(
     http: requests.Session, server: SandboxServer, state: ClioState
 ) -> None:
     matter_id, user_id = state.ids("matters")[1], state.ids("users")[1]
-    data = {"name": "Urgent: client mentioned court date", "description": "marker ml:t1", "priority": "High",
-            "due_at": "2026-11-21", "matter": {"id": str(matter_id)}, "assignee": {"id": str(user_id), "type": "User"}}
-    created = http.post(server.url("/tasks.json"), params={"fields": "id,name,priority,assignee{id,type}"},
-                        json={"data": data}, timeout=10)
+    data = {
+        "name": "Urgent: client mentioned court date",
+        "description": "marker ml:t1",
+        "priority": "High",
+        "due_at": "2026-11-21",
+        "matter": {"id": str(matter_id)},
+        "assignee": {"id": str(user_id), "type": "User"},
+    }
+    created = http.post(
+        server.url("/tasks.json"),
+        params={"fields": "id,name,priority,assignee{id,type}"},
+        json={"data": data},
+        timeout=10,
+    )
     assert created.status_code == 201, created.text
     task = created.json()["data"]
     assert task["assignee"] == {"id": user_id, "type": "User"}
@@ -514,9 +557,7 @@ def test_webhooks_need_https_unless_allowed(http: requests.Session, server: Sand
     assert http.post(server.url("/webhooks.json"), json=_hook("http://localhost/hook"), timeout=10).status_code == 201
 
 
-def test_webhooks_expire_within_thirty_one_days(
-    http: requests.Session, server: SandboxServer, clock: Clock
-) -> None:
+def test_webhooks_expire_within_thirty_one_days(http: requests.Session, server: SandboxServer, clock: Clock) -> None:
     fields = {"fields": "id,status,expires_at,shared_secret,model,events"}
     default = http.post(server.url("/webhooks.json"), params=fields, json=_hook("https://x.test/h"), timeout=10).json()
     hook = default["data"]
@@ -580,15 +621,23 @@ class Receiver:
 def test_handshake_then_signed_deliveries(http: requests.Session, server: SandboxServer, state: ClioState) -> None:
     state.allow_http_webhooks = True
     with Receiver() as receiver:
-        hook = http.post(server.url("/webhooks.json"), params={"fields": "id,shared_secret"},
-                         json=_hook(receiver.url, fields="id,name"), timeout=10).json()["data"]
+        hook = http.post(
+            server.url("/webhooks.json"),
+            params={"fields": "id,shared_secret"},
+            json=_hook(receiver.url, fields="id,name"),
+            timeout=10,
+        ).json()["data"]
         contact_id = state.ids("contacts")[7]
         state.update_contact(contact_id, name="Maria Delgado")
         new_id = state.add_contact(first_name="Ana", last_name="Ruiz")
         state.delete_contact(new_id)
         results = state.deliver_webhooks()
-        assert results == [(hook["id"], "handshake", 200), (hook["id"], "updated", 200),
-                           (hook["id"], "created", 200), (hook["id"], "deleted", 200)]
+        assert results == [
+            (hook["id"], "handshake", 200),
+            (hook["id"], "updated", 200),
+            (hook["id"], "created", 200),
+            (hook["id"], "deleted", 200),
+        ]
         handshake_headers, handshake_body = receiver.received[0]
         assert handshake_headers["X-Hook-Secret"] == hook["shared_secret"]
         assert json.loads(handshake_body) == {"data": {"id": hook["id"]}}
@@ -598,8 +647,10 @@ def test_handshake_then_signed_deliveries(http: requests.Session, server: Sandbo
             expected = hmac.new(hook["shared_secret"].encode(), raw, hashlib.sha256).hexdigest()
             assert hmac.compare_digest(headers["X-Hook-Signature"], expected)
             payloads.append(json.loads(raw))
-        assert payloads[0] == {"data": {"id": contact_id, "name": "Maria Delgado"},
-                               "meta": {"event": "updated", "webhook_id": hook["id"]}}
+        assert payloads[0] == {
+            "data": {"id": contact_id, "name": "Maria Delgado"},
+            "meta": {"event": "updated", "webhook_id": hook["id"]},
+        }
         assert payloads[2]["data"] == {"id": new_id}
         assert state.deliver_webhooks() == []
 
@@ -607,8 +658,9 @@ def test_handshake_then_signed_deliveries(http: requests.Session, server: Sandbo
 def test_a_410_answer_disables_the_webhook(http: requests.Session, server: SandboxServer, state: ClioState) -> None:
     state.allow_http_webhooks = True
     with Receiver() as receiver:
-        hook_id = http.post(server.url("/webhooks.json"), params={"fields": "id"},
-                            json=_hook(receiver.url), timeout=10).json()["data"]["id"]
+        hook_id = http.post(
+            server.url("/webhooks.json"), params={"fields": "id"}, json=_hook(receiver.url), timeout=10
+        ).json()["data"]["id"]
         state.deliver_webhooks()
         receiver.status = 410
         state.update_contact(state.ids("contacts")[0], title="Dr.")
@@ -624,8 +676,9 @@ def test_a_handshake_without_the_echo_leaves_the_webhook_pending(
     state.allow_http_webhooks = True
     with Receiver() as receiver:
         receiver.status = 500
-        hook_id = http.post(server.url("/webhooks.json"), params={"fields": "id"},
-                            json=_hook(receiver.url), timeout=10).json()["data"]["id"]
+        hook_id = http.post(
+            server.url("/webhooks.json"), params={"fields": "id"}, json=_hook(receiver.url), timeout=10
+        ).json()["data"]["id"]
         assert state.deliver_webhooks() == [(hook_id, "handshake", 500)]
     assert state.get("webhooks", hook_id)["status"] == "pending"
 
@@ -633,10 +686,17 @@ def test_a_handshake_without_the_echo_leaves_the_webhook_pending(
 def test_matter_webhooks_hear_closing(http: requests.Session, server: SandboxServer, state: ClioState) -> None:
     state.allow_http_webhooks = True
     with Receiver() as receiver:
-        body = {"data": {"url": receiver.url, "model": "matter", "fields": "id,status",
-                         "events": ["updated", "matter_closed"]}}
-        hook_id = http.post(server.url("/webhooks.json"), params={"fields": "id"}, json=body,
-                            timeout=10).json()["data"]["id"]
+        body = {
+            "data": {
+                "url": receiver.url,
+                "model": "matter",
+                "fields": "id,status",
+                "events": ["updated", "matter_closed"],
+            }
+        }
+        hook_id = http.post(server.url("/webhooks.json"), params={"fields": "id"}, json=body, timeout=10).json()[
+            "data"
+        ]["id"]
         matter_id = next(i for i in state.ids("matters") if state.get("matters", i)["status"] == "Open")
         state.close_matter(matter_id)
         assert state.deliver_webhooks()[1:] == [(hook_id, "updated", 200), (hook_id, "matter_closed", 200)]
@@ -715,8 +775,9 @@ def test_control_endpoints_drive_a_sandbox_in_another_process(
     mutate = {"op": "update_contact", "args": {"contact_id": contact_id, "name": "Via HTTP"}}
     assert requests.post(f"{control}/mutate", json=mutate, timeout=10).status_code == 200
     assert state.get("contacts", contact_id)["name"] == "Via HTTP"
-    added = requests.post(f"{control}/mutate", json={"op": "add_contact", "args": {"name": "Acme LLC",
-                          "type": "Company"}}, timeout=10).json()["result"]
+    added = requests.post(
+        f"{control}/mutate", json={"op": "add_contact", "args": {"name": "Acme LLC", "type": "Company"}}, timeout=10
+    ).json()["result"]
     assert state.get("contacts", added)["type"] == "Company"
     assert requests.post(f"{control}/mutate", json={"op": "drop_tables"}, timeout=10).status_code == 400
     missing = requests.post(f"{control}/mutate", json={"op": "close_matter", "args": {"matter_id": 1}}, timeout=10)
@@ -734,8 +795,23 @@ def test_control_endpoints_drive_a_sandbox_in_another_process(
 
 
 def test_the_standalone_process_prints_its_base_url_and_serves() -> None:
-    command = [sys.executable, "-m", "connector.sandbox", "--contacts", "30", "--matters", "10", "--seed", "3",
-               "--port", "0", "--rate-limit", "50", "--rate-window", "60"]
+    command = [
+        sys.executable,
+        "-m",
+        "connector.sandbox",
+        "--contacts",
+        "30",
+        "--matters",
+        "10",
+        "--seed",
+        "3",
+        "--port",
+        "0",
+        "--rate-limit",
+        "50",
+        "--rate-window",
+        "60",
+    ]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     try:
         assert process.stdout is not None

@@ -185,7 +185,8 @@ def test_create_params_are_the_spec_create_message_request() -> None:
     assert list(CREATE_PARAMS) == list(request_schema["properties"])
     assert request_schema["required"] == ["To"]
     assert spec()["paths"][MESSAGES]["post"]["x-twilio"]["conditional"] == [
-        ["from", "messaging_service_sid"], ["body", "media_url", "content_sid"],
+        ["from", "messaging_service_sid"],
+        ["body", "media_url", "content_sid"],
     ]
 
 
@@ -207,7 +208,8 @@ def test_what_the_library_sends_is_a_create_message_request(
         assert keys & {"Body", "MediaUrl", "ContentSid"}
         assert recorded.headers["Content-Type"] == "application/x-www-form-urlencoded"
     assert [value for key, value in creates[2].form if key == "MediaUrl"] == [
-        "https://firm.example/a.png", "https://firm.example/b.pdf",
+        "https://firm.example/a.png",
+        "https://firm.example/b.pdf",
     ]
     assert state.unknown_params_seen == []
 
@@ -233,15 +235,18 @@ def test_every_answer_validates_against_the_message_schema(
         assert_message_shape(payload)
     listing = requests.get(server.url("/Messages.json"), auth=AUTH, timeout=10).json()
     assert len(listing["messages"]) == 5
-    Draft4Validator(_json_schema(spec()["paths"][MESSAGES]["get"]["responses"]["200"]["content"]
-                                 ["application/json"]["schema"])).validate(listing)
+    Draft4Validator(
+        _json_schema(spec()["paths"][MESSAGES]["get"]["responses"]["200"]["content"]["application/json"]["schema"])
+    ).validate(listing)
     for payload in listing["messages"]:
         assert_message_shape(payload)
         fetched = requests.get(server.url(f"/Messages/{payload['sid']}.json"), auth=AUTH, timeout=10)
         assert fetched.json() == payload
     undelivered = next(m for m in listing["messages"] if m["to"] == BOB)
     assert (undelivered["status"], undelivered["error_code"], undelivered["error_message"]) == (
-        "undelivered", 30007, "Message filtered",
+        "undelivered",
+        30007,
+        "Message filtered",
     )
 
 
@@ -305,7 +310,15 @@ def test_the_list_envelope_is_twilios(server: TwilioServer, clock: Clock) -> Non
     first = requests.get(server.url("/Messages.json"), params={"To": ALICE, "PageSize": 2}, auth=AUTH, timeout=10)
     body = first.json()
     assert set(body) == {
-        "end", "first_page_uri", "messages", "next_page_uri", "page", "page_size", "previous_page_uri", "start", "uri",
+        "end",
+        "first_page_uri",
+        "messages",
+        "next_page_uri",
+        "page",
+        "page_size",
+        "previous_page_uri",
+        "start",
+        "uri",
     }
     base = f"/2010-04-01/Accounts/{SANDBOX_ACCOUNT_SID}/Messages.json?To=%2B12025550123&PageSize=2"
     assert (body["page"], body["page_size"], body["start"], body["end"]) == (0, 2, 0, 1)
@@ -363,7 +376,9 @@ def test_a_message_can_be_deleted(client: Client) -> None:
 
 def test_requests_need_basic_auth_with_the_account_token(server: TwilioServer, state: TwilioState) -> None:
     expected = {
-        "code": 20003, "message": "Authenticate", "more_info": "https://www.twilio.com/docs/errors/20003",
+        "code": 20003,
+        "message": "Authenticate",
+        "more_info": "https://www.twilio.com/docs/errors/20003",
         "status": 401,
     }
     other_account = "ACffffffffffffffffffffffffffffffff"
@@ -372,9 +387,7 @@ def test_requests_need_basic_auth_with_the_account_token(server: TwilioServer, s
         assert answer.status_code == 401
         assert answer.json() == expected
         assert answer.headers["Content-Type"] == "application/json"
-    foreign = requests.get(
-        f"{server.origin}/2010-04-01/Accounts/{other_account}/Messages.json", auth=AUTH, timeout=10
-    )
+    foreign = requests.get(f"{server.origin}/2010-04-01/Accounts/{other_account}/Messages.json", auth=AUTH, timeout=10)
     assert foreign.status_code == 401
     wrong = Client(SANDBOX_ACCOUNT_SID, "not-the-token")
     wrong.api.base_url = server.origin
@@ -396,18 +409,28 @@ VALID = {"To": ALICE, "From": FIRM, "Body": "Hello"}
         ({"To": ALICE, "From": FIRM}, 21602, "Message body is required"),
         ({**VALID, "Body": "x" * 1601}, 21617, "The concatenated message body exceeds the 1600 character limit"),
         ({**VALID, "Body": "😀" * 801}, 21617, "The concatenated message body exceeds the 1600 character limit"),
-        ({**VALID, "From": "+12025550199"}, 21606, "The From phone number +12025550199 is not a valid, SMS-capable "
-                                                    "inbound phone number or short code for your account."),
+        (
+            {**VALID, "From": "+12025550199"},
+            21606,
+            "The From phone number +12025550199 is not a valid, SMS-capable "
+            "inbound phone number or short code for your account.",
+        ),
         ({**VALID, "To": "2025550123"}, 21211, "Invalid 'To' Phone Number: 2025550123"),
         ({**VALID, "To": "+15551230002"}, 21211, "Invalid 'To' Phone Number: +15551230002"),
         ({**VALID, "To": "whatsapp:+12025550123"}, 21211, "Invalid 'To' Phone Number: whatsapp:+12025550123"),
         ({**VALID, "To": FIRM}, 21266, "'To' and 'From' number cannot be the same"),
         ({**VALID, "To": "+12025550188"}, 21614, "'To' number +12025550188 is not a valid mobile number"),
         ({**VALID, "To": "+12025550127"}, 21610, "Attempt to send to unsubscribed recipient"),
-        ({**VALID, "StatusCallback": "https://my_app.example/status"}, 21609,
-         "Invalid StatusCallback url: https://my_app.example/status"),
-        ({"To": ALICE, "MessagingServiceSid": "MG" + "9" * 32, "Body": "x"}, 21701,
-         f"The Messaging Service Sid MG{'9' * 32} is invalid."),
+        (
+            {**VALID, "StatusCallback": "https://my_app.example/status"},
+            21609,
+            "Invalid StatusCallback url: https://my_app.example/status",
+        ),
+        (
+            {"To": ALICE, "MessagingServiceSid": "MG" + "9" * 32, "Body": "x"},
+            21701,
+            f"The Messaging Service Sid MG{'9' * 32} is invalid.",
+        ),
         ({**VALID, "MediaUrl": "ftp://firm.example/a.png"}, 21620, "Invalid media URL(s)"),
     ],
 )
@@ -419,7 +442,10 @@ def test_creates_are_validated_with_twilios_codes(
     answer = post(server, form)
     assert answer.status_code == 400
     assert answer.json() == {
-        "code": code, "message": message, "more_info": f"https://www.twilio.com/docs/errors/{code}", "status": 400,
+        "code": code,
+        "message": message,
+        "more_info": f"https://www.twilio.com/docs/errors/{code}",
+        "status": 400,
     }
     assert state.messages() == []
     assert state.stats.rejected == 1
@@ -453,10 +479,21 @@ def test_lenient_numbers_accept_any_e164(server: TwilioServer, state: TwilioStat
 @pytest.mark.parametrize(
     ("body", "segments"),
     [
-        ("a" * 160, 1), ("a" * 161, 2), ("a" * 306, 2), ("a" * 307, 3),
-        ("中" * 70, 1), ("中" * 71, 2), ("😀" * 35, 1), ("😀" * 36, 2),
-        ("€" * 80, 1), ("€" * 81, 2), ("a" * 159 + "é", 1), ("a" * 159 + "ê", 3),
-        ("“smart quotes”" + "a" * 56, 1), ("“smart quotes”" + "a" * 57, 2), ("a" * 152 + "[" + "a" * 152, 3),
+        ("a" * 160, 1),
+        ("a" * 161, 2),
+        ("a" * 306, 2),
+        ("a" * 307, 3),
+        ("中" * 70, 1),
+        ("中" * 71, 2),
+        ("😀" * 35, 1),
+        ("😀" * 36, 2),
+        ("€" * 80, 1),
+        ("€" * 81, 2),
+        ("a" * 159 + "é", 1),
+        ("a" * 159 + "ê", 3),
+        ("“smart quotes”" + "a" * 56, 1),
+        ("“smart quotes”" + "a" * 57, 2),
+        ("a" * 152 + "[" + "a" * 152, 3),
     ],
 )
 def test_segments_follow_gsm7_and_ucs2(body: str, segments: int) -> None:
@@ -479,9 +516,14 @@ def test_num_segments_in_answers(server: TwilioServer, state: TwilioState) -> No
 
 def test_the_signer_reproduces_the_known_answer_vector() -> None:
     params = {
-        "MessageSid": "SM00000000000000000000000000000001", "SmsSid": "SM00000000000000000000000000000001",
-        "AccountSid": "AC00000000000000000000000000000001", "From": "+15551230001", "To": "+15551230002",
-        "Body": "Hello", "NumMedia": "0", "NumSegments": "1",
+        "MessageSid": "SM00000000000000000000000000000001",
+        "SmsSid": "SM00000000000000000000000000000001",
+        "AccountSid": "AC00000000000000000000000000000001",
+        "From": "+15551230001",
+        "To": "+15551230002",
+        "Body": "Hello",
+        "NumMedia": "0",
+        "NumSegments": "1",
     }
     assert twilio_signature("12345", "https://example.com/sms", params) == "3CPj9xFUG05YQ369xllfFk+JwJ4="
 
@@ -495,11 +537,18 @@ def test_status_callbacks_are_signed_and_arrive_in_order(
     lost = send(client, to=BOB, status_callback=url)
     send(client, to=CAROL)
     assert [(c.sid, c.status) for c in state.pending_callbacks()] == [
-        (ok.sid, "sent"), (ok.sid, "delivered"), (lost.sid, "sent"), (lost.sid, "undelivered"),
+        (ok.sid, "sent"),
+        (ok.sid, "delivered"),
+        (lost.sid, "sent"),
+        (lost.sid, "undelivered"),
     ]
     results = state.deliver_callbacks()
-    assert results == [(ok.sid, "sent", 204), (ok.sid, "delivered", 204), (lost.sid, "sent", 204),
-                       (lost.sid, "undelivered", 204)]
+    assert results == [
+        (ok.sid, "sent", 204),
+        (ok.sid, "delivered", 204),
+        (lost.sid, "sent", 204),
+        (lost.sid, "undelivered", 204),
+    ]
     assert state.pending_callbacks() == []
     assert state.deliver_callbacks() == []
     validator = RequestValidator(SANDBOX_AUTH_TOKEN)
@@ -511,12 +560,20 @@ def test_status_callbacks_are_signed_and_arrive_in_order(
         assert hit.headers["I-Twilio-Idempotency-Token"]
     first = receiver.hits[0].form
     assert first.to_dict() == {
-        "SmsSid": ok.sid, "SmsStatus": "sent", "MessageStatus": "sent", "To": ALICE, "MessageSid": ok.sid,
-        "AccountSid": SANDBOX_ACCOUNT_SID, "From": FIRM, "ApiVersion": "2010-04-01",
+        "SmsSid": ok.sid,
+        "SmsStatus": "sent",
+        "MessageStatus": "sent",
+        "To": ALICE,
+        "MessageSid": ok.sid,
+        "AccountSid": SANDBOX_ACCOUNT_SID,
+        "From": FIRM,
+        "ApiVersion": "2010-04-01",
     }
     failed = receiver.hits[3].form
     assert (failed["MessageStatus"], failed["ErrorCode"], failed["ErrorMessage"]) == (
-        "undelivered", "30007", "Message filtered",
+        "undelivered",
+        "30007",
+        "Message filtered",
     )
     assert "ErrorCode" not in receiver.hits[1].form
     assert state.stats.callbacks_sent == 4
@@ -561,8 +618,9 @@ def test_the_messaging_service_picks_a_sticky_pool_number(
     client: Client, state: TwilioState, receiver: Receiver
 ) -> None:
     url = receiver.url("/status")
-    first = client.messages.create(to=ALICE, messaging_service_sid=SANDBOX_MESSAGING_SERVICE_SID, body="one",
-                                   status_callback=url)
+    first = client.messages.create(
+        to=ALICE, messaging_service_sid=SANDBOX_MESSAGING_SERVICE_SID, body="one", status_callback=url
+    )
     assert (first.status, first.from_, first.num_segments) == ("accepted", None, "0")
     assert first.messaging_service_sid == SANDBOX_MESSAGING_SERVICE_SID
     second = client.messages.create(to=BOB, messaging_service_sid=SANDBOX_MESSAGING_SERVICE_SID, body="two")
@@ -594,10 +652,25 @@ def test_inbound_sms_is_twilio_shaped_and_signed(state: TwilioState, receiver: R
     assert sid.startswith("SM")
     assert len(sid) == 34
     assert form == {
-        "ToCountry": "US", "ToState": "", "SmsMessageSid": sid, "NumMedia": "0", "ToCity": "", "FromZip": "",
-        "SmsSid": sid, "FromState": "", "SmsStatus": "received", "FromCity": "", "Body": "Can we talk about my case?",
-        "FromCountry": "US", "To": FIRM, "ToZip": "", "NumSegments": "1", "MessageSid": sid,
-        "AccountSid": SANDBOX_ACCOUNT_SID, "From": ALICE, "ApiVersion": "2010-04-01",
+        "ToCountry": "US",
+        "ToState": "",
+        "SmsMessageSid": sid,
+        "NumMedia": "0",
+        "ToCity": "",
+        "FromZip": "",
+        "SmsSid": sid,
+        "FromState": "",
+        "SmsStatus": "received",
+        "FromCity": "",
+        "Body": "Can we talk about my case?",
+        "FromCountry": "US",
+        "To": FIRM,
+        "ToZip": "",
+        "NumSegments": "1",
+        "MessageSid": sid,
+        "AccountSid": SANDBOX_ACCOUNT_SID,
+        "From": ALICE,
+        "ApiVersion": "2010-04-01",
     }
     assert RequestValidator(SANDBOX_AUTH_TOKEN).validate(url, hit.form, hit.headers["X-Twilio-Signature"])
     stored = state.message(sid)
@@ -614,14 +687,18 @@ def test_inbound_mms_media_is_served_behind_basic_auth(
     sid = form["MessageSid"]
     assert sid.startswith("MM")
     assert (form["NumMedia"], form["MediaContentType0"], form["MediaContentType1"]) == (
-        "2", "image/jpeg", "application/pdf",
+        "2",
+        "image/jpeg",
+        "application/pdf",
     )
     media_url = form["MediaUrl0"]
     assert media_url.startswith(f"{server.origin}/2010-04-01/Accounts/{SANDBOX_ACCOUNT_SID}/Messages/{sid}/Media/ME")
     assert requests.get(media_url, timeout=10).status_code == 401
     fetched = requests.get(media_url, auth=AUTH, timeout=10)
     assert (fetched.status_code, fetched.content, fetched.headers["Content-Type"]) == (
-        200, b"\xff\xd8\xffjpeg", "image/jpeg",
+        200,
+        b"\xff\xd8\xffjpeg",
+        "image/jpeg",
     )
     assert requests.get(form["MediaUrl1"], auth=AUTH, timeout=10).content == b"%PDF-1.4"
     metadata = requests.get(f"{media_url}.json", auth=AUTH, timeout=10).json()
@@ -647,25 +724,34 @@ def test_the_same_inbound_can_be_posted_twice(state: TwilioState, receiver: Rece
 def test_build_inbound_is_pure_and_signs_what_it_builds() -> None:
     url = "https://firm.example/webhooks/twilio/sms"
     params, signature = build_inbound(
-        url, auth_token="12345", account_sid="AC" + "0" * 32, message_sid="MM" + "1" * 32, from_=ALICE, to=FIRM,
-        body="STOP", media=[("https://api.twilio.com/x", "image/png")],
-        messaging_service_sid=SANDBOX_MESSAGING_SERVICE_SID, opt_out_type="STOP",
+        url,
+        auth_token="12345",
+        account_sid="AC" + "0" * 32,
+        message_sid="MM" + "1" * 32,
+        from_=ALICE,
+        to=FIRM,
+        body="STOP",
+        media=[("https://api.twilio.com/x", "image/png")],
+        messaging_service_sid=SANDBOX_MESSAGING_SERVICE_SID,
+        opt_out_type="STOP",
         extra={"AddOns": '{"status":"successful"}'},
     )
     assert (params["MessagingServiceSid"], params["OptOutType"], params["AddOns"]) == (
-        SANDBOX_MESSAGING_SERVICE_SID, "STOP", '{"status":"successful"}',
+        SANDBOX_MESSAGING_SERVICE_SID,
+        "STOP",
+        '{"status":"successful"}',
     )
     assert (params["MediaUrl0"], params["MediaContentType0"], params["NumMedia"]) == (
-        "https://api.twilio.com/x", "image/png", "1",
+        "https://api.twilio.com/x",
+        "image/png",
+        "1",
     )
     assert RequestValidator("12345").validate(url, params, signature)
     assert RequestValidator("12345").validate("https://firm.example:443/webhooks/twilio/sms", params, signature)
     assert not RequestValidator("12345").validate(url, {**params, "Body": "START"}, signature)
 
 
-def test_stop_and_start_keywords_toggle_the_block_list(
-    client: Client, state: TwilioState, receiver: Receiver
-) -> None:
+def test_stop_and_start_keywords_toggle_the_block_list(client: Client, state: TwilioState, receiver: Receiver) -> None:
     state.inbound(receiver.url("/sms"), ALICE, FIRM, "  stop ")
     assert ALICE in state.opted_out
     with pytest.raises(TwilioRestException) as caught:
@@ -722,7 +808,9 @@ def test_status_and_rate_limit_faults_answer_twilio_errors(
     assert limited.status_code == 429
     assert limited.headers["Retry-After"] == "3"
     assert limited.json() == {
-        "code": 20429, "message": "Too Many Requests", "more_info": "https://www.twilio.com/docs/errors/20429",
+        "code": 20429,
+        "message": "Too Many Requests",
+        "more_info": "https://www.twilio.com/docs/errors/20429",
         "status": 429,
     }
     assert state.messages() == []

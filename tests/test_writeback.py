@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine, insert, select, update
 
 from connector.cms.connect import build_client
+from connector.cms.errors import RetryableError
 from connector.cms.retry import RetryPolicy
 from connector.ingest import mark_deleted
 from connector.sandbox import DEFAULT_TOKEN, ClioState, Fault, SandboxServer, generate_firm
@@ -175,13 +177,66 @@ def test_invalid_credentials_pause_the_queue_and_keep_the_jobs(store: Engine, sa
     assert run(store, sandbox).written == 2
 
 
-def test_a_429_is_retried_later(store: Engine, sandbox: SandboxServer) -> None:
+def attempts(engine: Engine) -> list[int]:
+    with engine.connect() as conn:
+        return [r.attempts for r in conn.execute(select(outbox).order_by(outbox.c.id))]
+
+
+def test_a_429_is_retried_later_without_using_up_an_attempt(store: Engine, sandbox: SandboxServer) -> None:
     writeback_id = add(store, "transcript", matter_id(sandbox), "ml-429")
-    sandbox.state.faults.add(Fault("rate_limit", method="POST", path="/communications.json", retry_after=1))
-    assert run(store, sandbox).retried == 1
-    make_due(store)
+    sandbox.state.faults.add(Fault("rate_limit", method="POST", path="/communications.json", retry_after=1, times=3))
+    for _ in range(3):  # more 429s than the one attempt allowed below: a rate limit never dead-letters
+        assert run(store, sandbox, MATTERLINE_OUTBOX_MAX_ATTEMPTS="1").retried == 1
+        make_due(store)
+    assert attempts(store) == [0]
     assert run(store, sandbox).written == 1
     assert row(store, writeback_id).state == "written"
+
+
+def test_a_long_retry_after_pauses_the_whole_queue(store: Engine, sandbox: SandboxServer) -> None:
+    """After a 429 asking for ten minutes, the other due jobs wait too, untried and with no attempt used."""
+    matter = matter_id(sandbox)
+    ids = [add(store, "summary", matter, f"ml-p{i}") for i in range(3)]
+    sandbox.state.faults.add(Fault("rate_limit", method="POST", path="/notes.json", retry_after=600))
+    counts = run(store, sandbox)
+    assert (counts.written, counts.retried) == (0, 1)
+    assert sandbox.state.faults.pending() == []
+    assert records(sandbox, "notes", "ml-p") == []
+    assert [row(store, i).state for i in ids] == ["pending"] * 3
+    assert attempts(store) == [0, 0, 0]
+    with store.connect() as conn:
+        waits = [r.next_attempt_at - r.updated_at for r in conn.execute(select(outbox))]
+        reasons = [r.last_error for r in conn.execute(select(outbox).order_by(outbox.c.id))]
+    assert all(timedelta(seconds=590) <= w <= timedelta(seconds=601) for w in waits)
+    assert reasons[1:] == ["paused: the CMS asked Matterline to wait 600s"] * 2
+    make_due(store)
+    assert run(store, sandbox).written == 3
+
+
+def test_a_503_without_retry_after_holds_every_request_longer_each_time(sandbox: SandboxServer) -> None:
+    client = build_client(settings_for(sandbox), CLIO, None, policy=FAST)
+    sandbox.state.faults.add(Fault("status", method="GET", path="/users/who_am_i.json", status=503, times=2))
+    paused = []
+    for _ in range(2):
+        with pytest.raises(RetryableError):
+            client.get("/users/who_am_i.json")
+        paused.append(client.limiter.paused_for())
+    assert 0.1 < paused[0] <= 0.25 < paused[1] <= 0.5
+    client.get("/users/who_am_i.json")  # waits out the pause, then an answer resets the streak
+    assert client.limiter.unavailable_streak == 0
+
+
+def test_a_job_is_dead_lettered_after_the_configured_attempts(store: Engine, sandbox: SandboxServer) -> None:
+    writeback_id = add(store, "summary", matter_id(sandbox), "ml-dead")
+    sandbox.state.faults.add(Fault("status", method="*", path="/notes.json", status=500, times=10))
+    outcomes = []
+    for _ in range(3):
+        counts = run(store, sandbox, MATTERLINE_OUTBOX_MAX_ATTEMPTS="3")
+        outcomes.append((counts.retried, counts.dead))
+        make_due(store)
+    assert outcomes == [(1, 0), (1, 0), (0, 1)]
+    assert row(store, writeback_id).state == "dead"
+    assert "500" in row(store, writeback_id).last_error
 
 
 def open_matter(sandbox: SandboxServer) -> dict[str, Any]:

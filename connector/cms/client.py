@@ -169,6 +169,7 @@ class CmsClient:
         self.limiter.observe(response.headers)
         status = response.status_code
         if 200 <= status < 300:
+            self.limiter.available()
             return CmsResponse(status, self._decode(response, endpoint), response.headers, response.url, response.links)
         message = self._cms_message(response)
         action = classify(status)
@@ -181,6 +182,8 @@ class CmsClient:
             retry_after = self.limiter.retry_after(response.headers) if _has_retry_after(response) else None
             if retry_after is not None:
                 self.limiter.pause(retry_after)
+            elif status == 503:  # the whole service is down, not this one request
+                self.limiter.unavailable()
             if method not in _IDEMPOTENT:
                 raise AmbiguousWriteError(endpoint, message, status=status)
             raise RetryableError(endpoint, message, status=status)

@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from connector import const
 from connector.const import LOGGER
 
 # A request sent exactly at the reset instant can still land in the old window.
@@ -64,6 +65,7 @@ class RateLimiter:
     limit: int | None = None
     reset_at: float | None = None
     paused_until: float = 0.0
+    unavailable_streak: int = 0
     waits: int = 0
     waited_seconds: float = 0.0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -112,6 +114,25 @@ class RateLimiter:
         if self.reset_at is not None and self.reset_at > now:
             return self.reset_at - now
         return 1.0
+
+    def paused_for(self) -> float:
+        """Seconds left of a pause the CMS asked for (0 when none is in force)."""
+        with self._lock:
+            return max(0.0, self.paused_until - self.clock())
+
+    def unavailable(self) -> float:
+        """A 503 that named no wait: hold every request, longer for each one in a row; the pause in seconds."""
+        with self._lock:
+            self.unavailable_streak += 1
+            seconds: float = min(
+                const.RETRY_BACKOFF_MAX, const.UNAVAILABLE_PAUSE * 2.0 ** (self.unavailable_streak - 1)
+            )
+            self.paused_until = max(self.paused_until, self.clock() + seconds)
+            return seconds
+
+    def available(self) -> None:
+        """An answer came back: the next 503 starts its pause short again."""
+        self.unavailable_streak = 0
 
     def pause(self, seconds: float) -> None:
         """Hold every request until `seconds` from now (after a 429 or 503 with Retry-After)."""

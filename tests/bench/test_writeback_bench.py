@@ -7,9 +7,9 @@ Targets (issue 4):
 - with 30% of CMS calls failing in mixed ways, 1,000 windows end as exactly 1,000 transcripts and 1,000
   summaries, with no duplicates and nothing lost.
 
-The write-back runs in this process through `connector.writeback.run_due` (the worker's write step), not
-`matterline worker --drain`: that drain stops after one round of write-back (see the xfail in
-tests/test_writeback_crash.py at the time of writing), which would measure process start-ups.
+The write-back runs in this process through `connector.writeback.run_due` (the worker's write step), so
+the figures measure write-back, not process start-ups; tests/test_writeback_crash.py drives the real
+`matterline worker --drain` processes.
 """
 
 from __future__ import annotations
@@ -18,23 +18,28 @@ import random
 import time
 import uuid
 from collections import Counter
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 import requests
+from firm import inbound_form
+from firm import settings as firm_settings
 from sandbox_process import control, sandbox_process
 from sqlalchemy import Engine, func, select
 from test_sync_bench import ideal_seconds
 from test_writeback_crash import add_jobs, assert_each_written_once, cms_markers, pending_jobs  # type: ignore[import-not-found]
 
+from connector import inbound, intake, windows
 from connector.cms.connect import build_client
 from connector.cms.retry import DEFAULT_POLICY, RetryPolicy
 from connector.sandbox import DEFAULT_TOKEN
 from connector.settings import Settings, load_settings
 from connector.store import make_engine, upgrade
 from connector.store.engine import utcnow
-from connector.store.tables import outbox, writebacks
+from connector.store.tables import contact_phones, contacts, matters, outbox, writebacks
 from connector.sync import Syncer
+from connector.threads import LIVE_STATUSES
 from connector.writeback import WriteCounts, run_due
 from mappings import load_mapping
 
@@ -201,20 +206,74 @@ FAULT_MIX = (
 )
 
 
-@pytest.mark.timeout(900)
-def test_thirty_percent_failures_end_with_each_record_once(tmp_path: Path) -> None:
-    """~30% of CMS calls fail in mixed ways; 1,000 transcripts and 1,000 summaries land, each once.
+def close_windows(engine: Engine, settings: Settings, count: int) -> dict[str, str]:
+    """`count` real conversations, taken in, filed and closed as the worker does; marker -> kind.
 
-    1,000 pairs of write-back rows stand in for 1,000 closed windows (one transcript, one summary each).
-    Before every round, faults are armed for ~30% of the jobs due in it, on reads and writes of both
-    endpoints (injected 429s ask for a 0 s wait); retries wait out their real backoff.
+    Each comes from a client with one live matter (so the filing chain files it without staff): two texts
+    in through the webhook's insert, intake files them, and an hour later `close_due` closes the windows
+    and queues one transcript and one summary each.
     """
-    pairs, per_round = 1_000, 200
+    live = (
+        select(matters.c.client_cms_id, func.count().label("n"))
+        .where(matters.c.status.in_(LIVE_STATUSES), matters.c.deleted_at.is_(None))
+        .group_by(matters.c.client_cms_id)
+        .subquery()
+    )
+    unshared = (
+        select(contact_phones.c.e164)
+        .where(contact_phones.c.e164.is_not(None))
+        .group_by(contact_phones.c.e164)
+        .having(func.count() == 1)
+    )
+    with engine.connect() as conn:
+        phones = (
+            conn.execute(
+                select(func.min(contact_phones.c.e164))
+                .join(contacts, contacts.c.id == contact_phones.c.contact_id)
+                .join(live, live.c.client_cms_id == contacts.c.client_key)
+                .where(live.c.n == 1, contacts.c.is_client, contacts.c.deleted_at.is_(None))
+                .where(contact_phones.c.e164.in_(unshared))
+                .group_by(contacts.c.id)
+                .order_by(contacts.c.id)
+            )
+            .scalars()
+            .all()
+        )
+    assert len(phones) >= count, f"the sandbox firm has only {len(phones)} clients with one live matter"
+    start = utcnow() - timedelta(hours=2)
+    batch = [
+        inbound.parse(inbound_form(phone, text), settings)
+        for phone in phones[:count]
+        for text in ("Is the hearing still on Tuesday?", "Can you call me tomorrow at 3pm?")
+    ]
+    with engine.begin() as conn:
+        inbound.receive_many(conn, batch, settings, start)
+    intake.drain(engine, settings)
+    closed = windows.close_due(engine, settings, now=utcnow())
+    assert [c.messages for c in closed] == [2] * count, "every conversation is one filed window of two texts"
+    with engine.connect() as conn:
+        return {marker: kind for marker, kind in conn.execute(select(writebacks.c.marker, writebacks.c.kind))}
+
+
+@pytest.mark.timeout(1800)
+def test_thirty_percent_failures_end_with_each_record_once(tmp_path: Path) -> None:
+    """~30% of CMS calls fail in mixed ways; 1,000 closed windows land as 1,000 transcripts and 1,000 summaries.
+
+    The windows are real: texts in, filed by intake, closed by `close_due`. Before every round, faults are
+    armed for ~30% of the jobs due in it, on reads and writes of both endpoints (injected 429s ask for a
+    0 s wait); retries wait out their real backoff.
+    """
+    conversations, per_round = 1_000, 200
     rng = random.Random(4)
-    with sandbox_process(40, 20, "--seed", "3") as base_url:
-        settings, engine = _store(base_url, tmp_path / "faults.db")
-        prefix = f"mlf{uuid.uuid4().hex[:6]}-"
-        kinds = add_jobs(engine, 2 * pairs, prefix)
+    with sandbox_process(8_000, 7_000, "--seed", "3") as base_url:
+        _, engine = _store(base_url, tmp_path / "faults.db")
+        settings = firm_settings(
+            MATTERLINE_DATABASE_URL=f"sqlite:///{tmp_path / 'faults.db'}",
+            MATTERLINE_CMS_BASE_URL=base_url,
+            MATTERLINE_CMS_ACCESS_TOKEN=DEFAULT_TOKEN,
+        )
+        kinds = close_windows(engine, settings, conversations)
+        prefix = "ml-"
         before = control(base_url, "stats")
         started = time.perf_counter()
         armed: Counter[str] = Counter()
@@ -241,7 +300,7 @@ def test_thirty_percent_failures_end_with_each_record_once(tmp_path: Path) -> No
         calls = after["total_requests"] - before["total_requests"]
         fired = after["faults_fired"] - before["faults_fired"]
         print()
-        print("1,000 windows simulated as 1,000 transcript + 1,000 summary write-back rows (not close_due)")
+        print(f"{conversations} closed windows: {Counter(kinds.values())}")
         print(f"  faults armed {dict(armed)}; fired {fired} of {calls} CMS calls ({fired / calls:.1%})")
         print(
             f"  {rounds} rounds in {seconds:.1f}s: {totals.written} written, {totals.adopted} adopted after an "
@@ -255,4 +314,4 @@ def test_thirty_percent_failures_end_with_each_record_once(tmp_path: Path) -> No
         for row in writeback_rows(engine, duplicated[:5]):
             print(f"  duplicated: {row}")
         assert_each_written_once(engine, base_url, kinds, prefix)
-        assert sum(communications.values()) == sum(notes.values()) == pairs
+        assert sum(communications.values()) == sum(notes.values()) == conversations

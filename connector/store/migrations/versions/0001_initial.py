@@ -72,9 +72,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("cms_id", name=op.f("uq_matter_contacts_cms_id")),
     )
     with op.batch_alter_table("matter_contacts", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_matter_contacts_contact_cms_id"), ["contact_cms_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_matter_contacts_contact_cms_id"), ["contact_cms_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_matter_contacts_matter_cms_id"), ["matter_cms_id"], unique=False)
 
     op.create_table(
