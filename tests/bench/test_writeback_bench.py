@@ -252,7 +252,7 @@ def close_windows(engine: Engine, settings: Settings, count: int) -> dict[str, s
     closed = windows.close_due(engine, settings, now=utcnow())
     assert [c.messages for c in closed] == [2] * count, "every conversation is one filed window of two texts"
     with engine.connect() as conn:
-        return {marker: kind for marker, kind in conn.execute(select(writebacks.c.marker, writebacks.c.kind))}
+        return dict(conn.execute(select(writebacks.c.marker, writebacks.c.kind)).all())
 
 
 @pytest.mark.timeout(1800)
