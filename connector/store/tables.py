@@ -68,6 +68,8 @@ contacts = Table(
     Column("is_client", Boolean, nullable=False, default=False),
     Column("time_zone", String(64)),
     Column("region_code", String(8)),
+    # State or province from the client's address, where the mapping has it (quiet hours by state).
+    Column("state", String(64)),
     Column("cms_updated_at", UTCDateTime()),
     Column("fingerprint", String(40), nullable=False),
     Column("seen_run", Integer, nullable=False, default=0),
@@ -263,6 +265,11 @@ messages = Table(
     Column("sent_at", UTCDateTime()),
     # The conversation window the message was written back in; null until its window closes.
     Column("window_id", Integer, index=True),
+    # Quiet hours: when a held text may go (its status is "scheduled" until then).
+    Column("scheduled_for", UTCDateTime()),
+    # Retention: once the body and media are purged, the SHA-256 of the body proves what it was.
+    Column("body_sha256", String(64)),
+    Column("purged_at", UTCDateTime()),
     Index("ix_messages_thread_id_id", "thread_id", "id"),
     Index("ix_messages_to_number_created_at", "to_number", "created_at"),
 )
@@ -309,6 +316,37 @@ opt_outs = Table(
     Column("actor_id", Integer, ForeignKey("users.id", ondelete="SET NULL")),
     Column("created_at", UTCDateTime(), nullable=False),
     Index("ix_opt_outs_phone_id", "phone", "id"),
+)
+
+# The consent ledger: append-only; a number's consent is its newest row (grant or revoke).
+consents = Table(
+    "consents",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("phone", String(20), nullable=False),
+    Column("action", String(8), nullable=False),  # grant | revoke
+    Column("method", String(32), nullable=False),  # engagement_letter | verbal | web_form | inbound_text | cms_field
+    Column("scope", String(256), nullable=False),
+    Column("source", Text),  # where it is written down: a document, a form id, the CMS field's name
+    Column("captured_by", String(128), nullable=False),
+    Column("client_cms_id", String(64)),
+    Column("matter_cms_id", String(64)),
+    Column("captured_at", UTCDateTime(), nullable=False),  # when the client gave (or withdrew) it
+    Column("created_at", UTCDateTime(), nullable=False),  # when it was recorded here
+    Index("ix_consents_phone_id", "phone", "id"),
+)
+
+# Legal holds: append-only; a matter is on hold while its newest row is "set".
+legal_holds = Table(
+    "legal_holds",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("matter_cms_id", String(64), nullable=False),
+    Column("action", String(8), nullable=False),  # set | release
+    Column("reason", Text, nullable=False),
+    Column("actor", String(128), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Index("ix_legal_holds_matter_cms_id_id", "matter_cms_id", "id"),
 )
 
 thread_reads = Table(
