@@ -89,6 +89,20 @@ class SettingsSchema(Schema):
     outbox_max_attempts = mf.Integer(
         data_key="MATTERLINE_OUTBOX_MAX_ATTEMPTS", load_default=8, validate=validate.Range(min=1, max=100)
     )
+    consent_inbound_days = mf.Integer(
+        data_key="MATTERLINE_CONSENT_INBOUND_DAYS", load_default=30, validate=validate.Range(min=0, max=365)
+    )
+    content_rules_file = mf.String(data_key="MATTERLINE_CONTENT_RULES_FILE", load_default=None)
+    quiet_hours = mf.String(data_key="MATTERLINE_QUIET_HOURS", load_default="08:00-20:00")
+    quiet_hours_by_state = mf.String(data_key="MATTERLINE_QUIET_HOURS_BY_STATE", load_default="")
+    office_hours = mf.String(data_key="MATTERLINE_OFFICE_HOURS", load_default="Mon-Fri 09:00-17:00")
+    emergency_reply = mf.String(
+        data_key="MATTERLINE_EMERGENCY_REPLY", load_default=None, validate=validate.Length(min=1, max=480)
+    )
+    retention_days = mf.Integer(
+        data_key="MATTERLINE_RETENTION_DAYS", load_default=2555, validate=validate.Range(min=1, max=36500)
+    )
+    private_previews = mf.Boolean(data_key="MATTERLINE_PRIVATE_PREVIEWS", load_default=False)
     day_end = mf.String(
         data_key="MATTERLINE_DAY_END",
         load_default="18:00",
@@ -218,6 +232,14 @@ class Settings:
     day_end: str = "18:00"
     summary_review: bool = False
     outbox_max_attempts: int = 8
+    consent_inbound_days: int = 30
+    content_rules_file: str | None = None
+    quiet_hours: str = "08:00-20:00"
+    quiet_hours_by_state: str = ""
+    office_hours: str = "Mon-Fri 09:00-17:00"
+    emergency_reply: str | None = None
+    retention_days: int = 2555
+    private_previews: bool = False
 
     def __repr__(self) -> str:
         shown = []
