@@ -18,7 +18,7 @@ from sqlalchemy import Engine, func, select
 
 from connector import intake, threads, writeback
 from connector.cms.connect import build_client
-from connector.outbound import SendRefused, queue_send
+from connector.outbound import SendRefused, hold_until, queue_send
 from connector.sandbox import (
     DEFAULT_CLIENT_ID,
     DEFAULT_CLIENT_SECRET,
@@ -36,6 +36,7 @@ from connector.sandbox import (
 from connector.sender import send_due
 from connector.settings import Settings, load_settings
 from connector.store import make_engine, upgrade
+from connector.store.engine import utcnow
 from connector.store.tables import contact_phones, contacts, matters, messages
 from connector.store.tables import threads as threads_table
 from connector.subscriptions import renew
@@ -242,7 +243,26 @@ def _texting(engine: Engine, settings: Settings, twilio: TwilioServer, app_url: 
     )
     intake.drain(engine, settings)
     echo(f"   an unknown number texts too -> HTTP {stranger.status_code}; kept in 'needs filing'")
+    echo(
+        f"   the hearing question is urgent: thread flagged {bool(thread.urgent)}; a task for the responsible "
+        "attorney is queued for the CMS (and after office hours the client gets the emergency instructions)"
+    )
     attorney, _token = create_user(engine, name="Avery Counsel", email="avery@sandboxlaw.example", role="attorney")
+    try:
+        queue_send(
+            engine,
+            settings,
+            thread_id=thread.id,
+            author_id=attorney.id,
+            actor=attorney.actor,
+            body="They offered $45,000 to settle; my SSN note: 123-45-6789",
+        )
+    except SendRefused as exc:
+        rules = sorted({f["rule"] for f in exc.details["findings"]})
+        echo(f"   a draft with a settlement figure and an SSN is refused: {exc.status} {exc.code} {rules}")
+    with engine.connect() as conn:
+        held = hold_until(conn, settings, phone, utcnow())
+    reason = "answering the client's question about Tuesday's hearing" if held else None
     queued = queue_send(
         engine,
         settings,
@@ -250,7 +270,10 @@ def _texting(engine: Engine, settings: Settings, twilio: TwilioServer, app_url: 
         author_id=attorney.id,
         actor=attorney.actor,
         body="Yes - Tuesday 9:30am, Courtroom 4B. Bring your ID and arrive 15 minutes early.",
+        quiet_hours_reason=reason,
     )
+    if held:
+        echo(f"   it is quiet hours where the client lives; the attorney sends anyway, with a reason: {reason!r}")
     counts = send_due(engine, settings)
     callbacks = twilio.state.deliver_callbacks(shuffle=True, seed=1)
     with engine.connect() as conn:
@@ -279,6 +302,8 @@ def _write_back(engine: Engine, settings: Settings, mapping: Any, client: Any, c
             continue
         if row["kind"] == "transcript":
             where = f"communications.json?matter_id={row['matter_cms_id']}&fields=id,subject,body"
+        elif row["kind"] == "task":
+            where = f"tasks.json?matter_id={row['matter_cms_id']}&fields=id,name,priority,due_at"
         else:
             where = f"notes.json?type=Matter&matter_id={row['matter_cms_id']}&fields=id,subject,detail"
         echo(f"    {row['kind']:<10} #{row['cms_record_id']} on matter {row['matter_cms_id']}: {cms.base_url}/{where}")

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, bindparam, delete, insert, select, update
 
+from connector.guardrails import consent
 from connector.records import ContactRecord, MatterRecord, RelationshipRecord
 from connector.store.tables import contact_phones, contacts, matter_contacts, matters
 
@@ -47,6 +48,7 @@ def _contact_row(record: ContactRecord) -> dict[str, Any]:
         "is_client": record.is_client,
         "time_zone": record.time_zone,
         "region_code": record.region_code,
+        "state": record.state,
         "cms_updated_at": record.updated_at,
         "fingerprint": record.fingerprint,
     }
@@ -143,6 +145,14 @@ def apply(
         _mark_seen(conn, table, unchanged_ids, run_seq)
     if resource == "clients":
         _replace_phones(conn, new, created_ids, changed)
+        consented = [
+            (phone.e164, record.client_key, record.sms_consent)
+            for record in by_id.values()
+            if isinstance(record, ContactRecord) and record.sms_consent is not None
+            for phone in record.phones
+            if phone.e164 is not None
+        ]
+        consent.reconcile_cms_field(conn, consented, field="sms_consent", now=now)
     counts.created, counts.updated, counts.unchanged = len(new), len(changed), len(unchanged_ids)
     counts.fetched = len(records)
     return counts

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, select, update
 
-from connector import audit, inbound, outbox, threads
+from connector import audit, escalations, inbound, outbox, threads
 from connector.keywords import classify, keyword_only
 from connector.outbound import SEND_KIND
 from connector.segments import measure
@@ -80,6 +80,7 @@ def _take(conn: Connection, row: Any, settings: Settings) -> None:
         .values(**counters, last_message_at=row.created_at, last_inbound_at=row.created_at)
     )
     _plain_language(conn, row, settings, filing, thread.id)
+    escalations.escalate(conn, row, settings, filing, thread.id, firm_key(row, settings))
     audit.append(
         conn,
         actor=TWILIO_ACTOR,

@@ -1,7 +1,10 @@
 """Staff sending a text: checked, stored and queued in one transaction; the worker talks to Twilio.
 
-Nothing reaches an opted-out number: the refusal is audited (in its own transaction, so the record of
-the attempt survives the refusal) and answered as `recipient_opted_out`.
+Every send passes the same guardrails, whoever asks (API, CLI, auto-replies; scheduled sends are checked
+again when they go): opt-out (409 `recipient_opted_out`), consent (409 `consent_required`), content rules
+(422 `content_rule`; a warning needs `override_reason`, a block cannot be sent) and quiet hours (held as
+`scheduled` until the recipient's morning unless an attorney overrides with a reason). A refusal is
+audited in its own transaction, so the record of the attempt survives the refusal.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, insert, select, update
 
 from connector import audit, optouts, outbox, threads
+from connector.guardrails import consent, content, policy, quiet_hours
 from connector.phones import to_e164
 from connector.segments import MAX_BODY_CHARS, measure, too_long
 from connector.settings import Settings
@@ -28,10 +32,11 @@ _MAX_MEDIA = 10
 class SendRefused(Exception):
     """A send that will not happen; `code` and `status` are what the API and CLI report."""
 
-    def __init__(self, code: str, message: str, status: int) -> None:
+    def __init__(self, code: str, message: str, status: int, details: Any = None) -> None:
         super().__init__(message)
         self.code = code
         self.status = status
+        self.details = details
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +50,8 @@ class Queued:
     encoding: str
     segments: int
     status: str
+    scheduled_for: datetime | None = None
+    warnings: tuple[dict[str, Any], ...] = ()
 
 
 def _contact_phone(conn: Connection, client_key: str) -> str | None:
@@ -110,11 +117,20 @@ def queue_send(
     author_id: int | None = None,
     actor: str,
     request_id: str | None = None,
+    override_reason: str | None = None,
+    quiet_hours_reason: str | None = None,
+    reply_to_client: bool = False,
+    now: datetime | None = None,
 ) -> Queued:
     """Check, store and queue one text.
 
+    `override_reason` sends past content-rule warnings; `quiet_hours_reason` sends now during quiet
+    hours (callers let only attorneys and admins give it); `reply_to_client` marks an automatic reply to
+    a text the client just sent, which quiet hours do not hold.
+
     Raises:
-        SendRefused: opted out (409), too long or empty or bad media (422), unknown thread/matter (404).
+        SendRefused: opted out or no consent (409), too long, empty, bad media or a content rule (422),
+            unknown thread/matter (404).
     """
     if sum(x is not None for x in (thread_id, matter_cms_id, to)) != 1:
         raise SendRefused("bad_request", "give exactly one of a thread, a matter or a number", 400)
@@ -124,11 +140,15 @@ def queue_send(
         raise SendRefused("body_too_long", f"the body is over {MAX_BODY_CHARS} characters", 422)
     if len(media_urls) > _MAX_MEDIA or any(not u.startswith("https://") for u in media_urls):
         raise SendRefused("bad_media", f"at most {_MAX_MEDIA} media URLs, each https://", 422)
-    now = utcnow()
+    for name, reason in (("override_reason", override_reason), ("quiet_hours_reason", quiet_hours_reason)):
+        if reason is not None and not reason.strip():
+            raise SendRefused("empty_reason", f"{name} must say why (it is kept in the audit log)", 422)
+    findings = policy.content_rules(settings).check(body)
+    now = now or utcnow()
     with engine.begin() as conn:
         thread, matter = _target(conn, settings, thread_id=thread_id, matter_cms_id=matter_cms_id, to=to, now=now)
-        refused = optouts.is_opted_out(conn, thread.client_phone)
-        if refused:
+        refusal = _refusal(conn, settings, thread, findings, override_reason, now)
+        if refusal is not None:
             audit.append(
                 conn,
                 actor=actor,
@@ -137,12 +157,19 @@ def queue_send(
                 subject_id=thread.id,
                 matter_cms_id=matter,
                 request_id=request_id,
-                details={"reason": "recipient_opted_out", "to": thread.client_phone},
+                details={"reason": refusal.code, "to": thread.client_phone, "rules": _rule_ids(findings)},
                 at=now,
             )
-    if refused:
-        raise SendRefused("recipient_opted_out", f"{thread.client_phone} has opted out of texts", 409)
+    if refusal is not None:
+        raise refusal
     segments = measure(body)
+    held_until = None
+    if not reply_to_client:
+        with engine.connect() as conn:
+            held_until = hold_until(conn, settings, thread.client_phone, now)
+    exempt = reply_to_client or (held_until is not None and quiet_hours_reason is not None)
+    if exempt:
+        held_until = None
     with engine.begin() as conn:
         if optouts.is_opted_out(conn, thread.client_phone):  # an opt-out may have landed in between
             raise SendRefused("recipient_opted_out", f"{thread.client_phone} has opted out of texts", 409)
@@ -160,7 +187,9 @@ def queue_send(
                     num_segments=segments.segments,
                     num_media=len(media_urls),
                     media=[{"url": url, "content_type": ""} for url in media_urls],
-                    status="pending",
+                    status="scheduled" if held_until else "pending",
+                    scheduled_for=held_until,
+                    quiet_hours_exempt=exempt,
                     matter_cms_id=matter,
                     author_id=author_id,
                     created_at=now,
@@ -176,7 +205,7 @@ def queue_send(
             .where(threads_table.c.id == thread.id)
             .values(message_count=threads_table.c.message_count + 1, last_message_at=now, last_message_id=message_id)
         )
-        outbox.enqueue(conn, SEND_KIND, f"sms:{message_id}", {"message_id": message_id}, now=now)
+        outbox.enqueue(conn, SEND_KIND, f"sms:{message_id}", {"message_id": message_id}, now=now, due=held_until or now)
         audit.append(
             conn,
             actor=actor,
@@ -190,7 +219,87 @@ def queue_send(
                 "to": thread.client_phone,
                 "segments": segments.segments,
                 "media": len(media_urls),
+                "scheduled_for": held_until.isoformat() if held_until else None,
+                "auto_reply": reply_to_client,
             },
             at=now,
         )
-    return Queued(message_id, thread.id, thread.client_phone, matter, segments.encoding, segments.segments, "pending")
+        for action, reason, extra in (
+            ("override", override_reason if findings else None, {"rules": _rule_ids(findings)}),
+            ("quiet_hours_override", quiet_hours_reason if exempt and not reply_to_client else None, {}),
+        ):
+            if reason is not None:
+                audit.append(
+                    conn,
+                    actor=actor,
+                    action=action,
+                    subject_type="message",
+                    subject_id=message_id,
+                    matter_cms_id=matter,
+                    request_id=request_id,
+                    details={"reason": reason.strip()[:500], **extra},
+                    at=now,
+                )
+    return Queued(
+        message_id,
+        thread.id,
+        thread.client_phone,
+        matter,
+        segments.encoding,
+        segments.segments,
+        "scheduled" if held_until else "pending",
+        held_until,
+        tuple(f.to_json() for f in findings),
+    )
+
+
+def _rule_ids(findings: Sequence[content.Finding]) -> list[str]:
+    return sorted({f.rule_id for f in findings})
+
+
+def _refusal(
+    conn: Connection,
+    settings: Settings,
+    thread: Any,
+    findings: Sequence[content.Finding],
+    override_reason: str | None,
+    now: datetime,
+) -> SendRefused | None:
+    """The first guardrail that stops this send, in the order a firm would explain it."""
+    phone = thread.client_phone
+    if optouts.is_opted_out(conn, phone):
+        return SendRefused("recipient_opted_out", f"{phone} has opted out of texts", 409)
+    verdict = consent.check(conn, phone, thread.firm_number, inbound_days=settings.consent_inbound_days, now=now)
+    if not verdict.allowed:
+        return SendRefused("consent_required", verdict.detail, 409)
+    blocked = [f for f in findings if f.action == "block"]
+    if blocked or (findings and override_reason is None):
+        ids = ", ".join(_rule_ids(blocked or findings))
+        message = (
+            f"this text cannot be sent: {ids}" if blocked else f"this text needs an override_reason to be sent: {ids}"
+        )
+        return SendRefused("content_rule", message, 422, {"findings": [f.to_json() for f in findings]})
+    return None
+
+
+def hold_until(conn: Connection, settings: Settings, phone: str, now: datetime) -> datetime | None:
+    """When quiet hours let a text to `phone` go, or None when they let it go now."""
+    default = policy.quiet_window(settings)
+    if default is None:
+        return None
+    contact = conn.execute(
+        select(contacts.c.time_zone, contacts.c.state)
+        .join(contact_phones, contact_phones.c.contact_id == contacts.c.id)
+        .where(contact_phones.c.e164 == phone, contacts.c.deleted_at.is_(None))
+        .order_by(contacts.c.is_client.desc(), contacts.c.id)
+        .limit(1)
+    ).first()
+    recipient = quiet_hours.recipient(
+        phone,
+        time_zone=contact.time_zone if contact else None,
+        state=contact.state if contact else None,
+        firm_zone=settings.zone,
+    )
+    window = quiet_hours.window_for(recipient, default, policy.state_windows(settings))
+    allowed: datetime | None = quiet_hours.next_allowed(now, recipient, window)
+    return allowed

@@ -44,6 +44,10 @@ class ContactRecord:
     updated_at: datetime | None
     phones: tuple[PhoneRecord, ...]
     fingerprint: str
+    # The state or province of the client's address (quiet hours by state), where the mapping has it.
+    state: str | None = None
+    # The CMS field the mapping names for SMS consent: True/False when the field is set, None when absent.
+    sms_consent: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,9 +167,19 @@ def read_contact(spec: ResourceSpec, raw: Any, default_region: str) -> ContactRe
     is_client = _truthy(_field(spec, raw, "is_client")) if "is_client" in spec.fields else True
     time_zone = _text(_field(spec, raw, "time_zone"))
     region_code = _text(_field(spec, raw, "region_code"))
+    state = _text(_field(spec, raw, "state"))
+    consent_value = _field(spec, raw, "sms_consent") if "sms_consent" in spec.fields else None
+    sms_consent = None if consent_value is None or consent_value == "" else _truthy(consent_value)
     phones = read_phones(spec, raw, region)
     fingerprint = _fingerprint(
-        name, client_key, is_client, time_zone, region_code, [(p.raw, p.label, p.is_primary) for p in phones]
+        name,
+        client_key,
+        is_client,
+        time_zone,
+        region_code,
+        [(p.raw, p.label, p.is_primary) for p in phones],
+        state,
+        sms_consent,
     )
     return ContactRecord(
         cms_id=cms_id,
@@ -177,6 +191,8 @@ def read_contact(spec: ResourceSpec, raw: Any, default_region: str) -> ContactRe
         updated_at=parse_timestamp(_field(spec, raw, "updated_at")),
         phones=phones,
         fingerprint=fingerprint,
+        state=state,
+        sms_consent=sms_consent,
     )
 
 

@@ -20,8 +20,9 @@ from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
-from connector import audit, optouts, outbox, twilio_errors
+from connector import audit, optouts, outbound, outbox, twilio_errors
 from connector.const import DEFAULT_TWILIO_API_URL, LOGGER
+from connector.guardrails import consent
 from connector.outbound import SEND_KIND
 from connector.settings import Settings
 from connector.store.engine import utcnow
@@ -71,17 +72,18 @@ def send_due(
     client_factory: ClientFactory = make_client,
     owner: str | None = None,
     limit: int = 50,
+    now: datetime | None = None,
 ) -> SendCounts:
-    """Send every text that is due; returns what happened."""
+    """Send every text that is due (at `now`, by default the clock's); returns what happened."""
     owner = owner or f"{socket.gethostname()}:{id(engine)}"
     counts = SendCounts()
-    jobs = outbox.lease(engine, owner, kinds=(SEND_KIND,), limit=limit)
+    jobs = outbox.lease(engine, owner, kinds=(SEND_KIND,), limit=limit, now=now)
     if not jobs:
         return counts
     client = client_factory(settings)
     for job in jobs:
         try:
-            _send_one(engine, settings, client, job, owner, counts)
+            _send_one(engine, settings, client, job, owner, counts, now)
         except Exception as exc:  # one bad job must not stop the others
             LOGGER.exception("send job %s failed unexpectedly", job.id)
             with engine.begin() as conn:
@@ -113,18 +115,62 @@ def _waiting_inbound(conn: Connection, phone: str) -> bool:
     )
 
 
+def _held_again(
+    conn: Connection, settings: Settings, job: outbox.Job, owner: str, message: Any, now: datetime, counts: SendCounts
+) -> bool:
+    """The guardrails again at the moment of sending: consent may have been withdrawn, and a text that
+    waited (a retry, a worker that was down) may now fall in the recipient's quiet hours."""
+    verdict = consent.check(
+        conn, message.to_number, message.from_number, inbound_days=settings.consent_inbound_days, now=now
+    )
+    if not verdict.allowed:
+        _finish(conn, message, "blocked", None, f"consent withdrawn before the text went: {verdict.detail}", now)
+        audit.append(
+            conn,
+            actor="worker",
+            action="send_blocked",
+            subject_type="message",
+            subject_id=message.id,
+            matter_cms_id=message.matter_cms_id,
+            details={"reason": "consent_required"},
+            at=now,
+        )
+        outbox.complete(conn, job, owner, now=now)
+        counts.blocked += 1
+        return True
+    held_until = None if message.quiet_hours_exempt else outbound.hold_until(conn, settings, message.to_number, now)
+    if held_until is not None:
+        conn.execute(
+            update(messages).where(messages.c.id == message.id).values(status="scheduled", scheduled_for=held_until)
+        )
+        outbox.defer(
+            conn, job, owner, "quiet hours: held until the recipient's morning", delay=held_until - now, now=now
+        )
+        counts.retried += 1
+        return True
+    if message.status == "scheduled":
+        conn.execute(update(messages).where(messages.c.id == message.id).values(status="pending"))
+    return False
+
+
 def _load(conn: Connection, message_id: int) -> Any:
     return conn.execute(select(messages).where(messages.c.id == message_id)).first()
 
 
 def _send_one(
-    engine: Engine, settings: Settings, client: Client, job: outbox.Job, owner: str, counts: SendCounts
+    engine: Engine,
+    settings: Settings,
+    client: Client,
+    job: outbox.Job,
+    owner: str,
+    counts: SendCounts,
+    at: datetime | None = None,
 ) -> None:
     message_id = int(job.payload["message_id"])
-    now = utcnow()
+    now = at or utcnow()
     with engine.begin() as conn:
         message = _load(conn, message_id)
-        if message is None or message.status != "pending":
+        if message is None or message.status not in ("pending", "scheduled"):
             outbox.complete(conn, job, owner, now=now)
             return
         if _waiting_inbound(conn, message.to_number):
@@ -146,6 +192,8 @@ def _send_one(
             )
             outbox.complete(conn, job, owner, now=now)
             counts.blocked += 1
+            return
+        if message.kind == "message" and _held_again(conn, settings, job, owner, message, now, counts):
             return
         unresolved = conn.execute(
             select(send_attempts.c.id, send_attempts.c.started_at)

@@ -175,11 +175,49 @@ class SettingsSchema(Schema):
         if bad:
             raise ValidationError(f"not E.164 (+15551234567): {', '.join(bad)}")
 
+    @validates("quiet_hours")
+    def _quiet_hours(self, value: str, **_: Any) -> None:
+        from connector.guardrails.quiet_hours import parse_window
+
+        if value.strip().lower() != "off":
+            _parsed(parse_window, value)
+
+    @validates("quiet_hours_by_state")
+    def _quiet_hours_by_state(self, value: str, **_: Any) -> None:
+        from connector.guardrails.quiet_hours import parse_state_windows
+
+        if value.strip():
+            _parsed(parse_state_windows, value)
+
+    @validates("office_hours")
+    def _office_hours(self, value: str, **_: Any) -> None:
+        from connector.guardrails.policy import parse_office_hours
+
+        _parsed(parse_office_hours, value)
+
+    @validates("content_rules_file")
+    def _content_rules_file(self, value: str | None, **_: Any) -> None:
+        from connector.guardrails.content import RulesError, load_rules
+
+        if value is not None:
+            try:
+                load_rules(value)
+            except RulesError as exc:
+                raise ValidationError(exc.errors) from exc
+
     @post_load
     def _build(self, data: dict[str, Any], **_: Any) -> Settings:
         data["firm_numbers"] = tuple(_split(data["firm_numbers"]))
         data["default_region"] = data["default_region"].upper()
         return Settings(**data)
+
+
+def _parsed(parse: Any, value: str) -> None:
+    """Run one of the guardrails' parsers on a setting; its ValueError becomes this setting's error."""
+    try:
+        parse(value)
+    except ValueError as exc:
+        raise ValidationError(str(exc)) from exc
 
 
 def _split(value: str) -> list[str]:

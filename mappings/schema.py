@@ -60,7 +60,17 @@ REQUIRED_FIELDS: Final[dict[str, frozenset[str]]] = {
     "relationships": frozenset({"id", "matter_id", "contact_id"}),
 }
 ALLOWED_FIELDS: Final[dict[str, tuple[str, ...]]] = {
-    "clients": ("id", "name", "is_client", "updated_at", "client_key", "time_zone", "region_code"),
+    "clients": (
+        "id",
+        "name",
+        "is_client",
+        "updated_at",
+        "client_key",
+        "time_zone",
+        "region_code",
+        "state",
+        "sms_consent",
+    ),
     "matters": (
         "id",
         "display_number",

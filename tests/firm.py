@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Engine
 from twilio.request_validator import RequestValidator
 
+from connector.guardrails import consent as consents
 from connector.ingest import apply
 from connector.records import read_contact, read_matter
 from connector.settings import Settings, load_settings
@@ -40,13 +41,17 @@ MATTERS: list[dict[str, Any]] = [
 ]
 
 
-def seed(engine: Engine) -> None:
-    """Write the firm above into `engine`."""
+def seed(engine: Engine, *, consent: bool = True) -> None:
+    """Write the firm above into `engine`; with `consent`, every client agreed to texts in their engagement letter."""
     contacts = [read_contact(CLIO.resources["clients"], raw, "US") for raw in CONTACTS]
     matters = [read_matter(CLIO.resources["matters"], raw) for raw in MATTERS]
     with engine.begin() as conn:
         apply(conn, "clients", contacts, now=NOW)
         apply(conn, "matters", matters, now=NOW)
+        for phone in sorted({JANE, OMAR, ANN_LEE, CARA} if consent else ()):
+            consents.record(
+                conn, phone, action="grant", method="engagement_letter", captured_by="seed", region="US", now=NOW
+            )
 
 
 def settings(**env: str) -> Settings:
@@ -58,6 +63,9 @@ def settings(**env: str) -> Settings:
             "TWILIO_AUTH_TOKEN": TWILIO_TOKEN,
             "MATTERLINE_PUBLIC_URL": PUBLIC_URL,
             "MATTERLINE_FIRM_NAME": "Doe & Roe LLP",
+            # Texts go at any hour here; tests/test_guardrails_quiet_hours.py and the quiet-hours send tests
+            # set the window they are about.
+            "MATTERLINE_QUIET_HOURS": "off",
             **env,
         },
         env_file=None,

@@ -238,6 +238,7 @@ def texting(env: dict[str, str]) -> Iterator[dict[str, str]]:
             "TWILIO_ACCOUNT_SID": SANDBOX_ACCOUNT_SID,
             "TWILIO_AUTH_TOKEN": SANDBOX_AUTH_TOKEN,
             "MATTERLINE_TWILIO_API_URL": twilio.origin,
+            "MATTERLINE_QUIET_HOURS": "off",  # sends here go at any hour; tests/test_outbound.py covers holding
         }
 
 

@@ -621,7 +621,7 @@ def test_the_document_is_public_and_matches_the_app(firm: Firm) -> None:
 
 def test_request_bodies_are_documented_from_the_schemas(firm: Firm) -> None:
     send = DOC["paths"]["/api/threads/{thread_id}/messages"]["post"]["requestBody"]["content"]["application/json"]
-    assert set(send["schema"]["properties"]) == {"body", "media_urls"}
+    assert set(send["schema"]["properties"]) == {"body", "media_urls", "override_reason", "quiet_hours_reason"}
     assert send["schema"]["additionalProperties"] is False
     assign = DOC["paths"]["/api/threads/{thread_id}/assign"]["post"]["requestBody"]["content"]["application/json"]
     assert assign["schema"]["required"] == ["assignee"]
@@ -784,7 +784,7 @@ def test_staff_read_edit_and_file_a_summary_draft(engine: Engine) -> None:
     app = create_app(settings(MATTERLINE_SUMMARY_REVIEW="true"), engine)
     _, token = create_user(engine, name="Pat Paralegal", email="pat@firm.example", role="staff")
     api = Api(app.test_client(), app, token)
-    text_in(api.client, JANE, "Can you send me the court date in writing?")
+    text_in(api.client, JANE, "Can you send me the retainer agreement in writing?")
     thread = thread_id_of(engine, JANE)
     assert api.post(f"/api/threads/{thread}/file", {}).status_code == 200
     drafts = api.get("/api/writebacks?state=draft").get_json()["writebacks"]

@@ -26,9 +26,10 @@ from typing import Any, Final, Union, get_args, get_origin, get_type_hints
 
 from flask import Blueprint, Response, g, jsonify, request
 from marshmallow import RAISE, Schema, ValidationError, fields
-from marshmallow.validate import Length
+from marshmallow.validate import Length, OneOf
 
 from connector import inbox, optouts, outbound, threads, windows, writeback
+from connector.guardrails import consent, content, policy
 from connector.optouts import OptOutState
 from connector.store.engine import utcnow
 from connector.store.tables import messages as messages_table
@@ -109,6 +110,53 @@ class SendBody(Schema):
         fields.String(),
         load_default=list,
         metadata={"description": "https:// URLs of media to attach (MMS), at most 10."},
+    )
+    override_reason = fields.String(
+        load_default=None,
+        validate=Length(max=500),
+        metadata={
+            "description": "Why the text goes despite content-rule warnings (audited); blocks cannot be overridden."
+        },
+    )
+    quiet_hours_reason = fields.String(
+        load_default=None,
+        validate=Length(max=500),
+        metadata={
+            "description": "Attorneys and admins: why the text goes now, during the recipient's quiet hours (audited)."
+        },
+    )
+
+
+class CheckBody(Schema):
+    """A draft to check against the content rules."""
+
+    class Meta:
+        unknown = RAISE
+
+    body = fields.String(required=True, validate=Length(max=1600), metadata={"description": "The draft text."})
+
+
+class ConsentBody(Schema):
+    """A consent (or its withdrawal) as the client gave it."""
+
+    class Meta:
+        unknown = RAISE
+
+    phone = fields.String(required=True, validate=Length(min=1, max=40), metadata={"description": "The number."})
+    action = fields.String(
+        load_default="grant", validate=OneOf(("grant", "revoke")), metadata={"description": "grant or revoke."}
+    )
+    method = fields.String(
+        required=True, validate=OneOf(consent.METHODS), metadata={"description": "How the client gave it."}
+    )
+    scope = fields.String(
+        load_default="all matters", validate=Length(min=1, max=256), metadata={"description": "What it covers."}
+    )
+    source = fields.String(
+        load_default=None, validate=Length(max=500), metadata={"description": "Where it is written down."}
+    )
+    matter_cms_id = fields.String(
+        load_default=None, validate=Length(max=64), metadata={"description": "The matter it was given in."}
     )
 
 
@@ -284,6 +332,24 @@ class SentMessage:
     encoding: str
     segments: int
     matter_cms_id: str | None
+    scheduled_for: datetime | None
+    warnings: list[Finding]
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """What a content rule found in a text."""
+
+    rule: str
+    action: str
+    span: list[int]
+    match: str
+    message: str
+    suggestion: str
+
+
+def _findings(raw: Sequence[Mapping[str, Any]]) -> list[Finding]:
+    return [Finding(**item) for item in raw]
 
 
 def _plain(value: Any) -> Any:
@@ -379,6 +445,13 @@ def _send(call: Call, *, thread_id: int | None = None, matter_cms_id: str | None
     """Store the text and its outbox job in one transaction (`outbound.queue_send`), or say why not."""
     state = app_state()
     user = call.who
+    if call.body["quiet_hours_reason"] is not None and user.role not in REFILE_ROLES:
+        raise ApiError(
+            403,
+            "forbidden_role",
+            "only attorneys and admins may send during the recipient's quiet hours",
+            {"role": user.role, "allowed": list(REFILE_ROLES)},
+        )
     try:
         queued = outbound.queue_send(
             state.engine,
@@ -390,9 +463,11 @@ def _send(call: Call, *, thread_id: int | None = None, matter_cms_id: str | None
             author_id=user.id,
             actor=user.actor,
             request_id=call.request_id,
+            override_reason=call.body["override_reason"],
+            quiet_hours_reason=call.body["quiet_hours_reason"],
         )
     except outbound.SendRefused as exc:
-        raise ApiError(exc.status, exc.code, str(exc)) from None
+        raise ApiError(exc.status, exc.code, str(exc), exc.details) from None
     sent = SentMessage(
         id=queued.message_id,
         thread_id=queued.thread_id,
@@ -401,6 +476,8 @@ def _send(call: Call, *, thread_id: int | None = None, matter_cms_id: str | None
         encoding=queued.encoding,
         segments=queued.segments,
         matter_cms_id=queued.matter_cms_id,
+        scheduled_for=queued.scheduled_for,
+        warnings=_findings(queued.warnings),
     )
     return _json({"message": sent}, 201)
 
@@ -572,6 +649,55 @@ def _refile_message(call: Call, message_id: int) -> Response:
     return _json({"message": view})
 
 
+def _check_draft(call: Call) -> Response:
+    """What the content rules find in a draft, so a composer can warn while the user types; sends nothing."""
+    try:
+        rules = policy.content_rules(app_state().settings)
+    except content.RulesError as exc:  # pragma: no cover - the app refuses to start with a broken file
+        raise ApiError(503, "rules_unavailable", "the content rules file is broken", exc.errors) from None
+    found = rules.check(call.body["body"])
+    return _json(
+        {
+            "findings": _findings([f.to_json() for f in found]),
+            "sendable": not any(f.action == "block" for f in found),
+            "needs_override_reason": any(f.action == "warn" for f in found),
+        }
+    )
+
+
+def _list_consents(call: Call) -> Response:
+    """The consent ledger, oldest first; one number's with `phone`."""
+    state = app_state()
+    try:
+        rows = consent.listing(state.engine, call.query["phone"], region=state.settings.default_region)
+    except consent.ConsentError as exc:
+        raise ApiError(422, "invalid_phone", str(exc)) from None
+    return _json({"consents": rows})
+
+
+def _record_consent(call: Call) -> Response:
+    """Append a grant or a withdrawal to the ledger, captured by the caller; audited."""
+    state = app_state()
+    body = call.body
+    try:
+        with state.engine.begin() as conn:
+            row = consent.record(
+                conn,
+                body["phone"],
+                action=body["action"],
+                method=body["method"],
+                scope=body["scope"],
+                source=body["source"],
+                matter_cms_id=body["matter_cms_id"],
+                captured_by=call.who.actor,
+                region=state.settings.default_region,
+                request_id=call.request_id,
+            )
+    except consent.ConsentError as exc:
+        raise ApiError(422, "invalid_consent", str(exc)) from None
+    return _json({"consent": row}, 201)
+
+
 def _optouts(call: Call) -> Response:
     """The opt-out ledger's current state per number (the firm's record of who said stop)."""
     states = optouts.listing(app_state().engine, only_opted_out=call.query["opted_out"])
@@ -623,6 +749,48 @@ def _object(**properties: dict[str, Any]) -> dict[str, Any]:
 _THREAD_ONE: Final = _object(thread=_ref("Thread"))
 
 ROUTES: Final[tuple[Route, ...]] = (
+    Route(
+        "POST",
+        "/guardrails/check",
+        _check_draft,
+        "checkDraft",
+        "Check a draft against the content rules",
+        (
+            200,
+            "Every finding; `sendable` is false when a rule blocks, `needs_override_reason` when one warns.",
+            _object(
+                findings={"type": "array", "items": _ref("Finding")},
+                sendable={"type": "boolean"},
+                needs_override_reason={"type": "boolean"},
+            ),
+        ),
+        description="Sends and stores nothing, so a composer can call it as the user types.",
+        body=CheckBody,
+        tags=("guardrails",),
+    ),
+    Route(
+        "GET",
+        "/consents",
+        _list_consents,
+        "listConsents",
+        "The consent ledger",
+        (200, "Ledger rows, oldest first.", _object(consents={"type": "array", "items": {"type": "object"}})),
+        params=(Param("phone", TextParam(40), "Only this number's rows (any readable format)."),),
+        errors=(422,),
+        tags=("guardrails",),
+    ),
+    Route(
+        "POST",
+        "/consents",
+        _record_consent,
+        "recordConsent",
+        "Record consent or its withdrawal",
+        (201, "The ledger row (append-only).", _object(consent={"type": "object"})),
+        description="The caller is recorded as who captured it; audited as `consent` or `consent_revoked`.",
+        body=ConsentBody,
+        errors=(422,),
+        tags=("guardrails",),
+    ),
     Route(
         "GET",
         "/openapi.json",
@@ -711,8 +879,13 @@ ROUTES: Final[tuple[Route, ...]] = (
         (201, "Stored and queued; the worker sends it.", _object(message=_ref("SentMessage"))),
         description=(
             "The message and its outbox job are stored in one transaction. The answer gives the encoding "
-            "(GSM-7 or UCS-2) and the number of SMS segments. Refusals: 409 `recipient_opted_out` (audited as "
-            "`send_blocked`); 422 `body_too_long` (over 1,600 characters), `empty_message`, `bad_media`."
+            "(GSM-7 or UCS-2) and the number of SMS segments. Guardrails, in order: 409 `recipient_opted_out`; "
+            "409 `consent_required` (no consent on record and the client has not texted this number lately); "
+            "422 `content_rule` with every finding in `details.findings` (a block cannot be sent; a warning "
+            "goes with `override_reason`, audited as `override`); quiet hours: outside the recipient's "
+            "08:00-20:00 the text is stored as `scheduled` and `scheduled_for` says when it goes, unless an "
+            "attorney or admin gives `quiet_hours_reason` (audited). Refusals are audited as `send_blocked`. "
+            "Also 422 `body_too_long` (over 1,600 characters), `empty_message`, `bad_media`, `empty_reason`."
         ),
         body=SendBody,
         errors=(404, 409, 422),
@@ -1032,6 +1205,8 @@ def openapi_path(rule: str) -> str:
 
 def _type_schema(annotation: Any) -> dict[str, Any]:
     """JSON schema (OpenAPI 3.0 dialect) of a dataclass field's type, so response schemas follow the views."""
+    if isinstance(annotation, type) and dataclasses.is_dataclass(annotation):
+        return _ref(annotation.__name__)
     origin = get_origin(annotation)
     if origin in (Union, types.UnionType):
         present = [arg for arg in get_args(annotation) if arg is not type(None)]
@@ -1197,6 +1372,7 @@ def openapi_document() -> dict[str, Any]:
                 "Thread": _dataclass_schema(inbox.ThreadView, "A conversation: a firm number and a client phone."),
                 "Message": _dataclass_schema(inbox.MessageView, "One text in a thread."),
                 "SentMessage": _dataclass_schema(SentMessage, "A text stored and queued for sending."),
+                "Finding": _dataclass_schema(Finding, "What a content rule found: the rule, the span, a suggestion."),
                 "OptOut": _dataclass_schema(OptOutState, "A number's current opt-out state."),
                 "User": _dataclass_schema(User, "A person who uses Matterline."),
             },

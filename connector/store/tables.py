@@ -267,6 +267,8 @@ messages = Table(
     Column("window_id", Integer, index=True),
     # Quiet hours: when a held text may go (its status is "scheduled" until then).
     Column("scheduled_for", UTCDateTime()),
+    # Sent outside quiet hours on purpose: an attorney's override, or a reply to a text the client just sent.
+    Column("quiet_hours_exempt", Boolean),
     # Retention: once the body and media are purged, the SHA-256 of the body proves what it was.
     Column("body_sha256", String(64)),
     Column("purged_at", UTCDateTime()),

@@ -56,6 +56,7 @@ def upgrade() -> None:
 
     with op.batch_alter_table("messages", schema=None) as batch_op:
         batch_op.add_column(sa.Column("scheduled_for", connector.store.tables.UTCDateTime(), nullable=True))
+        batch_op.add_column(sa.Column("quiet_hours_exempt", sa.Boolean(), nullable=True))
         batch_op.add_column(sa.Column("body_sha256", sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column("purged_at", connector.store.tables.UTCDateTime(), nullable=True))
 
@@ -67,6 +68,7 @@ def downgrade() -> None:
     with op.batch_alter_table("messages", schema=None) as batch_op:
         batch_op.drop_column("purged_at")
         batch_op.drop_column("body_sha256")
+        batch_op.drop_column("quiet_hours_exempt")
         batch_op.drop_column("scheduled_for")
 
     with op.batch_alter_table("contacts", schema=None) as batch_op:

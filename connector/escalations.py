@@ -1,0 +1,145 @@
+"""What happens when a client's text is urgent: the thread is flagged, the attorney gets a task, and
+after hours the client is told what to do now.
+
+Runs at intake, in the same transaction that files the text, so the flag, the task job and the reply
+job land together or not at all. Matterline never answers the question itself: the auto-reply only
+gives the firm's emergency instructions, and only once per thread per day.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+
+from connector import audit, optouts, outbox, threads, writeback
+from connector.guardrails import escalation, policy
+from connector.outbound import SEND_KIND
+from connector.segments import measure
+from connector.settings import Settings
+from connector.store.tables import contacts, matters, messages
+from connector.store.tables import threads as threads_table
+
+AUTO_REPLY_KIND = "auto_reply"
+# One emergency auto-reply per thread in this long, however many urgent texts arrive.
+AUTO_REPLY_QUIET = timedelta(hours=12)
+
+
+def escalate(
+    conn: Connection, row: Any, settings: Settings, filing: threads.Filing, thread_id: int, firm_key: str
+) -> escalation.Escalation | None:
+    """Flag, task and (after hours) auto-reply for an urgent inbound `row`; None when it is not urgent."""
+    found = escalation.classify(row.body or "")
+    if found is None:
+        return None
+    now: datetime = row.created_at
+    conn.execute(update(threads_table).where(threads_table.c.id == thread_id).values(urgent=True))
+    task = None
+    if filing.matter_cms_id is not None:
+        local_day = now.astimezone(settings.zone).date().isoformat()
+        subject, body = _task_text(conn, row, settings, filing.matter_cms_id, found, thread_id)
+        task = writeback.queue_task(
+            conn,
+            thread_id=thread_id,
+            matter_cms_id=filing.matter_cms_id,
+            trigger=f"escalation:{thread_id}:{local_day}",
+            subject=subject,
+            body=body,
+            now=now,
+        )
+    replied = None
+    if not policy.office_hours(settings).open_at(now.astimezone(settings.zone)):
+        replied = _auto_reply(conn, row, settings, filing, thread_id, firm_key, found)
+    audit.append(
+        conn,
+        actor="worker",
+        action="escalate",
+        subject_type="message",
+        subject_id=row.id,
+        matter_cms_id=filing.matter_cms_id,
+        details={
+            "thread": thread_id,
+            "categories": list(found.categories),
+            "task_writeback": task,
+            "auto_reply": replied,
+        },
+        at=now,
+    )
+    return found
+
+
+def _task_text(
+    conn: Connection, row: Any, settings: Settings, matter_cms_id: str, found: escalation.Escalation, thread_id: int
+) -> tuple[str, str]:
+    """The task's title and description; with private previews, no client name and no message text."""
+    matter = conn.execute(select(matters.c.display_number).where(matters.c.cms_id == matter_cms_id)).scalar()
+    label = matter or f"matter {matter_cms_id}"
+    what = ", ".join(c.replace("_", " ") for c in found.categories)
+    when = row.created_at.astimezone(settings.zone).strftime("%Y-%m-%d %H:%M %Z")
+    if settings.private_previews:
+        return (
+            f"Urgent client text — {label}",
+            f"A client text on {label} was flagged urgent ({what}) at {when}. Open thread {thread_id} in "
+            "Matterline to read it.",
+        )
+    name = conn.execute(
+        select(contacts.c.name)
+        .join(matters, matters.c.client_cms_id == contacts.c.client_key)
+        .where(matters.c.cms_id == matter_cms_id)
+    ).scalar()
+    return (
+        f"Urgent text from {name or row.from_number}: {what} — {label}",
+        f"Flagged urgent ({what}) at {when} (thread {thread_id}):\n\n{row.body}",
+    )
+
+
+def _auto_reply(
+    conn: Connection,
+    row: Any,
+    settings: Settings,
+    filing: threads.Filing,
+    thread_id: int,
+    firm_key: str,
+    found: escalation.Escalation,
+) -> int | None:
+    """Queue the emergency instructions, through the same guardrails as any send; the message id or None."""
+    now: datetime = row.created_at
+    if optouts.is_opted_out(conn, row.from_number):
+        return None
+    recent = conn.execute(
+        select(messages.c.id).where(
+            messages.c.thread_id == thread_id,
+            messages.c.kind == AUTO_REPLY_KIND,
+            messages.c.created_at > now - AUTO_REPLY_QUIET,
+        )
+    ).first()
+    if recent is not None:
+        return None
+    text = policy.emergency_reply(settings, self_harm=found.self_harm)
+    if any(f.action == "block" for f in policy.content_rules(settings).check(text)):
+        return None  # the firm's own text trips its rules: staff must fix the setting, not the client wait
+    segments = measure(text)
+    message_id = int(
+        conn.execute(
+            insert(messages)
+            .values(
+                thread_id=thread_id,
+                direction="outbound",
+                kind=AUTO_REPLY_KIND,
+                from_number=firm_key,
+                to_number=row.from_number,
+                body=text,
+                encoding=segments.encoding,
+                num_segments=segments.segments,
+                num_media=0,
+                status="pending",
+                quiet_hours_exempt=True,
+                matter_cms_id=filing.matter_cms_id,
+                created_at=now,
+            )
+            .returning(messages.c.id)
+        ).scalar_one()
+    )
+    outbox.enqueue(conn, SEND_KIND, f"sms:{message_id}", {"message_id": message_id}, now=now)
+    return message_id

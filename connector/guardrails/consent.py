@@ -1,0 +1,213 @@
+"""The consent ledger: who agreed to be texted, how, when, captured by whom, and for what.
+
+Append-only, like the opt-out ledger: a number's consent is its newest row, and every earlier row stays
+as the firm's record. A first text to a number is allowed on recorded consent, or when the client
+texted that firm number first within `MATTERLINE_CONSENT_INBOUND_DAYS` (a reply to their own text). A
+revocation stops texts until consent is recorded again or the client texts the firm afresh.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Final
+
+from sqlalchemy import Connection, Engine, func, insert, select
+
+from connector import audit
+from connector.phones import to_e164
+from connector.store.engine import utcnow
+from connector.store.tables import consents, messages, threads
+
+METHODS: Final = ("engagement_letter", "verbal", "web_form", "inbound_text", "cms_field")
+GRANT, REVOKE = "grant", "revoke"
+# What a CMS consent field records, and what it is written down as.
+CMS_FIELD_ACTOR: Final = "sync"
+
+
+class ConsentError(ValueError):
+    """A consent record that cannot be taken: an unreadable number, an unknown method, no scope."""
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """Whether a text may go to a number, and on what basis (`consent`, `inbound_text`) or why not."""
+
+    allowed: bool
+    basis: str | None
+    detail: str
+
+
+def _phone(raw: str, region: str) -> str:
+    phone = to_e164(raw, region)
+    if phone is None:
+        raise ConsentError(f"{raw!r} is not a phone number that can be texted")
+    return phone
+
+
+def record(
+    conn: Connection,
+    raw_phone: str,
+    *,
+    action: str,
+    method: str,
+    captured_by: str,
+    region: str,
+    scope: str = "all matters",
+    source: str | None = None,
+    captured_at: datetime | None = None,
+    client_cms_id: str | None = None,
+    matter_cms_id: str | None = None,
+    request_id: str | None = None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Append a grant or a revocation in the caller's transaction, audited with it.
+
+    Raises:
+        ConsentError: the number cannot be read, or the method or scope is missing or unknown.
+    """
+    if action not in (GRANT, REVOKE):
+        raise ConsentError(f"action must be {GRANT!r} or {REVOKE!r}")
+    if method not in METHODS:
+        raise ConsentError(f"unknown method {method!r}; one of: {', '.join(METHODS)}")
+    if not scope.strip():
+        raise ConsentError("a consent needs a scope (e.g. 'all matters' or 'matter 1234: scheduling')")
+    phone = _phone(raw_phone, region)
+    moment = now or utcnow()
+    row = {
+        "phone": phone,
+        "action": action,
+        "method": method,
+        "scope": scope.strip()[:256],
+        "source": source,
+        "captured_by": captured_by[:128],
+        "client_cms_id": client_cms_id,
+        "matter_cms_id": matter_cms_id,
+        "captured_at": captured_at or moment,
+        "created_at": moment,
+    }
+    row_id = conn.execute(insert(consents).values(**row).returning(consents.c.id)).scalar_one()
+    audit.append(
+        conn,
+        actor=captured_by,
+        action="consent" if action == GRANT else "consent_revoked",
+        subject_type="phone",
+        subject_id=phone,
+        matter_cms_id=matter_cms_id,
+        request_id=request_id,
+        details={"method": method, "scope": row["scope"], "source": source, "consent_id": row_id},
+        at=moment,
+    )
+    return {"id": int(row_id), **row}
+
+
+def latest(conn: Connection, phone: str) -> Any:
+    """The newest ledger row for a number, or None."""
+    return conn.execute(
+        select(consents).where(consents.c.phone == phone).order_by(consents.c.id.desc()).limit(1)
+    ).first()
+
+
+def check(conn: Connection, phone: str, firm_number: str, *, inbound_days: int, now: datetime) -> Verdict:
+    """May the firm text `phone` from `firm_number` now?"""
+    newest = latest(conn, phone)
+    if newest is not None and newest.action == GRANT:
+        return Verdict(True, "consent", f"{newest.method} consent recorded {newest.captured_at:%Y-%m-%d}")
+    last_inbound = conn.execute(
+        select(threads.c.last_inbound_at).where(threads.c.firm_number == firm_number, threads.c.client_phone == phone)
+    ).scalar()
+    # A text the webhook stored that intake has not threaded yet counts too.
+    waiting = conn.execute(
+        select(func.max(messages.c.created_at)).where(
+            messages.c.thread_id.is_(None), messages.c.direction == "inbound", messages.c.from_number == phone
+        )
+    ).scalar()
+    if waiting is not None and (last_inbound is None or waiting > last_inbound):
+        last_inbound = waiting
+    recent = last_inbound is not None and now - last_inbound <= timedelta(days=inbound_days)
+    after_revocation = newest is None or (last_inbound is not None and last_inbound > newest.created_at)
+    if recent and after_revocation:
+        return Verdict(True, "inbound_text", f"the client texted this number on {last_inbound:%Y-%m-%d}")
+    if newest is not None:
+        return Verdict(
+            False, None, f"{phone} withdrew consent to texts ({newest.method}, {newest.captured_at:%Y-%m-%d})"
+        )
+    return Verdict(
+        False,
+        None,
+        f"no consent to texts is recorded for {phone} and they have not texted this number in the last "
+        f"{inbound_days} days; record it first (matterline consent record)",
+    )
+
+
+def listing(engine: Engine, phone: str | None = None, *, region: str = "US") -> list[dict[str, Any]]:
+    """Ledger rows, oldest first (one number's when `phone` is given)."""
+    query = select(consents).order_by(consents.c.id)
+    if phone is not None:
+        query = query.where(consents.c.phone == _phone(phone, region))
+    with engine.connect() as conn:
+        return [_json(row) for row in conn.execute(query)]
+
+
+def for_phones(conn: Connection, phones: Iterable[str]) -> list[dict[str, Any]]:
+    """Ledger rows of several numbers, oldest first (a matter's export)."""
+    wanted = sorted(set(phones))
+    if not wanted:
+        return []
+    rows = conn.execute(select(consents).where(consents.c.phone.in_(wanted)).order_by(consents.c.id))
+    return [_json(row) for row in rows]
+
+
+def _json(row: Any) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "phone": row.phone,
+        "action": row.action,
+        "method": row.method,
+        "scope": row.scope,
+        "source": row.source,
+        "captured_by": row.captured_by,
+        "client_cms_id": row.client_cms_id,
+        "matter_cms_id": row.matter_cms_id,
+        "captured_at": row.captured_at.isoformat(),
+        "created_at": row.created_at.isoformat(),
+    }
+
+
+def reconcile_cms_field(conn: Connection, values: Sequence[tuple[str, str, bool]], *, field: str, now: datetime) -> int:
+    """Bring the ledger in line with the CMS consent field: (phone, client id, value) per number.
+
+    Only a change is recorded: a number whose newest CMS-field row already says the same is left alone,
+    and a consent recorded by staff is never revoked because the CMS field is blank.
+    """
+    if not values:
+        return 0
+    phones = sorted({phone for phone, _, _ in values})
+    newest_ids = (
+        select(func.max(consents.c.id))
+        .where(consents.c.phone.in_(phones), consents.c.method == "cms_field")
+        .group_by(consents.c.phone)
+    )
+    current = {
+        row.phone: row.action == GRANT
+        for row in conn.execute(select(consents.c.phone, consents.c.action).where(consents.c.id.in_(newest_ids)))
+    }
+    written = 0
+    for phone, client_cms_id, granted in values:
+        if current.get(phone) == granted or (phone not in current and not granted):
+            continue
+        current[phone] = granted
+        record(
+            conn,
+            phone,
+            action=GRANT if granted else REVOKE,
+            method="cms_field",
+            captured_by=CMS_FIELD_ACTOR,
+            region="US",
+            source=f"CMS field {field}",
+            client_cms_id=client_cms_id,
+            now=now,
+        )
+        written += 1
+    return written
