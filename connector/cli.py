@@ -793,6 +793,213 @@ def outbox_discard(ctx: Context, job_id: int, reason: str) -> None:
     click.echo(f"discarded job {job_id}")
 
 
+# -- retention, legal hold, export, audit ------------------------------------------------------------------
+
+
+def _cli_actor() -> str:
+    import getpass
+
+    return f"cli:{getpass.getuser()}"
+
+
+@main.group()
+def hold() -> None:
+    """Legal holds: a matter on hold is never purged (set and release are audited with their reason)."""
+
+
+def _hold_change(ctx: Context, action: str, matter_cms_id: str, reason: str, as_json: bool) -> None:
+    from connector.retention import HoldError, release_hold, set_hold
+
+    ctx.require_current_store()
+    change = set_hold if action == "set" else release_hold
+    try:
+        result = change(ctx.engine, matter_cms_id, reason, _cli_actor())
+    except HoldError as exc:
+        click.echo(f"matterline: {exc.code}: {exc}", err=True)
+        sys.exit(EXIT_SETTINGS if exc.bad_input else EXIT_ERROR)
+    if as_json:
+        emit(result)
+    elif result["on_hold"]:
+        click.echo(f"matter {matter_cms_id} is on legal hold: its messages will not be purged")
+    else:
+        click.echo(f"matter {matter_cms_id} is no longer on legal hold")
+
+
+@hold.command("set")
+@click.option("--matter", "matter_cms_id", required=True, help="The matter's CMS id.")
+@click.option("--reason", required=True, help="Why (kept in the hold ledger and the audit log).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_ctx
+@handled
+def hold_set(ctx: Context, matter_cms_id: str, reason: str, as_json: bool) -> None:
+    """Put a matter on legal hold; refused when it already is."""
+    _hold_change(ctx, "set", matter_cms_id, reason, as_json)
+
+
+@hold.command("release")
+@click.option("--matter", "matter_cms_id", required=True, help="The matter's CMS id.")
+@click.option("--reason", required=True, help="Why (kept in the hold ledger and the audit log).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_ctx
+@handled
+def hold_release(ctx: Context, matter_cms_id: str, reason: str, as_json: bool) -> None:
+    """Release a matter's legal hold; refused when it is not on hold."""
+    _hold_change(ctx, "release", matter_cms_id, reason, as_json)
+
+
+@hold.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_ctx
+@handled
+def hold_list(ctx: Context, as_json: bool) -> None:
+    """Matters on legal hold now."""
+    from connector.retention import holds
+
+    ctx.require_current_store()
+    rows = holds(ctx.engine)
+    if as_json:
+        emit(rows)
+        return
+    for row in rows:
+        click.echo(f"{row['matter_cms_id']:>10}  since {row['since'][:16]}  by {row['actor']}: {row['reason']}")
+    click.echo(f"{len(rows)} matters on hold")
+
+
+@main.group()
+def retention() -> None:
+    """Retention: purge message bodies and media the CMS has kept for MATTERLINE_RETENTION_DAYS."""
+
+
+@retention.command("purge")
+@click.option("--dry-run", is_flag=True, help="Change nothing; report what a purge would do.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@pass_ctx
+@handled
+def retention_purge(ctx: Context, dry_run: bool, as_json: bool) -> None:
+    """Remove bodies and media (keeping metadata and a SHA-256 of each body); held matters are skipped."""
+    from connector.retention import purge
+
+    ctx.require_current_store()
+    report = purge(ctx.engine, ctx.settings, dry_run=dry_run, actor=_cli_actor())
+    if as_json:
+        emit(report.to_json())
+        return
+    verb = "would purge" if dry_run else "purged"
+    click.echo(
+        f"{verb} {report.purged} messages ({report.bytes_freed} bytes, {report.records_cleared} write-back records) "
+        f"whose transcripts were written before {report.cutoff:%Y-%m-%d %H:%M} UTC"
+    )
+    for matter, count in report.skipped_on_hold.items():
+        click.echo(f"skipped {count} messages of matter {matter}: on legal hold")
+    if report.skipped_pending_writeback:
+        reasons: dict[str, int] = {}
+        for skipped in report.skipped_pending_writeback:
+            reasons[skipped.reason] = reasons.get(skipped.reason, 0) + 1
+        for reason, count in sorted(reasons.items()):
+            click.echo(f"skipped {count} messages: {reason.replace('_', ' ')} (see --json for their ids)")
+
+
+@main.command(name="export")
+@click.option("--matter", "matter_cms_id", required=True, help="The matter's CMS id.")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="A new or empty directory.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_ctx
+@handled
+def export_cmd(ctx: Context, matter_cms_id: str, out_dir: str, as_json: bool) -> None:
+    """Export a matter's texts as JSON, CSV and a printable HTML transcript, with a SHA-256 manifest (audited)."""
+    from connector.export import ExportError, export_matter
+
+    ctx.require_current_store()
+    try:
+        result = export_matter(ctx.engine, ctx.settings, matter_cms_id, out_dir, actor=_cli_actor())
+    except ExportError as exc:
+        click.echo(f"matterline: {exc}", err=True)
+        sys.exit(EXIT_ERROR)
+    if as_json:
+        emit(result.to_json())
+        return
+    click.echo(f"exported {result.messages} messages of matter {matter_cms_id} to {result.out_dir}")
+    for f in result.files:
+        click.echo(f"  {f.name:<16} {f.bytes:>9} bytes  sha256 {f.sha256}")
+
+
+def _audit_json(row: Any) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "at": row.at,
+        "actor": row.actor,
+        "action": row.action,
+        "subject_type": row.subject_type,
+        "subject_id": row.subject_id,
+        "matter_cms_id": row.matter_cms_id,
+        "request_id": row.request_id,
+        "details": row.details,
+        "hash": row.hash,
+        "prev_hash": row.prev_hash,
+    }
+
+
+@main.group(name="audit", invoke_without_command=True)
+@click.option("--matter", "matter_cms_id", help="Only this matter's entries (CMS id).")
+@click.option("--limit", type=click.IntRange(min=1), help="Only the newest N entries (still newest last).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+@handled
+def audit_group(click_ctx: click.Context, matter_cms_id: str | None, limit: int | None, as_json: bool) -> None:
+    """The audit log, oldest first: who did what, when, in which matter (`audit verify` checks the chain)."""
+    if click_ctx.invoked_subcommand is not None:
+        return
+    from connector.store.tables import audit_log
+
+    ctx = click_ctx.ensure_object(Context)
+    ctx.require_current_store()
+    query = select(audit_log)
+    if matter_cms_id is not None:
+        query = query.where(audit_log.c.matter_cms_id == matter_cms_id)
+    with ctx.engine.connect() as conn:
+        if limit is None:
+            rows = list(conn.execute(query.order_by(audit_log.c.id)))
+        else:
+            rows = list(reversed(conn.execute(query.order_by(audit_log.c.id.desc()).limit(limit)).all()))
+    if as_json:
+        emit([_audit_json(row) for row in rows])
+        return
+    for row in rows:
+        where = f" matter {row.matter_cms_id}" if row.matter_cms_id else ""
+        subject = f"{row.subject_type} {row.subject_id}" if row.subject_id else row.subject_type
+        details = json.dumps(row.details, default=str, sort_keys=True) if row.details else ""
+        click.echo(
+            f"{row.id:>7}  {row.at:%Y-%m-%d %H:%M:%S} UTC  {row.actor:<24} {row.action:<16} {subject}{where}  {details}"
+        )
+    click.echo(f"{len(rows)} entries")
+
+
+@audit_group.command("verify")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_ctx
+@handled
+def audit_verify(ctx: Context, as_json: bool) -> None:
+    """Recompute the hash chain; exit 1 naming the first entry that was edited, deleted or moved."""
+    from connector import audit
+
+    ctx.require_current_store()
+    verdict = audit.verify(ctx.engine)
+    if as_json:
+        emit(
+            {
+                "intact": verdict.intact,
+                "entries": verdict.entries,
+                "broken_id": verdict.broken_id,
+                "reason": verdict.reason,
+            }
+        )
+    elif verdict.intact:
+        click.echo(f"audit log intact: {verdict.entries} entries checked")
+    if not verdict.intact:
+        click.echo(f"matterline: audit log broken at entry {verdict.broken_id}: {verdict.reason}", err=True)
+        sys.exit(EXIT_ERROR)
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8080, show_default=True, type=int)

@@ -23,6 +23,8 @@ from connector.guardrails.escalation import CATEGORIES, Escalation, classify
 FIXTURE = Path(__file__).parent / "fixtures" / "escalation_texts.json"
 LABELLED: list[dict[str, Any]] = json.loads(FIXTURE.read_text(encoding="utf-8"))
 HOLDOUT = [row for row in LABELLED if row["split"] == "holdout"]
+# Written by a second person after the rules were final and never tuned on: the most honest figure.
+FRESH = [row for row in LABELLED if row["split"] == "fresh"]
 
 # The issue's three tricky texts: they share words with urgent ones and must stay ordinary.
 ISSUE_TRICKY = ("I'm dying to know how it went", "court of public opinion", "arrested development on Netflix lol")
@@ -73,8 +75,8 @@ def test_given_the_labelled_set_when_loaded_then_it_is_large_balanced_and_well_f
     for row in LABELLED:
         assert set(row) == {"text", "urgent", "category", "split"}, row
         assert (row["category"] is None) == (not row["urgent"]), row
-        assert row["split"] in {"dev", "holdout"}, row
-    assert 0.15 <= len(HOLDOUT) / len(LABELLED) <= 0.25
+        assert row["split"] in {"dev", "holdout", "fresh"}, row
+    assert 0.15 <= len(HOLDOUT) / (len(LABELLED) - len(FRESH)) <= 0.25
     assert {row["category"] for row in HOLDOUT if row["urgent"]} == set(CATEGORIES)
 
 
@@ -98,6 +100,7 @@ def test_given_the_labelled_set_when_scored_then_recall_and_precision_meet_the_b
     print(_line("all", LABELLED))
     print(_line("dev", [row for row in LABELLED if row["split"] == "dev"]))
     print(_line("holdout", HOLDOUT))
+    print(_line("fresh", FRESH))
     whole = _score(LABELLED)
     assert whole["recall"] >= 0.95
     assert whole["precision"] >= 0.90
