@@ -118,3 +118,34 @@ def entries(engine: Engine, *, matter_cms_id: str | None = None, limit: int | No
         query = query.limit(limit)
     with engine.connect() as conn:
         return [dict(row._mapping) for row in conn.execute(query)]
+
+
+def note_mapping(engine: Engine, vendor: str, files: Mapping[str, bytes], *, actor: str) -> bool:
+    """Record the field mapping in force when it differs from the one last recorded; True when it did.
+
+    Who changed a mapping, and when, decides which matter a text was filed to: the log keeps the SHA-256
+    of the bundled file and of the firm's override each time the combination changes.
+    """
+    digests = {name: hashlib.sha256(content).hexdigest() for name, content in sorted(files.items())}
+    combined = _digest({"vendor": vendor, "files": digests})
+    with engine.begin() as conn:
+        last = conn.execute(
+            select(audit_log.c.details)
+            .where(audit_log.c.action == MAPPING_CHANGE, audit_log.c.subject_id == vendor)
+            .order_by(audit_log.c.id.desc())
+            .limit(1)
+        ).scalar()
+        if isinstance(last, dict) and last.get("digest") == combined:
+            return False
+        append(
+            conn,
+            actor=actor,
+            action=MAPPING_CHANGE,
+            subject_type="mapping",
+            subject_id=vendor,
+            details={"digest": combined, "files": digests, "first": last is None},
+        )
+    return True
+
+
+MAPPING_CHANGE = "mapping_change"

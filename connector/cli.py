@@ -8,6 +8,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC
 from functools import wraps
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
@@ -18,6 +19,7 @@ from connector import const
 from connector.cms.client import CmsClient
 from connector.cms.connect import build_client, check_connection
 from connector.cms.errors import CmsError
+from connector.guardrails.consent import METHODS as CONSENT_METHODS
 from connector.settings import Settings, SettingsError, load_settings
 from connector.store import current_revision, head_revision, make_engine, upgrade
 from connector.store.tables import contact_phones, contacts, matters
@@ -65,6 +67,20 @@ class Context:
         if self._mapping is None:
             self._mapping = load_mapping(self.settings.cms, self.settings.mapping_file)
         return self._mapping
+
+    def note_mapping(self) -> None:
+        """Audit the mapping in force when it changed since it was last recorded (sync, worker, serve)."""
+        import getpass
+        from pathlib import Path
+
+        from connector.audit import note_mapping
+        from mappings import bundled_path
+
+        _ = self.mapping  # a broken mapping stops here, before anything is recorded
+        files = {bundled_path(self.settings.cms).name: bundled_path(self.settings.cms).read_bytes()}
+        if self.settings.mapping_file:
+            files[f"override:{Path(self.settings.mapping_file).name}"] = Path(self.settings.mapping_file).read_bytes()
+        note_mapping(self.engine, self.settings.cms, files, actor=f"cli:{getpass.getuser()}")
 
     @property
     def client(self) -> CmsClient:
@@ -173,6 +189,7 @@ def sync(ctx: Context, full: bool, as_json: bool) -> None:
     from connector.sync import Syncer
 
     ctx.require_current_store()
+    ctx.note_mapping()
     syncer = Syncer(ctx.engine, ctx.client, ctx.mapping, default_region=ctx.settings.default_region)
     report = syncer.run(full=full)
     if as_json:
@@ -383,6 +400,7 @@ def worker(ctx: Context, once: bool, drain: bool, interval: float) -> None:
     from connector.worker import Round, Worker
 
     ctx.require_current_store()
+    ctx.note_mapping()
     runner = Worker(ctx.engine, ctx.settings, ctx.mapping, lambda: ctx.client)
 
     def report(result: Round) -> None:
@@ -473,6 +491,10 @@ def users_list(ctx: Context, as_json: bool) -> None:
 @click.option("--body", required=True, help="The text.")
 @click.option("--media", "media_urls", multiple=True, help="An https:// media URL (repeatable).")
 @click.option("--as", "as_user", help="Send as this user (email or id); the audit log names them.")
+@click.option("--override-reason", help="Send despite content-rule warnings, saying why (audited).")
+@click.option(
+    "--quiet-hours-reason", help="Send now during the recipient's quiet hours, saying why (attorneys and admins)."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_ctx
 @handled
@@ -484,9 +506,12 @@ def send(
     body: str,
     media_urls: tuple[str, ...],
     as_user: str | None,
+    override_reason: str | None,
+    quiet_hours_reason: str | None,
     as_json: bool,
 ) -> None:
-    """Queue a text; the worker sends it. Refused sends (opted out, too long) exit 1 with the reason."""
+    """Queue a text; the worker sends it. A refused send (opted out, no consent, a content rule) exits 1 with
+    the reason; outside the recipient's 8am-8pm it is held as `scheduled` unless --quiet-hours-reason is given."""
     import getpass
 
     from connector.outbound import SendRefused, queue_send
@@ -494,6 +519,9 @@ def send(
     ctx.require_current_store()
     author = ctx.user(as_user)
     actor = author.actor if author else f"cli:{getpass.getuser()}"
+    if quiet_hours_reason is not None and author is not None and author.role not in ("admin", "attorney"):
+        click.echo("matterline: forbidden_role: only attorneys and admins may send during quiet hours", err=True)
+        sys.exit(EXIT_ERROR)
     try:
         queued = queue_send(
             ctx.engine,
@@ -505,9 +533,17 @@ def send(
             media_urls=media_urls,
             author_id=author.id if author else None,
             actor=actor,
+            override_reason=override_reason,
+            quiet_hours_reason=quiet_hours_reason,
         )
     except SendRefused as exc:
         click.echo(f"matterline: {exc.code}: {exc}", err=True)
+        for finding in (exc.details or {}).get("findings", []):
+            click.echo(
+                f"  {finding['action']} {finding['rule']}: {finding['match']!r} - {finding['message']} "
+                f"{finding['suggestion']}",
+                err=True,
+            )
         sys.exit(EXIT_ERROR)
     data = {
         "id": queued.message_id,
@@ -517,9 +553,16 @@ def send(
         "status": queued.status,
         "encoding": queued.encoding,
         "segments": queued.segments,
+        "scheduled_for": queued.scheduled_for.isoformat() if queued.scheduled_for else None,
+        "warnings": list(queued.warnings),
     }
     if as_json:
         emit(data)
+    elif queued.scheduled_for is not None:
+        click.echo(
+            f"held message {queued.message_id} to {queued.to}: quiet hours where they are; it goes at "
+            f"{queued.scheduled_for:%Y-%m-%d %H:%M} UTC"
+        )
     else:
         click.echo(
             f"queued message {queued.message_id} to {queued.to} ({queued.segments} segment(s), {queued.encoding}); "
@@ -652,6 +695,108 @@ def optouts(ctx: Context, as_json: bool, show_all: bool) -> None:
         flag = "opted out" if row["opted_out"] else "opted in"
         click.echo(f"{row['phone']:<16} {flag:<10} since {row['since']:%Y-%m-%d %H:%M} UTC ({row['source']})")
     click.echo(f"{len(rows)} numbers")
+
+
+@main.group()
+def consent() -> None:
+    """The consent ledger: record, withdraw and list consent to texts (append-only, audited)."""
+
+
+def _consent_options(fn: Callable[..., None]) -> Callable[..., None]:
+    for option in reversed(
+        (
+            click.option("--phone", required=True, help="The client's number (E.164 or as typed)."),
+            click.option(
+                "--method",
+                required=True,
+                type=click.Choice(CONSENT_METHODS),
+                help="How the client gave (or withdrew) it.",
+            ),
+            click.option("--scope", default="all matters", show_default=True, help="What it covers."),
+            click.option("--source", help="Where it is written down (a document, a form id)."),
+            click.option("--matter", "matter_cms_id", help="The matter it was given in (CMS id)."),
+            click.option("--captured-at", type=click.DateTime(), help="When the client gave it (default: now, UTC)."),
+            click.option("--as", "as_user", help="Who captured it (email or id); default: this operator."),
+            click.option("--json", "as_json", is_flag=True, help="Print JSON."),
+        )
+    ):
+        fn = option(fn)
+    return fn
+
+
+def _record_consent(ctx: Context, action: str, **given: Any) -> None:
+    import getpass
+
+    from connector.guardrails.consent import ConsentError, record
+
+    ctx.require_current_store()
+    author = ctx.user(given["as_user"])
+    captured_at = given["captured_at"]
+    try:
+        with ctx.engine.begin() as conn:
+            row = record(
+                conn,
+                given["phone"],
+                action=action,
+                method=given["method"],
+                scope=given["scope"],
+                source=given["source"],
+                matter_cms_id=given["matter_cms_id"],
+                captured_at=captured_at.replace(tzinfo=UTC) if captured_at else None,
+                captured_by=author.actor if author else f"cli:{getpass.getuser()}",
+                region=ctx.settings.default_region,
+            )
+    except ConsentError as exc:
+        click.echo(f"matterline: invalid_consent: {exc}", err=True)
+        sys.exit(EXIT_SETTINGS)
+    if given["as_json"]:
+        emit({**row, "captured_at": row["captured_at"].isoformat(), "created_at": row["created_at"].isoformat()})
+    else:
+        click.echo(f"{'recorded' if action == 'grant' else 'withdrew'} consent #{row['id']} for {row['phone']}")
+
+
+@consent.command(name="record")
+@_consent_options
+@pass_ctx
+@handled
+def consent_record(ctx: Context, /, **given: Any) -> None:
+    """Record that a client agreed to be texted."""
+    _record_consent(ctx, "grant", **given)
+
+
+@consent.command(name="revoke")
+@_consent_options
+@pass_ctx
+@handled
+def consent_revoke(ctx: Context, /, **given: Any) -> None:
+    """Record that a client withdrew consent; texts to the number stop until it is given again."""
+    _record_consent(ctx, "revoke", **given)
+
+
+@consent.command(name="list")
+@click.option("--phone", help="Only this number's rows.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_ctx
+@handled
+def consent_list(ctx: Context, phone: str | None, as_json: bool) -> None:
+    """The ledger, oldest first."""
+    from connector.guardrails.consent import ConsentError, listing
+
+    ctx.require_current_store()
+    try:
+        rows = listing(ctx.engine, phone, region=ctx.settings.default_region)
+    except ConsentError as exc:
+        click.echo(f"matterline: invalid_phone: {exc}", err=True)
+        sys.exit(EXIT_SETTINGS)
+    if as_json:
+        emit(rows)
+        return
+    for row in rows:
+        click.echo(
+            f"{row['created_at'][:16]}  {row['phone']:<16} {row['action']:<7} {row['method']:<18} "
+            f"{row['scope']}  (by {row['captured_by']})"
+        )
+    click.echo(f"{len(rows)} entries")
 
 
 # -- write-back --------------------------------------------------------------------------------------------
@@ -1012,6 +1157,7 @@ def serve(ctx: Context, host: str, port: int) -> None:
 
     ctx.settings.require("secret_key", why="by `serve`: it signs sessions and seals stored tokens")
     ctx.require_current_store()
+    ctx.note_mapping()
     click.echo(f"serving on http://{host}:{port} (health: /healthz, readiness: /readyz)")
     run(create_app(ctx.settings, ctx.engine), host, port)
 

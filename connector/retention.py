@@ -354,14 +354,55 @@ def purge(
     if dry_run:
         with engine.connect() as conn:
             freed, cleared = _estimate(conn, plan.due)
-        return _report(True, settings, cutoff, len(plan.due), freed, cleared, plan)
+            tasks = len(_old_tasks(conn, cutoff))
+        return _report(True, settings, cutoff, len(plan.due), freed, cleared + tasks, plan)
     purged = freed = cleared = 0
     for start in range(0, len(plan.due), batch_size):
         chunk = plan.due[start : start + batch_size]
         with engine.begin() as conn:
             done, size, records = _purge_batch(conn, chunk, plan, settings, cutoff, moment, actor)
         purged, freed, cleared = purged + done, freed + size, cleared + records
+    with engine.begin() as conn:
+        _lock(conn)
+        cleared += _clear_tasks(conn, cutoff, moment, actor)
     return _report(False, settings, cutoff, purged, freed, cleared, plan)
+
+
+def _old_tasks(conn: Connection, cutoff: datetime) -> list[Any]:
+    """Written escalation tasks older than the retention period whose matter is not on hold.
+
+    A task quotes the urgent text (unless private previews are on), so it is a copy of a body too.
+    """
+    rows = conn.execute(
+        select(writebacks.c.id, writebacks.c.matter_cms_id).where(
+            writebacks.c.kind == "task",
+            writebacks.c.state == "written",
+            writebacks.c.written_at < cutoff,
+            writebacks.c.body != "",
+        )
+    ).all()
+    held = _held(conn, {r.matter_cms_id for r in rows})
+    return [r for r in rows if r.matter_cms_id not in held]
+
+
+def _clear_tasks(conn: Connection, cutoff: datetime, now: datetime, actor: str) -> int:
+    rows = _old_tasks(conn, cutoff)
+    by_matter: dict[str, list[int]] = defaultdict(list)
+    for row in rows:
+        by_matter[row.matter_cms_id].append(row.id)
+    for matter, ids in sorted(by_matter.items()):
+        conn.execute(update(writebacks).where(writebacks.c.id.in_(ids)).values(body=""))
+        audit.append(
+            conn,
+            actor=actor,
+            action="purge",
+            subject_type="matter",
+            subject_id=matter,
+            matter_cms_id=matter,
+            details={"tasks_cleared": len(ids), "writeback_ids": ids, "cutoff": cutoff.isoformat()},
+            at=now,
+        )
+    return len(rows)
 
 
 def _report(

@@ -10,12 +10,15 @@ from datetime import timedelta
 from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from connector import audit
 from connector.store.engine import utcnow
 from connector.store.tables import api_tokens, users
 
 ROLES = ("admin", "attorney", "staff")
 TOKEN_PREFIX = "ml_"  # noqa: S105 - a marker, not a secret
 _TOUCH_EVERY = timedelta(minutes=1)
+# A token's first use after this long without one is recorded as a login in the audit log.
+SESSION_GAP = timedelta(hours=8)
 
 
 class UserError(ValueError):
@@ -103,10 +106,22 @@ def authenticate(engine: Engine, token: str) -> User | None:
     if row is None:
         return None
     now = utcnow()
+    user = User(row.id, row.name, row.email, row.role)
     if row.last_used_at is None or now - row.last_used_at > _TOUCH_EVERY:
         with engine.begin() as conn:  # at most once a minute: reads must not all become writes
             conn.execute(update(api_tokens).where(api_tokens.c.id == row.token_id).values(last_used_at=now))
-    return User(row.id, row.name, row.email, row.role)
+            if row.last_used_at is None or now - row.last_used_at > SESSION_GAP:
+                # A token is a login that does not end; a first use after a long pause is audited as one.
+                audit.append(
+                    conn,
+                    actor=user.actor,
+                    action="login",
+                    subject_type="api_token",
+                    subject_id=row.token_id,
+                    details={"method": "api_token", "role": user.role},
+                    at=now,
+                )
+    return user
 
 
 def find_user(conn: Connection, key: str | int) -> User | None:

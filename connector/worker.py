@@ -15,7 +15,7 @@ from datetime import timedelta
 
 from sqlalchemy import Engine, func, select
 
-from connector import intake, windows, writeback
+from connector import intake, retention, windows, writeback
 from connector.cms.client import CmsClient
 from connector.outbound import SEND_KIND
 from connector.sender import ClientFactory, SendCounts, make_client, send_due
@@ -27,6 +27,8 @@ from connector.sync import Syncer
 from mappings.model import Mapping
 
 RENEW_EVERY = timedelta(hours=1)
+# Retention runs once a day per worker (and on demand: `matterline retention purge`).
+PURGE_EVERY = timedelta(hours=24)
 # How far ahead `--drain` waits for retries before it calls the rest "later".
 DRAIN_HORIZON = timedelta(minutes=10)
 
@@ -41,6 +43,7 @@ class Round:
     writes: writeback.WriteCounts = field(default_factory=writeback.WriteCounts)
     refreshed: int = 0
     renewals: list[str] = field(default_factory=list)
+    purged: int | None = None
 
 
 class Worker:
@@ -61,6 +64,7 @@ class Worker:
         self._cms_client = cms_client
         self._twilio = twilio
         self._renewed_at: float | None = None
+        self._purged_at: float | None = None
 
     def _cms_configured(self) -> bool:
         s = self.settings
@@ -96,6 +100,9 @@ class Worker:
             )
             result.renewals = [f"{a.model}: {a.action}" for a in actions if a.action != "current"]
             self._renewed_at = time.monotonic()
+        if self._purged_at is None or time.monotonic() - self._purged_at >= PURGE_EVERY.total_seconds():
+            result.purged = retention.purge(self.engine, self.settings, actor="worker").purged
+            self._purged_at = time.monotonic()
         return result
 
     def next_due_in(self) -> float | None:

@@ -123,7 +123,11 @@ def test_a_purged_message_keeps_its_metadata_and_the_sha256_of_its_body(store: E
         ).all()
     assert {r.kind for r in records} == {"transcript", "summary"}
     assert all(r.body == "" and r.subject for r in records)
-    assert report.records_cleared == len(records)
+    # Jane's question was urgent: the attorney's task quoted it, so the task's copy goes too.
+    with store.connect() as conn:
+        tasks = conn.execute(select(writebacks.c.body).where(writebacks.c.kind == "task")).scalars().all()
+    assert tasks == [""]
+    assert report.records_cleared == len(records) + 1
 
 
 def test_the_purge_is_audited_per_matter_without_any_body(store: Engine) -> None:
@@ -133,7 +137,9 @@ def test_the_purge_is_audited_per_matter_without_any_body(store: Engine) -> None
     assert [(e.subject_type, e.subject_id, e.matter_cms_id, e.actor) for e in entries] == [
         ("matter", "101", "101", "cli:ops"),
         ("matter", "201", "201", "cli:ops"),
+        ("matter", "101", "101", "cli:ops"),  # the escalation task that quoted Jane's question
     ]
+    assert entries[2].details["tasks_cleared"] == 1
     jane = entries[0].details
     assert jane["messages"] == 2
     assert sorted(jane["message_ids"]) == sorted([h.jane_question, h.jane_reply])
@@ -249,7 +255,8 @@ def test_a_purge_runs_in_batches_and_a_second_purge_finds_nothing_left(store: En
     build(store)
     report = purge(store, settings(), now=LATER, batch_size=1)
     assert report.purged == 3
-    assert len(audit_rows(store, "purge")) == 3  # one transaction, and one entry, per batch and matter
+    # One transaction, and one entry, per batch and matter; then one for the escalation task's copy.
+    assert len(audit_rows(store, "purge")) == 4
     again = purge(store, settings(), now=LATER)
     assert (again.purged, again.bytes_freed, again.skipped_pending_writeback) == (0, 0, ())
 
