@@ -143,7 +143,12 @@ def queue_send(
     for name, reason in (("override_reason", override_reason), ("quiet_hours_reason", quiet_hours_reason)):
         if reason is not None and not reason.strip():
             raise SendRefused("empty_reason", f"{name} must say why (it is kept in the audit log)", 422)
-    findings = policy.content_rules(settings).check(body)
+    try:
+        findings = policy.content_rules(settings).check(body)
+    except content.RulesError as exc:  # fail closed: no send goes unchecked
+        raise SendRefused(
+            "rules_unavailable", "the content rules file is broken; fix it to send", 503, exc.errors
+        ) from None
     now = now or utcnow()
     with engine.begin() as conn:
         thread, matter = _target(conn, settings, thread_id=thread_id, matter_cms_id=matter_cms_id, to=to, now=now)

@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from click.testing import CliRunner
@@ -384,3 +385,95 @@ def test_file_writebacks_and_outbox_commands(env: dict[str, str]) -> None:
     code, out, _ = run(texting, "outbox", "replay", "--all-dead")
     assert code == 0
     assert "replayed 0 jobs" in out
+
+
+# -- guardrails ---------------------------------------------------------------------------------------------
+
+
+def test_consent_is_recorded_withdrawn_and_listed(texting: dict[str, str]) -> None:
+    code, out, err = run(
+        texting,
+        "consent",
+        "record",
+        "--phone",
+        "(202) 555-0143",
+        "--method",
+        "web_form",
+        "--source",
+        "form 88",
+        "--json",
+    )
+    assert code == 0, err
+    assert json.loads(out)["phone"] == "+12025550143"
+    code, _, err = run(texting, "send", "--to", "+12025550143", "--body", "Welcome to the firm")
+    assert code == 0, err
+    code, _, _ = run(texting, "consent", "revoke", "--phone", "+12025550143", "--method", "verbal")
+    assert code == 0
+    code, _, err = run(texting, "send", "--to", "+12025550143", "--body", "One more thing")
+    assert code == 1
+    assert "consent_required" in err
+    code, out, _ = run(texting, "consent", "list", "--phone", "202-555-0143", "--json")
+    assert [(r["action"], r["method"]) for r in json.loads(out)] == [("grant", "web_form"), ("revoke", "verbal")]
+    code, _, err = run(texting, "consent", "record", "--phone", "call me maybe", "--method", "verbal")
+    assert code == 2
+    assert "is not a phone number" in err
+
+
+def test_a_send_with_a_warning_needs_an_override_reason_and_a_block_cannot_be_sent(texting: dict[str, str]) -> None:
+    code, _, err = run(texting, "send", "--matter", "101", "--body", "They offered $45,000")
+    assert code == 1
+    assert "content_rule" in err
+    assert "warn settlement_amount:" in err
+    assert "$45,000" in err
+    code, out, err = run(
+        texting,
+        "send",
+        "--matter",
+        "101",
+        "--body",
+        "They offered $45,000",
+        "--override-reason",
+        "client asked",
+        "--json",
+    )
+    assert code == 0, err
+    assert [w["rule"] for w in json.loads(out)["warnings"]] == ["settlement_amount"]
+    code, _, err = run(
+        texting, "send", "--matter", "101", "--body", "SSN 123-45-6789", "--override-reason", "client asked"
+    )
+    assert code == 1
+    assert "block ssn" in err
+
+
+def test_a_send_at_night_is_held_and_says_when_it_goes(texting: dict[str, str]) -> None:
+    # A window that is shut now in Jane's zone (Los Angeles), whatever time the test runs.
+    local = datetime.now(ZoneInfo("America/Los_Angeles"))
+    start = (local.hour + 2) % 24 if local.hour < 20 else local.hour - 4
+    night = {**texting, "MATTERLINE_QUIET_HOURS": f"{start:02d}:00-{start + 1:02d}:00"}
+    code, out, err = run(night, "send", "--matter", "101", "--body", "See you tomorrow", "--json")
+    assert code == 0, err
+    held = json.loads(out)
+    assert held["status"] == "scheduled"
+    opens = datetime.fromisoformat(held["scheduled_for"]).astimezone(ZoneInfo("America/Los_Angeles"))
+    assert (opens.hour, opens.minute) == (start, 0)
+    code, out, err = run(
+        night, "send", "--matter", "101", "--body", "Hearing moved", "--quiet-hours-reason", "hearing moved", "--json"
+    )
+    assert code == 0, err
+    assert json.loads(out)["status"] == "pending"
+
+
+def test_sync_worker_and_serve_audit_the_mapping_when_it_changes(texting: dict[str, str], tmp_path: Path) -> None:
+    from connector.audit import entries
+    from connector.store import make_engine
+
+    engine = make_engine(texting["MATTERLINE_DATABASE_URL"])
+    run(texting, "worker", "--once")
+    run(texting, "worker", "--once")
+    override = tmp_path / "firm.json"
+    override.write_text(json.dumps({"resources": {"clients": {"fields": {"time_zone": "time_zone"}}}}))
+    run({**texting, "MATTERLINE_MAPPING_FILE": str(override)}, "worker", "--once")
+    changes = [e for e in entries(engine) if e["action"] == "mapping_change"]
+    engine.dispose()
+    assert [e["details"]["first"] for e in changes] == [True, False]
+    assert set(changes[1]["details"]["files"]) == {"clio.json", "override:firm.json"}

@@ -11,6 +11,7 @@ from firm import JANE, seed
 from firm import settings as firm_settings
 from sqlalchemy import Engine, func, select
 
+from connector.guardrails import consent
 from connector.outbound import SendRefused, queue_send
 from connector.sandbox import SANDBOX_ACCOUNT_SID, SANDBOX_AUTH_TOKEN, TwilioServer, TwilioState
 from connector.sender import send_due
@@ -157,3 +158,25 @@ def test_a_stricter_state_window_applies_to_recipients_in_that_state(store: Engi
     s = settings(MATTERLINE_QUIET_HOURS="08:00-20:00", MATTERLINE_QUIET_HOURS_BY_STATE="CA=09:00-20:00")
     queued = send(store, "Morning!", s, now=datetime(2026, 11, 25, 16, 30, tzinfo=UTC))  # 08:30 in Los Angeles
     assert queued.scheduled_for == datetime(2026, 11, 25, 17, 0, tzinfo=UTC)
+
+
+def test_consent_withdrawn_after_queueing_stops_the_send(store: Engine, twilio: TwilioServer) -> None:
+    s = settings(twilio)
+    queued = send(store, "Your documents are ready.", s)
+    with store.begin() as conn:
+        consent.record(conn, JANE, action="revoke", method="verbal", captured_by="alice", region="US")
+    assert send_due(store, s).blocked == 1
+    assert twilio.state.messages(to=JANE) == []
+    with store.connect() as conn:
+        stopped = conn.execute(select(messages.c.status, messages.c.error_message)).one()
+    assert stopped.status == "blocked"
+    assert "consent withdrawn" in stopped.error_message
+    assert [a.details["reason"] for a in audits(store, "send_blocked")] == ["consent_required"]
+    assert queued.status == "pending"
+
+
+def test_an_empty_quiet_hours_reason_is_refused(store: Engine) -> None:
+    with pytest.raises(SendRefused) as refused:
+        send(store, "Hello", quiet_hours_reason="")
+    assert refused.value.code == "empty_reason"
+    assert count(store, messages) == 0

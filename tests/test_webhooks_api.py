@@ -6,6 +6,7 @@ route and status, so the document cannot drift from what the code returns.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from dataclasses import dataclass
@@ -821,3 +822,90 @@ def test_a_summary_being_written_or_a_transcript_cannot_be_edited(firm: Firm, ja
     assert error(response)["code"] == "in_flight"
     assert firm.staff.get(f"/api/writebacks/{summary_id}").get_json()["writeback"]["body"] != "too late"
     assert firm.staff.get("/api/writebacks/999999").status_code == 404
+
+
+# -- guardrails ---------------------------------------------------------------------------------------------
+
+
+def test_a_composer_can_check_a_draft_without_sending(firm: Firm) -> None:
+    answer = firm.staff.post("/api/guardrails/check", {"body": "They offered $45,000. Card 4111 1111 1111 1111"})
+    assert answer.status_code == 200
+    found = answer.get_json()
+    assert {f["rule"] for f in found["findings"]} == {"settlement_amount", "card_number"}
+    assert (found["sendable"], found["needs_override_reason"]) == (False, True)
+    card = next(f for f in found["findings"] if f["rule"] == "card_number")
+    assert card["match"] == "4111 1111 1111 1111"
+    assert "portal" in card["suggestion"]
+    clean = firm.staff.post("/api/guardrails/check", {"body": "See you Tuesday at 9."}).get_json()
+    assert (clean["findings"], clean["sendable"], clean["needs_override_reason"]) == ([], True, False)
+    assert count(firm.store, messages) == 0
+    assert audit_rows(firm.store, "send") == []
+
+
+def test_a_send_refused_by_a_content_rule_lists_every_finding(firm: Firm, jane: int) -> None:
+    refused = firm.staff.post(f"/api/threads/{jane}/messages", {"body": "Your SSN 123-45-6789 is on file"})
+    assert refused.status_code == 422
+    assert error(refused)["code"] == "content_rule"
+    assert [f["rule"] for f in error(refused)["details"]["findings"]] == ["ssn"]
+    warned = firm.staff.post(
+        f"/api/threads/{jane}/messages", {"body": "They offered 45k", "override_reason": "client asked in writing"}
+    )
+    assert warned.status_code == 201
+    assert [w["rule"] for w in warned.get_json()["message"]["warnings"]] == ["settlement_amount"]
+    [override] = audit_rows(firm.store, "override")
+    assert override.actor.endswith("staff@firm.example")
+
+
+def test_only_attorneys_and_admins_send_during_quiet_hours(firm: Firm, jane: int) -> None:
+    body = {"body": "Hearing moved to 8:30", "quiet_hours_reason": "hearing moved tonight"}
+    staff = firm.staff.post(f"/api/threads/{jane}/messages", body)
+    assert staff.status_code == 403
+    assert error(staff)["code"] == "forbidden_role"
+    assert firm.attorney.post(f"/api/threads/{jane}/messages", body).status_code == 201
+
+
+def test_consent_is_recorded_and_listed_through_the_api(firm: Firm) -> None:
+    made = firm.staff.post(
+        "/api/consents", {"phone": "(212) 555-0142", "method": "web_form", "source": "intake form #88"}
+    )
+    assert made.status_code == 201
+    row = made.get_json()["consent"]
+    assert (row["phone"], row["action"], row["captured_by"]) == (
+        "+12125550142",
+        "grant",
+        f"user:{firm.ids['staff']}:staff@firm.example",
+    )
+    listed = firm.staff.get("/api/consents?phone=212-555-0142").get_json()["consents"]
+    assert [r["source"] for r in listed] == ["intake form #88"]
+    bad = firm.staff.post("/api/consents", {"phone": "not a phone", "method": "verbal"})
+    assert bad.status_code == 422
+    assert error(bad)["code"] == "invalid_consent"
+    unknown = firm.staff.post("/api/consents", {"phone": JANE, "method": "telepathy"})
+    assert unknown.status_code == 400
+    assert "method" in json.dumps(error(unknown))
+
+
+def test_an_admin_exports_a_matter_and_the_export_is_audited(firm: Firm, jane: int) -> None:
+    assert firm.staff.post("/api/matters/101/export", {}).status_code == 403
+    answer = firm.admin.post("/api/matters/101/export", {})
+    assert answer.status_code == 200
+    files = {f["name"]: f for f in answer.get_json()["files"]}
+    assert set(files) == {"export.json", "messages.csv", "transcript.html", "manifest.json"}
+    for name, item in files.items():
+        assert hashlib.sha256(item["content"].encode()).hexdigest() == item["sha256"], name
+    manifest = json.loads(files["manifest.json"]["content"])
+    assert "Is my hearing still on?" in files["export.json"]["content"]
+    assert "test-twilio-auth-token" not in json.dumps(answer.get_json())
+    assert manifest
+    assert [e.matter_cms_id for e in audit_rows(firm.store, "export")] == ["101"]
+    missing = firm.admin.post("/api/matters/999/export", {})
+    assert missing.status_code == 404
+
+
+def test_a_tokens_first_use_is_audited_as_a_login_once(firm: Firm) -> None:
+    firm.staff.get("/api/me")
+    firm.staff.get("/api/me")
+    logins = audit_rows(firm.store, "login")
+    assert [(e.actor, e.details["method"]) for e in logins] == [
+        (f"user:{firm.ids['staff']}:staff@firm.example", "api_token")
+    ]

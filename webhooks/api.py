@@ -17,18 +17,20 @@ import dataclasses
 import functools
 import json
 import re
+import tempfile
 import types
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Final, Union, get_args, get_origin, get_type_hints
 
 from flask import Blueprint, Response, g, jsonify, request
 from marshmallow import RAISE, Schema, ValidationError, fields
 from marshmallow.validate import Length, OneOf
 
-from connector import inbox, optouts, outbound, threads, windows, writeback
+from connector import export, inbox, optouts, outbound, threads, windows, writeback
 from connector.guardrails import consent, content, policy
 from connector.optouts import OptOutState
 from connector.store.engine import utcnow
@@ -334,6 +336,16 @@ class SentMessage:
     matter_cms_id: str | None
     scheduled_for: datetime | None
     warnings: list[Finding]
+
+
+@dataclass(frozen=True, slots=True)
+class ExportFile:
+    """One file of a matter's export; `sha256` is of its UTF-8 bytes, as the manifest records it."""
+
+    name: str
+    sha256: str
+    bytes: int
+    content: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -653,7 +665,7 @@ def _check_draft(call: Call) -> Response:
     """What the content rules find in a draft, so a composer can warn while the user types; sends nothing."""
     try:
         rules = policy.content_rules(app_state().settings)
-    except content.RulesError as exc:  # pragma: no cover - the app refuses to start with a broken file
+    except content.RulesError as exc:  # a file broken before this process first read it
         raise ApiError(503, "rules_unavailable", "the content rules file is broken", exc.errors) from None
     found = rules.check(call.body["body"])
     return _json(
@@ -663,6 +675,21 @@ def _check_draft(call: Call) -> Response:
             "needs_override_reason": any(f.action == "warn" for f in found),
         }
     )
+
+
+def _export_matter(call: Call, cms_id: str) -> Response:
+    """The matter's export, as `matterline export` writes it, with each file's text inline; audited."""
+    state = app_state()
+    with tempfile.TemporaryDirectory(prefix="matterline-export-") as scratch:
+        target = Path(scratch) / "export"
+        try:
+            result = export.export_matter(state.engine, state.settings, cms_id, target, actor=call.who.actor)
+        except export.ExportError as exc:
+            raise ApiError(404, "not_found", str(exc)) from None
+        files = [
+            ExportFile(f.name, f.sha256, f.bytes, (target / f.name).read_bytes().decode("utf-8")) for f in result.files
+        ]
+    return _json({"matter_cms_id": cms_id, "messages": result.messages, "audit_id": result.audit_id, "files": files})
 
 
 def _list_consents(call: Call) -> Response:
@@ -751,6 +778,29 @@ _THREAD_ONE: Final = _object(thread=_ref("Thread"))
 ROUTES: Final[tuple[Route, ...]] = (
     Route(
         "POST",
+        "/matters/<cms_id>/export",
+        _export_matter,
+        "exportMatter",
+        "Export a matter's texts",
+        (
+            200,
+            "export.json (messages with SIDs, status history, media references, filing decisions, consents, "
+            "opt-outs, the matter's audit entries), messages.csv, transcript.html and manifest.json (SHA-256 "
+            "of every file), each with its text.",
+            _object(
+                matter_cms_id={"type": "string"},
+                messages={"type": "integer"},
+                audit_id={"type": "integer"},
+                files={"type": "array", "items": _ref("ExportFile")},
+            ),
+        ),
+        description="Admins only. The export is audited as `export`. 404 for a matter the store does not hold.",
+        errors=(404,),
+        roles=("admin",),
+        tags=("guardrails",),
+    ),
+    Route(
+        "POST",
         "/guardrails/check",
         _check_draft,
         "checkDraft",
@@ -766,6 +816,7 @@ ROUTES: Final[tuple[Route, ...]] = (
         ),
         description="Sends and stores nothing, so a composer can call it as the user types.",
         body=CheckBody,
+        errors=(503,),
         tags=("guardrails",),
     ),
     Route(
@@ -888,7 +939,7 @@ ROUTES: Final[tuple[Route, ...]] = (
             "Also 422 `body_too_long` (over 1,600 characters), `empty_message`, `bad_media`, `empty_reason`."
         ),
         body=SendBody,
-        errors=(404, 409, 422),
+        errors=(403, 404, 409, 422, 503),
         tags=("messages",),
     ),
     Route(
@@ -904,7 +955,7 @@ ROUTES: Final[tuple[Route, ...]] = (
             "`no_firm_number`."
         ),
         body=SendBody,
-        errors=(404, 409, 422),
+        errors=(403, 404, 409, 422, 503),
         tags=("messages",),
     ),
     Route(
@@ -1192,9 +1243,10 @@ _STATUS_TEXT: Final = {
     401: "No bearer token, or an unknown, revoked or disabled one.",
     403: "The caller's role may not do this.",
     404: "No such thread, message or matter.",
-    409: "Conflict: the recipient has opted out of texts.",
+    409: "Conflict: the recipient opted out (`recipient_opted_out`) or gave no consent (`consent_required`).",
     415: "The body is not application/json.",
     422: "Well-formed but refused; `error.code` says why.",
+    503: "The guardrails cannot run (`rules_unavailable`: the content rules file is broken); nothing was sent.",
 }
 
 
@@ -1373,6 +1425,7 @@ def openapi_document() -> dict[str, Any]:
                 "Message": _dataclass_schema(inbox.MessageView, "One text in a thread."),
                 "SentMessage": _dataclass_schema(SentMessage, "A text stored and queued for sending."),
                 "Finding": _dataclass_schema(Finding, "What a content rule found: the rule, the span, a suggestion."),
+                "ExportFile": _dataclass_schema(ExportFile, "One file of a matter's export, with its text."),
                 "OptOut": _dataclass_schema(OptOutState, "A number's current opt-out state."),
                 "User": _dataclass_schema(User, "A person who uses Matterline."),
             },
