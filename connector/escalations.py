@@ -24,6 +24,8 @@ from connector.store.tables import threads as threads_table
 AUTO_REPLY_KIND = "auto_reply"
 # One emergency auto-reply per thread in this long, however many urgent texts arrive.
 AUTO_REPLY_QUIET = timedelta(hours=12)
+# How far back filing an urgent thread looks for the text that made it urgent.
+RECENT_ON_FILING = 20
 
 
 def escalate(
@@ -37,17 +39,7 @@ def escalate(
     conn.execute(update(threads_table).where(threads_table.c.id == thread_id).values(urgent=True))
     task = None
     if filing.matter_cms_id is not None:
-        local_day = now.astimezone(settings.zone).date().isoformat()
-        subject, body = _task_text(conn, row, settings, filing.matter_cms_id, found, thread_id)
-        task = writeback.queue_task(
-            conn,
-            thread_id=thread_id,
-            matter_cms_id=filing.matter_cms_id,
-            trigger=f"escalation:{thread_id}:{local_day}",
-            subject=subject,
-            body=body,
-            now=now,
-        )
+        task = _queue_task(conn, row, settings, filing.matter_cms_id, found, thread_id)
     replied = None
     if not policy.office_hours(settings).open_at(now.astimezone(settings.zone)):
         replied = _auto_reply(conn, row, settings, filing, thread_id, firm_key, found)
@@ -67,6 +59,45 @@ def escalate(
         at=now,
     )
     return found
+
+
+def _queue_task(
+    conn: Connection, row: Any, settings: Settings, matter_cms_id: str, found: escalation.Escalation, thread_id: int
+) -> int | None:
+    """The attorney's task: one per thread per local day, whichever urgent text (or filing) asks first."""
+    local_day = row.created_at.astimezone(settings.zone).date().isoformat()
+    subject, body = _task_text(conn, row, settings, matter_cms_id, found, thread_id)
+    return writeback.queue_task(
+        conn,
+        thread_id=thread_id,
+        matter_cms_id=matter_cms_id,
+        trigger=f"escalation:{thread_id}:{local_day}",
+        subject=subject,
+        body=body,
+        now=row.created_at,
+    )
+
+
+def on_filed(conn: Connection, settings: Settings, thread_id: int, matter_cms_id: str) -> int | None:
+    """Staff filed a thread that was urgent while it had no matter: its attorney gets the task now.
+
+    The newest urgent text among the thread's recent inbound texts makes the task, under the same
+    once-per-day trigger, so filing a thread that was already tasked adds nothing.
+    """
+    urgent = conn.execute(select(threads_table.c.urgent).where(threads_table.c.id == thread_id)).scalar()
+    if not urgent:
+        return None
+    recent = conn.execute(
+        select(messages)
+        .where(messages.c.thread_id == thread_id, messages.c.direction == "inbound")
+        .order_by(messages.c.id.desc())
+        .limit(RECENT_ON_FILING)
+    ).all()
+    for row in recent:
+        found = escalation.classify(row.body or "")
+        if found is not None:
+            return _queue_task(conn, row, settings, matter_cms_id, found, thread_id)
+    return None
 
 
 def _task_text(

@@ -10,7 +10,7 @@ import pytest
 from firm import JANE, OMAR, inbound_form, seed, settings
 from sqlalchemy import Engine, select
 
-from connector import inbound, intake
+from connector import escalations, inbound, intake
 from connector.store.tables import audit_log, messages, outbox, threads, writebacks
 
 NY = ZoneInfo("America/New_York")
@@ -106,3 +106,15 @@ def test_an_opted_out_client_gets_no_auto_reply(store: Engine) -> None:
     text_in(store, "they arrested my husband", TUESDAY_11PM.replace(minute=5))
     assert rows(store, messages, messages.c.kind == "auto_reply") == []
     assert urgent(store, JANE) is True
+
+
+def test_filing_an_urgent_thread_gives_the_attorney_the_task_once(store: Engine) -> None:
+    text_in(store, "court date is tomorrow and I have no lawyer there", TUESDAY_10AM, from_=OMAR)
+    with store.begin() as conn:
+        thread = conn.execute(select(threads.c.id).where(threads.c.client_phone == OMAR)).scalar_one()
+        first = escalations.on_filed(conn, settings(), thread, "201")
+        again = escalations.on_filed(conn, settings(), thread, "201")
+    tasks = rows(store, writebacks, writebacks.c.kind == "task")
+    assert [t.matter_cms_id for t in tasks] == ["201"]
+    assert first == tasks[0].id
+    assert again is None

@@ -22,7 +22,7 @@ from sqlalchemy import Engine, func, select, update
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.test import TestResponse
 
-from connector.store.tables import audit_log, filing_decisions, messages, outbox, threads, users
+from connector.store.tables import audit_log, filing_decisions, messages, outbox, threads, users, writebacks
 
 try:  # texts are threaded by the worker's intake where it exists, else by the webhook itself
     from connector import intake
@@ -909,3 +909,12 @@ def test_a_tokens_first_use_is_audited_as_a_login_once(firm: Firm) -> None:
     assert [(e.actor, e.details["method"]) for e in logins] == [
         (f"user:{firm.ids['staff']}:staff@firm.example", "api_token")
     ]
+
+
+def test_filing_an_urgent_unfiled_thread_tasks_the_matters_attorney(firm: Firm) -> None:
+    text_in(firm.admin.client, OMAR, "they arrested my son last night, please call")
+    thread = thread_id_of(firm.store, OMAR)
+    assert firm.attorney.post(f"/api/threads/{thread}/refile", {"matter_cms_id": "201"}).status_code == 200
+    with firm.store.connect() as conn:
+        tasks = conn.execute(select(writebacks.c.matter_cms_id).where(writebacks.c.kind == "task")).scalars().all()
+    assert tasks == ["201"]

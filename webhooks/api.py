@@ -30,7 +30,7 @@ from flask import Blueprint, Response, g, jsonify, request
 from marshmallow import RAISE, Schema, ValidationError, fields
 from marshmallow.validate import Length, OneOf
 
-from connector import export, inbox, optouts, outbound, threads, windows, writeback
+from connector import escalations, export, inbox, optouts, outbound, threads, windows, writeback
 from connector.guardrails import consent, content, policy
 from connector.optouts import OptOutState
 from connector.store.engine import utcnow
@@ -568,6 +568,7 @@ def _refile_thread(call: Call, thread_id: int) -> Response:
             )
         except threads.FilingError as exc:
             raise ApiError(422, "unknown_matter", str(exc), {"field": "matter_cms_id"}) from None
+        escalations.on_filed(conn, state.settings, thread_id, call.body["matter_cms_id"])
     return _json({"thread": _thread_or_404(thread_id, user), "messages_filed": moved})
 
 
