@@ -81,17 +81,23 @@ class Verdict:
     entries: int
     broken_id: int | None
     reason: str | None
+    head: str | None = None  # the newest entry's hash: record it elsewhere to catch a cut-off tail later
 
     @property
     def intact(self) -> bool:
         """True when every entry checks out."""
-        return self.broken_id is None
+        return self.broken_id is None and self.reason is None
 
 
-def verify(engine: Engine) -> Verdict:
-    """Walk the log in order and recompute every hash."""
+def verify(engine: Engine, *, expect_head: str | None = None) -> Verdict:
+    """Walk the log in order and recompute every hash.
+
+    A chain cannot show that its newest entries were cut off: `expect_head`, a head hash recorded
+    earlier outside the store (printed by every verify), must still be in the chain.
+    """
     previous = GENESIS
     count = 0
+    seen_head = expect_head is None
     with engine.connect() as conn:
         for row in _rows(conn):
             count += 1
@@ -100,7 +106,12 @@ def verify(engine: Engine) -> Verdict:
             if _digest(_material(row)) != row["hash"]:
                 return Verdict(count, row["id"], "its contents do not match its hash (edited)")
             previous = row["hash"]
-    return Verdict(count, None, None)
+            seen_head = seen_head or previous == expect_head
+    if not seen_head:
+        return Verdict(
+            count, None, f"the recorded head {expect_head} is not in the log: entries were deleted", previous
+        )
+    return Verdict(count, None, None, None if count == 0 else previous)
 
 
 def _rows(conn: Connection) -> Iterator[Mapping[str, Any]]:

@@ -1120,15 +1120,19 @@ def audit_group(click_ctx: click.Context, matter_cms_id: str | None, limit: int 
 
 
 @audit_group.command("verify")
+@click.option("--expect-head", help="A head hash an earlier verify printed; it must still be in the log.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_ctx
 @handled
-def audit_verify(ctx: Context, as_json: bool) -> None:
-    """Recompute the hash chain; exit 1 naming the first entry that was edited, deleted or moved."""
+def audit_verify(ctx: Context, expect_head: str | None, as_json: bool) -> None:
+    """Recompute the hash chain; exit 1 naming the first entry that was edited, deleted or moved.
+
+    Keep the printed head hash somewhere else (a ticket, the CMS): `--expect-head` then also catches
+    entries cut off the end of the log, which a chain alone cannot show."""
     from connector import audit
 
     ctx.require_current_store()
-    verdict = audit.verify(ctx.engine)
+    verdict = audit.verify(ctx.engine, expect_head=expect_head)
     if as_json:
         emit(
             {
@@ -1136,12 +1140,14 @@ def audit_verify(ctx: Context, as_json: bool) -> None:
                 "entries": verdict.entries,
                 "broken_id": verdict.broken_id,
                 "reason": verdict.reason,
+                "head": verdict.head,
             }
         )
     elif verdict.intact:
-        click.echo(f"audit log intact: {verdict.entries} entries checked")
+        click.echo(f"audit log intact: {verdict.entries} entries checked; head {verdict.head}")
     if not verdict.intact:
-        click.echo(f"matterline: audit log broken at entry {verdict.broken_id}: {verdict.reason}", err=True)
+        where = f"at entry {verdict.broken_id}" if verdict.broken_id is not None else "at its end"
+        click.echo(f"matterline: audit log broken {where}: {verdict.reason}", err=True)
         sys.exit(EXIT_ERROR)
 
 

@@ -61,7 +61,26 @@ def test_an_intact_log_verifies(env: dict[str, str], log: list[int]) -> None:
     assert code == 0
     assert "intact: 6 entries" in out
     code, verdict, _ = verify(env)
+    head = verdict.pop("head")
     assert (code, verdict) == (0, {"intact": True, "entries": 6, "broken_id": None, "reason": None})
+    assert isinstance(head, str)
+    assert f"head {head}" in out
+
+
+def test_entries_cut_off_the_end_are_caught_against_a_recorded_head(
+    env: dict[str, str], engine: Engine, log: list[int]
+) -> None:
+    _, verdict, _ = verify(env)
+    recorded = str(verdict["head"])
+    code, _, _ = run(env, "audit", "verify", "--expect-head", recorded)
+    assert code == 0
+    with engine.begin() as conn:
+        conn.execute(delete(audit_log).where(audit_log.c.id.in_(log[4:])))
+    code, verdict, _ = verify(env)
+    assert code == 0  # the shorter chain is consistent in itself: only the recorded head can tell
+    code, _, err = run(env, "audit", "verify", "--expect-head", recorded)
+    assert code == 1
+    assert f"the recorded head {recorded} is not in the log: entries were deleted" in err
 
 
 def test_an_empty_log_verifies(env: dict[str, str], engine: Engine) -> None:
