@@ -26,7 +26,15 @@ from connector.sandbox import (
 from connector.settings import load_settings
 from connector.store import make_engine, upgrade
 from connector.store.engine import utcnow
-from connector.store.tables import contact_phones, contacts, matter_contacts, matters, pending_refresh, sync_state
+from connector.store.tables import (
+    consents,
+    contact_phones,
+    contacts,
+    matter_contacts,
+    matters,
+    pending_refresh,
+    sync_state,
+)
 from connector.sync import Syncer
 from mappings import load_mapping
 
@@ -115,6 +123,28 @@ def test_store_holds_e164_numbers_and_keeps_every_raw_value(engine: Engine, sand
             assert {row.raw for row in stored} <= raws
             for row in stored:
                 assert row.e164 is None or (row.e164.startswith("+") and row.e164[1:].isdigit())
+
+
+def test_the_address_state_and_the_consent_field_come_across_for_quiet_hours_and_consent(
+    engine: Engine, sandbox: SandboxServer
+) -> None:
+    addressed = [c for c in records(sandbox, "contacts") if c.get("addresses")]
+    assert addressed
+    consenting = addressed[0]
+    sandbox.state.update_contact(
+        consenting["id"], custom_field_values=[{"id": 1, "field_name": "SMS consent", "value": True}]
+    )
+    syncer(engine, sandbox).run(full=True)
+    with engine.connect() as conn:
+        states = {r.cms_id: r.state for r in conn.execute(select(contacts.c.cms_id, contacts.c.state))}
+        ledger = conn.execute(select(consents.c.phone, consents.c.method, consents.c.client_cms_id)).all()
+    for raw in addressed:
+        assert states[str(raw["id"])] == raw["addresses"][0]["province"]
+    phones = {p["number"] for p in consenting["phone_numbers"]}
+    assert ledger
+    assert {row.method for row in ledger} == {"cms_field"}
+    assert {row.client_cms_id for row in ledger} == {str(consenting["id"])}
+    assert len(ledger) <= len(phones)
 
 
 def test_incremental_after_no_change_reads_one_page_per_resource(engine: Engine, sandbox: SandboxServer) -> None:
