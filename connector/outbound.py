@@ -119,14 +119,12 @@ def queue_send(
     request_id: str | None = None,
     override_reason: str | None = None,
     quiet_hours_reason: str | None = None,
-    reply_to_client: bool = False,
     now: datetime | None = None,
 ) -> Queued:
     """Check, store and queue one text.
 
     `override_reason` sends past content-rule warnings; `quiet_hours_reason` sends now during quiet
-    hours (callers let only attorneys and admins give it); `reply_to_client` marks an automatic reply to
-    a text the client just sent, which quiet hours do not hold.
+    hours (callers let only attorneys and admins give it). `now` is the clock's unless given (tests).
 
     Raises:
         SendRefused: opted out or no consent (409), too long, empty, bad media or a content rule (422),
@@ -168,11 +166,9 @@ def queue_send(
     if refusal is not None:
         raise refusal
     segments = measure(body)
-    held_until = None
-    if not reply_to_client:
-        with engine.connect() as conn:
-            held_until = hold_until(conn, settings, thread.client_phone, now)
-    exempt = reply_to_client or (held_until is not None and quiet_hours_reason is not None)
+    with engine.connect() as conn:
+        held_until = hold_until(conn, settings, thread.client_phone, now)
+    exempt = held_until is not None and quiet_hours_reason is not None
     if exempt:
         held_until = None
     with engine.begin() as conn:
@@ -225,13 +221,12 @@ def queue_send(
                 "segments": segments.segments,
                 "media": len(media_urls),
                 "scheduled_for": held_until.isoformat() if held_until else None,
-                "auto_reply": reply_to_client,
             },
             at=now,
         )
         for action, reason, extra in (
             ("override", override_reason if findings else None, {"rules": _rule_ids(findings)}),
-            ("quiet_hours_override", quiet_hours_reason if exempt and not reply_to_client else None, {}),
+            ("quiet_hours_override", quiet_hours_reason if exempt else None, {}),
         ):
             if reason is not None:
                 audit.append(
