@@ -11,12 +11,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, select, update
 
-from connector import audit, optouts, outbox, threads, writeback
+from connector import audit, optouts, threads, writeback
 from connector.guardrails import escalation, policy
-from connector.outbound import SEND_KIND
-from connector.segments import measure
+from connector.outbound import queue_system_text
 from connector.settings import Settings
 from connector.store.tables import contacts, matters, messages
 from connector.store.tables import threads as threads_table
@@ -150,27 +149,14 @@ def _auto_reply(
     text = policy.emergency_reply(settings, self_harm=found.self_harm)
     if any(f.action == "block" for f in policy.content_rules(settings).check(text)):
         return None  # the firm's own text trips its rules: staff must fix the setting, not the client wait
-    segments = measure(text)
-    message_id = int(
-        conn.execute(
-            insert(messages)
-            .values(
-                thread_id=thread_id,
-                direction="outbound",
-                kind=AUTO_REPLY_KIND,
-                from_number=firm_key,
-                to_number=row.from_number,
-                body=text,
-                encoding=segments.encoding,
-                num_segments=segments.segments,
-                num_media=0,
-                status="pending",
-                quiet_hours_exempt=True,
-                matter_cms_id=filing.matter_cms_id,
-                created_at=now,
-            )
-            .returning(messages.c.id)
-        ).scalar_one()
+    return queue_system_text(
+        conn,
+        thread_id=thread_id,
+        kind=AUTO_REPLY_KIND,
+        firm_key=firm_key,
+        to=row.from_number,
+        body=text,
+        matter_cms_id=filing.matter_cms_id,
+        now=now,
+        quiet_hours_exempt=True,  # it answers a text the client sent a moment ago
     )
-    outbox.enqueue(conn, SEND_KIND, f"sms:{message_id}", {"message_id": message_id}, now=now)
-    return message_id

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Engine, select, update
 
-from connector import audit, escalations, inbound, outbox, threads
+from connector import audit, escalations, inbound, threads
 from connector.keywords import classify, keyword_only
-from connector.outbound import SEND_KIND
+from connector.outbound import queue_system_text
 from connector.segments import measure
 from connector.settings import Settings
 from connector.store.tables import messages
@@ -116,23 +116,13 @@ def _plain_language(conn: Connection, row: Any, settings: Settings, filing: thre
     )
     if text is None:
         return
-    segments = measure(text)
-    confirmation_id = conn.execute(
-        insert(messages)
-        .values(
-            thread_id=thread_id,
-            direction="outbound",
-            kind="confirmation",
-            from_number=firm_key(row, settings),
-            to_number=row.from_number,
-            body=text,
-            encoding=segments.encoding,
-            num_segments=segments.segments,
-            num_media=0,
-            status="pending",
-            matter_cms_id=filing.matter_cms_id,
-            created_at=row.created_at,
-        )
-        .returning(messages.c.id)
-    ).scalar_one()
-    outbox.enqueue(conn, SEND_KIND, f"sms:{confirmation_id}", {"message_id": confirmation_id}, now=row.created_at)
+    queue_system_text(
+        conn,
+        thread_id=thread_id,
+        kind="confirmation",
+        firm_key=firm_key(row, settings),
+        to=row.from_number,
+        body=text,
+        matter_cms_id=filing.matter_cms_id,
+        now=row.created_at,
+    )

@@ -253,6 +253,46 @@ def queue_send(
     )
 
 
+def queue_system_text(
+    conn: Connection,
+    *,
+    thread_id: int,
+    kind: str,
+    firm_key: str,
+    to: str,
+    body: str,
+    matter_cms_id: str | None,
+    now: datetime,
+    quiet_hours_exempt: bool = False,
+) -> int:
+    """A text Matterline sends on its own (an opt-out confirmation, the after-hours emergency reply),
+    stored with its outbox job in the caller's transaction; the message id."""
+    segments = measure(body)
+    message_id = int(
+        conn.execute(
+            insert(messages)
+            .values(
+                thread_id=thread_id,
+                direction="outbound",
+                kind=kind,
+                from_number=firm_key,
+                to_number=to,
+                body=body,
+                encoding=segments.encoding,
+                num_segments=segments.segments,
+                num_media=0,
+                status="pending",
+                quiet_hours_exempt=quiet_hours_exempt,
+                matter_cms_id=matter_cms_id,
+                created_at=now,
+            )
+            .returning(messages.c.id)
+        ).scalar_one()
+    )
+    outbox.enqueue(conn, SEND_KIND, f"sms:{message_id}", {"message_id": message_id}, now=now)
+    return message_id
+
+
 def _rule_ids(findings: Sequence[content.Finding]) -> list[str]:
     return sorted({f.rule_id for f in findings})
 

@@ -26,7 +26,7 @@ from connector.crypto import SecretBox
 from connector.ingest import apply
 from connector.records import read_contact, read_matter
 from connector.settings import Settings
-from connector.store.tables import cms_webhooks, contact_phones, contacts, matters, pending_refresh
+from connector.store.tables import cms_webhooks, consents, contact_phones, contacts, matters, pending_refresh
 from mappings import load_mapping
 from webhooks import cms as cms_module
 from webhooks import create_app
@@ -392,6 +392,10 @@ def test_given_contact_update_with_full_fields_then_name_and_phones_change(clien
     assert contact_row(store).name == "Maria Elena Alvarez-Reyes"
     assert phones(store) == ["+16282047781", "+14155550199"]
     assert pending(store) == []
+    assert contact_row(store).state == "CA"  # the address state, for quiet hours
+    with store.connect() as conn:  # the "SMS consent" custom field, into the consent ledger
+        ledger = conn.execute(select(consents.c.phone, consents.c.method).order_by(consents.c.id)).all()
+    assert [tuple(r) for r in ledger] == [("+16282047781", "cms_field"), ("+14155550199", "cms_field")]
 
 
 def test_given_contact_created_with_full_fields_then_a_new_contact_is_stored(
