@@ -206,6 +206,7 @@ def _facts(window: Window, zone: ZoneInfo, urgent: frozenset[int]) -> SummaryFac
         if why is not None:
             events.append(f"{when} — text from {who} not delivered: {why}")
     participants += [f"{name} (firm)" for name in staff]
+    events += [f"{stamp(at, zone)} — {note}" for at, note in sorted(window.guardrail_notes)]
     return SummaryFacts(
         participants=tuple(participants),
         client_questions=tuple(questions),

@@ -80,6 +80,9 @@ class Window:
     opened_at: datetime
     closed_at: datetime
     part_of: str | None = None
+    # Guardrail decisions on texts that did go (a warning overridden, a send in quiet hours), from the
+    # audit log: (when, what), for the summary's "Guardrail events".
+    guardrail_notes: tuple[tuple[datetime, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

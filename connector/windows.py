@@ -16,9 +16,10 @@ from typing import Any
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from connector import audit, writeback
+from connector.guardrails import escalation
 from connector.settings import Settings
 from connector.store.engine import utcnow
-from connector.store.tables import contacts, matters, messages, threads, users, windows
+from connector.store.tables import audit_log, contacts, matters, messages, threads, users, windows
 from connector.summary import summarize
 from connector.transcripts import Window, WindowMessage, render_transcript
 
@@ -151,7 +152,10 @@ def _close(
     for part in render_transcript(window, settings.zone, max_chars=MAX_RECORD_CHARS):
         writeback.queue(conn, "transcript", subject=part.subject, body=part.body, part=part.part, **common)
         made += 1
-    note = summarize(window, settings.zone)
+    urgent = frozenset(
+        m.id for m in window.messages if m.direction == "inbound" and escalation.classify(m.body) is not None
+    )
+    note = summarize(window, settings.zone, urgent_message_ids=urgent)
     writeback.queue(conn, "summary", subject=note.subject, body=note.body, draft=settings.summary_review, **common)
     made += 1
     audit.append(
@@ -183,12 +187,61 @@ def _window(
     client = None
     if thread.client_cms_id is not None:
         client = conn.execute(select(contacts.c.name).where(contacts.c.cms_id == thread.client_cms_id)).scalar()
+    decisions = conn.execute(
+        select(audit_log.c.id, audit_log.c.at, audit_log.c.actor, audit_log.c.action)
+        .add_columns(audit_log.c.subject_type, audit_log.c.subject_id, audit_log.c.details)
+        .where(
+            audit_log.c.matter_cms_id == matter_cms_id,
+            audit_log.c.action.in_(_GUARDRAIL_ACTIONS),
+            audit_log.c.at >= rows[0].created_at,
+            audit_log.c.at <= now,
+        )
+        .order_by(audit_log.c.id)
+    ).all()
+    ids = {str(r.id) for r in rows}
+    refused = [d for d in decisions if d.subject_type == "thread" and d.subject_id == str(thread_id)]
+    overridden = [d for d in decisions if d.subject_type == "message" and d.subject_id in ids]
     author_ids = {r.author_id for r in rows if r.author_id is not None}
+    author_ids |= {uid for d in decisions if (uid := _user_id(d.actor)) is not None}
     names = (
         dict(conn.execute(select(users.c.id, users.c.name).where(users.c.id.in_(author_ids))).all())
         if author_ids
         else {}
     )
+    stored = [
+        WindowMessage(
+            id=r.id,
+            direction=r.direction,
+            kind=r.kind,
+            body=r.body,
+            status=r.status,
+            error_code=r.error_code,
+            error_message=r.error_message,
+            author=names.get(r.author_id) if r.direction == "outbound" else None,
+            media=tuple((m.get("content_type", ""), m.get("url", "")) for m in (r.media or [])),
+            created_at=r.created_at,
+            blocked=r.status == "blocked",
+        )
+        for r in rows
+    ]
+    # A send refused before it was stored leaves only its audit entry: it shows as blocked, without a body.
+    attempts = [
+        WindowMessage(
+            id=-d.id,
+            direction="outbound",
+            kind="message",
+            body="",
+            status="blocked",
+            error_code=None,
+            error_message=_refusal_reason(d.details or {}),
+            author=names.get(_user_id(d.actor) or 0) or d.actor,
+            media=(),
+            created_at=d.at,
+            blocked=True,
+        )
+        for d in refused
+    ]
+    notes = tuple((d.at, _override_note(d, names)) for d in overridden)
     return Window(
         thread_id=thread_id,
         matter_cms_id=matter_cms_id,
@@ -197,23 +250,41 @@ def _window(
         client_name=client,
         client_phone=thread.client_phone,
         firm_number=thread.firm_number,
-        messages=tuple(
-            WindowMessage(
-                id=r.id,
-                direction=r.direction,
-                kind=r.kind,
-                body=r.body,
-                status=r.status,
-                error_code=r.error_code,
-                error_message=r.error_message,
-                author=names.get(r.author_id) if r.direction == "outbound" else None,
-                media=tuple((m.get("content_type", ""), m.get("url", "")) for m in (r.media or [])),
-                created_at=r.created_at,
-                blocked=r.status == "blocked",
-            )
-            for r in rows
-        ),
+        messages=tuple(sorted([*stored, *attempts], key=lambda m: (m.created_at, m.id))),
         opened_at=rows[0].created_at,
         closed_at=now,
         part_of=f"follow-up {sequence - 1}" if sequence > 1 else None,
+        guardrail_notes=notes,
     )
+
+
+# Audit actions that the window's record reports: refused sends, and texts sent past a guardrail.
+_GUARDRAIL_ACTIONS = ("send_blocked", "override", "quiet_hours_override")
+_REFUSALS = {
+    "recipient_opted_out": "the client had opted out",
+    "consent_required": "no consent to texts on record",
+    "content_rule": "content rules",
+    "rules_unavailable": "the content rules could not be read",
+}
+
+
+def _user_id(actor: str) -> int | None:
+    """The user id in an audit actor (`user:ID:email`), or None for the worker, the CLI or Twilio."""
+    parts = actor.split(":")
+    return int(parts[1]) if len(parts) >= 2 and parts[0] == "user" and parts[1].isdigit() else None
+
+
+def _refusal_reason(details: dict[str, Any]) -> str:
+    reason = str(details.get("reason", ""))
+    rules = details.get("rules") or []
+    text = _REFUSALS.get(reason, reason or "refused by the firm's texting guardrails")
+    return f"{text} ({', '.join(rules)})" if reason == "content_rule" and rules else text
+
+
+def _override_note(decision: Any, names: dict[int, str]) -> str:
+    who = names.get(_user_id(decision.actor) or 0) or decision.actor
+    details = decision.details or {}
+    if decision.action == "override":
+        rules = ", ".join(details.get("rules") or [])
+        return f"content warning ({rules}) overridden by {who}: {details.get('reason', '')}"
+    return f"sent during the client's quiet hours by {who}: {details.get('reason', '')}"

@@ -8,10 +8,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from firm import JANE, inbound_form, seed, settings
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, update
 
 from connector import inbound, intake
+from connector.outbound import SendRefused, queue_send
 from connector.store.tables import messages, outbox, windows, writebacks
+from connector.users import create_user
 from connector.windows import close_due, due_reason
 
 NY = ZoneInfo("America/New_York")
@@ -99,6 +101,47 @@ def test_filing_on_demand_closes_only_that_thread_and_unfiled_texts_wait(store: 
     closed = close_due(store, settings(), now=start, force=True)
     assert [c.matter_cms_id for c in closed] == ["101"]
     assert count(store, messages, messages.c.window_id.is_(None), messages.c.direction == "inbound") == 1
+
+
+def test_the_record_shows_refused_sends_overrides_and_escalations_but_never_a_refused_body(store: Engine) -> None:
+    start = datetime(2026, 11, 27, 9, 0, tzinfo=NY)
+    avery, _ = create_user(store, name="Avery Counsel", email="avery@firm.example", role="attorney")
+    text_in(store, "They arrested my brother last night, what do we do?", start)
+    s = settings()
+    with pytest.raises(SendRefused):
+        queue_send(
+            store,
+            s,
+            matter_cms_id="101",
+            body="Send your SSN 123-45-6789",
+            actor=avery.actor,
+            author_id=avery.id,
+            now=start + timedelta(minutes=1),
+        )
+    queue_send(
+        store,
+        s,
+        matter_cms_id="101",
+        body="The DA offered 40k to settle",
+        actor=avery.actor,
+        author_id=avery.id,
+        override_reason="client asked for the number",
+        now=start + timedelta(minutes=2),
+    )
+    with store.begin() as conn:  # Twilio took the override's text: it belongs in this window's record
+        conn.execute(update(messages).where(messages.c.direction == "outbound").values(status="delivered"))
+    close_due(store, s, now=start + timedelta(minutes=3), force=True)
+    with store.connect() as conn:
+        bodies = dict(
+            conn.execute(select(writebacks.c.kind, writebacks.c.body).where(writebacks.c.kind != "task")).all()
+        )
+    transcript, summary = bodies["transcript"], bodies["summary"]
+    assert "123-45-6789" not in transcript + summary
+    assert "Avery Counsel" in transcript
+    assert "content rules (ssn)" in transcript
+    assert "content warning (settlement_amount) overridden by Avery Counsel: client asked for the number" in summary
+    escalations = summary.split("Escalations", 1)[1]
+    assert "They arrested my brother" in escalations
 
 
 @pytest.mark.parametrize(
