@@ -244,7 +244,7 @@ def close_windows(engine: Engine, settings: Settings, count: int) -> dict[str, s
     batch = [
         inbound.parse(inbound_form(phone, text), settings)
         for phone in phones[:count]
-        for text in ("Is the hearing still on Tuesday?", "Can you call me tomorrow at 3pm?")
+        for text in ("Did you get the documents I sent?", "Can you call me tomorrow at 3pm?")
     ]
     with engine.begin() as conn:
         inbound.receive_many(conn, batch, settings, start)
