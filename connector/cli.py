@@ -683,7 +683,7 @@ def messages_cmd(ctx: Context, thread_id: int, limit: int, as_json: bool) -> Non
 @handled
 def optouts(ctx: Context, as_json: bool, show_all: bool) -> None:
     """Numbers that opted out (the ledger's current state)."""
-    from connector.optouts import listing
+    from connector.guardrails.optouts import listing
 
     ctx.require_current_store()
     states = listing(ctx.engine, only_opted_out=not show_all)

@@ -13,8 +13,8 @@ from typing import Any
 
 from sqlalchemy import Connection, select, update
 
-from connector import audit, optouts, threads, writeback
-from connector.guardrails import escalation, policy
+from connector import audit, threads, writeback
+from connector.guardrails import escalation, optouts, policy
 from connector.outbound import queue_system_text
 from connector.settings import Settings
 from connector.store.tables import contacts, matters, messages

@@ -18,7 +18,8 @@ from sqlalchemy import Connection
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from connector import audit, optouts
+from connector import audit
+from connector.guardrails import optouts
 from connector.keywords import Keyword, keyword_only
 from connector.phones import to_e164
 from connector.segments import measure

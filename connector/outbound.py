@@ -16,8 +16,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, select, update
 
-from connector import audit, optouts, outbox, threads
-from connector.guardrails import consent, content, policy, quiet_hours
+from connector import audit, outbox, threads
+from connector.guardrails import consent, content, optouts, policy, quiet_hours
 from connector.phones import to_e164
 from connector.segments import MAX_BODY_CHARS, measure, too_long
 from connector.settings import Settings

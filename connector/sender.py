@@ -20,9 +20,9 @@ from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
-from connector import audit, optouts, outbound, outbox, twilio_errors
+from connector import audit, outbound, outbox, twilio_errors
 from connector.const import DEFAULT_TWILIO_API_URL, LOGGER
-from connector.guardrails import consent
+from connector.guardrails import consent, optouts
 from connector.outbound import SEND_KIND
 from connector.settings import Settings
 from connector.store.engine import utcnow

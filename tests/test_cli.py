@@ -323,7 +323,7 @@ def test_send_queue_worker_threads_and_messages(texting: dict[str, str]) -> None
 
 
 def test_send_to_an_opted_out_number_exits_1_and_optouts_lists_it(texting: dict[str, str]) -> None:
-    from connector import optouts
+    from connector.guardrails import optouts
 
     engine = make_engine(texting["MATTERLINE_DATABASE_URL"])
     with engine.begin() as conn:

@@ -10,7 +10,7 @@ from firm import FIRM_NUMBER, JANE, OMAR, seed
 from firm import settings as firm_settings
 from sqlalchemy import Engine, func, select, update
 
-from connector import optouts
+from connector.guardrails import optouts
 from connector.outbound import SendRefused, queue_send
 from connector.sandbox import (
     SANDBOX_ACCOUNT_SID,

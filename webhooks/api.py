@@ -30,9 +30,9 @@ from flask import Blueprint, Response, g, jsonify, request
 from marshmallow import RAISE, Schema, ValidationError, fields
 from marshmallow.validate import Length, OneOf
 
-from connector import escalations, export, inbox, optouts, outbound, threads, windows, writeback
-from connector.guardrails import consent, content, policy
-from connector.optouts import OptOutState
+from connector import escalations, export, inbox, outbound, threads, windows, writeback
+from connector.guardrails import consent, content, optouts, policy
+from connector.guardrails.optouts import OptOutState
 from connector.store.engine import utcnow
 from connector.store.tables import messages as messages_table
 from connector.store.tables import threads as threads_table
