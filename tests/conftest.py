@@ -59,3 +59,10 @@ def sqlite_engine(tmp_path: os.PathLike[str]) -> Iterator[Engine]:
 
 
 __all__ = ["create_engine"]
+
+
+@pytest.fixture
+def env(db_url: str, tmp_path: os.PathLike[str], monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """Settings for a CLI test: the store only, run from an empty folder so no stray .env is read."""
+    monkeypatch.chdir(tmp_path)
+    return {"MATTERLINE_DATABASE_URL": db_url}

@@ -5,29 +5,16 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from command import run
 from sqlalchemy import Engine, delete, select, update
 
 from connector import audit
-from connector.cli import main
 from connector.store.tables import audit_log
 
 START = datetime(2026, 11, 27, 15, 0, tzinfo=UTC)
 MATTERS = ["101", "201", "101", None, "101", "201"]
-
-
-def run(env: dict[str, str], *args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
-    return result.exit_code, result.stdout, result.stderr
-
-
-@pytest.fixture
-def env(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    monkeypatch.chdir(tmp_path)  # no stray .env is read
-    return {"MATTERLINE_DATABASE_URL": db_url}
 
 
 @pytest.fixture

@@ -9,10 +9,9 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from click.testing import CliRunner
+from command import run
 from sqlalchemy import Engine
 
-from connector.cli import main
 from connector.ingest import apply
 from connector.records import read_contact, read_matter
 from connector.sandbox import DEFAULT_TOKEN, ClioState, Fault, SandboxServer, generate_firm
@@ -20,17 +19,6 @@ from connector.store import make_engine
 from mappings import load_mapping
 
 CLIO = load_mapping("clio")
-
-
-def run(env: dict[str, str], *args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
-    return result.exit_code, result.stdout, result.stderr
-
-
-@pytest.fixture
-def env(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    monkeypatch.chdir(tmp_path)  # no stray .env is read
-    return {"MATTERLINE_DATABASE_URL": db_url}
 
 
 def test_init_is_safe_to_run_twice(env: dict[str, str]) -> None:

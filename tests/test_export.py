@@ -12,7 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from click.testing import CliRunner
+from command import run
 from firm import JANE, OMAR, TWILIO_TOKEN, seed, settings
 from matter_history import (
     MEDIA_URL,
@@ -25,7 +25,6 @@ from matter_history import (
 from sqlalchemy import Engine, func, insert, select
 
 from connector import export as export_module
-from connector.cli import main
 from connector.export import CSV_COLUMNS, ExportError, export_matter
 from connector.retention import purge
 from connector.settings import Settings
@@ -284,11 +283,6 @@ def test_a_failure_part_way_leaves_nothing_behind(
 
 
 # -- the command line ----------------------------------------------------------------------------------------
-
-
-def run(env: dict[str, str], *args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
-    return result.exit_code, result.stdout, result.stderr
 
 
 @pytest.fixture

@@ -11,12 +11,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from click.testing import CliRunner
+from command import run
 from firm import JANE, OMAR, seed, settings
 from matter_history import close_windows, confirm_written, file_omar_to, message, reply, text_in
 from sqlalchemy import Engine, func, select, update
 
-from connector.cli import main
 from connector.retention import (
     NOT_WRITTEN,
     TRANSCRIPT_DEAD,
@@ -324,11 +323,6 @@ def test_a_matter_already_on_hold_cannot_be_held_twice(store: Engine) -> None:
 
 
 # -- the command line ----------------------------------------------------------------------------------------
-
-
-def run(env: dict[str, str], *args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
-    return result.exit_code, result.stdout, result.stderr
 
 
 @pytest.fixture
