@@ -38,6 +38,7 @@ from mappings.schema import MappingSchema
 __all__ = [
     "ApiSpec",
     "AuthSpec",
+    "DuplicateKeyError",
     "Mapping",
     "MappingError",
     "PaginationSpec",
@@ -54,6 +55,7 @@ __all__ = [
     "load_mapping",
     "merge",
     "read_document",
+    "reject_duplicate_keys",
     "validate_document",
 ]
 
@@ -216,26 +218,27 @@ def _read_json(path: Path, source: str) -> dict[str, Any]:
     except OSError as exc:
         raise MappingError(source, [("$", f"cannot read the file: {exc.strerror or exc}")]) from None
     try:
-        document = json.loads(text, object_pairs_hook=_reject_duplicate_keys)
+        document = json.loads(text, object_pairs_hook=reject_duplicate_keys)
     except json.JSONDecodeError as exc:
         raise MappingError(
             source, [("$", f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}")]
         ) from None
-    except _DuplicateKeyError as exc:
+    except DuplicateKeyError as exc:
         raise MappingError(source, [("$", str(exc))]) from None
     if not isinstance(document, dict):
         raise MappingError(source, [("$", f"must be a JSON object, not a {type(document).__name__}")])
     return document
 
 
-class _DuplicateKeyError(ValueError):
+class DuplicateKeyError(ValueError):
     """A key appears twice in one JSON object; JSON parsers silently keep the last, hiding an edit."""
 
 
-def _reject_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+def reject_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """For `json.loads(object_pairs_hook=...)`: a repeated key is an error, not a silent overwrite."""
     result: dict[str, Any] = {}
     for key, value in pairs:
         if key in result:
-            raise _DuplicateKeyError(f"the key {key!r} appears twice in one object (the first would be ignored)")
+            raise DuplicateKeyError(f"the key {key!r} appears twice in one object (the first would be ignored)")
         result[key] = value
     return result

@@ -35,6 +35,8 @@ from typing import Any, Final, Literal
 from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validates_schema
 from marshmallow.validate import Equal, Length, OneOf, Regexp
 
+from mappings import DuplicateKeyError, reject_duplicate_keys
+
 __all__ = [
     "DEFAULT_RULES_PATH",
     "Finding",
@@ -368,19 +370,6 @@ def _compile_problem(pattern: str, flags: int) -> str | None:
 # --- loading --------------------------------------------------------------------------------------
 
 
-class _DuplicateKeyError(ValueError):
-    """A key repeated in one JSON object; JSON would silently keep the last one."""
-
-
-def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise _DuplicateKeyError(f"key {key!r} appears twice in one object")
-        result[key] = value
-    return result
-
-
 def _read_document(path: Path, source: str) -> Any:
     """Read and parse a rules file; any failure is a RulesError that says what is wrong with the file."""
     try:
@@ -394,10 +383,10 @@ def _read_document(path: Path, source: str) -> Any:
     except OSError as exc:
         raise RulesError(source, [f"cannot read {path}: {exc.strerror or exc}"]) from None
     try:
-        return json.loads(text, object_pairs_hook=_no_duplicate_keys)
+        return json.loads(text, object_pairs_hook=reject_duplicate_keys)
     except json.JSONDecodeError as exc:
         raise RulesError(source, [f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"]) from None
-    except _DuplicateKeyError as exc:
+    except DuplicateKeyError as exc:
         raise RulesError(source, [f"not valid JSON: {exc}"]) from None
 
 
