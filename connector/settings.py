@@ -96,6 +96,7 @@ class SettingsSchema(Schema):
     quiet_hours = mf.String(data_key="MATTERLINE_QUIET_HOURS", load_default="08:00-20:00")
     quiet_hours_by_state = mf.String(data_key="MATTERLINE_QUIET_HOURS_BY_STATE", load_default="")
     office_hours = mf.String(data_key="MATTERLINE_OFFICE_HOURS", load_default="Mon-Fri 09:00-17:00")
+    office_closed = mf.String(data_key="MATTERLINE_OFFICE_CLOSED", load_default="")
     emergency_reply = mf.String(
         data_key="MATTERLINE_EMERGENCY_REPLY", load_default=None, validate=validate.Length(min=1, max=480)
     )
@@ -195,6 +196,12 @@ class SettingsSchema(Schema):
 
         _parsed(parse_office_hours, value)
 
+    @validates("office_closed")
+    def _office_closed(self, value: str, **_: Any) -> None:
+        from connector.guardrails.policy import parse_closed_days
+
+        _parsed(parse_closed_days, value)
+
     @validates("content_rules_file")
     def _content_rules_file(self, value: str | None, **_: Any) -> None:
         from connector.guardrails.content import RulesError, load_rules
@@ -275,6 +282,7 @@ class Settings:
     quiet_hours: str = "08:00-20:00"
     quiet_hours_by_state: str = ""
     office_hours: str = "Mon-Fri 09:00-17:00"
+    office_closed: str = ""
     emergency_reply: str | None = None
     retention_days: int = 2555
     private_previews: bool = False

@@ -47,6 +47,14 @@ def test_office_hours(moment: datetime, open_: bool) -> None:
     assert policy.parse_office_hours("Mon-Fri 09:00-17:00").open_at(moment) is open_
 
 
+def test_a_holiday_is_after_hours_all_day() -> None:
+    hours = policy.office_hours(settings(MATTERLINE_OFFICE_CLOSED="2026-12-25, 2027-01-01"))
+    assert hours.open_at(datetime(2026, 12, 25, 11, 0, tzinfo=NY)) is False  # a Friday
+    assert hours.open_at(datetime(2026, 12, 24, 11, 0, tzinfo=NY)) is True
+    with pytest.raises(SettingsError, match="MATTERLINE_OFFICE_CLOSED"):
+        settings(MATTERLINE_OFFICE_CLOSED="Christmas")
+
+
 @pytest.mark.parametrize("text", ["Monday-Friday 9-5", "Mon-Fri", "Mon-Xyz 09:00-17:00", "Mon-Fri 17:00-09:00"])
 def test_office_hours_that_cannot_be_read_say_so(text: str) -> None:
     with pytest.raises(ValueError, match="'"):

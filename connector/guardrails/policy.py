@@ -11,7 +11,7 @@ import os
 import re
 import threading
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Final
 
 from connector.const import LOGGER
@@ -29,9 +29,12 @@ class OfficeHours:
     first_day: int
     last_day: int
     window: quiet_hours.Window
+    closed: frozenset[date] = frozenset()
 
     def open_at(self, moment: datetime) -> bool:
         """Whether `moment` (aware, any zone; read in the firm's zone by the caller) is within office hours."""
+        if moment.date() in self.closed:
+            return False
         day = moment.weekday()
         days_ok = (
             self.first_day <= day <= self.last_day
@@ -41,7 +44,24 @@ class OfficeHours:
         return days_ok and self.window.start <= moment.time().replace(tzinfo=None) < self.window.end
 
 
-def parse_office_hours(text: str) -> OfficeHours:
+def parse_closed_days(text: str) -> frozenset[date]:
+    """`2026-12-25,2027-01-01`: days the office is closed (holidays), in the firm's calendar.
+
+    Raises:
+        ValueError: naming the part that is not a YYYY-MM-DD date.
+    """
+    days: set[date] = set()
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        try:
+            days.add(date.fromisoformat(part))
+        except ValueError:
+            raise ValueError(f"{part!r} is not a date like 2026-12-25") from None
+    return frozenset(days)
+
+
+def parse_office_hours(text: str, closed: str = "") -> OfficeHours:
     """`Mon-Fri 09:00-17:00`.
 
     Raises:
@@ -51,7 +71,8 @@ def parse_office_hours(text: str) -> OfficeHours:
     if found is None or found.group(1).lower() not in _DAYS or found.group(2).lower() not in _DAYS:
         raise ValueError(f"{text!r} is not office hours like 'Mon-Fri 09:00-17:00'")
     window = quiet_hours.parse_window(found.group(3).replace(" ", ""))
-    return OfficeHours(_DAYS.index(found.group(1).lower()), _DAYS.index(found.group(2).lower()), window)
+    first, last = _DAYS.index(found.group(1).lower()), _DAYS.index(found.group(2).lower())
+    return OfficeHours(first, last, window, parse_closed_days(closed))
 
 
 class _RulesInForce:
@@ -120,8 +141,8 @@ def state_windows(settings: Settings) -> dict[str, quiet_hours.Window]:
 
 
 def office_hours(settings: Settings) -> OfficeHours:
-    """The firm's office hours."""
-    return parse_office_hours(settings.office_hours)
+    """The firm's office hours, holidays included."""
+    return parse_office_hours(settings.office_hours, settings.office_closed)
 
 
 def emergency_reply(settings: Settings, *, self_harm: bool) -> str:
