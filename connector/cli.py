@@ -673,7 +673,8 @@ def messages_cmd(ctx: Context, thread_id: int, limit: int, as_json: bool) -> Non
     for m in views:
         arrow = "<-" if m.direction == "inbound" else "->"
         error = f" [error {m.error_code}]" if m.error_code else ""
-        click.echo(f"{m.created_at:%Y-%m-%d %H:%M} {arrow} {m.author or '':<24} {m.status:<10}{error} {m.body}")
+        held = f" [goes {m.scheduled_for:%Y-%m-%d %H:%M} UTC]" if m.scheduled_for else ""
+        click.echo(f"{m.created_at:%Y-%m-%d %H:%M} {arrow} {m.author or '':<24} {m.status:<10}{error}{held} {m.body}")
 
 
 @main.command()

@@ -113,6 +113,10 @@ class MessageView:
     encoding: str | None
     media: tuple[dict[str, str], ...]
     created_at: datetime
+    # When a text held for the recipient's quiet hours goes (status "scheduled"); null otherwise.
+    scheduled_for: datetime | None
+    # Set once retention purged the body and media: `body` is empty and `body_sha256` proves what it was.
+    purged_at: datetime | None
 
 
 # -- cursors -------------------------------------------------------------------------------------------
@@ -367,6 +371,8 @@ def _message_query() -> Select[Any]:
         messages.c.encoding,
         messages.c.media,
         messages.c.created_at,
+        messages.c.scheduled_for,
+        messages.c.purged_at,
         users.c.email.label("author_email"),
     ).select_from(messages.outerjoin(users, users.c.id == messages.c.author_id))
 
@@ -389,6 +395,8 @@ def _message_view(row: Row[Any]) -> MessageView:
         encoding=row.encoding,
         media=media,
         created_at=row.created_at,
+        scheduled_for=row.scheduled_for if row.status == "scheduled" else None,
+        purged_at=row.purged_at,
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 from twilio.request_validator import RequestValidator
@@ -101,3 +102,13 @@ def inbound_form(from_: str, body: str = "Hello", **extra: str) -> dict[str, str
 def signed(path: str, params: dict[str, str], token: str = TWILIO_TOKEN) -> dict[str, str]:
     """The X-Twilio-Signature header Twilio would send for `params` posted to the public URL + `path`."""
     return {"X-Twilio-Signature": RequestValidator(token).compute_signature(f"{PUBLIC_URL}{path}", params)}
+
+
+def shut_window(zone: str = "America/Los_Angeles") -> str:
+    """A quiet-hours window (`HH:MM-HH:MM`) that is shut right now in `zone` (Jane's, by default).
+
+    For tests that go through the real clock (the CLI, the API): whatever time they run, a send is held.
+    """
+    hour = datetime.now(ZoneInfo(zone)).hour
+    start = hour + 2 if hour < 20 else hour - 4
+    return f"{start:02d}:00-{start + 1:02d}:00"

@@ -434,10 +434,11 @@ def test_a_send_with_a_warning_needs_an_override_reason_and_a_block_cannot_be_se
 
 
 def test_a_send_at_night_is_held_and_says_when_it_goes(texting: dict[str, str]) -> None:
-    # A window that is shut now in Jane's zone (Los Angeles), whatever time the test runs.
-    local = datetime.now(ZoneInfo("America/Los_Angeles"))
-    start = (local.hour + 2) % 24 if local.hour < 20 else local.hour - 4
-    night = {**texting, "MATTERLINE_QUIET_HOURS": f"{start:02d}:00-{start + 1:02d}:00"}
+    import firm
+
+    window = firm.shut_window()
+    start = int(window[:2])
+    night = {**texting, "MATTERLINE_QUIET_HOURS": window}
     code, out, err = run(night, "send", "--matter", "101", "--body", "See you tomorrow", "--json")
     assert code == 0, err
     held = json.loads(out)

@@ -15,7 +15,7 @@ from typing import Any
 
 import jsonschema
 import pytest
-from firm import JANE, OMAR, inbound_form, seed, settings, signed
+from firm import JANE, OMAR, inbound_form, seed, settings, shut_window, signed
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import Engine, func, select, update
@@ -918,3 +918,15 @@ def test_filing_an_urgent_unfiled_thread_tasks_the_matters_attorney(firm: Firm) 
     with firm.store.connect() as conn:
         tasks = conn.execute(select(writebacks.c.matter_cms_id).where(writebacks.c.kind == "task")).scalars().all()
     assert tasks == ["201"]
+
+
+def test_a_text_held_for_quiet_hours_shows_when_it_goes(engine: Engine) -> None:
+    seed(engine)
+    app = create_app(settings(MATTERLINE_QUIET_HOURS=shut_window()), engine)
+    _, token = create_user(engine, name="Pat Paralegal", email="pat@firm.example", role="staff")
+    api = Api(app.test_client(), app, token)
+    sent = api.post("/api/matters/101/messages", {"body": "See you tomorrow"}).get_json()["message"]
+    assert sent["status"] == "scheduled"
+    [listed] = api.get(f"/api/threads/{sent['thread_id']}/messages").get_json()["messages"]
+    assert (listed["status"], listed["scheduled_for"]) == ("scheduled", sent["scheduled_for"])
+    assert listed["purged_at"] is None
