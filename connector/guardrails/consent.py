@@ -193,21 +193,41 @@ def reconcile_cms_field(conn: Connection, values: Sequence[tuple[str, str, bool]
         row.phone: row.action == GRANT
         for row in conn.execute(select(consents.c.phone, consents.c.action).where(consents.c.id.in_(newest_ids)))
     }
-    written = 0
+    rows: list[dict[str, Any]] = []
     for phone, client_cms_id, granted in values:
         if current.get(phone) == granted or (phone not in current and not granted):
             continue
         current[phone] = granted
-        record(
-            conn,
-            phone,
-            action=GRANT if granted else REVOKE,
-            method="cms_field",
-            captured_by=CMS_FIELD_ACTOR,
-            region="US",
-            source=f"CMS field {field}",
-            client_cms_id=client_cms_id,
-            now=now,
+        rows.append(
+            {
+                "phone": phone,
+                "action": GRANT if granted else REVOKE,
+                "method": "cms_field",
+                "scope": "all matters",
+                "source": f"CMS field {field}",
+                "captured_by": CMS_FIELD_ACTOR,
+                "client_cms_id": client_cms_id,
+                "matter_cms_id": None,
+                "captured_at": now,
+                "created_at": now,
+            }
         )
-        written += 1
-    return written
+    if not rows:
+        return 0
+    # One multi-row insert and one audit entry per sync page: a first sync of a large firm stays fast.
+    ids = list(conn.execute(insert(consents).returning(consents.c.id, sort_by_parameter_order=True), rows).scalars())
+    audit.append(
+        conn,
+        actor=CMS_FIELD_ACTOR,
+        action="consent",
+        subject_type="consents",
+        details={
+            "method": "cms_field",
+            "source": f"CMS field {field}",
+            "granted": sum(r["action"] == GRANT for r in rows),
+            "revoked": sum(r["action"] == REVOKE for r in rows),
+            "consent_ids": ids,
+        },
+        at=now,
+    )
+    return len(rows)
