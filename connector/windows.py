@@ -23,8 +23,9 @@ from connector.store.tables import audit_log, contacts, matters, messages, threa
 from connector.summary import summarize
 from connector.transcripts import Window, WindowMessage, render_transcript
 
-# Texts still waiting to be sent (or refused before sending) are not part of the record yet.
-_NOT_YET = ("pending",)
+# Texts still waiting to be sent (queued, or held for the recipient's quiet hours) are not part of the
+# record yet: they join a window once they went.
+_NOT_YET = ("pending", "scheduled")
 MAX_RECORD_CHARS = 60_000
 
 

@@ -144,6 +144,19 @@ def test_the_record_shows_refused_sends_overrides_and_escalations_but_never_a_re
     assert "They arrested my brother" in escalations
 
 
+def test_a_text_held_for_quiet_hours_joins_the_record_only_once_it_went(store: Engine) -> None:
+    evening = datetime(2026, 11, 27, 23, 0, tzinfo=NY)  # 20:00 in Los Angeles, where Jane's number is
+    text_in(store, "Can we talk tomorrow?", evening)
+    s = settings(MATTERLINE_QUIET_HOURS="08:00-20:00")
+    held = queue_send(store, s, matter_cms_id="101", body="Yes, 9am works.", actor="alice", now=evening)
+    assert held.status == "scheduled"
+    [closed] = close_due(store, s, now=evening + timedelta(hours=2))
+    assert closed.messages == 1  # the client's text only; the held answer has not gone
+    with store.connect() as conn:
+        transcript = conn.execute(select(writebacks.c.body).where(writebacks.c.kind == "transcript")).scalar_one()
+    assert "9am works" not in transcript
+
+
 @pytest.mark.parametrize(
     ("first", "last", "now", "expected"),
     [
