@@ -570,6 +570,29 @@ def send(
         )
 
 
+@main.command()
+@click.argument("message_id", type=int)
+@click.option("--reason", required=True, help="Why (kept in the audit log).")
+@click.option("--as", "as_user", help="Cancel as this user (email or id).")
+@pass_ctx
+@handled
+def cancel(ctx: Context, message_id: int, reason: str, as_user: str | None) -> None:
+    """Take back a text that has not gone (queued, or held for quiet hours); exits 1 once it is sending or sent."""
+    import getpass
+
+    from connector.outbound import SendRefused
+    from connector.outbound import cancel as take_back
+
+    ctx.require_current_store()
+    author = ctx.user(as_user)
+    try:
+        take_back(ctx.engine, message_id, actor=author.actor if author else f"cli:{getpass.getuser()}", reason=reason)
+    except SendRefused as exc:
+        click.echo(f"matterline: {exc.code}: {exc}", err=True)
+        sys.exit(EXIT_SETTINGS if exc.code == "empty_reason" else EXIT_ERROR)
+    click.echo(f"canceled message {message_id}; it will not be sent")
+
+
 THREAD_FILTERS = ("mine", "needs-filing", "urgent", "opted-out")
 
 

@@ -9,10 +9,10 @@ audited in its own transaction, so the record of the attempt survives the refusa
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import Connection, Engine, insert, select, update
 
@@ -22,7 +22,8 @@ from connector.phones import to_e164
 from connector.segments import MAX_BODY_CHARS, measure, too_long
 from connector.settings import Settings
 from connector.store.engine import utcnow
-from connector.store.tables import contact_phones, contacts, matters, messages
+from connector.store.tables import contact_phones, contacts, matters, messages, send_attempts
+from connector.store.tables import outbox as outbox_table
 from connector.store.tables import threads as threads_table
 
 SEND_KIND = "sms_send"
@@ -251,6 +252,65 @@ def queue_send(
         held_until,
         tuple(f.to_json() for f in findings),
     )
+
+
+CANCELABLE: Final = ("pending", "scheduled")
+
+
+def cancel(
+    engine: Engine,
+    message_id: int,
+    *,
+    actor: str,
+    reason: str,
+    allowed: Callable[[Any], bool] = lambda _: True,
+    request_id: str | None = None,
+    now: datetime | None = None,
+) -> None:
+    """Take back a text that has not gone (queued, or held for quiet hours); audited as `send_canceled`.
+
+    `allowed` sees the message row and says whether this caller may cancel it (its author, or an
+    attorney or admin, for the API).
+
+    Raises:
+        SendRefused: empty reason (422); no such outbound text (404); not the caller's to cancel (403);
+            already sent, sending or finished (409 `not_cancelable`).
+    """
+    if not reason.strip():
+        raise SendRefused("empty_reason", "a cancel must say why (it is kept in the audit log)", 422)
+    moment = now or utcnow()
+    with engine.begin() as conn:
+        # Locked, so a worker about to send waits for this decision (and finds the text canceled).
+        row = conn.execute(select(messages).where(messages.c.id == message_id).with_for_update()).first()
+        if row is None or row.direction != "outbound":
+            raise SendRefused("not_found", f"no outbound text {message_id}", 404)
+        if not allowed(row):
+            raise SendRefused("forbidden_role", "only its author, an attorney or an admin may cancel a text", 403)
+        started = conn.execute(select(send_attempts.c.id).where(send_attempts.c.message_id == message_id)).first()
+        if row.status not in CANCELABLE or started is not None:
+            state = "being sent" if started is not None and row.status in CANCELABLE else row.status
+            raise SendRefused("not_cancelable", f"text {message_id} is {state}: only a text not yet sent can be", 409)
+        conn.execute(
+            update(messages)
+            .where(messages.c.id == message_id)
+            .values(status="canceled", error_message=f"canceled by {actor} before it was sent: {reason.strip()}"[:500])
+        )
+        conn.execute(
+            update(outbox_table)
+            .where(outbox_table.c.idempotency_key == f"sms:{message_id}", outbox_table.c.state == "pending")
+            .values(state="done", leased_until=None, last_error="canceled", updated_at=moment)
+        )
+        audit.append(
+            conn,
+            actor=actor,
+            action="send_canceled",
+            subject_type="message",
+            subject_id=message_id,
+            matter_cms_id=row.matter_cms_id,
+            request_id=request_id,
+            details={"reason": reason.strip()[:500], "was": row.status},
+            at=moment,
+        )
 
 
 def queue_system_text(

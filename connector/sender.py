@@ -220,6 +220,12 @@ def _send_one(
                 .values(outcome="not_sent", detail="Twilio has no such message")
             )
     with engine.begin() as conn:  # the attempt is on record before the call is made
+        # The message row is locked and read again: a cancel that committed in between wins, and a cancel
+        # that comes after this commit sees the attempt and is refused.
+        current = conn.execute(select(messages.c.status).where(messages.c.id == message_id).with_for_update()).scalar()
+        if current not in ("pending", "scheduled"):
+            outbox.complete(conn, job, owner, now=now)
+            return
         attempt_id = int(
             conn.execute(
                 insert(send_attempts)

@@ -191,7 +191,8 @@ def _facts(window: Window, zone: ZoneInfo, urgent: frozenset[int]) -> SummaryFac
             continue
         who = staff_label(message)
         if message.blocked:
-            events.append(f"{when} — send by {who} blocked: {blocked_reason(message)}")
+            what = "not sent" if message.status == "canceled" else "blocked"
+            events.append(f"{when} — send by {who} {what}: {blocked_reason(message)}")
             continue
         if message.kind in AUTOMATIC_KINDS:
             label = _AUTOMATIC_LABELS.get(message.kind, "automatic reply")

@@ -193,7 +193,8 @@ def _block(window: Window, message: WindowMessage, zone: ZoneInfo) -> str:
     """One message as one line, plus indented continuation and media lines that travel with it."""
     head = f"{stamp(message.created_at, zone)}  {_who(window, message)}: "
     if message.blocked:
-        return f"{head}[send blocked: {blocked_reason(message)}]"
+        what = "not sent" if message.status == "canceled" else "send blocked"
+        return f"{head}[{what}: {blocked_reason(message)}]"
     lines = text_lines(message.body) or ["(no text)"]
     why = failure(message)
     if why is not None:

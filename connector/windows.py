@@ -221,7 +221,7 @@ def _window(
             author=names.get(r.author_id) if r.direction == "outbound" else None,
             media=tuple((m.get("content_type", ""), m.get("url", "")) for m in (r.media or [])),
             created_at=r.created_at,
-            blocked=r.status == "blocked",
+            blocked=r.status in ("blocked", "canceled"),
         )
         for r in rows
     ]

@@ -450,6 +450,12 @@ def test_a_send_at_night_is_held_and_says_when_it_goes(texting: dict[str, str]) 
     )
     assert code == 0, err
     assert json.loads(out)["status"] == "pending"
+    code, out, err = run(night, "cancel", str(held["id"]), "--reason", "client called instead")
+    assert code == 0, err
+    assert f"canceled message {held['id']}" in out
+    code, _, err = run(night, "cancel", str(held["id"]), "--reason", "again")
+    assert code == 1
+    assert "not_cancelable" in err
 
 
 def test_sync_worker_and_serve_audit_the_mapping_when_it_changes(texting: dict[str, str], tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ from firm import settings as firm_settings
 from sqlalchemy import Engine, func, select
 
 from connector.guardrails import consent
-from connector.outbound import SendRefused, queue_send
+from connector.outbound import SendRefused, cancel, queue_send
 from connector.sandbox import SANDBOX_ACCOUNT_SID, SANDBOX_AUTH_TOKEN, TwilioServer, TwilioState
 from connector.sender import send_due
 from connector.settings import Settings
@@ -180,3 +180,34 @@ def test_an_empty_quiet_hours_reason_is_refused(store: Engine) -> None:
         send(store, "Hello", quiet_hours_reason="")
     assert refused.value.code == "empty_reason"
     assert count(store, messages) == 0
+
+
+# -- taking a text back ------------------------------------------------------------------------------------
+
+
+def test_a_held_text_can_be_canceled_and_never_goes(store: Engine, twilio: TwilioServer) -> None:
+    s = settings(twilio, MATTERLINE_QUIET_HOURS="08:00-20:00")
+    queued = send(store, "Call me tonight?", s, now=FALL_BACK_EVE)
+    with pytest.raises(SendRefused) as empty:
+        cancel(store, queued.message_id, actor="alice", reason=" ")
+    assert empty.value.code == "empty_reason"
+    cancel(store, queued.message_id, actor="alice", reason="client called instead")
+    assert send_due(store, s, now=datetime(2026, 11, 1, 16, 0, tzinfo=UTC)).sent == 0
+    assert twilio.state.messages(to=JANE) == []
+    with store.connect() as conn:
+        assert conn.execute(select(messages.c.status)).scalar_one() == "canceled"
+        assert conn.execute(select(outbox.c.state)).scalar_one() == "done"
+    [entry] = audits(store, "send_canceled")
+    assert entry.details == {"reason": "client called instead", "was": "scheduled"}
+
+
+def test_a_text_already_sent_cannot_be_canceled(store: Engine, twilio: TwilioServer) -> None:
+    s = settings(twilio)
+    queued = send(store, "Hello", s)
+    assert send_due(store, s).sent == 1
+    with pytest.raises(SendRefused) as late:
+        cancel(store, queued.message_id, actor="alice", reason="too late")
+    assert (late.value.status, late.value.code) == (409, "not_cancelable")
+    with pytest.raises(SendRefused) as missing:
+        cancel(store, 9999, actor="alice", reason="no such")
+    assert missing.value.status == 404

@@ -930,3 +930,20 @@ def test_a_text_held_for_quiet_hours_shows_when_it_goes(engine: Engine) -> None:
     [listed] = api.get(f"/api/threads/{sent['thread_id']}/messages").get_json()["messages"]
     assert (listed["status"], listed["scheduled_for"]) == ("scheduled", sent["scheduled_for"])
     assert listed["purged_at"] is None
+
+
+def test_a_held_text_is_canceled_by_its_author_or_an_attorney_not_by_other_staff(engine: Engine) -> None:
+    seed(engine)
+    app = create_app(settings(MATTERLINE_QUIET_HOURS=shut_window()), engine)
+    _, pat = create_user(engine, name="Pat Paralegal", email="pat@firm.example", role="staff")
+    _, sam = create_user(engine, name="Sam Staff", email="sam@firm.example", role="staff")
+    as_pat, as_sam = Api(app.test_client(), app, pat), Api(app.test_client(), app, sam)
+    held = as_pat.post("/api/matters/101/messages", {"body": "See you tomorrow"}).get_json()["message"]
+    other = as_sam.post(f"/api/messages/{held['id']}/cancel", {"reason": "not mine"})
+    assert other.status_code == 403
+    done = as_pat.post(f"/api/messages/{held['id']}/cancel", {"reason": "client called"})
+    assert done.status_code == 200
+    assert done.get_json()["message"]["status"] == "canceled"
+    again = as_pat.post(f"/api/messages/{held['id']}/cancel", {"reason": "twice"})
+    assert (again.status_code, error(again)["code"]) == (409, "not_cancelable")
+    assert [e.details["was"] for e in audit_rows(engine, "send_canceled")] == ["scheduled"]

@@ -11,7 +11,7 @@ from firm import JANE, inbound_form, seed, settings
 from sqlalchemy import Engine, func, select, update
 
 from connector import inbound, intake
-from connector.outbound import SendRefused, queue_send
+from connector.outbound import SendRefused, cancel, queue_send
 from connector.store.tables import messages, outbox, windows, writebacks
 from connector.users import create_user
 from connector.windows import close_due, due_reason
@@ -155,6 +155,16 @@ def test_a_text_held_for_quiet_hours_joins_the_record_only_once_it_went(store: E
     with store.connect() as conn:
         transcript = conn.execute(select(writebacks.c.body).where(writebacks.c.kind == "transcript")).scalar_one()
     assert "9am works" not in transcript
+    cancel(store, held.message_id, actor="alice", reason="client called instead")
+    [later] = close_due(store, s, now=evening + timedelta(hours=3))
+    assert later.messages == 1
+    with store.connect() as conn:
+        follow_up = conn.execute(
+            select(writebacks.c.body).where(writebacks.c.kind == "transcript").order_by(writebacks.c.id.desc())
+        ).first()
+    assert follow_up is not None
+    assert "9am works" not in follow_up.body
+    assert "[not sent: canceled by alice before it was sent: client called instead]" in follow_up.body
 
 
 @pytest.mark.parametrize(

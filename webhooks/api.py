@@ -129,6 +129,17 @@ class SendBody(Schema):
     )
 
 
+class CancelBody(Schema):
+    """Why a text is taken back before it goes."""
+
+    class Meta:
+        unknown = RAISE
+
+    reason = fields.String(
+        required=True, validate=Length(min=1, max=500), metadata={"description": "Why (kept in the audit log)."}
+    )
+
+
 class CheckBody(Schema):
     """A draft to check against the content rules."""
 
@@ -678,6 +689,24 @@ def _check_draft(call: Call) -> Response:
     )
 
 
+def _cancel_message(call: Call, message_id: int) -> Response:
+    """Take back a text that has not gone; its author, an attorney or an admin."""
+    state = app_state()
+    user = call.who
+    try:
+        outbound.cancel(
+            state.engine,
+            message_id,
+            actor=user.actor,
+            reason=call.body["reason"],
+            allowed=lambda row: row.author_id == user.id or user.role in REFILE_ROLES,
+            request_id=call.request_id,
+        )
+    except outbound.SendRefused as exc:
+        raise ApiError(exc.status, exc.code, str(exc)) from None
+    return _json({"message": inbox.get_message(state.engine, message_id)})
+
+
 def _export_matter(call: Call, cms_id: str) -> Response:
     """The matter's export, as `matterline export` writes it, with each file's text inline; audited."""
     state = app_state()
@@ -777,6 +806,22 @@ def _object(**properties: dict[str, Any]) -> dict[str, Any]:
 _THREAD_ONE: Final = _object(thread=_ref("Thread"))
 
 ROUTES: Final[tuple[Route, ...]] = (
+    Route(
+        "POST",
+        "/messages/<int:message_id>/cancel",
+        _cancel_message,
+        "cancelMessage",
+        "Cancel a text that has not gone",
+        (200, "The text, now `canceled`; its outbox job is done.", _object(message=_ref("Message"))),
+        description=(
+            "A text still queued or held for quiet hours (`scheduled`). Its author, attorneys and admins only "
+            "(403 `forbidden_role`). 409 `not_cancelable` once a send attempt has started or it went. Audited as "
+            "`send_canceled`; the conversation's record shows it as not sent, without its text."
+        ),
+        body=CancelBody,
+        errors=(403, 404, 409, 422),
+        tags=("messages",),
+    ),
     Route(
         "POST",
         "/matters/<cms_id>/export",
