@@ -188,6 +188,14 @@ def _window(
     client = None
     if thread.client_cms_id is not None:
         client = conn.execute(select(contacts.c.name).where(contacts.c.cms_id == thread.client_cms_id)).scalar()
+    if client is None:  # a thread the firm started from the matter: name the matter's client
+        client = conn.execute(
+            select(contacts.c.name)
+            .join(matters, matters.c.client_cms_id == contacts.c.client_key)
+            .where(matters.c.cms_id == matter_cms_id, contacts.c.deleted_at.is_(None))
+            .order_by(contacts.c.is_client.desc(), contacts.c.id)
+            .limit(1)
+        ).scalar()
     decisions = conn.execute(
         select(audit_log.c.id, audit_log.c.at, audit_log.c.actor, audit_log.c.action)
         .add_columns(audit_log.c.subject_type, audit_log.c.subject_id, audit_log.c.details)
@@ -220,7 +228,8 @@ def _window(
             error_message=r.error_message,
             author=names.get(r.author_id) if r.direction == "outbound" else None,
             media=tuple((m.get("content_type", ""), m.get("url", "")) for m in (r.media or [])),
-            created_at=r.created_at,
+            # When the client got it: a text held for quiet hours went in the morning, not when it was typed.
+            created_at=(r.sent_at or r.created_at) if r.direction == "outbound" else r.created_at,
             blocked=r.status in ("blocked", "canceled"),
         )
         for r in rows

@@ -16,7 +16,8 @@ from connector.outbound import SendRefused, cancel, queue_send
 from connector.sandbox import SANDBOX_ACCOUNT_SID, SANDBOX_AUTH_TOKEN, TwilioServer, TwilioState
 from connector.sender import send_due
 from connector.settings import Settings
-from connector.store.tables import audit_log, messages, outbox
+from connector.store.tables import audit_log, messages, outbox, writebacks
+from connector.windows import close_due
 
 FIRM = "+14155550100"
 # Jane's number is a San Francisco one: her quiet hours are read in America/Los_Angeles.
@@ -120,6 +121,12 @@ def test_a_text_at_night_is_scheduled_for_the_recipients_morning_and_sent_then(
     assert twilio.state.messages(to=JANE) == []
     assert send_due(store, s, now=datetime(2026, 3, 8, 15, 0, tzinfo=UTC)).sent == 1
     assert len(twilio.state.messages(to=JANE)) == 1
+    # The record says when Jane got it (11:00 in the firm's New York), not when it was typed.
+    close_due(store, s, now=datetime(2026, 3, 8, 16, 0, tzinfo=UTC), force=True)
+    with store.connect() as conn:
+        transcript = conn.execute(select(writebacks.c.body).where(writebacks.c.kind == "transcript")).scalar_one()
+    assert "2026-03-08 11:00 EDT  Firm (firm): Reminder: bring your pay stubs Monday." in transcript
+    assert transcript.startswith("Client: Jane Doe (+14158675309)")  # named from the matter's client
 
 
 def test_fall_back_morning_is_read_in_local_time(store: Engine) -> None:
