@@ -6,8 +6,10 @@ import re
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+import phonenumbers
 import pytest
 
+from connector.guardrails import quiet_hours as qh
 from connector.guardrails.quiet_hours import (
     DEFAULT_WINDOW,
     Recipient,
@@ -359,3 +361,36 @@ def test_a_configured_state_window_applies_to_that_states_clients_only() -> None
 def test_an_area_code_state_also_picks_the_state_window() -> None:
     el_paso = recipient("+19155320100", time_zone=None, state=None, firm_zone=FIRM)
     assert window_for(el_paso, DEFAULT_WINDOW, {"TX": Window(time(9), time(21))}) == Window(time(9), time(21))
+
+
+_EXCHANGES = (200, 212, 234, 310, 345, 415, 456, 520, 555, 610, 777, 888, 910)
+
+
+def _geocoder_states(npa: int) -> set[str]:
+    """What phonenumbers' geocoder says about a few numbers of one area code, as state codes."""
+    from phonenumbers import geocoder
+
+    found: set[str] = set()
+    for nxx in _EXCHANGES:
+        parsed = phonenumbers.parse(f"+1{npa}{nxx}0100")
+        if not phonenumbers.is_valid_number(parsed):
+            continue
+        description = geocoder.description_for_number(parsed, "en")
+        _, comma, tail = description.rpartition(", ")
+        state = tail if comma and tail in qh.STATE_CODES else qh._STATE_NAMES.get(description.strip().casefold())
+        if state:
+            found.add(state)
+    return found
+
+
+def test_the_area_code_table_agrees_with_phonenumbers_geocoder() -> None:
+    """The shipped table stands in for the geocoder (which costs ~100 MB to load); it must say the same."""
+    table = qh._area_codes()
+    assert len(table) > 400
+    disagree = []
+    for npa in range(200, 1000):
+        states = _geocoder_states(npa)
+        expected = next(iter(states)) if len(states) == 1 else None
+        if table.get(str(npa)) != expected:
+            disagree.append((npa, table.get(str(npa)), sorted(states)))
+    assert disagree == []

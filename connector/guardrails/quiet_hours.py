@@ -11,16 +11,18 @@ Pure functions over the standard library's zoneinfo and phonenumbers' bundled da
 
 from __future__ import annotations
 
+import functools
+import json
 import math
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
 from typing import Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
-from phonenumbers import geocoder
 from phonenumbers import timezone as phone_time_zones
 
 
@@ -101,6 +103,7 @@ _PLACED_TYPES: Final = frozenset(
     }
 )
 _NANP: Final = 1
+AREA_CODES_PATH: Final = Path(__file__).with_name("area_codes.json")
 # The NANP regions whose area codes name a US state, territory or Canadian province.
 _NANP_STATE_REGIONS: Final = frozenset({"US", "CA", "PR", "VI", "GU", "MP", "AS"})
 
@@ -368,19 +371,24 @@ def _area_code_zone_names(parsed: phonenumbers.PhoneNumber) -> tuple[str, ...]:
     return tuple(name for name in names if name != phone_time_zones.UNKNOWN_TIMEZONE)
 
 
-def _area_code_state(parsed: phonenumbers.PhoneNumber) -> str | None:
-    """The state or province of a US/Canadian number's area code, from phonenumbers' geocoder.
+@functools.cache
+def _area_codes() -> dict[str, str]:
+    """Area code -> state or province, from `area_codes.json`.
 
-    NANP area codes do not cross state or province lines (the few shared by provinces are described as such
-    and read as unknown), so the answer is as reliable as the geocoder's data.
+    The table is phonenumbers' geocoder data reduced to what quiet hours need: loading the geocoder itself
+    costs about 100 MB in every process that sends. NANP area codes do not cross state or province lines;
+    the few shared by provinces (867, 902) are left out, so they read as unknown.
+    tests/test_guardrails_quiet_hours.py checks the table against the geocoder.
     """
+    table: dict[str, str] = json.loads(AREA_CODES_PATH.read_text(encoding="utf-8"))
+    return table
+
+
+def _area_code_state(parsed: phonenumbers.PhoneNumber) -> str | None:
+    """The state or province of a US/Canadian number's area code."""
     if parsed.country_code != _NANP or phonenumbers.region_code_for_number(parsed) not in _NANP_STATE_REGIONS:
         return None
-    description: str = geocoder.description_for_number(parsed, "en")
-    _, comma, tail = description.rpartition(", ")
-    if comma and tail in STATE_CODES:
-        return tail
-    return _STATE_NAMES.get(description.strip().casefold())
+    return _area_codes().get(str(parsed.national_number)[:3])
 
 
 def _state_code(text: str | None) -> str | None:
