@@ -21,12 +21,11 @@ import secrets
 import threading
 import time
 from bisect import bisect_right
-from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, ClassVar, Final
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import requests
@@ -38,6 +37,7 @@ from werkzeug.wrappers import Request, Response
 from connector.sandbox.faults import (
     Fault,
     FaultQueue,
+    RequestStats,
     control_payload,
     drop_connection,
     error_response,
@@ -666,44 +666,13 @@ class RateLimiter:
             )
 
 
-class SandboxStats:
+class SandboxStats(RequestStats):
     """Counters a benchmark or test reads back: requests, per endpoint, 429s, refreshes, faults."""
 
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.total_requests = 0
-        self.rate_limited = 0
-        self.refreshes = 0
-        self.faults_fired = 0
-        self.by_endpoint: Counter[tuple[str, str]] = Counter()
-
-    def request(self, method: str, template: str) -> None:
-        """Count one request against its (method, path template)."""
-        with self._lock:
-            self.total_requests += 1
-            self.by_endpoint[(method, template)] += 1
-
-    def bump(self, name: str) -> None:
-        """Count one event: `rate_limited`, `refreshes` or `faults_fired`."""
-        with self._lock:
-            setattr(self, name, getattr(self, name) + 1)
-
-    def reset(self) -> None:
-        """Zero every counter (a benchmark phase starts clean)."""
-        with self._lock:
-            self.total_requests = self.rate_limited = self.refreshes = self.faults_fired = 0
-            self.by_endpoint.clear()
-
-    def snapshot(self) -> dict[str, Any]:
-        """The counters as JSON-ready data; endpoints keyed `"GET /contacts.json"`."""
-        with self._lock:
-            return {
-                "total_requests": self.total_requests,
-                "rate_limited": self.rate_limited,
-                "refreshes": self.refreshes,
-                "faults_fired": self.faults_fired,
-                "by_endpoint": {f"{method} {path}": n for (method, path), n in sorted(self.by_endpoint.items())},
-            }
+    COUNTERS: ClassVar[tuple[str, ...]] = ("total_requests", "rate_limited", "refreshes", "faults_fired")
+    rate_limited: int
+    refreshes: int
+    faults_fired: int
 
 
 @dataclass(frozen=True, slots=True)

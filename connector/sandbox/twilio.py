@@ -20,12 +20,11 @@ import mimetypes
 import random
 import re
 import threading
-from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from email.utils import format_datetime, parsedate_to_datetime
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, ClassVar, Final
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import phonenumbers
@@ -36,6 +35,7 @@ from werkzeug.wrappers import Request, Response
 from connector.sandbox.faults import (
     Fault,
     FaultQueue,
+    RequestStats,
     control_payload,
     drop_connection,
     immediate_response,
@@ -231,10 +231,10 @@ class _Message:
     media: list[str] = field(default_factory=list)
 
 
-class TwilioStats:
+class TwilioStats(RequestStats):
     """Counters a benchmark or test reads back: creates, lists, callbacks, inbound posts, faults."""
 
-    COUNTERS: Final = (
+    COUNTERS: ClassVar[tuple[str, ...]] = (
         "total_requests",
         "creates",
         "rejected",
@@ -249,50 +249,18 @@ class TwilioStats:
         "rate_limited",
         "auth_failures",
     )
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.total_requests = 0
-        self.creates = 0
-        self.rejected = 0
-        self.lists = 0
-        self.fetches = 0
-        self.deletes = 0
-        self.media_fetches = 0
-        self.callbacks_sent = 0
-        self.callbacks_failed = 0
-        self.inbound_sent = 0
-        self.faults_fired = 0
-        self.rate_limited = 0
-        self.auth_failures = 0
-        self.by_endpoint: Counter[tuple[str, str]] = Counter()
-
-    def request(self, method: str, template: str) -> None:
-        """Count one API request against its (method, path template)."""
-        with self._lock:
-            self.total_requests += 1
-            self.by_endpoint[(method, template)] += 1
-
-    def bump(self, name: str) -> None:
-        """Count one event named in `COUNTERS` (e.g. `creates`, `callbacks_sent`)."""
-        if name not in TwilioStats.COUNTERS:
-            raise ValueError(f"unknown counter {name!r}")
-        with self._lock:
-            setattr(self, name, getattr(self, name) + 1)
-
-    def reset(self) -> None:
-        """Zero every counter (a benchmark phase starts clean)."""
-        with self._lock:
-            for name in TwilioStats.COUNTERS:
-                setattr(self, name, 0)
-            self.by_endpoint.clear()
-
-    def snapshot(self) -> dict[str, Any]:
-        """The counters as JSON-ready data; endpoints keyed `"POST /Messages.json"`."""
-        with self._lock:
-            counts: dict[str, Any] = {name: getattr(self, name) for name in TwilioStats.COUNTERS}
-            counts["by_endpoint"] = {f"{m} {p}": n for (m, p), n in sorted(self.by_endpoint.items())}
-            return counts
+    creates: int
+    rejected: int
+    lists: int
+    fetches: int
+    deletes: int
+    media_fetches: int
+    callbacks_sent: int
+    callbacks_failed: int
+    inbound_sent: int
+    faults_fired: int
+    rate_limited: int
+    auth_failures: int
 
 
 class TwilioFaultQueue(FaultQueue):
