@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 import requests
+from sandbox_process import control, sandbox_process
 from sqlalchemy import Engine, func, insert, select, update
 
 from connector.cms.connect import build_client
@@ -50,31 +51,8 @@ MAX_SETTLE_RUNS = 80
 @pytest.fixture
 def cms() -> Iterator[str]:
     """`python -m connector.sandbox` as a child; yields its API base URL."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "connector.sandbox", "--contacts", "40", "--matters", "20", "--seed", "11"],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert proc.stdout is not None
-        base_url = proc.stdout.readline().strip()
-        if not base_url.startswith("http"):
-            raise RuntimeError(f"the sandbox did not start: {base_url!r}")
+    with sandbox_process(40, 20, "--seed", "11") as base_url:
         yield base_url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-
-
-def control(base_url: str, path: str, payload: dict[str, Any] | None = None) -> Any:
-    """Call one of the sandbox's /_sandbox control endpoints."""
-    origin = base_url.split("/api/v4")[0]
-    if payload is None:
-        response = requests.get(f"{origin}/_sandbox/{path}", timeout=30)
-    else:
-        response = requests.post(f"{origin}/_sandbox/{path}", json=payload, timeout=30)
-    response.raise_for_status()
-    return response.json()["result"]
 
 
 def _walk(base_url: str, path: str, params: dict[str, Any]) -> Iterator[dict[str, Any]]:
