@@ -149,6 +149,9 @@ def queue_send(
             "rules_unavailable", "the content rules file is broken; fix it to send", 503, exc.errors
         ) from None
     now = now or utcnow()
+    segments = measure(body)
+    # One transaction: the checks and the stored text see the same opt-out, consent and quiet-hours
+    # state. A refusal commits only its audit entry, so the attempt is on record; the refusal is raised after.
     with engine.begin() as conn:
         thread, matter = _target(conn, settings, thread_id=thread_id, matter_cms_id=matter_cms_id, to=to, now=now)
         refusal = _refusal(conn, settings, thread, findings, override_reason, now)
@@ -164,83 +167,69 @@ def queue_send(
                 details={"reason": refusal.code, "to": thread.client_phone, "rules": _rule_ids(findings)},
                 at=now,
             )
+        else:
+            held_until = hold_until(conn, settings, thread.client_phone, now)
+            exempt = held_until is not None and quiet_hours_reason is not None
+            if exempt:
+                held_until = None
+            message_id = int(
+                conn.execute(
+                    insert(messages)
+                    .values(
+                        thread_id=thread.id,
+                        direction="outbound",
+                        kind="message",
+                        from_number=thread.firm_number,
+                        to_number=thread.client_phone,
+                        body=body,
+                        encoding=segments.encoding,
+                        num_segments=segments.segments,
+                        num_media=len(media_urls),
+                        media=[{"url": url, "content_type": ""} for url in media_urls],
+                        status="scheduled" if held_until else "pending",
+                        scheduled_for=held_until,
+                        quiet_hours_exempt=exempt,
+                        matter_cms_id=matter,
+                        author_id=author_id,
+                        created_at=now,
+                    )
+                    .returning(messages.c.id)
+                ).scalar_one()
+            )
+            if matter_cms_id is not None and thread.matter_cms_id != matter_cms_id:
+                filing = threads.Filing(matter_cms_id, threads.RULE_OUTBOUND, f"sent from matter {matter_cms_id}", None)
+                threads.apply_filing(conn, thread.id, None, filing, now, actor_id=author_id)
+            conn.execute(
+                update(threads_table)
+                .where(threads_table.c.id == thread.id)
+                .values(
+                    message_count=threads_table.c.message_count + 1, last_message_at=now, last_message_id=message_id
+                )
+            )
+            outbox.enqueue(
+                conn, SEND_KIND, f"sms:{message_id}", {"message_id": message_id}, now=now, due=held_until or now
+            )
+            _audit_send(
+                conn,
+                actor=actor,
+                request_id=request_id,
+                message_id=message_id,
+                matter=matter,
+                details={
+                    "thread": thread.id,
+                    "to": thread.client_phone,
+                    "segments": segments.segments,
+                    "media": len(media_urls),
+                    "scheduled_for": held_until.isoformat() if held_until else None,
+                },
+                overrides=(
+                    ("override", override_reason if findings else None, {"rules": _rule_ids(findings)}),
+                    ("quiet_hours_override", quiet_hours_reason if exempt else None, {}),
+                ),
+                now=now,
+            )
     if refusal is not None:
         raise refusal
-    segments = measure(body)
-    with engine.connect() as conn:
-        held_until = hold_until(conn, settings, thread.client_phone, now)
-    exempt = held_until is not None and quiet_hours_reason is not None
-    if exempt:
-        held_until = None
-    with engine.begin() as conn:
-        if optouts.is_opted_out(conn, thread.client_phone):  # an opt-out may have landed in between
-            raise SendRefused("recipient_opted_out", f"{thread.client_phone} has opted out of texts", 409)
-        message_id = int(
-            conn.execute(
-                insert(messages)
-                .values(
-                    thread_id=thread.id,
-                    direction="outbound",
-                    kind="message",
-                    from_number=thread.firm_number,
-                    to_number=thread.client_phone,
-                    body=body,
-                    encoding=segments.encoding,
-                    num_segments=segments.segments,
-                    num_media=len(media_urls),
-                    media=[{"url": url, "content_type": ""} for url in media_urls],
-                    status="scheduled" if held_until else "pending",
-                    scheduled_for=held_until,
-                    quiet_hours_exempt=exempt,
-                    matter_cms_id=matter,
-                    author_id=author_id,
-                    created_at=now,
-                )
-                .returning(messages.c.id)
-            ).scalar_one()
-        )
-        if matter_cms_id is not None and thread.matter_cms_id != matter_cms_id:
-            filing = threads.Filing(matter_cms_id, threads.RULE_OUTBOUND, f"sent from matter {matter_cms_id}", None)
-            threads.apply_filing(conn, thread.id, None, filing, now, actor_id=author_id)
-        conn.execute(
-            update(threads_table)
-            .where(threads_table.c.id == thread.id)
-            .values(message_count=threads_table.c.message_count + 1, last_message_at=now, last_message_id=message_id)
-        )
-        outbox.enqueue(conn, SEND_KIND, f"sms:{message_id}", {"message_id": message_id}, now=now, due=held_until or now)
-        audit.append(
-            conn,
-            actor=actor,
-            action="send",
-            subject_type="message",
-            subject_id=message_id,
-            matter_cms_id=matter,
-            request_id=request_id,
-            details={
-                "thread": thread.id,
-                "to": thread.client_phone,
-                "segments": segments.segments,
-                "media": len(media_urls),
-                "scheduled_for": held_until.isoformat() if held_until else None,
-            },
-            at=now,
-        )
-        for action, reason, extra in (
-            ("override", override_reason if findings else None, {"rules": _rule_ids(findings)}),
-            ("quiet_hours_override", quiet_hours_reason if exempt else None, {}),
-        ):
-            if reason is not None:
-                audit.append(
-                    conn,
-                    actor=actor,
-                    action=action,
-                    subject_type="message",
-                    subject_id=message_id,
-                    matter_cms_id=matter,
-                    request_id=request_id,
-                    details={"reason": reason.strip()[:500], **extra},
-                    at=now,
-                )
     return Queued(
         message_id,
         thread.id,
@@ -252,6 +241,40 @@ def queue_send(
         held_until,
         tuple(f.to_json() for f in findings),
     )
+
+
+def _audit_send(
+    conn: Connection,
+    *,
+    actor: str,
+    request_id: str | None,
+    message_id: int,
+    matter: str | None,
+    details: dict[str, Any],
+    overrides: Sequence[tuple[str, str | None, dict[str, Any]]],
+    now: datetime,
+) -> None:
+    """The `send` entry, and one entry for each guardrail the sender overrode with a reason."""
+    entries = [
+        ("send", details),
+        *(
+            (action, {"reason": reason.strip()[:500], **extra})
+            for action, reason, extra in overrides
+            if reason is not None
+        ),
+    ]
+    for action, entry in entries:
+        audit.append(
+            conn,
+            actor=actor,
+            action=action,
+            subject_type="message",
+            subject_id=message_id,
+            matter_cms_id=matter,
+            request_id=request_id,
+            details=entry,
+            at=now,
+        )
 
 
 CANCELABLE: Final = ("pending", "scheduled")
