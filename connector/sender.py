@@ -115,6 +115,32 @@ def _waiting_inbound(conn: Connection, phone: str) -> bool:
     )
 
 
+def _block(
+    conn: Connection,
+    job: outbox.Job,
+    owner: str,
+    message: Any,
+    reason: str,
+    why: str,
+    now: datetime,
+    counts: SendCounts,
+) -> None:
+    """A guardrail stopped a queued text at the last moment: it is marked blocked, audited, and its job done."""
+    _finish(conn, message, "blocked", None, why, now)
+    audit.append(
+        conn,
+        actor="worker",
+        action="send_blocked",
+        subject_type="message",
+        subject_id=message.id,
+        matter_cms_id=message.matter_cms_id,
+        details={"reason": reason},
+        at=now,
+    )
+    outbox.complete(conn, job, owner, now=now)
+    counts.blocked += 1
+
+
 def _held_again(
     conn: Connection, settings: Settings, job: outbox.Job, owner: str, message: Any, now: datetime, counts: SendCounts
 ) -> bool:
@@ -124,19 +150,8 @@ def _held_again(
         conn, message.to_number, message.from_number, inbound_days=settings.consent_inbound_days, now=now
     )
     if not verdict.allowed:
-        _finish(conn, message, "blocked", None, f"consent withdrawn before the text went: {verdict.detail}", now)
-        audit.append(
-            conn,
-            actor="worker",
-            action="send_blocked",
-            subject_type="message",
-            subject_id=message.id,
-            matter_cms_id=message.matter_cms_id,
-            details={"reason": "consent_required"},
-            at=now,
-        )
-        outbox.complete(conn, job, owner, now=now)
-        counts.blocked += 1
+        why = f"consent withdrawn before the text went: {verdict.detail}"
+        _block(conn, job, owner, message, "consent_required", why, now, counts)
         return True
     held_until = None if message.quiet_hours_exempt else outbound.hold_until(conn, settings, message.to_number, now)
     if held_until is not None:
@@ -179,19 +194,8 @@ def _send_one(
             counts.retried += 1
             return
         if optouts.is_opted_out(conn, message.to_number) and message.kind != "confirmation":
-            _finish(conn, message, "blocked", None, "recipient opted out before the text went", now)
-            audit.append(
-                conn,
-                actor="worker",
-                action="send_blocked",
-                subject_type="message",
-                subject_id=message_id,
-                matter_cms_id=message.matter_cms_id,
-                details={"reason": "recipient_opted_out"},
-                at=now,
-            )
-            outbox.complete(conn, job, owner, now=now)
-            counts.blocked += 1
+            why = "recipient opted out before the text went"
+            _block(conn, job, owner, message, "recipient_opted_out", why, now, counts)
             return
         if message.kind == "message" and _held_again(conn, settings, job, owner, message, now, counts):
             return
