@@ -43,7 +43,6 @@ class GroupCommit(Generic[T, R]):
         self._leading = False
         # Only the leader touches it, so one connection serves every batch without a pool checkout each.
         self._conn: Connection | None = None
-        self.batches = 0
 
     def submit(self, item: T) -> R:
         """Write `item` and return its result once its transaction has committed.
@@ -91,7 +90,6 @@ class GroupCommit(Generic[T, R]):
         else:
             for slot, result in zip(batch, results, strict=True):
                 slot.result = result
-        self.batches += 1
         with self._lock:
             successor = self._queue[0] if self._queue else None
             if successor is None:

@@ -59,11 +59,6 @@ class TokenStore:
         self._vendor = vendor
         self._memory: tuple[str | None, str | None] = (None, None)
 
-    @property
-    def persistent(self) -> bool:
-        """Whether tokens survive this process."""
-        return self._engine is not None
-
     def load(self) -> tuple[str | None, str | None]:
         """The stored (access token, refresh token)."""
         if self._engine is None or self._box is None:

@@ -67,7 +67,6 @@ class RateLimiter:
     paused_until: float = 0.0
     unavailable_streak: int = 0
     waits: int = 0
-    waited_seconds: float = 0.0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def before_request(self) -> None:
@@ -79,7 +78,6 @@ class RateLimiter:
                 delay = max(delay, self.reset_at - now + _RESET_MARGIN)
             if delay > 0:
                 self.waits += 1
-                self.waited_seconds += delay
                 LOGGER.debug("rate limit: waiting %.2fs", delay)
                 self.sleep(delay)
                 now = self.clock()

@@ -81,7 +81,6 @@ class _RulesInForce:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._loaded: dict[str | None, tuple[float | None, content.RuleSet]] = {}
-        self.errors: dict[str, list[str]] = {}
 
     def get(self, path: str | None) -> content.RuleSet:
         if path is None:
@@ -99,11 +98,9 @@ class _RulesInForce:
             except content.RulesError as exc:
                 if known is None:
                     raise
-                self.errors[path] = exc.errors
                 LOGGER.error("content rules %s not reloaded, the rules in force stay: %s", path, "; ".join(exc.errors))
                 self._loaded[path] = (mtime, known[1])
                 return known[1]
-            self.errors.pop(path, None)
             self._loaded[path] = (mtime, rules)
             return rules
 
@@ -118,11 +115,6 @@ def content_rules(settings: Settings) -> content.RuleSet:
         content.RulesError: the firm's rules file is broken and no earlier version of it is in force.
     """
     return _RULES.get(settings.content_rules_file)
-
-
-def rules_errors(settings: Settings) -> list[str]:
-    """Errors of the latest edit of the rules file that was not taken (the older rules stay in force)."""
-    return list(_RULES.errors.get(settings.content_rules_file or "", []))
 
 
 QUIET_HOURS_OFF: Final = "off"
