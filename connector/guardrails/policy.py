@@ -1,7 +1,7 @@
 """The firm's guardrail settings, read once and kept in force: content rules, quiet hours, office hours.
 
 A firm edits its rules file while Matterline runs. The file is read again when it changes; if the new
-version is broken, every error is logged and kept for the admin to see, and the rules already in force
+version is broken, every error is logged (one line, each with its JSON path), and the rules already in force
 stay in force, so a typo never switches the guardrails off.
 """
 
