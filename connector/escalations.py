@@ -19,12 +19,11 @@ from connector.outbound import queue_system_text
 from connector.settings import Settings
 from connector.store.tables import contacts, matters, messages
 from connector.store.tables import threads as threads_table
+from connector.transcripts import URGENT_KIND
 
 AUTO_REPLY_KIND = "auto_reply"
 # One emergency auto-reply per thread in this long, however many urgent texts arrive.
 AUTO_REPLY_QUIET = timedelta(hours=12)
-# How far back filing an urgent thread looks for the text that made it urgent.
-RECENT_ON_FILING = 20
 
 
 def escalate(
@@ -36,6 +35,7 @@ def escalate(
         return None
     now: datetime = row.created_at
     conn.execute(update(threads_table).where(threads_table.c.id == thread_id).values(urgent=True))
+    conn.execute(update(messages).where(messages.c.id == row.id).values(kind=URGENT_KIND))
     task = None
     if filing.matter_cms_id is not None:
         task = _queue_task(conn, row, settings, filing.matter_cms_id, found, thread_id)
@@ -80,23 +80,22 @@ def _queue_task(
 def on_filed(conn: Connection, settings: Settings, thread_id: int, matter_cms_id: str) -> int | None:
     """Staff filed a thread that was urgent while it had no matter: its attorney gets the task now.
 
-    The newest urgent text among the thread's recent inbound texts makes the task, under the same
-    once-per-day trigger, so filing a thread that was already tasked adds nothing.
+    The newest text intake marked urgent makes the task, under the same once-per-day trigger, so filing
+    a thread that was already tasked adds nothing. A thread staff un-flagged gets none.
     """
     urgent = conn.execute(select(threads_table.c.urgent).where(threads_table.c.id == thread_id)).scalar()
-    if not urgent:
-        return None
-    recent = conn.execute(
-        select(messages)
-        .where(messages.c.thread_id == thread_id, messages.c.direction == "inbound")
-        .order_by(messages.c.id.desc())
-        .limit(RECENT_ON_FILING)
-    ).all()
-    for row in recent:
-        found = escalation.classify(row.body or "")
-        if found is not None:
-            return _queue_task(conn, row, settings, matter_cms_id, found, thread_id)
-    return None
+    row = (
+        conn.execute(
+            select(messages)
+            .where(messages.c.thread_id == thread_id, messages.c.kind == URGENT_KIND)
+            .order_by(messages.c.id.desc())
+            .limit(1)
+        ).first()
+        if urgent
+        else None
+    )
+    found = None if row is None else escalation.classify(row.body or "")
+    return None if row is None or found is None else _queue_task(conn, row, settings, matter_cms_id, found, thread_id)
 
 
 def _task_text(

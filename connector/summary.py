@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from connector.transcripts import (
     AUTOMATIC_KINDS,
     FAILED_STATUSES,
+    URGENT_KIND,
     Window,
     WindowMessage,
     blocked_reason,
@@ -169,7 +170,7 @@ def _section(title: str, items: tuple[str, ...]) -> str:
     return "\n".join([title, *(f"- {item}" for item in items)] if items else [title, NONE])
 
 
-def _facts(window: Window, zone: ZoneInfo, urgent: frozenset[int]) -> SummaryFacts:
+def _facts(window: Window, zone: ZoneInfo) -> SummaryFacts:
     messages = ordered(window)
     client = client_label(window)
     phone = one_line(window.client_phone)
@@ -186,7 +187,7 @@ def _facts(window: Window, zone: ZoneInfo, urgent: frozenset[int]) -> SummaryFac
             if message.blocked:
                 continue
             questions += [f"{when} — {s}" for s in sentences(message.body) if is_request(s)]
-            if message.kind == "urgent" or message.id in urgent:
+            if message.kind == URGENT_KIND:
                 escalations.append(f"{when} — {client}: {_shorten(one_line(message.body)) or '(no text)'}")
             continue
         who = staff_label(message)
@@ -241,9 +242,9 @@ def _unanswered(window: Window, messages: tuple[WindowMessage, ...], zone: ZoneI
     return tuple(pending)
 
 
-def summarize(window: Window, zone: ZoneInfo, *, urgent_message_ids: frozenset[int] = frozenset()) -> SummaryNote:
-    """The window's summary note; ``urgent_message_ids`` marks client texts the inbox escalated."""
-    facts = _facts(window, zone, urgent_message_ids)
+def summarize(window: Window, zone: ZoneInfo) -> SummaryNote:
+    """The window's summary note; client texts intake escalated carry the kind ``urgent``."""
+    facts = _facts(window, zone)
     sections = [
         HEADLINE,
         _section("Participants", facts.participants),

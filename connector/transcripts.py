@@ -34,6 +34,9 @@ MAX_CHARS: Final = 60_000
 AUTOMATIC_KINDS: Final = frozenset({"confirmation", "help", "auto_reply"})
 """Outbound kinds the connector sends on its own (keyword confirmations, HELP, out-of-hours replies)."""
 
+URGENT_KIND: Final = "urgent"
+"""The kind intake gives a client text that escalation flagged: the record keeps what fired on arrival."""
+
 FAILED_STATUSES: Final = frozenset({"failed", "undelivered"})
 """Twilio statuses after which the client never received the text."""
 

@@ -16,7 +16,6 @@ from typing import Any
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from connector import audit, writeback
-from connector.guardrails import escalation
 from connector.settings import Settings
 from connector.store.engine import utcnow
 from connector.store.tables import audit_log, contacts, matters, messages, threads, users, windows
@@ -153,10 +152,7 @@ def _close(
     for part in render_transcript(window, settings.zone, max_chars=MAX_RECORD_CHARS):
         writeback.queue(conn, "transcript", subject=part.subject, body=part.body, part=part.part, **common)
         made += 1
-    urgent = frozenset(
-        m.id for m in window.messages if m.direction == "inbound" and escalation.classify(m.body) is not None
-    )
-    note = summarize(window, settings.zone, urgent_message_ids=urgent)
+    note = summarize(window, settings.zone)
     writeback.queue(conn, "summary", subject=note.subject, body=note.body, draft=settings.summary_review, **common)
     made += 1
     audit.append(

@@ -70,7 +70,7 @@ CUSTODY = (
         error_code=30007,
         author=AVERY,
     ),
-    msg(5, at(14, 28), "in", "My ex is refusing to bring the kids back tonight. What do I do?"),
+    msg(5, at(14, 28), "in", "My ex is refusing to bring the kids back tonight. What do I do?", kind="urgent"),
     msg(6, at(14, 30), "in", "STOP"),
     msg(
         7,

@@ -45,6 +45,7 @@ def test_an_urgent_text_in_office_hours_flags_the_thread_and_tasks_the_attorney_
     text_in(store, "They arrested my son last night, he's in county jail", TUESDAY_10AM)
     text_in(store, "Please call me back, the bail hearing is tomorrow", TUESDAY_10AM.replace(minute=5))
     assert urgent(store, JANE) is True
+    assert [m.kind for m in rows(store, messages, messages.c.direction == "inbound")] == ["urgent", "urgent"]
     tasks = rows(store, writebacks, writebacks.c.kind == "task")
     assert len(tasks) == 1  # one task per thread per day, however many urgent texts
     assert tasks[0].matter_cms_id == "101"
@@ -83,6 +84,7 @@ def test_self_harm_adds_the_crisis_line(store: Engine) -> None:
 def test_ordinary_texts_raise_nothing(store: Engine, body: str) -> None:
     text_in(store, body, TUESDAY_11PM)
     assert urgent(store, JANE) is False
+    assert [m.kind for m in rows(store, messages, messages.c.direction == "inbound")] == ["message"]
     assert rows(store, writebacks, writebacks.c.kind == "task") == []
     assert rows(store, messages, messages.c.direction == "outbound") == []
 

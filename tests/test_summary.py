@@ -63,7 +63,7 @@ Still unanswered
 
 
 def test_given_a_custody_window_when_summarised_then_the_lawyer_reads_these_exact_sections() -> None:
-    note = summarize(window(CUSTODY), NY, urgent_message_ids=frozenset({5}))
+    note = summarize(window(CUSTODY), NY)
 
     assert note.subject == "SMS summary — Jane Doe — 00101-Doe — 2026-11-27"
     assert note.body.splitlines()[0] == HEADLINE == "Privileged & Confidential — Attorney–Client Communication"
@@ -75,14 +75,14 @@ def test_given_a_custody_window_when_summarised_then_the_lawyer_reads_these_exac
 
 
 def test_given_a_blocked_send_when_summarised_then_its_body_appears_nowhere() -> None:
-    note = summarize(window(CUSTODY), NY, urgent_message_ids=frozenset({5}))
+    note = summarize(window(CUSTODY), NY)
 
     assert "PRIVILEGED-DRAFT" not in note.body
     assert "police" not in note.body
     assert "PRIVILEGED-DRAFT" not in repr(note.facts)
 
 
-def test_given_an_urgent_kind_then_escalated_without_the_id_set() -> None:
+def test_given_a_text_intake_marked_urgent_then_it_is_under_escalations() -> None:
     urgent = msg(1, at(14, 0), "in", "He took the kids out of state!", kind="urgent")
 
     note = summarize(window((urgent,)), NY)
@@ -200,8 +200,8 @@ def test_sentences_keep_abbreviations_and_split_lines() -> None:
 
 
 def test_given_the_same_window_in_any_order_when_summarised_then_byte_identical() -> None:
-    first = summarize(window(CUSTODY), NY, urgent_message_ids=frozenset({5}))
-    again = summarize(window(tuple(reversed(CUSTODY))), NY, urgent_message_ids=frozenset({5}))
+    first = summarize(window(CUSTODY), NY)
+    again = summarize(window(tuple(reversed(CUSTODY))), NY)
 
     assert first == again
     assert first.body.encode() == again.body.encode()

@@ -247,7 +247,8 @@ messages = Table(
     # Twilio's MessageSid: unique, so a webhook retried or posted twice stores one row.
     Column("sid", String(64), unique=True),
     Column("direction", String(8), nullable=False),  # inbound | outbound
-    Column("kind", String(16), nullable=False, default="message"),  # message | confirmation | help
+    # message | urgent (an inbound text escalation flagged) | confirmation | help | auto_reply
+    Column("kind", String(16), nullable=False, default="message"),
     Column("from_number", String(40), nullable=False),
     Column("to_number", String(40), nullable=False),
     Column("body", Text, nullable=False, default=""),
