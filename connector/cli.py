@@ -519,9 +519,6 @@ def send(
     ctx.require_current_store()
     author = ctx.user(as_user)
     actor = author.actor if author else f"cli:{getpass.getuser()}"
-    if quiet_hours_reason is not None and author is not None and author.role not in ("admin", "attorney"):
-        click.echo("matterline: forbidden_role: only attorneys and admins may send during quiet hours", err=True)
-        sys.exit(EXIT_ERROR)
     try:
         queued = queue_send(
             ctx.engine,

@@ -22,9 +22,10 @@ from connector.phones import to_e164
 from connector.segments import MAX_BODY_CHARS, measure, too_long
 from connector.settings import Settings
 from connector.store.engine import utcnow
-from connector.store.tables import contact_phones, contacts, matters, messages, send_attempts
+from connector.store.tables import contact_phones, contacts, matters, messages, send_attempts, users
 from connector.store.tables import outbox as outbox_table
 from connector.store.tables import threads as threads_table
+from connector.users import COUNSEL_ROLES
 
 SEND_KIND = "sms_send"
 _MAX_MEDIA = 10
@@ -125,7 +126,8 @@ def queue_send(
     """Check, store and queue one text.
 
     `override_reason` sends past content-rule warnings; `quiet_hours_reason` sends now during quiet
-    hours (callers let only attorneys and admins give it). `now` is the clock's unless given (tests).
+    hours (an author who is not an attorney or admin is refused; an operator at the CLI may). `now` is
+    the clock's unless given (tests).
 
     Raises:
         SendRefused: opted out or no consent (409), too long, empty, bad media or a content rule (422),
@@ -153,6 +155,15 @@ def queue_send(
     # One transaction: the checks and the stored text see the same opt-out, consent and quiet-hours
     # state. A refusal commits only its audit entry, so the attempt is on record; the refusal is raised after.
     with engine.begin() as conn:
+        if quiet_hours_reason is not None and author_id is not None:
+            role = conn.execute(select(users.c.role).where(users.c.id == author_id)).scalar()
+            if role not in COUNSEL_ROLES:
+                raise SendRefused(
+                    "forbidden_role",
+                    "only attorneys and admins may send during the recipient's quiet hours",
+                    403,
+                    {"role": role, "allowed": list(COUNSEL_ROLES)},
+                )
         thread, matter = _target(conn, settings, thread_id=thread_id, matter_cms_id=matter_cms_id, to=to, now=now)
         refusal = _refusal(conn, settings, thread, findings, override_reason, now)
         if refusal is not None:

@@ -15,6 +15,8 @@ from connector.store.engine import utcnow
 from connector.store.tables import api_tokens, users
 
 ROLES = ("admin", "attorney", "staff")
+# Who may re-file texts and send past a guardrail that allows an override (quiet hours).
+COUNSEL_ROLES = ("admin", "attorney")
 TOKEN_PREFIX = "ml_"  # noqa: S105 - a marker, not a secret
 _TOUCH_EVERY = timedelta(minutes=1)
 # A token's first use after this long without one is recorded as a login in the audit log.

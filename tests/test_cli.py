@@ -450,6 +450,12 @@ def test_a_send_at_night_is_held_and_says_when_it_goes(texting: dict[str, str]) 
     )
     assert code == 0, err
     assert json.loads(out)["status"] == "pending"
+    run(night, "users", "add", "--name", "Sam Staff", "--email", "sam@firm.example", "--role", "staff")
+    code, _, err = run(
+        night, "send", "--matter", "101", "--body", "Hi", "--quiet-hours-reason", "urgent", "--as", "sam@firm.example"
+    )
+    assert code == 1
+    assert "forbidden_role" in err
     code, out, err = run(night, "cancel", str(held["id"]), "--reason", "client called instead")
     assert code == 0, err
     assert f"canceled message {held['id']}" in out

@@ -36,7 +36,7 @@ from connector.guardrails.optouts import OptOutState
 from connector.store.engine import utcnow
 from connector.store.tables import messages as messages_table
 from connector.store.tables import threads as threads_table
-from connector.users import User, authenticate, find_user
+from connector.users import COUNSEL_ROLES, User, authenticate, find_user
 from webhooks.app import ApiError, app_state
 
 __all__ = [
@@ -53,7 +53,7 @@ __all__ = [
 
 PREFIX: Final = "/api"
 API_VERSION: Final = "1.0.0"
-REFILE_ROLES: Final = ("admin", "attorney")
+REFILE_ROLES: Final = COUNSEL_ROLES
 THREAD_FILTERS: Final = ("mine", "needs_filing", "urgent", "opted_out")
 _REQUEST_ID: Final = re.compile(r"[A-Za-z0-9._:\-]{1,64}")
 _REALM: Final = 'Bearer realm="matterline"'
@@ -468,13 +468,6 @@ def _send(call: Call, *, thread_id: int | None = None, matter_cms_id: str | None
     """Store the text and its outbox job in one transaction (`outbound.queue_send`), or say why not."""
     state = app_state()
     user = call.who
-    if call.body["quiet_hours_reason"] is not None and user.role not in REFILE_ROLES:
-        raise ApiError(
-            403,
-            "forbidden_role",
-            "only attorneys and admins may send during the recipient's quiet hours",
-            {"role": user.role, "allowed": list(REFILE_ROLES)},
-        )
     try:
         queued = outbound.queue_send(
             state.engine,
