@@ -127,7 +127,7 @@ def _write_one(
             None
             if row is None
             else conn.execute(
-                select(matters.c.id, matters.c.responsible_attorney_cms_id).where(
+                select(matters.c.id, matters.c.status, matters.c.responsible_attorney_cms_id).where(
                     matters.c.cms_id == row.matter_cms_id, matters.c.deleted_at.is_(None)
                 )
             ).first()
@@ -183,7 +183,9 @@ def _write_one(
             )
         return
     except FatalError as exc:
-        _dead(engine, job, owner, row, str(exc), counts)
+        # A CMS that refuses writes to a closed matter says so in its own words; name the cause first.
+        closed = f"matter {row.matter_cms_id} is closed in the CMS: " if live.status == "closed" else ""
+        _dead(engine, job, owner, row, f"{closed}{exc}", counts)
         return
     except CmsError as exc:  # retryable (5xx on a lookup, bad body): try again later
         _retry(engine, job, owner, row, str(exc), counts, max_attempts=settings.outbox_max_attempts)

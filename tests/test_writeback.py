@@ -167,6 +167,24 @@ def test_a_matter_deleted_before_the_write_lands_is_dead_lettered_not_retried(
     assert run(store, sandbox).dead == 0
 
 
+def test_a_matter_closed_before_the_write_lands_is_written_or_dead_lettered_with_the_reason(
+    store: Engine, sandbox: SandboxServer
+) -> None:
+    """Closed matters keep their record; a CMS that refuses writes to one gets a dead letter that says why."""
+    matter = open_matter(sandbox)
+    sandbox.state.close_matter(matter["id"])
+    Syncer(store, build_client(settings_for(sandbox), CLIO, store, policy=FAST), CLIO, progress=False).run(full=True)
+    kept = add(store, "summary", str(matter["id"]), "ml-closed-ok")
+    assert run(store, sandbox).written == 1
+    assert row(store, kept).state == "written"
+    refused = add(store, "summary", str(matter["id"]), "ml-closed-no")
+    sandbox.state.faults.add(Fault("status", method="POST", path="/notes.json", status=422, times=1))
+    assert run(store, sandbox).dead == 1
+    assert row(store, refused).last_error.startswith(f"matter {matter['id']} is closed in the CMS: ")
+    make_due(store)
+    assert run(store, sandbox).dead == 0  # not retried
+
+
 def test_invalid_credentials_pause_the_queue_and_keep_the_jobs(store: Engine, sandbox: SandboxServer) -> None:
     first, second = add(store, "summary", matter_id(sandbox), "ml-a"), add(store, "summary", matter_id(sandbox), "ml-b")
     counts = run(store, sandbox, MATTERLINE_CMS_ACCESS_TOKEN="revoked-token")
