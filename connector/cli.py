@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 import logging
 import sys
@@ -34,6 +35,11 @@ R = TypeVar("R")
 
 EXIT_ERROR = 1
 EXIT_SETTINGS = 2
+
+
+def cli_actor() -> str:
+    """How the audit log names an operator at the command line (no `--as`): the OS user."""
+    return f"cli:{getpass.getuser()}"
 
 
 @dataclass
@@ -70,7 +76,6 @@ class Context:
 
     def note_mapping(self) -> None:
         """Audit the mapping in force when it changed since it was last recorded (sync, worker, serve)."""
-        import getpass
         from pathlib import Path
 
         from connector.audit import note_mapping
@@ -80,7 +85,7 @@ class Context:
         files = {bundled_path(self.settings.cms).name: bundled_path(self.settings.cms).read_bytes()}
         if self.settings.mapping_file:
             files[f"override:{Path(self.settings.mapping_file).name}"] = Path(self.settings.mapping_file).read_bytes()
-        note_mapping(self.engine, self.settings.cms, files, actor=f"cli:{getpass.getuser()}")
+        note_mapping(self.engine, self.settings.cms, files, actor=cli_actor())
 
     @property
     def client(self) -> CmsClient:
@@ -512,13 +517,11 @@ def send(
 ) -> None:
     """Queue a text; the worker sends it. A refused send (opted out, no consent, a content rule) exits 1 with
     the reason; outside the recipient's 8am-8pm it is held as `scheduled` unless --quiet-hours-reason is given."""
-    import getpass
-
     from connector.outbound import SendRefused, queue_send
 
     ctx.require_current_store()
     author = ctx.user(as_user)
-    actor = author.actor if author else f"cli:{getpass.getuser()}"
+    actor = author.actor if author else cli_actor()
     try:
         queued = queue_send(
             ctx.engine,
@@ -575,15 +578,13 @@ def send(
 @handled
 def cancel(ctx: Context, message_id: int, reason: str, as_user: str | None) -> None:
     """Take back a text that has not gone (queued, or held for quiet hours); exits 1 once it is sending or sent."""
-    import getpass
-
     from connector.outbound import SendRefused
     from connector.outbound import cancel as take_back
 
     ctx.require_current_store()
     author = ctx.user(as_user)
     try:
-        take_back(ctx.engine, message_id, actor=author.actor if author else f"cli:{getpass.getuser()}", reason=reason)
+        take_back(ctx.engine, message_id, actor=author.actor if author else cli_actor(), reason=reason)
     except SendRefused as exc:
         click.echo(f"matterline: {exc.code}: {exc}", err=True)
         sys.exit(EXIT_SETTINGS if exc.code == "empty_reason" else EXIT_ERROR)
@@ -746,8 +747,6 @@ def _consent_options(fn: Callable[..., None]) -> Callable[..., None]:
 
 
 def _record_consent(ctx: Context, action: str, **given: Any) -> None:
-    import getpass
-
     from connector.guardrails.consent import ConsentError, record
 
     ctx.require_current_store()
@@ -764,7 +763,7 @@ def _record_consent(ctx: Context, action: str, **given: Any) -> None:
                 source=given["source"],
                 matter_cms_id=given["matter_cms_id"],
                 captured_at=captured_at.replace(tzinfo=UTC) if captured_at else None,
-                captured_by=author.actor if author else f"cli:{getpass.getuser()}",
+                captured_by=author.actor if author else cli_actor(),
                 region=ctx.settings.default_region,
             )
     except ConsentError as exc:
@@ -831,14 +830,12 @@ def consent_list(ctx: Context, phone: str | None, as_json: bool) -> None:
 @handled
 def file_cmd(ctx: Context, thread_id: int | None, all_threads: bool, as_json: bool) -> None:
     """Close conversation windows now; their transcripts and summaries are queued for the CMS."""
-    import getpass
-
     from connector.windows import close_due
 
     if (thread_id is None) == (not all_threads):
         raise click.UsageError("give --thread ID or --all")
     ctx.require_current_store()
-    closed = close_due(ctx.engine, ctx.settings, thread_id=thread_id, force=True, actor=f"cli:{getpass.getuser()}")
+    closed = close_due(ctx.engine, ctx.settings, thread_id=thread_id, force=True, actor=cli_actor())
     rows = [
         {
             "window_id": c.window_id,
@@ -913,8 +910,6 @@ def outbox_list(ctx: Context, dead: bool, as_json: bool) -> None:
 @handled
 def outbox_replay(ctx: Context, job_id: int | None, all_dead: bool) -> None:
     """Put dead letters back in the queue (audited)."""
-    import getpass
-
     from connector import audit
     from connector.outbox import replay
 
@@ -924,9 +919,7 @@ def outbox_replay(ctx: Context, job_id: int | None, all_dead: bool) -> None:
     with ctx.engine.begin() as conn:
         replayed = replay(conn, None if all_dead else [job_id] if job_id is not None else None)
         for replayed_id in replayed:
-            audit.append(
-                conn, actor=f"cli:{getpass.getuser()}", action="replay", subject_type="outbox", subject_id=replayed_id
-            )
+            audit.append(conn, actor=cli_actor(), action="replay", subject_type="outbox", subject_id=replayed_id)
     if job_id is not None and not replayed:
         raise click.ClickException(f"job {job_id} is not a dead letter")
     click.echo(f"replayed {len(replayed)} jobs")
@@ -939,8 +932,6 @@ def outbox_replay(ctx: Context, job_id: int | None, all_dead: bool) -> None:
 @handled
 def outbox_discard(ctx: Context, job_id: int, reason: str) -> None:
     """Give up on a job that is not done (audited)."""
-    import getpass
-
     from connector import audit
     from connector.outbox import discard
 
@@ -950,7 +941,7 @@ def outbox_discard(ctx: Context, job_id: int, reason: str) -> None:
             raise click.ClickException(f"no job {job_id} that is not done")
         audit.append(
             conn,
-            actor=f"cli:{getpass.getuser()}",
+            actor=cli_actor(),
             action="discard",
             subject_type="outbox",
             subject_id=job_id,
@@ -960,12 +951,6 @@ def outbox_discard(ctx: Context, job_id: int, reason: str) -> None:
 
 
 # -- retention, legal hold, export, audit ------------------------------------------------------------------
-
-
-def _cli_actor() -> str:
-    import getpass
-
-    return f"cli:{getpass.getuser()}"
 
 
 @main.group()
@@ -979,7 +964,7 @@ def _hold_change(ctx: Context, action: str, matter_cms_id: str, reason: str, as_
     ctx.require_current_store()
     change = set_hold if action == "set" else release_hold
     try:
-        result = change(ctx.engine, matter_cms_id, reason, _cli_actor())
+        result = change(ctx.engine, matter_cms_id, reason, cli_actor())
     except HoldError as exc:
         click.echo(f"matterline: {exc.code}: {exc}", err=True)
         sys.exit(EXIT_SETTINGS if exc.bad_input else EXIT_ERROR)
@@ -1046,7 +1031,7 @@ def retention_purge(ctx: Context, dry_run: bool, as_json: bool) -> None:
     from connector.retention import purge
 
     ctx.require_current_store()
-    report = purge(ctx.engine, ctx.settings, dry_run=dry_run, actor=_cli_actor())
+    report = purge(ctx.engine, ctx.settings, dry_run=dry_run, actor=cli_actor())
     if as_json:
         emit(report.to_json())
         return
@@ -1077,7 +1062,7 @@ def export_cmd(ctx: Context, matter_cms_id: str, out_dir: str, as_json: bool) ->
 
     ctx.require_current_store()
     try:
-        result = export_matter(ctx.engine, ctx.settings, matter_cms_id, out_dir, actor=_cli_actor())
+        result = export_matter(ctx.engine, ctx.settings, matter_cms_id, out_dir, actor=cli_actor())
     except ExportError as exc:
         click.echo(f"matterline: {exc}", err=True)
         sys.exit(EXIT_ERROR)
