@@ -16,9 +16,10 @@ from typing import Any
 import requests
 from sqlalchemy import Engine, func, select
 
-from connector import intake, threads, writeback
 from connector.cms.connect import build_client
-from connector.outbound import SendRefused, hold_until, queue_send
+from connector.messaging import filing, intake
+from connector.messaging.outbound import SendRefused, hold_until, queue_send
+from connector.messaging.sender import send_due
 from connector.sandbox import (
     DEFAULT_CLIENT_ID,
     DEFAULT_CLIENT_SECRET,
@@ -33,16 +34,16 @@ from connector.sandbox import (
     TwilioState,
     generate_firm,
 )
-from connector.sender import send_due
 from connector.settings import Settings, load_settings
+from connector.staff.users import create_user
 from connector.store import make_engine, upgrade
 from connector.store.engine import utcnow
 from connector.store.tables import contact_phones, contacts, matters, messages
 from connector.store.tables import threads as threads_table
-from connector.subscriptions import renew
-from connector.sync import Syncer
-from connector.users import create_user
-from connector.windows import close_due
+from connector.sync.subscriptions import renew
+from connector.sync.syncer import Syncer
+from connector.writeback import writer
+from connector.writeback.windows import close_due
 from mappings import load_mapping
 
 DEMO_CONTACTS = 600
@@ -208,10 +209,10 @@ def _texting_client(engine: Engine) -> tuple[str, str, str] | None:
             .order_by(contact_phones.c.e164)
             .limit(200)
         ).scalars():
-            owners = threads.owners_of(conn, phone)
+            owners = filing.owners_of(conn, phone)
             live = conn.execute(
                 select(matters.c.cms_id, matters.c.display_number).where(
-                    matters.c.client_cms_id == owners[0].client_key, matters.c.status.in_(threads.LIVE_STATUSES)
+                    matters.c.client_cms_id == owners[0].client_key, matters.c.status.in_(filing.LIVE_STATUSES)
                 )
             ).all()
             if len(live) == 1:
@@ -295,9 +296,9 @@ def _texting(engine: Engine, settings: Settings, twilio: TwilioServer, app_url: 
 def _write_back(engine: Engine, settings: Settings, mapping: Any, client: Any, cms: SandboxServer, echo: Echo) -> None:
     """The conversation closes; its transcript and privileged summary land on the matter in the CMS."""
     closed = close_due(engine, settings, force=True, actor="demo")
-    counts = writeback.run_due(engine, settings, mapping, client)
+    counts = writer.run_due(engine, settings, mapping, client)
     echo(f"11. {len(closed)} conversation window(s) closed; write-back to the CMS: {counts.written} records written")
-    for row in writeback.listing(engine):
+    for row in writer.listing(engine):
         if row["state"] != "written":
             continue
         if row["kind"] == "transcript":

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from connector.cms.fieldpath import FieldPath
+from mappings.fieldpath import FieldPath
 
 __all__ = [
     "ApiSpec",
@@ -107,7 +107,7 @@ class PaginationSpec:
 
 @dataclass(frozen=True, slots=True)
 class RequestSpec:
-    """One templated request (see ``connector.cms.templates`` for the placeholder rules).
+    """One templated request (see ``mappings.templates`` for the placeholder rules).
 
     ``id_path`` finds the created/found record's id; ``match_path`` is the field of a found record
     that must contain the idempotency marker (a server-side search can match loosely);

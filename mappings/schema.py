@@ -21,8 +21,7 @@ from typing import Any, ClassVar, Final
 from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validates_schema
 from marshmallow.validate import Length, OneOf, Range, Regexp
 
-from connector.cms.fieldpath import FieldPath, compile_path
-from connector.cms.templates import iter_placeholders, templated_params
+from mappings.fieldpath import FieldPath, compile_path
 from mappings.model import (
     ApiSpec,
     AuthSpec,
@@ -36,6 +35,7 @@ from mappings.model import (
     WebhookSpec,
     WriteSpec,
 )
+from mappings.templates import iter_placeholders, templated_params
 
 __all__ = [
     "ALLOWED_FIELDS",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from connector.transcripts import WindowMessage
+from connector.writeback.transcripts import WindowMessage
 
 NY = ZoneInfo("America/New_York")
 AVERY = "Avery Counsel"

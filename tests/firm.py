@@ -11,9 +11,9 @@ from sqlalchemy import Engine
 from twilio.request_validator import RequestValidator
 
 from connector.guardrails import consent as consents
-from connector.ingest import apply
-from connector.records import read_contact, read_matter
 from connector.settings import Settings, load_settings
+from connector.sync.ingest import apply
+from connector.sync.records import read_contact, read_matter
 from mappings import load_mapping
 
 CLIO = load_mapping("clio")

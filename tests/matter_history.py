@@ -14,11 +14,11 @@ from typing import Any
 from firm import OMAR, TWILIO_SID, inbound_form, new_sid, settings
 from sqlalchemy import Engine, select, update
 
-from connector import inbound, intake, status, threads
-from connector.outbound import queue_send
+from connector.messaging import delivery, filing, intake, reception
+from connector.messaging.outbound import queue_send
 from connector.settings import Settings
 from connector.store.tables import messages, writebacks
-from connector.windows import close_due
+from connector.writeback.windows import close_due
 
 MEDIA_URL = f"https://api.twilio.com/2010-04-01/Accounts/{TWILIO_SID}/Messages/MM{'0' * 32}/Media/ME{'1' * 32}"
 
@@ -28,7 +28,7 @@ def text_in(engine: Engine, from_: str, body: str, at: datetime, *, media: bool 
     s = settings()
     extra = {"NumMedia": "1", "MediaUrl0": MEDIA_URL, "MediaContentType0": "image/jpeg"} if media else {}
     with engine.begin() as conn:
-        received = inbound.receive(conn, inbound.parse(inbound_form(from_, body, **extra), s), s, at)
+        received = reception.receive(conn, reception.parse(inbound_form(from_, body, **extra), s), s, at)
     intake.drain(engine, s)
     assert received.message_id is not None
     return received.message_id
@@ -47,7 +47,7 @@ def reply(engine: Engine, matter_cms_id: str, body: str, at: datetime, s: Settin
             .values(sid=sid, status="queued", sent_at=at, created_at=at, scheduled_for=None)
         )
         for offset, state in enumerate(("sent", "delivered"), start=1):
-            status.apply(conn, {"MessageSid": sid, "MessageStatus": state}, at + timedelta(seconds=offset))
+            delivery.apply(conn, {"MessageSid": sid, "MessageStatus": state}, at + timedelta(seconds=offset))
     return queued.message_id
 
 
@@ -58,7 +58,7 @@ def file_omar_to(engine: Engine, matter_cms_id: str, at: datetime) -> None:
             select(messages.c.thread_id).where(messages.c.from_number == OMAR).order_by(messages.c.id)
         ).scalar()
         assert thread_id is not None
-        threads.refile_thread(conn, thread_id, matter_cms_id, actor="user:1:ann@firm.example", actor_id=None, now=at)
+        filing.refile_thread(conn, thread_id, matter_cms_id, actor="user:1:ann@firm.example", actor_id=None, now=at)
 
 
 def close_windows(engine: Engine, at: datetime) -> list[int]:

@@ -10,7 +10,7 @@ import pytest
 from command import run
 from sqlalchemy import Engine, delete, select, update
 
-from connector import audit
+from connector.compliance import audit
 from connector.store.tables import audit_log
 
 START = datetime(2026, 11, 27, 15, 0, tzinfo=UTC)

@@ -12,10 +12,10 @@ import pytest
 from command import run
 from sqlalchemy import Engine
 
-from connector.ingest import apply
-from connector.records import read_contact, read_matter
 from connector.sandbox import DEFAULT_TOKEN, ClioState, Fault, SandboxServer, generate_firm
 from connector.store import make_engine
+from connector.sync.ingest import apply
+from connector.sync.records import read_contact, read_matter
 from mappings import load_mapping
 
 CLIO = load_mapping("clio")
@@ -338,7 +338,7 @@ def test_send_refuses_a_body_over_1600_characters(texting: dict[str, str]) -> No
 def test_file_writebacks_and_outbox_commands(env: dict[str, str]) -> None:
     import firm
 
-    from connector import inbound, intake
+    from connector.messaging import intake, reception
     from connector.store.engine import utcnow
 
     run(env, "init")
@@ -346,8 +346,8 @@ def test_file_writebacks_and_outbox_commands(env: dict[str, str]) -> None:
     firm.seed(engine)
     settings = firm.settings(MATTERLINE_DATABASE_URL=env["MATTERLINE_DATABASE_URL"])
     with engine.begin() as conn:
-        inbound.receive(
-            conn, inbound.parse(firm.inbound_form(firm.JANE, "Is the hearing on?"), settings), settings, utcnow()
+        reception.receive(
+            conn, reception.parse(firm.inbound_form(firm.JANE, "Is the hearing on?"), settings), settings, utcnow()
         )
     intake.drain(engine, settings)
     engine.dispose()
@@ -465,7 +465,7 @@ def test_a_send_at_night_is_held_and_says_when_it_goes(texting: dict[str, str]) 
 
 
 def test_sync_worker_and_serve_audit_the_mapping_when_it_changes(texting: dict[str, str], tmp_path: Path) -> None:
-    from connector.audit import entries
+    from connector.compliance.audit import entries
     from connector.store import make_engine
 
     engine = make_engine(texting["MATTERLINE_DATABASE_URL"])

@@ -24,7 +24,6 @@ from sqlalchemy import Engine, insert
 from connector.cms.client import CmsClient
 from connector.cms.connect import build_client, check_connection
 from connector.cms.retry import RetryPolicy
-from connector.cms.templates import render_request
 from connector.sandbox import (
     DEFAULT_CLIENT_ID,
     DEFAULT_CLIENT_SECRET,
@@ -40,10 +39,11 @@ from connector.settings import load_settings
 from connector.store import make_engine, upgrade
 from connector.store.engine import utcnow
 from connector.store.tables import pending_refresh
-from connector.subscriptions import RenewalAction, renew
-from connector.sync import Syncer
+from connector.sync.subscriptions import RenewalAction, renew
+from connector.sync.syncer import Syncer
 from mappings import load_mapping
 from mappings.model import Mapping
+from mappings.templates import render_request
 
 CLIO: Mapping = load_mapping("clio")
 CONTACTS, MATTERS = 250, 150

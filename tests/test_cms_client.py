@@ -19,9 +19,9 @@ from connector.cms.errors import (
     FatalError,
     RetryableError,
 )
-from connector.cms.fieldpath import compile_path
 from connector.cms.ratelimit import RateLimiter, RateLimitHeaders
 from connector.cms.retry import RetryPolicy
+from mappings.fieldpath import compile_path
 from mappings.model import AuthSpec
 
 BASE = "https://app.clio.com/api/v4"

@@ -8,7 +8,6 @@ import pytest
 
 from connector.cms.client import CmsResponse
 from connector.cms.errors import PaginationLoopError
-from connector.cms.fieldpath import compile_path
 from connector.cms.pagination import (
     LinkHeaderPaginator,
     NextUrlPaginator,
@@ -16,6 +15,7 @@ from connector.cms.pagination import (
     PageNumberPaginator,
     paginator_for,
 )
+from mappings.fieldpath import compile_path
 from mappings.model import PaginationSpec
 
 BASE = "https://app.clio.com/api/v4/contacts.json"

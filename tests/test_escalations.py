@@ -10,7 +10,7 @@ import pytest
 from firm import JANE, OMAR, inbound_form, seed, settings
 from sqlalchemy import Engine, select
 
-from connector import escalations, inbound, intake
+from connector.messaging import intake, reception, urgent
 from connector.store.tables import audit_log, messages, outbox, threads, writebacks
 
 NY = ZoneInfo("America/New_York")
@@ -27,7 +27,7 @@ def store(engine: Engine) -> Engine:
 def text_in(engine: Engine, body: str, at: datetime, from_: str = JANE, **env: str) -> None:
     s = settings(**env)
     with engine.begin() as conn:
-        inbound.receive(conn, inbound.parse(inbound_form(from_, body), s), s, at)
+        reception.receive(conn, reception.parse(inbound_form(from_, body), s), s, at)
     intake.drain(engine, s)
 
 
@@ -36,7 +36,7 @@ def rows(engine: Engine, table: Any, *where: Any) -> list[Any]:
         return list(conn.execute(select(table).where(*where).order_by(table.c.id)))
 
 
-def urgent(engine: Engine, phone: str) -> bool:
+def is_urgent(engine: Engine, phone: str) -> bool:
     with engine.connect() as conn:
         return bool(conn.execute(select(threads.c.urgent).where(threads.c.client_phone == phone)).scalar_one())
 
@@ -44,7 +44,7 @@ def urgent(engine: Engine, phone: str) -> bool:
 def test_an_urgent_text_in_office_hours_flags_the_thread_and_tasks_the_attorney_once(store: Engine) -> None:
     text_in(store, "They arrested my son last night, he's in county jail", TUESDAY_10AM)
     text_in(store, "Please call me back, the bail hearing is tomorrow", TUESDAY_10AM.replace(minute=5))
-    assert urgent(store, JANE) is True
+    assert is_urgent(store, JANE) is True
     assert [m.kind for m in rows(store, messages, messages.c.direction == "inbound")] == ["urgent", "urgent"]
     tasks = rows(store, writebacks, writebacks.c.kind == "task")
     assert len(tasks) == 1  # one task per thread per day, however many urgent texts
@@ -83,7 +83,7 @@ def test_self_harm_adds_the_crisis_line(store: Engine) -> None:
 )
 def test_ordinary_texts_raise_nothing(store: Engine, body: str) -> None:
     text_in(store, body, TUESDAY_11PM)
-    assert urgent(store, JANE) is False
+    assert is_urgent(store, JANE) is False
     assert [m.kind for m in rows(store, messages, messages.c.direction == "inbound")] == ["message"]
     assert rows(store, writebacks, writebacks.c.kind == "task") == []
     assert rows(store, messages, messages.c.direction == "outbound") == []
@@ -99,7 +99,7 @@ def test_private_previews_keep_names_and_text_out_of_the_task(store: Engine) -> 
 
 def test_an_unfiled_urgent_text_is_still_flagged(store: Engine) -> None:
     text_in(store, "court date is tomorrow and I have no lawyer there", TUESDAY_10AM, from_=OMAR)  # two open matters
-    assert urgent(store, OMAR) is True
+    assert is_urgent(store, OMAR) is True
     assert rows(store, writebacks, writebacks.c.kind == "task") == []  # no matter yet: staff file it first
 
 
@@ -107,15 +107,15 @@ def test_an_opted_out_client_gets_no_auto_reply(store: Engine) -> None:
     text_in(store, "STOP", TUESDAY_11PM)
     text_in(store, "they arrested my husband", TUESDAY_11PM.replace(minute=5))
     assert rows(store, messages, messages.c.kind == "auto_reply") == []
-    assert urgent(store, JANE) is True
+    assert is_urgent(store, JANE) is True
 
 
 def test_filing_an_urgent_thread_gives_the_attorney_the_task_once(store: Engine) -> None:
     text_in(store, "court date is tomorrow and I have no lawyer there", TUESDAY_10AM, from_=OMAR)
     with store.begin() as conn:
         thread = conn.execute(select(threads.c.id).where(threads.c.client_phone == OMAR)).scalar_one()
-        first = escalations.on_filed(conn, settings(), thread, "201")
-        again = escalations.on_filed(conn, settings(), thread, "201")
+        first = urgent.on_filed(conn, settings(), thread, "201")
+        again = urgent.on_filed(conn, settings(), thread, "201")
     tasks = rows(store, writebacks, writebacks.c.kind == "task")
     assert [t.matter_cms_id for t in tasks] == ["201"]
     assert first == tasks[0].id

@@ -24,9 +24,9 @@ from matter_history import (
 )
 from sqlalchemy import Engine, func, insert, select
 
-from connector import export as export_module
-from connector.export import CSV_COLUMNS, ExportError, export_matter
-from connector.retention import purge
+from connector.compliance import export as export_module
+from connector.compliance.export import CSV_COLUMNS, ExportError, export_matter
+from connector.compliance.retention import purge
 from connector.settings import Settings
 from connector.store.tables import audit_log, consents, messages
 

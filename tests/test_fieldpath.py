@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from connector.cms import fieldpath
-from connector.cms.fieldpath import FieldPath, compile_path
+from mappings import fieldpath
+from mappings.fieldpath import FieldPath, compile_path
 
 CONTACT = {
     "id": 101,

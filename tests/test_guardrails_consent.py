@@ -10,15 +10,15 @@ import pytest
 from firm import CARA, FIRM_NUMBER, JANE, OMAR, inbound_form, seed, settings
 from sqlalchemy import Engine, func, select
 
-from connector import inbound, intake
-from connector.cms.fieldpath import compile_path
 from connector.guardrails import consent
-from connector.ingest import apply
-from connector.outbound import SendRefused, queue_send
-from connector.records import read_contact
+from connector.messaging import intake, reception
+from connector.messaging.outbound import SendRefused, queue_send
 from connector.store.engine import utcnow
 from connector.store.tables import audit_log, consents, messages, outbox
+from connector.sync.ingest import apply
+from connector.sync.records import read_contact
 from mappings import load_mapping
+from mappings.fieldpath import compile_path
 
 CLIO = load_mapping("clio")
 
@@ -45,7 +45,7 @@ def grant(engine: Engine, phone: str, *, action: str = "grant", method: str = "e
 def text_in(engine: Engine, phone: str, body: str, ago: timedelta = timedelta(0)) -> None:
     s = settings()
     with engine.begin() as conn:
-        inbound.receive(conn, inbound.parse(inbound_form(phone, body), s), s, utcnow() - ago)
+        reception.receive(conn, reception.parse(inbound_form(phone, body), s), s, utcnow() - ago)
     intake.drain(engine, s)
 
 
@@ -89,7 +89,7 @@ def test_a_client_who_texted_first_within_the_window_may_be_answered(store: Engi
 def test_a_text_that_waits_for_intake_counts_as_the_client_texting_first(store: Engine) -> None:
     s = settings()
     with store.begin() as conn:
-        inbound.receive(conn, inbound.parse(inbound_form(OMAR, "Call me please"), s), s, utcnow())
+        reception.receive(conn, reception.parse(inbound_form(OMAR, "Call me please"), s), s, utcnow())
     assert verdict(store, OMAR).allowed is True
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from connector.guardrails.escalation import CATEGORIES, Escalation, classify
+from connector.guardrails.urgency import CATEGORIES, Escalation, classify
 
 FIXTURE = Path(__file__).parent / "fixtures" / "escalation_texts.json"
 LABELLED: list[dict[str, Any]] = json.loads(FIXTURE.read_text(encoding="utf-8"))

@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 
 from connector.guardrails import policy
 from connector.guardrails.content import RulesError
-from connector.outbound import SendRefused, queue_send
+from connector.messaging.outbound import SendRefused, queue_send
 from connector.settings import SettingsError
 
 NY = ZoneInfo("America/New_York")

@@ -13,15 +13,16 @@ from alembic.runtime.migration import MigrationContext
 from firm import FIRM_NUMBER, JANE, NOW, OMAR, seed, settings
 from sqlalchemy import Engine, select, update
 
-from connector import inbound, inbox, outbound, threads
+from connector.messaging import filing, outbound, reception
+from connector.staff import inbox
 
 try:  # texts are threaded by the worker's intake where it exists, else by the webhook itself
-    from connector import intake
+    from connector.messaging import intake
 except ImportError:  # pragma: no cover - depends on which half of the pipeline threads texts
     intake = None  # type: ignore[assignment]
+from connector.staff.users import User, create_user
 from connector.store.tables import audit_log, messages, metadata, users
 from connector.store.tables import threads as thread_rows
-from connector.users import User, create_user
 
 _sids = itertools.count(1)
 SETTINGS = settings()
@@ -50,9 +51,9 @@ def text_in(engine: Engine, phone: str, body: str = "Hello", *, minutes: float =
     """An inbound text from `phone`, received `minutes` after the firm's fixed clock, threaded and filed."""
     sid = f"SM{next(_sids):032x}"
     params = {"MessageSid": sid, "From": phone, "To": FIRM_NUMBER, "Body": body, "NumMedia": "0"}
-    parsed = inbound.parse(params, SETTINGS)
+    parsed = reception.parse(params, SETTINGS)
     with engine.begin() as conn:
-        inbound.receive(conn, parsed, SETTINGS, NOW + timedelta(minutes=minutes))
+        reception.receive(conn, parsed, SETTINGS, NOW + timedelta(minutes=minutes))
     if intake is not None:
         intake.drain(engine, SETTINGS)
     with engine.connect() as conn:
@@ -89,7 +90,7 @@ def test_threads_show_client_matter_and_filing_newest_first(store: Engine) -> No
     assert older.matter_cms_id == "101"
     assert older.matter_display_number == "00101-Doe"
     assert older.state == "filed"
-    assert older.filing_rule == threads.RULE_ONLY_OPEN_MATTER
+    assert older.filing_rule == filing.RULE_ONLY_OPEN_MATTER
     assert older.firm_number == FIRM_NUMBER
     assert older.client_phone == JANE
     assert older.message_count == 1
@@ -112,7 +113,7 @@ def test_get_thread_and_unknown_thread(store: Engine, people: tuple[User, User])
 
 def test_a_thread_without_messages_is_not_listed_but_can_be_fetched(store: Engine) -> None:
     with store.begin() as conn:
-        empty = threads.thread_for(conn, FIRM_NUMBER, stranger(9), NOW)
+        empty = filing.thread_for(conn, FIRM_NUMBER, stranger(9), NOW)
     text_in(store, JANE)
     views, _ = inbox.list_threads(store, user_id=None)
     assert empty.id not in ids(views)
@@ -172,8 +173,8 @@ def test_matter_filter_finds_a_thread_that_has_moved_on(store: Engine, people: t
     alice, _ = people
     received = text_in(store, OMAR, "about the DUI")
     with store.begin() as conn:
-        threads.refile_message(conn, received.message_id, "201", actor=alice.actor, actor_id=alice.id, now=NOW)
-        threads.refile_thread(conn, received.thread_id, "202", actor=alice.actor, actor_id=alice.id, now=NOW)
+        filing.refile_message(conn, received.message_id, "201", actor=alice.actor, actor_id=alice.id, now=NOW)
+        filing.refile_thread(conn, received.thread_id, "202", actor=alice.actor, actor_id=alice.id, now=NOW)
     assert ids(inbox.list_threads(store, user_id=None, matter_cms_id="202")[0]) == [received.thread_id]
     assert ids(inbox.list_threads(store, user_id=None, matter_cms_id="201")[0]) == [received.thread_id]
 

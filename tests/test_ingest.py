@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Engine, select
 
-from connector.ingest import apply, mark_deleted, sweep_unseen
-from connector.records import read_contact, read_matter
 from connector.store.tables import contact_phones, contacts, matters
+from connector.sync.ingest import apply, mark_deleted, sweep_unseen
+from connector.sync.records import read_contact, read_matter
 from mappings import load_mapping
 
 CLIO = load_mapping("clio")

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from connector.keywords import (
+from connector.messaging.keywords import (
     HELP_KEYWORDS,
     NONE,
     OPT_IN_KEYWORDS,

@@ -6,7 +6,7 @@ import pytest
 from firm import FIRM_NUMBER, JANE
 from firm import settings as firm_settings
 
-from connector.media import MediaError, fetch, trusted
+from connector.messaging.media import MediaError, fetch, trusted
 from connector.sandbox import SANDBOX_ACCOUNT_SID, SANDBOX_AUTH_TOKEN, TwilioServer, TwilioState
 
 

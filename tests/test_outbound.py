@@ -12,12 +12,12 @@ from firm import settings as firm_settings
 from sqlalchemy import Engine, func, select
 
 from connector.guardrails import consent
-from connector.outbound import SendRefused, cancel, queue_send
+from connector.messaging.outbound import SendRefused, cancel, queue_send
+from connector.messaging.sender import send_due
 from connector.sandbox import SANDBOX_ACCOUNT_SID, SANDBOX_AUTH_TOKEN, TwilioServer, TwilioState
-from connector.sender import send_due
 from connector.settings import Settings
 from connector.store.tables import audit_log, messages, outbox, writebacks
-from connector.windows import close_due
+from connector.writeback.windows import close_due
 
 FIRM = "+14155550100"
 # Jane's number is a San Francisco one: her quiet hours are read in America/Los_Angeles.

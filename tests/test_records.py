@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from connector.records import RecordError, read_contact, read_matter, read_relationship
+from connector.sync.records import RecordError, read_contact, read_matter, read_relationship
 from mappings import load_mapping
 
 CLIO = load_mapping("clio")

@@ -16,7 +16,7 @@ from firm import JANE, OMAR, seed, settings
 from matter_history import close_windows, confirm_written, file_omar_to, message, reply, text_in
 from sqlalchemy import Engine, func, select, update
 
-from connector.retention import (
+from connector.compliance.retention import (
     NOT_WRITTEN,
     TRANSCRIPT_DEAD,
     TRANSCRIPT_PENDING,
@@ -189,10 +189,10 @@ def test_a_matter_on_hold_is_never_purged_until_the_hold_is_released(store: Engi
 
 def test_a_hold_on_the_matter_whose_transcript_carries_a_re_filed_text_keeps_it(store: Engine) -> None:
     h = build(store)
-    from connector import threads
+    from connector.messaging import filing
 
     with store.begin() as conn:  # the text turns out to be about Omar's other matter, after it was written
-        threads.refile_message(conn, h.omar_text, "202", actor="user:1", actor_id=None, now=WRITTEN)
+        filing.refile_message(conn, h.omar_text, "202", actor="user:1", actor_id=None, now=WRITTEN)
     set_hold(store, "201", "preserve", "user:1")
     report = purge(store, settings(), now=LATER)
     assert dict(report.skipped_on_hold) == {"201": 1}

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from connector.segments import MAX_BODY_CHARS, Segments, measure, too_long, twilio_length
+from connector.messaging.segments import MAX_BODY_CHARS, Segments, measure, too_long, twilio_length
 
 EURO = "€"
 EMOJI = "😀"  # U+1F600, a surrogate pair in UTF-16

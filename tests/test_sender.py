@@ -11,7 +11,8 @@ from firm import settings as firm_settings
 from sqlalchemy import Engine, func, select, update
 
 from connector.guardrails import optouts
-from connector.outbound import SendRefused, queue_send
+from connector.messaging.outbound import SendRefused, queue_send
+from connector.messaging.sender import send_due
 from connector.sandbox import (
     SANDBOX_ACCOUNT_SID,
     SANDBOX_AUTH_TOKEN,
@@ -21,7 +22,6 @@ from connector.sandbox import (
     TwilioState,
     twilio_fault,
 )
-from connector.sender import send_due
 from connector.settings import Settings
 from connector.store.tables import audit_log, messages, opt_outs, outbox, send_attempts
 from webhooks import create_app
@@ -234,7 +234,7 @@ def test_the_ledger_survives_as_an_append_only_record(store: Engine, twilio: Twi
 
 
 def test_a_send_waits_while_the_recipients_newest_text_is_not_taken_in(store: Engine, twilio: TwilioServer) -> None:
-    from connector import inbound, intake
+    from connector.messaging import intake, reception
     from connector.store.engine import utcnow
 
     settings = settings_for(twilio)
@@ -247,7 +247,7 @@ def test_a_send_waits_while_the_recipients_newest_text_is_not_taken_in(store: En
         "NumMedia": "0",
     }
     with store.begin() as conn:
-        inbound.receive(conn, inbound.parse(form, settings), settings, utcnow())
+        reception.receive(conn, reception.parse(form, settings), settings, utcnow())
     assert send_due(store, settings).retried == 1  # deferred: the client's text may say stop
     assert twilio.state.messages() == []
     intake.drain(store, settings)  # the worker takes it in: a plain-language revocation
@@ -277,7 +277,7 @@ def test_a_5xx_from_twilio_is_looked_up_before_the_text_is_sent_again(store: Eng
 
 
 def test_a_delivery_error_without_twilios_words_gets_its_meaning(store: Engine, twilio: TwilioServer) -> None:
-    from connector import status
+    from connector.messaging import delivery
     from connector.store.engine import utcnow
 
     settings = settings_for(twilio)
@@ -285,7 +285,7 @@ def test_a_delivery_error_without_twilios_words_gets_its_meaning(store: Engine, 
     send_due(store, settings)
     sid = row(store, queued.message_id).sid
     with store.begin() as conn:
-        status.apply(conn, {"MessageSid": sid, "MessageStatus": "undelivered", "ErrorCode": "30006"}, utcnow())
+        delivery.apply(conn, {"MessageSid": sid, "MessageStatus": "undelivered", "ErrorCode": "30006"}, utcnow())
     failed = row(store, queued.message_id)
     assert (failed.status, failed.error_code, failed.error_message) == (
         "undelivered",

@@ -14,7 +14,7 @@ from connector.crypto import SecretBox
 from connector.sandbox import DEFAULT_TOKEN, ClioState, SandboxServer, generate_firm
 from connector.settings import Settings, load_settings
 from connector.store.tables import cms_webhooks
-from connector.subscriptions import renew, stored_secrets, webhook_url
+from connector.sync.subscriptions import renew, stored_secrets, webhook_url
 from mappings import load_mapping
 from webhooks import create_app
 from webhooks.server import ServerThread

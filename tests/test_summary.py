@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 import pytest
 from custody import AVERY, CUSTODY, NY, SECRET, at, msg
 
-from connector.summary import HEADLINE, is_commitment, is_request, sentences, summarize
-from connector.transcripts import Window, WindowMessage
+from connector.writeback.summaries import HEADLINE, is_commitment, is_request, sentences, summarize
+from connector.writeback.transcripts import Window, WindowMessage
 
 
 def window(messages: tuple[WindowMessage, ...], client_name: str | None = "Jane Doe") -> Window:

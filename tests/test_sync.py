@@ -35,7 +35,7 @@ from connector.store.tables import (
     pending_refresh,
     sync_state,
 )
-from connector.sync import Syncer
+from connector.sync.syncer import Syncer
 from mappings import load_mapping
 
 CLIO = load_mapping("clio")

@@ -8,7 +8,10 @@ from typing import Any
 
 import pytest
 
-from connector.cms.templates import (
+from mappings import available_vendors, bundled_path, load_mapping
+from mappings.model import RequestSpec
+from mappings.schema import AUTH_PLACEHOLDERS, WEBHOOK_PLACEHOLDERS, WRITE_PLACEHOLDERS
+from mappings.templates import (
     MissingValueError,
     iter_placeholders,
     render,
@@ -17,9 +20,6 @@ from connector.cms.templates import (
     render_request,
     template_variables,
 )
-from mappings import available_vendors, bundled_path, load_mapping
-from mappings.model import RequestSpec
-from mappings.schema import AUTH_PLACEHOLDERS, WEBHOOK_PLACEHOLDERS, WRITE_PLACEHOLDERS
 
 WRITE_VALUES: dict[str, Any] = {
     "matter_id": 123456,

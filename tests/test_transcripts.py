@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from custody import AVERY, CUSTODY, NY, PHOTO, at, msg
 
-from connector.transcripts import Window, WindowMessage, render_transcript
+from connector.writeback.transcripts import Window, WindowMessage, render_transcript
 
 
 def window(messages: tuple[WindowMessage, ...], **overrides: object) -> Window:

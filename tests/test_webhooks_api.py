@@ -25,10 +25,10 @@ from werkzeug.test import TestResponse
 from connector.store.tables import audit_log, filing_decisions, messages, outbox, threads, users, writebacks
 
 try:  # texts are threaded by the worker's intake where it exists, else by the webhook itself
-    from connector import intake
+    from connector.messaging import intake
 except ImportError:  # pragma: no cover - depends on which half of the pipeline threads texts
     intake = None  # type: ignore[assignment]
-from connector.users import create_user
+from connector.staff.users import create_user
 from webhooks import create_app
 from webhooks.api import ROUTES, openapi_document, openapi_path
 from webhooks.app import app_state

@@ -23,10 +23,10 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.test import TestResponse
 
 from connector.crypto import SecretBox
-from connector.ingest import apply
-from connector.records import read_contact, read_matter
 from connector.settings import Settings
 from connector.store.tables import cms_webhooks, consents, contact_phones, contacts, matters, pending_refresh
+from connector.sync.ingest import apply
+from connector.sync.records import read_contact, read_matter
 from mappings import load_mapping
 from webhooks import cms as cms_module
 from webhooks import create_app

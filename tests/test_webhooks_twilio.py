@@ -25,7 +25,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import Engine, func, select
 from twilio.request_validator import RequestValidator
 
-from connector import intake
+from connector.messaging import intake
 from connector.store.tables import audit_log, filing_decisions, messages, opt_outs, outbox, status_events, threads
 from webhooks import create_app
 from webhooks.app import app_state

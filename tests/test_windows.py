@@ -10,11 +10,11 @@ import pytest
 from firm import JANE, inbound_form, seed, settings
 from sqlalchemy import Engine, func, select, update
 
-from connector import inbound, intake
-from connector.outbound import SendRefused, cancel, queue_send
+from connector.messaging import intake, reception
+from connector.messaging.outbound import SendRefused, cancel, queue_send
+from connector.staff.users import create_user
 from connector.store.tables import messages, outbox, windows, writebacks
-from connector.users import create_user
-from connector.windows import close_due, due_reason
+from connector.writeback.windows import close_due, due_reason
 
 NY = ZoneInfo("America/New_York")
 
@@ -28,7 +28,7 @@ def store(engine: Engine) -> Engine:
 def text_in(engine: Engine, body: str, at: datetime, from_: str = JANE) -> None:
     s = settings()
     with engine.begin() as conn:
-        inbound.receive(conn, inbound.parse(inbound_form(from_, body), s), s, at)
+        reception.receive(conn, reception.parse(inbound_form(from_, body), s), s, at)
     intake.drain(engine, s)
 
 

@@ -12,14 +12,14 @@ from sqlalchemy import Engine, insert, select, update
 from connector.cms.connect import build_client
 from connector.cms.errors import RetryableError
 from connector.cms.retry import RetryPolicy
-from connector.ingest import mark_deleted
+from connector.messaging.filing import thread_for
 from connector.sandbox import DEFAULT_TOKEN, ClioState, Fault, SandboxServer, generate_firm
 from connector.settings import Settings, load_settings
 from connector.store.engine import utcnow
 from connector.store.tables import outbox, writebacks
-from connector.sync import Syncer
-from connector.threads import thread_for
-from connector.writeback import enqueue, listing, run_due
+from connector.sync.ingest import mark_deleted
+from connector.sync.syncer import Syncer
+from connector.writeback.writer import enqueue, listing, run_due
 from mappings import load_mapping
 
 CLIO = load_mapping("clio")
@@ -262,7 +262,7 @@ def open_matter(sandbox: SandboxServer) -> dict[str, Any]:
 
 
 def test_a_task_goes_to_the_responsible_attorney_once_per_trigger(store: Engine, sandbox: SandboxServer) -> None:
-    from connector.writeback import queue_task
+    from connector.writeback.writer import queue_task
 
     matter = open_matter(sandbox)
     now = utcnow()
@@ -301,9 +301,9 @@ def test_a_re_filed_text_that_was_already_written_gets_correction_notes_on_both_
 ) -> None:
     from sqlalchemy import insert as sql_insert
 
+    from connector.messaging.filing import refile_message
     from connector.store.tables import messages
-    from connector.threads import refile_message
-    from connector.windows import close_due
+    from connector.writeback.windows import close_due
 
     first, second = sorted(m["id"] for m in sandbox.state.find("matters", lambda m: m["status"] == "Open"))[:2]
     now = utcnow()
@@ -340,7 +340,7 @@ def test_a_closed_window_lands_as_a_communication_and_a_privileged_note(store: E
     from sqlalchemy import insert as sql_insert
 
     from connector.store.tables import messages
-    from connector.windows import close_due
+    from connector.writeback.windows import close_due
 
     matter = open_matter(sandbox)
     now = utcnow()

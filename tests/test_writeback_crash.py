@@ -27,14 +27,14 @@ from sqlalchemy import Engine, func, insert, select, update
 
 from connector.cms.connect import build_client
 from connector.cms.retry import RetryPolicy
+from connector.messaging.filing import thread_for
 from connector.sandbox import DEFAULT_TOKEN
 from connector.settings import load_settings
 from connector.store import make_engine, upgrade
 from connector.store.engine import utcnow
 from connector.store.tables import matters, outbox, writebacks
-from connector.sync import Syncer
-from connector.threads import thread_for
-from connector.writeback import WRITE_KIND, enqueue
+from connector.sync.syncer import Syncer
+from connector.writeback.writer import WRITE_KIND, enqueue
 from mappings import load_mapping
 
 CLIO = load_mapping("clio")
@@ -296,7 +296,7 @@ def test_four_workers_on_postgresql_write_every_job_exactly_once(cms: str, db_ur
 @pytest.mark.parametrize("path", ["/communications.json", "/notes.json"])
 def test_a_429_on_the_lookup_keeps_the_write_ambiguous(cms: str, tmp_path: Path, path: str) -> None:
     """Applied but the answer lost, then the lookup is refused with a 429: the record must still land once."""
-    from connector.writeback import run_due
+    from connector.writeback.writer import run_due
 
     db_url = f"sqlite:///{tmp_path / 'lookup.db'}"
     engine = synced_store(cms, db_url)

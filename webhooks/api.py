@@ -30,13 +30,16 @@ from flask import Blueprint, Response, g, jsonify, request
 from marshmallow import RAISE, Schema, ValidationError, fields
 from marshmallow.validate import Length, OneOf
 
-from connector import escalations, export, inbox, outbound, threads, windows, writeback
+from connector.compliance import export
 from connector.guardrails import consent, content, optouts, policy
 from connector.guardrails.optouts import OptOutState
+from connector.messaging import filing, outbound, urgent
+from connector.staff import inbox
+from connector.staff.users import COUNSEL_ROLES, User, authenticate, find_user
 from connector.store.engine import utcnow
 from connector.store.tables import messages as messages_table
 from connector.store.tables import threads as threads_table
-from connector.users import COUNSEL_ROLES, User, authenticate, find_user
+from connector.writeback import windows, writer
 from webhooks.app import ApiError, app_state
 
 __all__ = [
@@ -561,7 +564,7 @@ def _refile_thread(call: Call, thread_id: int) -> Response:
         if conn.execute(threads_table.select().where(threads_table.c.id == thread_id)).first() is None:
             raise ApiError(404, "not_found", f"no thread {thread_id}")
         try:
-            moved = threads.refile_thread(
+            moved = filing.refile_thread(
                 conn,
                 thread_id,
                 call.body["matter_cms_id"],
@@ -570,9 +573,9 @@ def _refile_thread(call: Call, thread_id: int) -> Response:
                 now=utcnow(),
                 request_id=call.request_id,
             )
-        except threads.FilingError as exc:
+        except filing.FilingError as exc:
             raise ApiError(422, "unknown_matter", str(exc), {"field": "matter_cms_id"}) from None
-        escalations.on_filed(conn, state.settings, thread_id, call.body["matter_cms_id"])
+        urgent.on_filed(conn, state.settings, thread_id, call.body["matter_cms_id"])
     return _json({"thread": _thread_or_404(thread_id, user), "messages_filed": moved})
 
 
@@ -600,13 +603,13 @@ def _file_thread(call: Call, thread_id: int) -> Response:
 def _writeback_or_error(action: Callable[[], dict[str, Any]]) -> Response:
     try:
         return _json({"writeback": action()})
-    except writeback.DraftError as exc:
+    except writer.DraftError as exc:
         raise ApiError(exc.status, exc.code, str(exc)) from None
 
 
 def _list_writebacks(call: Call) -> Response:
     """Records for the CMS, optionally only one state or one matter."""
-    rows = writeback.listing(app_state().engine)
+    rows = writer.listing(app_state().engine)
     if call.query["state"] is not None:
         rows = [r for r in rows if r["state"] == call.query["state"]]
     if call.query["matter"] is not None:
@@ -616,13 +619,13 @@ def _list_writebacks(call: Call) -> Response:
 
 def _get_writeback(call: Call, writeback_id: int) -> Response:
     """One record with its text."""
-    return _writeback_or_error(lambda: writeback.get(app_state().engine, writeback_id))
+    return _writeback_or_error(lambda: writer.get(app_state().engine, writeback_id))
 
 
 def _edit_writeback(call: Call, writeback_id: int) -> Response:
     """Edit a summary before it is written."""
     return _writeback_or_error(
-        lambda: writeback.edit(
+        lambda: writer.edit(
             app_state().engine,
             writeback_id,
             subject=call.body.get("subject"),
@@ -636,7 +639,7 @@ def _edit_writeback(call: Call, writeback_id: int) -> Response:
 def _file_writeback(call: Call, writeback_id: int) -> Response:
     """Queue a reviewed summary draft for the CMS."""
     return _writeback_or_error(
-        lambda: writeback.file_draft(app_state().engine, writeback_id, actor=call.who.actor, request_id=call.request_id)
+        lambda: writer.file_draft(app_state().engine, writeback_id, actor=call.who.actor, request_id=call.request_id)
     )
 
 
@@ -649,7 +652,7 @@ def _refile_message(call: Call, message_id: int) -> Response:
         if found is None:
             raise ApiError(404, "not_found", f"no message {message_id}")
         try:
-            threads.refile_message(
+            filing.refile_message(
                 conn,
                 message_id,
                 call.body["matter_cms_id"],
@@ -658,7 +661,7 @@ def _refile_message(call: Call, message_id: int) -> Response:
                 now=utcnow(),
                 request_id=call.request_id,
             )
-        except threads.FilingError as exc:
+        except filing.FilingError as exc:
             raise ApiError(422, "unknown_matter", str(exc), {"field": "matter_cms_id"}) from None
     view = inbox.get_message(state.engine, message_id)
     if view is None:  # pragma: no cover - deleted between the commit and this read

@@ -30,11 +30,11 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
-from connector import ingest, subscriptions
-from connector.cms.fieldpath import FieldPath, compile_path
-from connector.records import RecordError, read_contact, read_matter, read_relationship
 from connector.store import utcnow
 from connector.store.tables import cms_webhooks, pending_refresh
+from connector.sync import ingest, subscriptions
+from connector.sync.records import RecordError, read_contact, read_matter, read_relationship
+from mappings.fieldpath import FieldPath, compile_path
 from mappings.model import ResourceSpec, WebhookSpec
 from webhooks.app import ApiError, AppState, app_state
 

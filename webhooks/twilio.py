@@ -25,10 +25,10 @@ from twilio.twiml.messaging_response import MessagingResponse
 from werkzeug.datastructures import MultiDict
 from werkzeug.wsgi import get_current_url
 
-from connector import inbound, status
-from connector.groupcommit import GroupCommit
+from connector.messaging import delivery, reception
 from connector.settings import Settings
 from connector.store.engine import utcnow
+from connector.store.groupcommit import GroupCommit
 from webhooks.app import MAX_CONTENT_LENGTH, ApiError, AppState, app_state
 
 if TYPE_CHECKING:
@@ -42,7 +42,7 @@ _WRITER_KEY: Final = "matterline.inbound_writer"
 _EMPTY_TWIML: Final = str(MessagingResponse())
 
 blueprint = Blueprint("twilio_webhooks", __name__)
-Writer = GroupCommit[inbound.Inbound, inbound.Received]
+Writer = GroupCommit[reception.Inbound, reception.Received]
 
 
 # -- shared by both entry points -----------------------------------------------------------------------
@@ -78,8 +78,8 @@ def signed_url(settings: Settings, path_and_query: str, fallback: str) -> str:
 def receive(settings: Settings, writer: Writer, form: MultiDict[str, str]) -> str:
     """Parse, store once (group-committed) and return the TwiML answer."""
     try:
-        parsed = inbound.parse(form, settings)
-    except inbound.InboundError as exc:
+        parsed = reception.parse(form, settings)
+    except reception.InboundError as exc:
         raise ApiError(400, "invalid_parameter", str(exc), {"field": exc.field}) from None
     received = writer.submit(parsed)
     if received.duplicate:
@@ -95,8 +95,8 @@ def make_writer(state: AppState) -> Writer:
     """The app's group-commit writer for inbound texts, shared by its request threads."""
     settings = state.settings
 
-    def write(conn: Connection, batch: list[inbound.Inbound]) -> list[inbound.Received]:
-        return inbound.receive_many(conn, batch, settings, utcnow())
+    def write(conn: Connection, batch: list[reception.Inbound]) -> list[reception.Received]:
+        return reception.receive_many(conn, batch, settings, utcnow())
 
     return GroupCommit(state.engine, write)
 
@@ -201,7 +201,7 @@ def delivery_status() -> Response:
     state = app_state()
     try:
         with state.engine.begin() as conn:
-            status.apply(conn, _form(), utcnow())
-    except status.StatusError as exc:
+            delivery.apply(conn, _form(), utcnow())
+    except delivery.StatusError as exc:
         raise ApiError(400, "invalid_parameter", str(exc), {"field": exc.field}) from None
     return Response(status=204)

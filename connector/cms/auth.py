@@ -13,11 +13,11 @@ from sqlalchemy import Engine, delete, insert, select
 
 from connector import const
 from connector.cms.errors import ConfigError, RetryableError
-from connector.cms.templates import render
 from connector.crypto import SecretBox
 from connector.store.engine import utcnow
 from connector.store.tables import oauth_tokens
 from mappings.model import AuthSpec
+from mappings.templates import render
 
 
 class Credentials(Protocol):

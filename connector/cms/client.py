@@ -23,9 +23,9 @@ from connector.cms.errors import (
     RetryableError,
     classify,
 )
-from connector.cms.fieldpath import FieldPath
 from connector.cms.ratelimit import RateLimiter
 from connector.cms.retry import DEFAULT_POLICY, RetryPolicy
+from mappings.fieldpath import FieldPath
 
 # Methods whose repetition cannot create a second record.
 _IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS", "PATCH"})

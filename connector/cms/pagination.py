@@ -10,7 +10,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from connector.cms.client import CmsResponse
 from connector.cms.errors import PaginationLoopError
-from connector.cms.fieldpath import FieldPath, compile_path
+from mappings.fieldpath import FieldPath, compile_path
 from mappings.model import PaginationSpec
 
 T = TypeVar("T")

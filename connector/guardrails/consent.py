@@ -15,7 +15,7 @@ from typing import Any, Final
 
 from sqlalchemy import Connection, Engine, func, insert, select
 
-from connector import audit
+from connector.compliance import audit
 from connector.phones import to_e164
 from connector.store.engine import utcnow
 from connector.store.tables import consents, messages, threads

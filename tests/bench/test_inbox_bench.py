@@ -17,10 +17,10 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, text
 
-from connector.inbox import list_messages, list_threads
+from connector.staff.inbox import list_messages, list_threads
+from connector.staff.users import create_user
 from connector.store import make_engine, upgrade
 from connector.store.tables import metadata
-from connector.users import create_user
 
 pytestmark = pytest.mark.bench
 

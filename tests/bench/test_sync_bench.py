@@ -27,7 +27,7 @@ from connector.cms.connect import build_client
 from connector.sandbox import DEFAULT_TOKEN
 from connector.settings import load_settings
 from connector.store import make_engine, upgrade
-from connector.sync import Syncer
+from connector.sync.syncer import Syncer
 from mappings import load_mapping
 
 pytestmark = pytest.mark.bench

@@ -7,7 +7,7 @@ Targets (issue 4):
 - with 30% of CMS calls failing in mixed ways, 1,000 windows end as exactly 1,000 transcripts and 1,000
   summaries, with no duplicates and nothing lost.
 
-The write-back runs in this process through `connector.writeback.run_due` (the worker's write step), so
+The write-back runs in this process through `connector.writeback.writer.run_due` (the worker's write step), so
 the figures measure write-back, not process start-ups; tests/test_writeback_crash.py drives the real
 `matterline worker --drain` processes.
 """
@@ -30,17 +30,18 @@ from sqlalchemy import Engine, func, select
 from test_sync_bench import ideal_seconds
 from test_writeback_crash import add_jobs, assert_each_written_once, cms_markers, pending_jobs  # type: ignore[import-not-found]
 
-from connector import inbound, intake, windows
 from connector.cms.connect import build_client
 from connector.cms.retry import DEFAULT_POLICY, RetryPolicy
+from connector.messaging import intake, reception
+from connector.messaging.filing import LIVE_STATUSES
 from connector.sandbox import DEFAULT_TOKEN
 from connector.settings import Settings, load_settings
 from connector.store import make_engine, upgrade
 from connector.store.engine import utcnow
 from connector.store.tables import contact_phones, contacts, matters, outbox, writebacks
-from connector.sync import Syncer
-from connector.threads import LIVE_STATUSES
-from connector.writeback import WriteCounts, run_due
+from connector.sync.syncer import Syncer
+from connector.writeback import windows
+from connector.writeback.writer import WriteCounts, run_due
 from mappings import load_mapping
 
 pytestmark = pytest.mark.bench
@@ -242,12 +243,12 @@ def close_windows(engine: Engine, settings: Settings, count: int) -> dict[str, s
     assert len(phones) >= count, f"the sandbox firm has only {len(phones)} clients with one live matter"
     start = utcnow() - timedelta(hours=2)
     batch = [
-        inbound.parse(inbound_form(phone, text), settings)
+        reception.parse(inbound_form(phone, text), settings)
         for phone in phones[:count]
         for text in ("Did you get the documents I sent?", "Can you call me tomorrow at 3pm?")
     ]
     with engine.begin() as conn:
-        inbound.receive_many(conn, batch, settings, start)
+        reception.receive_many(conn, batch, settings, start)
     intake.drain(engine, settings)
     closed = windows.close_due(engine, settings, now=utcnow())
     assert [c.messages for c in closed] == [2] * count, "every conversation is one filed window of two texts"

@@ -1,7 +1,7 @@
 """Intake: the worker's half of an inbound text — thread, filing, counters and the audit entry.
 
 The webhook stores the text and answers; intake, a moment later, puts it in its conversation and on its
-matter by the filing chain (`connector.threads`). Replies the webhook sent in TwiML are threaded the
+matter by the filing chain (`connector.messaging.filing`). Replies the webhook sent in TwiML are threaded the
 same way. Texts are taken in arrival order; on PostgreSQL several workers split the work with
 FOR UPDATE SKIP LOCKED, and a crash mid-batch leaves the batch for the next round.
 """
@@ -12,10 +12,11 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, select, update
 
-from connector import audit, escalations, inbound, threads
-from connector.keywords import classify, keyword_only
-from connector.outbound import queue_system_text
-from connector.segments import measure
+from connector.compliance import audit
+from connector.messaging import filing, reception, urgent
+from connector.messaging.keywords import classify, keyword_only
+from connector.messaging.outbound import queue_system_text
+from connector.messaging.segments import measure
 from connector.settings import Settings
 from connector.store.tables import messages
 from connector.store.tables import threads as threads_table
@@ -55,7 +56,7 @@ def drain(engine: Engine, settings: Settings) -> int:
 
 def _take(conn: Connection, row: Any, settings: Settings) -> None:
     client_phone = row.from_number if row.direction == "inbound" else row.to_number
-    thread = threads.thread_for(conn, firm_key(row, settings), client_phone, row.created_at)
+    thread = filing.thread_for(conn, firm_key(row, settings), client_phone, row.created_at)
     conn.execute(update(messages).where(messages.c.id == row.id).values(thread_id=thread.id))
     counters: dict[str, Any] = {
         "message_count": threads_table.c.message_count + 1,
@@ -72,28 +73,28 @@ def _take(conn: Connection, row: Any, settings: Settings) -> None:
             .where(messages.c.id == row.id)
             .values(encoding=segments.encoding, num_segments=row.num_segments or segments.segments)
         )
-    filing = threads.decide(conn, thread, row.created_at, settings.thread_active_days)
-    threads.apply_filing(conn, thread.id, row.id, filing, row.created_at)
+    decision = filing.decide(conn, thread, row.created_at, settings.thread_active_days)
+    filing.apply_filing(conn, thread.id, row.id, decision, row.created_at)
     conn.execute(
         update(threads_table)
         .where(threads_table.c.id == thread.id)
         .values(**counters, last_message_at=row.created_at, last_inbound_at=row.created_at)
     )
-    _plain_language(conn, row, settings, filing, thread.id)
-    escalations.escalate(conn, row, settings, filing, thread.id, firm_key(row, settings))
+    _plain_language(conn, row, settings, decision, thread.id)
+    urgent.escalate(conn, row, settings, decision, thread.id, firm_key(row, settings))
     audit.append(
         conn,
         actor=TWILIO_ACTOR,
         action="receive",
         subject_type="message",
         subject_id=row.id,
-        matter_cms_id=filing.matter_cms_id,
-        details={"thread": thread.id, "sid": row.sid, "filing_rule": filing.rule, "media": row.num_media},
+        matter_cms_id=decision.matter_cms_id,
+        details={"thread": thread.id, "sid": row.sid, "filing_rule": decision.rule, "media": row.num_media},
         at=row.created_at,
     )
 
 
-def _plain_language(conn: Connection, row: Any, settings: Settings, filing: threads.Filing, thread_id: int) -> None:
+def _plain_language(conn: Connection, row: Any, settings: Settings, decision: filing.Filing, thread_id: int) -> None:
     """A revocation in the client's own words ("please stop texting me") opts the number out here.
 
     Single keywords were handled by the webhook. The one confirmation goes out through the outbox; it is
@@ -104,7 +105,7 @@ def _plain_language(conn: Connection, row: Any, settings: Settings, filing: thre
     found = classify(row.body)
     if found.kind != "opt_out":
         return
-    text = inbound.record_signal(
+    text = reception.record_signal(
         conn,
         row.from_number,
         row.to_number,
@@ -112,7 +113,7 @@ def _plain_language(conn: Connection, row: Any, settings: Settings, filing: thre
         row.sid,
         settings,
         row.created_at,
-        matter_cms_id=filing.matter_cms_id,
+        matter_cms_id=decision.matter_cms_id,
     )
     if text is None:
         return
@@ -123,6 +124,6 @@ def _plain_language(conn: Connection, row: Any, settings: Settings, filing: thre
         firm_key=firm_key(row, settings),
         to=row.from_number,
         body=text,
-        matter_cms_id=filing.matter_cms_id,
+        matter_cms_id=decision.matter_cms_id,
         now=row.created_at,
     )

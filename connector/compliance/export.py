@@ -34,9 +34,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine, or_, select
 
-from connector import audit
+from connector.compliance import audit
+from connector.compliance.retention import body_sha256
 from connector.guardrails import consent
-from connector.retention import body_sha256
 from connector.settings import Settings
 from connector.store.engine import utcnow
 from connector.store.tables import (

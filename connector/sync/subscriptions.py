@@ -15,12 +15,12 @@ from sqlalchemy import Engine, Row, insert, select, update
 
 from connector.cms.client import CmsClient
 from connector.cms.errors import FatalError
-from connector.cms.templates import render_request
 from connector.crypto import SecretBox
-from connector.records import parse_timestamp
 from connector.store.engine import utcnow
 from connector.store.tables import cms_webhooks
+from connector.sync.records import parse_timestamp
 from mappings.model import Mapping, RequestSpec, WebhookSpec
+from mappings.templates import render_request
 
 # Ask for a little less than the maximum so clock skew never makes the CMS refuse the date.
 _LIFETIME_MARGIN = timedelta(hours=1)

@@ -15,12 +15,13 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
-from connector import audit, writeback
+from connector.compliance import audit
 from connector.settings import Settings
 from connector.store.engine import utcnow
 from connector.store.tables import audit_log, contacts, matters, messages, threads, users, windows
-from connector.summary import summarize
-from connector.transcripts import Window, WindowMessage, render_transcript
+from connector.writeback import writer
+from connector.writeback.summaries import summarize
+from connector.writeback.transcripts import Window, WindowMessage, render_transcript
 
 # Texts still waiting to be sent (queued, or held for the recipient's quiet hours) are not part of the
 # record yet: they join a window once they went.
@@ -150,10 +151,10 @@ def _close(
         "window_id": window_id,
     }
     for part in render_transcript(window, settings.zone, max_chars=MAX_RECORD_CHARS):
-        writeback.queue(conn, "transcript", subject=part.subject, body=part.body, part=part.part, **common)
+        writer.queue(conn, "transcript", subject=part.subject, body=part.body, part=part.part, **common)
         made += 1
     note = summarize(window, settings.zone)
-    writeback.queue(conn, "summary", subject=note.subject, body=note.body, draft=settings.summary_review, **common)
+    writer.queue(conn, "summary", subject=note.subject, body=note.body, draft=settings.summary_review, **common)
     made += 1
     audit.append(
         conn,

@@ -3,7 +3,7 @@
 The request does the minimum that must not wait: store the message (unique on MessageSid, so a retried
 or concurrent duplicate stores nothing) and, for STOP/START/HELP, write the opt-out ledger and answer,
 so no send can slip between a STOP and its record. Threading, filing, counters and the audit entry
-are the worker's intake (`connector.intake`), a moment later.
+are the worker's intake (`connector.messaging.intake`), a moment later.
 """
 
 from __future__ import annotations
@@ -18,11 +18,11 @@ from sqlalchemy import Connection
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from connector import audit
+from connector.compliance import audit
 from connector.guardrails import optouts
-from connector.keywords import Keyword, keyword_only
+from connector.messaging.keywords import Keyword, keyword_only
+from connector.messaging.segments import measure
 from connector.phones import to_e164
-from connector.segments import measure
 from connector.settings import Settings
 from connector.store.tables import messages
 

@@ -15,8 +15,9 @@ from sqlalchemy import Connection, Row, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from connector import audit, writeback
+from connector.compliance import audit
 from connector.store.tables import contact_phones, contacts, filing_decisions, matters, messages, threads
+from connector.writeback import writer
 
 # A matter is "still open" unless it is closed: a pending matter (intake) is live work too.
 LIVE_STATUSES = ("open", "pending")
@@ -206,7 +207,7 @@ def refile_message(
         )
     )
     if row.matter_cms_id is not None and row.matter_cms_id != matter_cms_id:
-        writeback.queue_correction(conn, row, row.matter_cms_id, matter_cms_id, actor, now)
+        writer.queue_correction(conn, row, row.matter_cms_id, matter_cms_id, actor, now)
     audit.append(
         conn,
         actor=actor,

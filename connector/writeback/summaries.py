@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Final
 from zoneinfo import ZoneInfo
 
-from connector.transcripts import (
+from connector.writeback.transcripts import (
     AUTOMATIC_KINDS,
     FAILED_STATUSES,
     URGENT_KIND,

@@ -20,10 +20,12 @@ from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
-from connector import audit, outbound, outbox, twilio_errors
+from connector.compliance import audit
 from connector.const import DEFAULT_TWILIO_API_URL, LOGGER
 from connector.guardrails import consent, optouts
-from connector.outbound import SEND_KIND
+from connector.jobs import outbox
+from connector.messaging import outbound, twilio_errors
+from connector.messaging.outbound import SEND_KIND
 from connector.settings import Settings
 from connector.store.engine import utcnow
 from connector.store.tables import messages, send_attempts

@@ -19,15 +19,17 @@ from sqlalchemy import Connection, Engine, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from connector import audit, const, outbox
+from connector import const
 from connector.cms.client import CmsClient
 from connector.cms.errors import AmbiguousWriteError, CmsError, ConfigError, FatalError, RateLimitedError
-from connector.cms.templates import render_request
+from connector.compliance import audit
+from connector.jobs import outbox
 from connector.settings import Settings
 from connector.store.engine import utcnow
 from connector.store.tables import matters, writebacks
 from connector.store.tables import outbox as outbox_table
 from mappings.model import Mapping, WriteSpec
+from mappings.templates import render_request
 
 WRITE_KIND = "cms_write"
 # While the CMS refuses the credentials, the queue waits this long between checks; nothing is lost.

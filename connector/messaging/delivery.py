@@ -11,7 +11,8 @@ from datetime import datetime
 
 from sqlalchemy import Connection, insert, select, update
 
-from connector import audit, twilio_errors
+from connector.compliance import audit
+from connector.messaging import twilio_errors
 from connector.store.tables import messages, status_events
 
 # Twilio's statuses by how far a message has come; terminal ones share the top rank, so the first wins.

@@ -38,7 +38,7 @@ from sqlalchemy import (
     update,
 )
 
-from connector import audit
+from connector.compliance import audit
 from connector.settings import Settings
 from connector.store.engine import utcnow
 from connector.store.tables import legal_holds, matters, messages, windows, writebacks

@@ -35,10 +35,10 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from connector import audit
+from connector.compliance import audit
+from connector.staff.users import User
 from connector.store.engine import utcnow
 from connector.store.tables import contacts, matters, messages, opt_outs, thread_reads, threads, users
-from connector.users import User
 
 __all__ = [
     "DEFAULT_LIMIT",

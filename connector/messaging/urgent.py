@@ -13,13 +13,15 @@ from typing import Any
 
 from sqlalchemy import Connection, select, update
 
-from connector import audit, threads, writeback
-from connector.guardrails import escalation, optouts, policy
-from connector.outbound import queue_system_text
+from connector.compliance import audit
+from connector.guardrails import optouts, policy, urgency
+from connector.messaging import filing
+from connector.messaging.outbound import queue_system_text
 from connector.settings import Settings
 from connector.store.tables import contacts, matters, messages
 from connector.store.tables import threads as threads_table
-from connector.transcripts import URGENT_KIND
+from connector.writeback import writer
+from connector.writeback.transcripts import URGENT_KIND
 
 AUTO_REPLY_KIND = "auto_reply"
 # One emergency auto-reply per thread in this long, however many urgent texts arrive.
@@ -27,28 +29,28 @@ AUTO_REPLY_QUIET = timedelta(hours=12)
 
 
 def escalate(
-    conn: Connection, row: Any, settings: Settings, filing: threads.Filing, thread_id: int, firm_key: str
-) -> escalation.Escalation | None:
+    conn: Connection, row: Any, settings: Settings, decision: filing.Filing, thread_id: int, firm_key: str
+) -> urgency.Escalation | None:
     """Flag, task and (after hours) auto-reply for an urgent inbound `row`; None when it is not urgent."""
-    found = escalation.classify(row.body or "")
+    found = urgency.classify(row.body or "")
     if found is None:
         return None
     now: datetime = row.created_at
     conn.execute(update(threads_table).where(threads_table.c.id == thread_id).values(urgent=True))
     conn.execute(update(messages).where(messages.c.id == row.id).values(kind=URGENT_KIND))
     task = None
-    if filing.matter_cms_id is not None:
-        task = _queue_task(conn, row, settings, filing.matter_cms_id, found, thread_id)
+    if decision.matter_cms_id is not None:
+        task = _queue_task(conn, row, settings, decision.matter_cms_id, found, thread_id)
     replied = None
     if not policy.office_hours(settings).open_at(now.astimezone(settings.zone)):
-        replied = _auto_reply(conn, row, settings, filing, thread_id, firm_key, found)
+        replied = _auto_reply(conn, row, settings, decision, thread_id, firm_key, found)
     audit.append(
         conn,
         actor="worker",
         action="escalate",
         subject_type="message",
         subject_id=row.id,
-        matter_cms_id=filing.matter_cms_id,
+        matter_cms_id=decision.matter_cms_id,
         details={
             "thread": thread_id,
             "categories": list(found.categories),
@@ -61,12 +63,12 @@ def escalate(
 
 
 def _queue_task(
-    conn: Connection, row: Any, settings: Settings, matter_cms_id: str, found: escalation.Escalation, thread_id: int
+    conn: Connection, row: Any, settings: Settings, matter_cms_id: str, found: urgency.Escalation, thread_id: int
 ) -> int | None:
     """The attorney's task: one per thread per local day, whichever urgent text (or filing) asks first."""
     local_day = row.created_at.astimezone(settings.zone).date().isoformat()
     subject, body = _task_text(conn, row, settings, matter_cms_id, found, thread_id)
-    return writeback.queue_task(
+    return writer.queue_task(
         conn,
         thread_id=thread_id,
         matter_cms_id=matter_cms_id,
@@ -94,12 +96,12 @@ def on_filed(conn: Connection, settings: Settings, thread_id: int, matter_cms_id
         if urgent
         else None
     )
-    found = None if row is None else escalation.classify(row.body or "")
+    found = None if row is None else urgency.classify(row.body or "")
     return None if row is None or found is None else _queue_task(conn, row, settings, matter_cms_id, found, thread_id)
 
 
 def _task_text(
-    conn: Connection, row: Any, settings: Settings, matter_cms_id: str, found: escalation.Escalation, thread_id: int
+    conn: Connection, row: Any, settings: Settings, matter_cms_id: str, found: urgency.Escalation, thread_id: int
 ) -> tuple[str, str]:
     """The task's title and description; with private previews, no client name and no message text."""
     matter = conn.execute(select(matters.c.display_number).where(matters.c.cms_id == matter_cms_id)).scalar()
@@ -127,10 +129,10 @@ def _auto_reply(
     conn: Connection,
     row: Any,
     settings: Settings,
-    filing: threads.Filing,
+    decision: filing.Filing,
     thread_id: int,
     firm_key: str,
-    found: escalation.Escalation,
+    found: urgency.Escalation,
 ) -> int | None:
     """Queue the emergency instructions, through the same guardrails as any send; the message id or None."""
     now: datetime = row.created_at
@@ -155,7 +157,7 @@ def _auto_reply(
         firm_key=firm_key,
         to=row.from_number,
         body=text,
-        matter_cms_id=filing.matter_cms_id,
+        matter_cms_id=decision.matter_cms_id,
         now=now,
         quiet_hours_exempt=True,  # it answers a text the client sent a moment ago
     )

@@ -10,7 +10,7 @@ from datetime import timedelta
 from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from connector import audit
+from connector.compliance import audit
 from connector.store.engine import utcnow
 from connector.store.tables import api_tokens, users
 

@@ -15,15 +15,17 @@ from datetime import timedelta
 
 from sqlalchemy import Engine, func, select
 
-from connector import intake, retention, windows, writeback
 from connector.cms.client import CmsClient
-from connector.outbound import SEND_KIND
-from connector.sender import ClientFactory, SendCounts, make_client, send_due
+from connector.compliance import retention
+from connector.messaging import intake
+from connector.messaging.outbound import SEND_KIND
+from connector.messaging.sender import ClientFactory, SendCounts, make_client, send_due
 from connector.settings import Settings
 from connector.store.engine import utcnow
 from connector.store.tables import outbox, pending_refresh
-from connector.subscriptions import renew
-from connector.sync import Syncer
+from connector.sync.subscriptions import renew
+from connector.sync.syncer import Syncer
+from connector.writeback import windows, writer
 from mappings.model import Mapping
 
 RENEW_EVERY = timedelta(hours=1)
@@ -40,7 +42,7 @@ class Round:
     taken_in: int = 0
     sends: SendCounts = field(default_factory=SendCounts)
     windows: int = 0
-    writes: writeback.WriteCounts = field(default_factory=writeback.WriteCounts)
+    writes: writer.WriteCounts = field(default_factory=writer.WriteCounts)
     refreshed: int = 0
     renewals: list[str] = field(default_factory=list)
     purged: int | None = None
@@ -77,7 +79,7 @@ class Worker:
         result.sends = send_due(self.engine, self.settings, client_factory=self._twilio)
         result.windows = len(windows.close_due(self.engine, self.settings))
         if self._cms_configured():
-            result.writes = writeback.run_due(self.engine, self.settings, self.mapping, self._cms_client())
+            result.writes = writer.run_due(self.engine, self.settings, self.mapping, self._cms_client())
         with self.engine.connect() as conn:
             announced = conn.execute(select(func.count()).select_from(pending_refresh)).scalar_one()
         if announced:
@@ -107,7 +109,7 @@ class Worker:
 
     def next_due_in(self) -> float | None:
         """Seconds until the next pending text or CMS write is due (0 when one is due now); None when none is."""
-        kinds = [SEND_KIND, writeback.WRITE_KIND] if self._cms_configured() else [SEND_KIND]
+        kinds = [SEND_KIND, writer.WRITE_KIND] if self._cms_configured() else [SEND_KIND]
         with self.engine.connect() as conn:
             soonest = conn.execute(
                 select(func.min(outbox.c.next_attempt_at)).where(outbox.c.state == "pending", outbox.c.kind.in_(kinds))

@@ -24,7 +24,7 @@ from datetime import datetime
 from typing import Final, Literal
 from zoneinfo import ZoneInfo
 
-from connector.twilio_errors import meaning
+from connector.messaging.twilio_errors import meaning
 
 Direction = Literal["inbound", "outbound"]
 

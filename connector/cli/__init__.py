@@ -28,7 +28,7 @@ from mappings import MappingError, load_mapping, read_document, validate_documen
 from mappings.model import Mapping
 
 if TYPE_CHECKING:
-    from connector.users import User
+    from connector.staff.users import User
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -78,7 +78,7 @@ class Context:
         """Audit the mapping in force when it changed since it was last recorded (sync, worker, serve)."""
         from pathlib import Path
 
-        from connector.audit import note_mapping
+        from connector.compliance.audit import note_mapping
         from mappings import bundled_path
 
         _ = self.mapping  # a broken mapping stops here, before anything is recorded
@@ -102,7 +102,7 @@ class Context:
         """
         if key is None:
             return None
-        from connector.users import find_user
+        from connector.staff.users import find_user
 
         with self.engine.connect() as conn:
             found = find_user(conn, key)
@@ -191,7 +191,7 @@ def init(ctx: Context) -> None:
 @handled
 def sync(ctx: Context, full: bool, as_json: bool) -> None:
     """Sync clients, their phone numbers and matters from the CMS."""
-    from connector.sync import Syncer
+    from connector.sync.syncer import Syncer
 
     ctx.require_current_store()
     ctx.note_mapping()
@@ -364,7 +364,7 @@ def webhooks() -> None:
 
 
 def _renew(ctx: Context) -> list[Any]:
-    from connector.subscriptions import renew
+    from connector.sync.subscriptions import renew
 
     ctx.settings.require("public_url", why="so the CMS knows where to send changes")
     assert ctx.settings.public_url is not None
@@ -402,7 +402,7 @@ def webhooks_renew(ctx: Context, as_json: bool) -> None:
 @handled
 def worker(ctx: Context, once: bool, drain: bool, interval: float) -> None:
     """Send due texts, fetch records CMS webhooks announced, keep webhook subscriptions alive."""
-    from connector.worker import Round, Worker
+    from connector.jobs.worker import Round, Worker
 
     ctx.require_current_store()
     ctx.note_mapping()
@@ -458,7 +458,7 @@ def users() -> None:
 @handled
 def users_add(ctx: Context, name: str, email: str, role: str, as_json: bool) -> None:
     """Add a user and print their API token (shown this once; only a hash is kept)."""
-    from connector.users import UserError, create_user
+    from connector.staff.users import UserError, create_user
 
     ctx.require_current_store()
     try:
@@ -478,7 +478,7 @@ def users_add(ctx: Context, name: str, email: str, role: str, as_json: bool) -> 
 @handled
 def users_list(ctx: Context, as_json: bool) -> None:
     """List users (never their tokens)."""
-    from connector.users import listing
+    from connector.staff.users import listing
 
     ctx.require_current_store()
     people = listing(ctx.engine)
@@ -517,7 +517,7 @@ def send(
 ) -> None:
     """Queue a text; the worker sends it. A refused send (opted out, no consent, a content rule) exits 1 with
     the reason; outside the recipient's 8am-8pm it is held as `scheduled` unless --quiet-hours-reason is given."""
-    from connector.outbound import SendRefused, queue_send
+    from connector.messaging.outbound import SendRefused, queue_send
 
     ctx.require_current_store()
     author = ctx.user(as_user)
@@ -578,8 +578,8 @@ def send(
 @handled
 def cancel(ctx: Context, message_id: int, reason: str, as_user: str | None) -> None:
     """Take back a text that has not gone (queued, or held for quiet hours); exits 1 once it is sending or sent."""
-    from connector.outbound import SendRefused
-    from connector.outbound import cancel as take_back
+    from connector.messaging.outbound import SendRefused
+    from connector.messaging.outbound import cancel as take_back
 
     ctx.require_current_store()
     author = ctx.user(as_user)
@@ -613,7 +613,7 @@ def threads_cmd(
     as_json: bool,
 ) -> None:
     """Conversations, newest first."""
-    from connector.inbox import list_threads
+    from connector.staff.inbox import list_threads
 
     ctx.require_current_store()
     user = ctx.user(as_user)
@@ -667,7 +667,7 @@ def threads_cmd(
 @handled
 def messages_cmd(ctx: Context, thread_id: int, limit: int, as_json: bool) -> None:
     """A thread's messages, oldest first (the newest `--limit`)."""
-    from connector.inbox import get_thread, list_messages
+    from connector.staff.inbox import get_thread, list_messages
 
     ctx.require_current_store()
     if get_thread(ctx.engine, thread_id, None) is None:
@@ -830,7 +830,7 @@ def consent_list(ctx: Context, phone: str | None, as_json: bool) -> None:
 @handled
 def file_cmd(ctx: Context, thread_id: int | None, all_threads: bool, as_json: bool) -> None:
     """Close conversation windows now; their transcripts and summaries are queued for the CMS."""
-    from connector.windows import close_due
+    from connector.writeback.windows import close_due
 
     if (thread_id is None) == (not all_threads):
         raise click.UsageError("give --thread ID or --all")
@@ -863,7 +863,7 @@ def file_cmd(ctx: Context, thread_id: int | None, all_threads: bool, as_json: bo
 @handled
 def writebacks(ctx: Context, as_json: bool) -> None:
     """Records written (or waiting to be written) to the CMS."""
-    from connector.writeback import listing
+    from connector.writeback.writer import listing
 
     ctx.require_current_store()
     rows = listing(ctx.engine)
@@ -890,7 +890,7 @@ def outbox_group() -> None:
 @handled
 def outbox_list(ctx: Context, dead: bool, as_json: bool) -> None:
     """Jobs, newest first."""
-    from connector.outbox import jobs
+    from connector.jobs.outbox import jobs
 
     ctx.require_current_store()
     rows = jobs(ctx.engine, dead_only=dead)
@@ -910,8 +910,8 @@ def outbox_list(ctx: Context, dead: bool, as_json: bool) -> None:
 @handled
 def outbox_replay(ctx: Context, job_id: int | None, all_dead: bool) -> None:
     """Put dead letters back in the queue (audited)."""
-    from connector import audit
-    from connector.outbox import replay
+    from connector.compliance import audit
+    from connector.jobs.outbox import replay
 
     if (job_id is None) == (not all_dead):
         raise click.UsageError("give a JOB_ID or --all-dead")
@@ -932,8 +932,8 @@ def outbox_replay(ctx: Context, job_id: int | None, all_dead: bool) -> None:
 @handled
 def outbox_discard(ctx: Context, job_id: int, reason: str) -> None:
     """Give up on a job that is not done (audited)."""
-    from connector import audit
-    from connector.outbox import discard
+    from connector.compliance import audit
+    from connector.jobs.outbox import discard
 
     ctx.require_current_store()
     with ctx.engine.begin() as conn:
@@ -959,7 +959,7 @@ def hold() -> None:
 
 
 def _hold_change(ctx: Context, action: str, matter_cms_id: str, reason: str, as_json: bool) -> None:
-    from connector.retention import HoldError, release_hold, set_hold
+    from connector.compliance.retention import HoldError, release_hold, set_hold
 
     ctx.require_current_store()
     change = set_hold if action == "set" else release_hold
@@ -1004,7 +1004,7 @@ def hold_release(ctx: Context, matter_cms_id: str, reason: str, as_json: bool) -
 @handled
 def hold_list(ctx: Context, as_json: bool) -> None:
     """Matters on legal hold now."""
-    from connector.retention import holds
+    from connector.compliance.retention import holds
 
     ctx.require_current_store()
     rows = holds(ctx.engine)
@@ -1028,7 +1028,7 @@ def retention() -> None:
 @handled
 def retention_purge(ctx: Context, dry_run: bool, as_json: bool) -> None:
     """Remove bodies and media (keeping metadata and a SHA-256 of each body); held matters are skipped."""
-    from connector.retention import purge
+    from connector.compliance.retention import purge
 
     ctx.require_current_store()
     report = purge(ctx.engine, ctx.settings, dry_run=dry_run, actor=cli_actor())
@@ -1058,7 +1058,7 @@ def retention_purge(ctx: Context, dry_run: bool, as_json: bool) -> None:
 @handled
 def export_cmd(ctx: Context, matter_cms_id: str, out_dir: str, as_json: bool) -> None:
     """Export a matter's texts as JSON, CSV and a printable HTML transcript, with a SHA-256 manifest (audited)."""
-    from connector.export import ExportError, export_matter
+    from connector.compliance.export import ExportError, export_matter
 
     ctx.require_current_store()
     try:
@@ -1135,7 +1135,7 @@ def audit_verify(ctx: Context, expect_head: str | None, as_json: bool) -> None:
 
     Keep the printed head hash somewhere else (a ticket, the CMS): `--expect-head` then also catches
     entries cut off the end of the log, which a chain alone cannot show."""
-    from connector import audit
+    from connector.compliance import audit
 
     ctx.require_current_store()
     verdict = audit.verify(ctx.engine, expect_head=expect_head)
@@ -1185,7 +1185,3 @@ def demo(once: bool, workdir: str) -> None:
     from connector.demo import run_demo
 
     sys.exit(run_demo(once=once, workdir=Path(workdir), echo=click.echo))
-
-
-if __name__ == "__main__":
-    main()

@@ -14,8 +14,8 @@ from typing import Any
 from sqlalchemy import Connection, Table, bindparam, delete, insert, select, update
 
 from connector.guardrails import consent
-from connector.records import ContactRecord, MatterRecord, RelationshipRecord
 from connector.store.tables import contact_phones, contacts, matter_contacts, matters
+from connector.sync.records import ContactRecord, MatterRecord, RelationshipRecord
 
 
 @dataclass

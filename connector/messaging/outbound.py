@@ -16,16 +16,18 @@ from typing import Any, Final
 
 from sqlalchemy import Connection, Engine, insert, select, update
 
-from connector import audit, outbox, threads
+from connector.compliance import audit
 from connector.guardrails import consent, content, optouts, policy, quiet_hours
+from connector.jobs import outbox
+from connector.messaging import filing
+from connector.messaging.segments import MAX_BODY_CHARS, measure, too_long
 from connector.phones import to_e164
-from connector.segments import MAX_BODY_CHARS, measure, too_long
 from connector.settings import Settings
+from connector.staff.users import COUNSEL_ROLES
 from connector.store.engine import utcnow
 from connector.store.tables import contact_phones, contacts, matters, messages, send_attempts, users
 from connector.store.tables import outbox as outbox_table
 from connector.store.tables import threads as threads_table
-from connector.users import COUNSEL_ROLES
 
 SEND_KIND = "sms_send"
 _MAX_MEDIA = 10
@@ -98,12 +100,12 @@ def _target(
             raise SendRefused(
                 "no_textable_number", f"matter {matter_cms_id}'s client has no readable phone number", 422
             )
-        return threads.thread_for(conn, sender, phone, now), matter_cms_id
+        return filing.thread_for(conn, sender, phone, now), matter_cms_id
     assert to is not None
     phone = to_e164(to, settings.default_region)
     if phone is None:
         raise SendRefused("invalid_recipient", f"{to!r} is not a valid phone number", 422)
-    thread = threads.thread_for(conn, sender, phone, now)
+    thread = filing.thread_for(conn, sender, phone, now)
     return thread, thread.matter_cms_id
 
 
@@ -208,8 +210,8 @@ def queue_send(
                 ).scalar_one()
             )
             if matter_cms_id is not None and thread.matter_cms_id != matter_cms_id:
-                filing = threads.Filing(matter_cms_id, threads.RULE_OUTBOUND, f"sent from matter {matter_cms_id}", None)
-                threads.apply_filing(conn, thread.id, None, filing, now, actor_id=author_id)
+                decision = filing.Filing(matter_cms_id, filing.RULE_OUTBOUND, f"sent from matter {matter_cms_id}", None)
+                filing.apply_filing(conn, thread.id, None, decision, now, actor_id=author_id)
             conn.execute(
                 update(threads_table)
                 .where(threads_table.c.id == thread.id)

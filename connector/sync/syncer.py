@@ -21,10 +21,10 @@ from connector import const
 from connector.cms.client import CmsClient
 from connector.cms.errors import FatalError
 from connector.cms.pagination import paginator_for
-from connector.ingest import Counts, Record, apply, sweep_unseen
-from connector.records import RecordError, read_contact, read_matter, read_relationship
 from connector.store.engine import utcnow
 from connector.store.tables import pending_refresh, sync_state
+from connector.sync.ingest import Counts, Record, apply, sweep_unseen
+from connector.sync.records import RecordError, read_contact, read_matter, read_relationship
 from mappings.model import Mapping, ResourceSpec
 
 RESOURCE_ORDER = ("clients", "matters", "relationships")
