@@ -13,10 +13,10 @@ from urllib.parse import urlsplit
 import pytest
 
 from connector import const
-from connector.manifest import MANIFEST_PATH, ManifestError, load_manifest, validate_manifest
 from connector.settings import Settings, setting_names
 from connector.store import make_engine
 from mappings import available_vendors, load_mapping
+from tests.support.manifest_schema import MANIFEST_PATH, ManifestError, load_manifest, validate_manifest
 from webhooks import create_app
 
 ROOT = Path(__file__).resolve().parent.parent

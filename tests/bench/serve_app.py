@@ -29,9 +29,8 @@ def bare_app() -> Flask:
 def matterline_app(database_url: str) -> Flask:
     """The real app on a seeded store."""
     sys.path.insert(0, "tests")
-    from firm import settings
-
     from connector.store import make_engine
+    from tests.support.firm import settings
     from webhooks import create_app
 
     return create_app(settings(MATTERLINE_DATABASE_URL=database_url), make_engine(database_url))

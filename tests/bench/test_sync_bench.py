@@ -21,7 +21,6 @@ from typing import Any
 
 import pytest
 import requests
-from sandbox_process import control, sandbox_process
 
 from connector.cms.connect import build_client
 from connector.sandbox import DEFAULT_TOKEN
@@ -29,6 +28,7 @@ from connector.settings import load_settings
 from connector.store import make_engine, upgrade
 from connector.sync.syncer import Syncer
 from mappings import load_mapping
+from tests.support.sandbox_process import control, sandbox_process
 
 pytestmark = pytest.mark.bench
 

@@ -20,10 +20,10 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
-from firm import FIRM_NUMBER, JANE, OMAR, PUBLIC_URL, TWILIO_SID, TWILIO_TOKEN, seed
 from twilio.request_validator import RequestValidator
 
 from connector.store import make_engine, upgrade
+from tests.support.firm import FIRM_NUMBER, JANE, OMAR, PUBLIC_URL, TWILIO_SID, TWILIO_TOKEN, seed
 
 pytestmark = pytest.mark.bench
 

@@ -23,9 +23,6 @@ from pathlib import Path
 
 import pytest
 import requests
-from firm import inbound_form
-from firm import settings as firm_settings
-from sandbox_process import control, sandbox_process
 from sqlalchemy import Engine, func, select
 from test_sync_bench import ideal_seconds
 from test_writeback_crash import add_jobs, assert_each_written_once, cms_markers, pending_jobs  # type: ignore[import-not-found]
@@ -43,6 +40,9 @@ from connector.sync.syncer import Syncer
 from connector.writeback import windows
 from connector.writeback.writer import WriteCounts, run_due
 from mappings import load_mapping
+from tests.support.firm import inbound_form
+from tests.support.firm import settings as firm_settings
+from tests.support.sandbox_process import control, sandbox_process
 
 pytestmark = pytest.mark.bench
 

@@ -1,0 +1,1 @@
+"""The test suite: mirrors the package (tests/<folder>/test_<module>.py); helpers in support/."""

@@ -1,0 +1,410 @@
+"""The inbox queries: filters, keyset paging, per-person unread counts, names, and the audited changes."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Engine, select, update
+
+from connector.messaging import filing, outbound, reception
+from connector.staff import inbox
+from tests.support.firm import FIRM_NUMBER, JANE, NOW, OMAR, seed, settings
+
+try:  # texts are threaded by the worker's intake where it exists, else by the webhook itself
+    from connector.messaging import intake
+except ImportError:  # pragma: no cover - depends on which half of the pipeline threads texts
+    intake = None  # type: ignore[assignment]
+from connector.staff.users import User, create_user
+from connector.store.tables import audit_log, messages, metadata, users
+from connector.store.tables import threads as thread_rows
+
+_sids = itertools.count(1)
+SETTINGS = settings()
+
+
+@pytest.fixture
+def store(engine: Engine) -> Engine:
+    seed(engine)
+    return engine
+
+
+@pytest.fixture
+def people(store: Engine) -> tuple[User, User]:
+    alice, _ = create_user(store, name="Alice Attorney", email="alice@firm.example", role="attorney")
+    sam, _ = create_user(store, name="Sam Staff", email="sam@firm.example", role="staff")
+    return alice, sam
+
+
+@dataclass(frozen=True)
+class Texted:
+    thread_id: int
+    message_id: int
+
+
+def text_in(engine: Engine, phone: str, body: str = "Hello", *, minutes: float = 0) -> Texted:
+    """An inbound text from `phone`, received `minutes` after the firm's fixed clock, threaded and filed."""
+    sid = f"SM{next(_sids):032x}"
+    params = {"MessageSid": sid, "From": phone, "To": FIRM_NUMBER, "Body": body, "NumMedia": "0"}
+    parsed = reception.parse(params, SETTINGS)
+    with engine.begin() as conn:
+        reception.receive(conn, parsed, SETTINGS, NOW + timedelta(minutes=minutes))
+    if intake is not None:
+        intake.drain(engine, SETTINGS)
+    with engine.connect() as conn:
+        row = conn.execute(select(messages.c.id, messages.c.thread_id).where(messages.c.sid == sid)).one()
+    return Texted(row.thread_id, row.id)
+
+
+def stranger(n: int) -> str:
+    """A number no contact has: its thread goes to needs filing."""
+    return f"+1415555{n:04d}"
+
+
+def audit_rows(engine: Engine, action: str) -> list[Any]:
+    with engine.connect() as conn:
+        return list(conn.execute(select(audit_log).where(audit_log.c.action == action).order_by(audit_log.c.id)))
+
+
+def ids(views: list[inbox.ThreadView]) -> list[int]:
+    return [view.id for view in views]
+
+
+# -- what a thread shows ---------------------------------------------------------------------------------
+
+
+def test_threads_show_client_matter_and_filing_newest_first(store: Engine) -> None:
+    jane = text_in(store, JANE, "Is my hearing still on?", minutes=1)
+    unknown = text_in(store, stranger(1), "who is this", minutes=2)
+    views, cursor = inbox.list_threads(store, user_id=None)
+    assert cursor is None
+    assert ids(views) == [unknown.thread_id, jane.thread_id]
+    newest, older = views
+    assert older.client_name == "Jane Doe"
+    assert older.client_cms_id == "1"
+    assert older.matter_cms_id == "101"
+    assert older.matter_display_number == "00101-Doe"
+    assert older.state == "filed"
+    assert older.filing_rule == filing.RULE_ONLY_OPEN_MATTER
+    assert older.firm_number == FIRM_NUMBER
+    assert older.client_phone == JANE
+    assert older.message_count == 1
+    assert older.last_message_at == NOW + timedelta(minutes=1)
+    assert (older.unread, older.opted_out, older.urgent, older.assignee) == (0, False, False, None)
+    assert newest.client_name is None
+    assert newest.matter_cms_id is None
+    assert newest.matter_display_number is None
+    assert newest.state == "needs_filing"
+
+
+def test_get_thread_and_unknown_thread(store: Engine, people: tuple[User, User]) -> None:
+    alice, _ = people
+    received = text_in(store, JANE)
+    view = inbox.get_thread(store, received.thread_id, alice.id)
+    assert view is not None
+    assert view.unread == 1
+    assert inbox.get_thread(store, received.thread_id + 1000, alice.id) is None
+
+
+def test_a_thread_without_messages_is_not_listed_but_can_be_fetched(store: Engine) -> None:
+    with store.begin() as conn:
+        empty = filing.thread_for(conn, FIRM_NUMBER, stranger(9), NOW)
+    text_in(store, JANE)
+    views, _ = inbox.list_threads(store, user_id=None)
+    assert empty.id not in ids(views)
+    fetched = inbox.get_thread(store, empty.id, None)
+    assert fetched is not None
+    assert fetched.last_message_at is None
+
+
+# -- filters ---------------------------------------------------------------------------------------------
+
+
+def test_filters(store: Engine, people: tuple[User, User]) -> None:
+    alice, sam = people
+    jane = text_in(store, JANE, "hello", minutes=1).thread_id
+    omar = text_in(store, OMAR, "hi", minutes=2).thread_id  # two open matters: needs filing
+    loose = text_in(store, stranger(1), "who?", minutes=3).thread_id
+    quitter = text_in(store, stranger(2), "hey", minutes=4).thread_id
+    text_in(store, stranger(2), "STOP", minutes=5)
+
+    inbox.assign(store, jane, alice, actor=sam)
+    inbox.assign(store, loose, sam, actor=sam)
+    inbox.set_urgent(store, omar, True, actor=alice)
+
+    def listed(**kw: Any) -> list[int]:
+        return ids(inbox.list_threads(store, user_id=alice.id, **kw)[0])
+
+    assert listed() == [quitter, loose, omar, jane]
+    assert listed(mine=True) == [jane]
+    assert ids(inbox.list_threads(store, user_id=sam.id, mine=True)[0]) == [loose]
+    assert listed(needs_filing=True) == [quitter, loose, omar]
+    assert listed(urgent=True) == [omar]
+    assert listed(opted_out=True) == [quitter]
+    assert listed(matter_cms_id="101") == [jane]
+    assert listed(matter_cms_id="999") == []
+    assert listed(client_cms_id="2") == [omar]
+    assert listed(needs_filing=True, urgent=True) == [omar]
+    assert listed(mine=True, urgent=True) == []
+
+    views = {view.id: view for view in inbox.list_threads(store, user_id=alice.id)[0]}
+    assert views[quitter].opted_out is True
+    assert views[jane].assignee == "alice@firm.example"
+    assert views[jane].assignee_id == alice.id
+    assert views[omar].urgent is True
+
+
+def test_opting_back_in_leaves_the_opted_out_filter(store: Engine) -> None:
+    thread_id = text_in(store, stranger(3), "STOP", minutes=1).thread_id
+    assert ids(inbox.list_threads(store, user_id=None, opted_out=True)[0]) == [thread_id]
+    text_in(store, stranger(3), "START", minutes=2)
+    assert inbox.list_threads(store, user_id=None, opted_out=True)[0] == []
+    view = inbox.get_thread(store, thread_id, None)
+    assert view is not None
+    assert view.opted_out is False
+
+
+def test_matter_filter_finds_a_thread_that_has_moved_on(store: Engine, people: tuple[User, User]) -> None:
+    alice, _ = people
+    received = text_in(store, OMAR, "about the DUI")
+    with store.begin() as conn:
+        filing.refile_message(conn, received.message_id, "201", actor=alice.actor, actor_id=alice.id, now=NOW)
+        filing.refile_thread(conn, received.thread_id, "202", actor=alice.actor, actor_id=alice.id, now=NOW)
+    assert ids(inbox.list_threads(store, user_id=None, matter_cms_id="202")[0]) == [received.thread_id]
+    assert ids(inbox.list_threads(store, user_id=None, matter_cms_id="201")[0]) == [received.thread_id]
+
+
+def test_mine_needs_a_user(store: Engine) -> None:
+    with pytest.raises(inbox.InboxError) as caught:
+        inbox.list_threads(store, user_id=None, mine=True)
+    assert caught.value.parameter == "mine"
+
+
+# -- keyset paging ---------------------------------------------------------------------------------------
+
+
+def test_paging_threads_has_no_duplicates_or_gaps_even_with_ties(store: Engine) -> None:
+    # 23 threads; groups of three share the same instant, so the id has to break the ties.
+    for n in range(23):
+        text_in(store, stranger(n), f"text {n}", minutes=n // 3)
+    everything, _ = inbox.list_threads(store, user_id=None, limit=200)
+    assert len(everything) == 23
+    moments = [view.last_message_at for view in everything]
+    assert moments == sorted(moments, reverse=True)
+
+    seen: list[int] = []
+    cursor: str | None = None
+    pages = 0
+    while True:
+        page, cursor = inbox.list_threads(store, user_id=None, before=cursor, limit=5)
+        pages += 1
+        seen.extend(ids(page))
+        if cursor is None:
+            break
+    assert pages == 5
+    assert seen == ids(everything)
+
+
+def test_paging_is_stable_when_new_activity_arrives(store: Engine) -> None:
+    for n in range(6):
+        text_in(store, stranger(n), minutes=n)
+    first, cursor = inbox.list_threads(store, user_id=None, limit=3)
+    text_in(store, stranger(99), minutes=60)  # a new thread lands on top, not in the next page
+    second, cursor = inbox.list_threads(store, user_id=None, before=cursor, limit=3)
+    assert cursor is None
+    assert len(set(ids(first)) | set(ids(second))) == 6
+
+
+def test_paging_within_a_filter(store: Engine) -> None:
+    for n in range(7):
+        thread_id = text_in(store, stranger(n), minutes=n).thread_id
+        if n % 2 == 0:
+            with store.begin() as conn:
+                conn.execute(update(thread_rows).where(thread_rows.c.id == thread_id).values(urgent=True))
+    first, cursor = inbox.list_threads(store, user_id=None, urgent=True, limit=3)
+    assert cursor is not None
+    second, cursor = inbox.list_threads(store, user_id=None, urgent=True, before=cursor, limit=3)
+    assert cursor is None
+    assert len(first) == 3
+    assert len(second) == 1
+    assert all(view.urgent for view in first + second)
+
+
+@pytest.mark.parametrize("cursor", ["nope", "", "W10", "WyJ4IiwgMV0", "WyIyMDI2LTAxLTAxVDAwOjAwOjAwIiwgMV0"])
+def test_a_bad_cursor_is_refused(store: Engine, cursor: str) -> None:
+    with pytest.raises(inbox.InboxError) as caught:
+        inbox.list_threads(store, user_id=None, before=cursor)
+    assert caught.value.parameter == "cursor"
+
+
+@pytest.mark.parametrize("limit", [0, -1, 201])
+def test_a_bad_limit_is_refused(store: Engine, limit: int) -> None:
+    with pytest.raises(inbox.InboxError) as caught:
+        inbox.list_threads(store, user_id=None, limit=limit)
+    assert caught.value.parameter == "limit"
+    with pytest.raises(inbox.InboxError):
+        inbox.list_messages(store, 1, limit=limit)
+
+
+# -- read state ------------------------------------------------------------------------------------------
+
+
+def test_unread_counts_are_per_person(store: Engine, people: tuple[User, User]) -> None:
+    alice, sam = people
+    first = text_in(store, JANE, "one", minutes=1)
+    second = text_in(store, JANE, "two", minutes=2)
+    text_in(store, JANE, "three", minutes=3)
+    thread_id = first.thread_id
+
+    def unread(user: User | None) -> int:
+        view = inbox.get_thread(store, thread_id, None if user is None else user.id)
+        assert view is not None
+        listed = inbox.list_threads(store, user_id=None if user is None else user.id)[0]
+        assert [v.unread for v in listed if v.id == thread_id] == [view.unread]
+        return view.unread
+
+    assert (unread(alice), unread(sam), unread(None)) == (3, 3, 0)
+    mark = inbox.mark_read(store, thread_id, alice, request_id="req-1")
+    assert (unread(alice), unread(sam)) == (0, 3)
+    assert inbox.mark_read(store, thread_id, sam, up_to_message_id=second.message_id) == second.message_id
+    assert (unread(alice), unread(sam)) == (0, 1)
+    text_in(store, JANE, "four", minutes=4)
+    assert (unread(alice), unread(sam)) == (1, 2)
+
+    # The mark never moves back: an older message id leaves it where it is.
+    assert inbox.mark_read(store, thread_id, alice, up_to_message_id=first.message_id) == mark
+    assert unread(alice) == 1
+
+    entries = audit_rows(store, "read")
+    assert len(entries) == 3
+    assert entries[0].actor == alice.actor
+    assert entries[0].subject_type == "thread"
+    assert entries[0].subject_id == str(thread_id)
+    assert entries[0].request_id == "req-1"
+    assert entries[0].matter_cms_id == "101"
+
+
+def test_outbound_texts_are_never_unread(store: Engine, people: tuple[User, User]) -> None:
+    alice, _ = people
+    thread_id = text_in(store, JANE).thread_id
+    outbound.queue_send(store, SETTINGS, body="We got it", thread_id=thread_id, author_id=alice.id, actor=alice.actor)
+    view = inbox.get_thread(store, thread_id, alice.id)
+    assert view is not None
+    assert view.unread == 1
+    assert view.message_count == 2
+
+
+def test_mark_read_checks_the_thread_and_message(store: Engine, people: tuple[User, User]) -> None:
+    alice, _ = people
+    jane = text_in(store, JANE)
+    omar = text_in(store, OMAR)
+    with pytest.raises(inbox.NotFound):
+        inbox.mark_read(store, 999_999, alice)
+    with pytest.raises(inbox.InboxError) as caught:
+        inbox.mark_read(store, jane.thread_id, alice, up_to_message_id=omar.message_id)
+    assert caught.value.parameter == "message_id"
+    assert audit_rows(store, "read") == []
+
+
+# -- assignment and urgency --------------------------------------------------------------------------------
+
+
+def test_assign_and_unassign_are_audited(store: Engine, people: tuple[User, User]) -> None:
+    alice, sam = people
+    thread_id = text_in(store, JANE).thread_id
+    view = inbox.assign(store, thread_id, sam, actor=alice, request_id="req-a")
+    assert (view.assignee, view.assignee_id) == ("sam@firm.example", sam.id)
+    view = inbox.assign(store, thread_id, None, actor=alice)
+    assert (view.assignee, view.assignee_id) == (None, None)
+    first, second = audit_rows(store, "assign")
+    assert first.actor == alice.actor
+    assert first.request_id == "req-a"
+    assert first.details == {"from": None, "to": sam.id, "to_email": "sam@firm.example"}
+    assert second.details == {"from": sam.id, "to": None, "to_email": None}
+
+
+def test_a_disabled_user_cannot_be_assigned(store: Engine, people: tuple[User, User]) -> None:
+    alice, sam = people
+    thread_id = text_in(store, JANE).thread_id
+    with store.begin() as conn:
+        conn.execute(update(users).where(users.c.id == sam.id).values(disabled_at=NOW))
+    with pytest.raises(inbox.InboxError) as caught:
+        inbox.assign(store, thread_id, sam, actor=alice)
+    assert caught.value.parameter == "assignee"
+    with pytest.raises(inbox.NotFound):
+        inbox.assign(store, 999_999, alice, actor=alice)
+    assert audit_rows(store, "assign") == []
+
+
+def test_urgent_flag_is_audited(store: Engine, people: tuple[User, User]) -> None:
+    alice, _ = people
+    thread_id = text_in(store, JANE).thread_id
+    assert inbox.set_urgent(store, thread_id, True, actor=alice, request_id="req-u").urgent is True
+    assert inbox.set_urgent(store, thread_id, False, actor=alice).urgent is False
+    first, second = audit_rows(store, "urgent")
+    assert first.details == {"urgent": True, "was": False}
+    assert first.request_id == "req-u"
+    assert second.details == {"urgent": False, "was": True}
+    with pytest.raises(inbox.NotFound):
+        inbox.set_urgent(store, 999_999, True, actor=alice)
+
+
+# -- messages --------------------------------------------------------------------------------------------
+
+
+def test_messages_page_newest_first(store: Engine, people: tuple[User, User]) -> None:
+    alice, _ = people
+    thread_id = text_in(store, JANE, "text 0").thread_id
+    for n in range(1, 7):
+        text_in(store, JANE, f"text {n}", minutes=n)
+    outbound.queue_send(store, SETTINGS, body="Reply 😊", thread_id=thread_id, author_id=alice.id, actor=alice.actor)
+
+    everything, more = inbox.list_messages(store, thread_id, limit=200)
+    assert more is None
+    assert len(everything) == 8
+    assert [m.id for m in everything] == sorted((m.id for m in everything), reverse=True)
+    reply = everything[0]
+    assert (reply.direction, reply.author, reply.body, reply.status) == ("outbound", alice.email, "Reply 😊", "pending")
+    assert (reply.encoding, reply.num_segments, reply.matter_cms_id) == ("UCS-2", 1, "101")
+    received = everything[1]
+    assert (received.direction, received.author, received.body, received.kind) == ("inbound", JANE, "text 6", "message")
+    assert received.sid is not None
+    assert received.media == ()
+    assert received.thread_id == thread_id
+
+    seen: list[int] = []
+    before: int | None = None
+    while True:
+        page, before = inbox.list_messages(store, thread_id, before_id=before, limit=3)
+        seen.extend(m.id for m in page)
+        if before is None:
+            break
+    assert seen == [m.id for m in everything]
+
+    message = inbox.get_message(store, reply.id)
+    assert message == reply
+    assert inbox.get_message(store, 999_999) is None
+
+
+def test_messages_of_an_unknown_thread(store: Engine) -> None:
+    with pytest.raises(inbox.NotFound):
+        inbox.list_messages(store, 999_999)
+    thread_id = text_in(store, JANE).thread_id
+    with pytest.raises(inbox.InboxError) as caught:
+        inbox.list_messages(store, thread_id, before_id=0)
+    assert caught.value.parameter == "before"
+
+
+# -- the store -------------------------------------------------------------------------------------------
+
+
+def test_the_migrations_create_the_inbox_indexes_the_tables_declare(store: Engine) -> None:
+    with store.connect() as conn:
+        diffs = compare_metadata(MigrationContext.configure(conn), metadata)
+    index_ops = [d for d in diffs if isinstance(d, tuple) and d[0] in ("add_index", "remove_index")]
+    assert [(op, index.name) for op, index in index_ops if index.table.name == "threads"] == []

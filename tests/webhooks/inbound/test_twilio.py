@@ -1,0 +1,467 @@
+"""Twilio's webhooks, signed with Twilio's real algorithm: verification, dedupe, filing, keywords, statuses."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import Engine, func, select
+from twilio.request_validator import RequestValidator
+
+from connector.messaging import intake
+from connector.store.tables import audit_log, filing_decisions, messages, opt_outs, outbox, status_events, threads
+from tests.support.firm import (
+    BO_LEE,
+    CARA,
+    FIRM_NUMBER,
+    JANE,
+    OMAR,
+    PUBLIC_URL,
+    TWILIO_SID,
+    TWILIO_TOKEN,
+    inbound_form,
+    new_sid,
+    seed,
+    settings,
+    signed,
+)
+from webhooks import create_app
+from webhooks.app import app_state
+from webhooks.server import ServerThread
+
+SMS, STATUS = "/webhooks/twilio/sms", "/webhooks/twilio/status"
+sid = new_sid
+inbound = inbound_form
+
+
+def post(client: FlaskClient, params: dict[str, str], path: str = SMS, headers: dict[str, str] | None = None) -> Any:
+    """Post as Twilio would, then let the worker's intake thread and file what was stored."""
+    response = client.post(path, data=params, headers=signed(path, params) if headers is None else headers)
+    state = app_state(client.application)
+    intake.drain(state.engine, state.settings)
+    return response
+
+
+@pytest.fixture
+def store(engine: Engine) -> Engine:
+    seed(engine)
+    return engine
+
+
+@pytest.fixture
+def client(store: Engine) -> FlaskClient:
+    return create_app(settings(), store).test_client()
+
+
+def count(engine: Engine, table: Any, *where: Any) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(table).where(*where)).scalar_one())
+
+
+def message(engine: Engine, message_sid: str) -> Any:
+    with engine.connect() as conn:
+        return conn.execute(select(messages).where(messages.c.sid == message_sid)).one()
+
+
+def thread_of(engine: Engine, phone: str) -> Any:
+    with engine.connect() as conn:
+        return conn.execute(select(threads).where(threads.c.client_phone == phone)).one()
+
+
+# -- the signer ------------------------------------------------------------------------------------------
+
+
+def test_known_answer_vector_pins_twilios_algorithm() -> None:
+    # Twilio's own published vector (twilio-python tests; reference section 3.6).
+    params = {
+        "CallSid": "CA1234567890ABCDE",
+        "Caller": "+14158675309",
+        "Digits": "1234",
+        "From": "+14158675309",
+        "To": "+18005551212",
+    }
+    url = "https://mycompany.com/myapp.php?foo=1&bar=2"
+    assert RequestValidator("12345").compute_signature(url, params) == "RSOYDt4T1cUTdK1PDd93/VVr8B8="
+    sms = {
+        "MessageSid": "SM00000000000000000000000000000001",
+        "SmsSid": "SM00000000000000000000000000000001",
+        "AccountSid": "AC00000000000000000000000000000001",
+        "From": "+15551230001",
+        "To": "+15551230002",
+        "Body": "Hello",
+        "NumMedia": "0",
+        "NumSegments": "1",
+    }
+    assert RequestValidator("12345").compute_signature("https://example.com/sms", sms) == "3CPj9xFUG05YQ369xllfFk+JwJ4="
+
+
+# -- verification fails closed ---------------------------------------------------------------------------
+
+
+def test_missing_auth_token_refuses_everything(store: Engine) -> None:
+    client = create_app(settings(TWILIO_AUTH_TOKEN=""), store).test_client()
+    response = post(client, inbound(JANE))
+    assert response.status_code == 403
+    assert response.get_json()["error"]["code"] == "twilio_auth_token_missing"
+    assert count(store, messages) == 0
+
+
+def test_missing_signature_is_refused_and_nothing_stored(client: FlaskClient, store: Engine) -> None:
+    response = post(client, inbound(JANE), headers={})
+    assert response.status_code == 403
+    assert response.get_json()["error"]["code"] == "signature_missing"
+    assert count(store, messages) == 0
+
+
+@pytest.mark.parametrize("tamper", ["body", "token", "url"])
+def test_bad_signature_is_refused_and_nothing_stored(client: FlaskClient, store: Engine, tamper: str) -> None:
+    params = inbound(JANE, "pay me")
+    if tamper == "token":
+        headers = signed(SMS, params, token="another-accounts-token")
+    elif tamper == "url":
+        headers = {
+            "X-Twilio-Signature": RequestValidator(TWILIO_TOKEN).compute_signature(f"http://internal{SMS}", params)
+        }
+    else:
+        headers = signed(SMS, params)
+        params = {**params, "Body": "pay someone else"}
+    response = post(client, params, headers=headers)
+    assert response.status_code == 403
+    assert response.get_json()["error"]["code"] == "signature_invalid"
+    assert count(store, messages) == 0
+
+
+# -- storing once -----------------------------------------------------------------------------------------
+
+
+def test_a_text_is_stored_filed_and_answered_with_empty_twiml(client: FlaskClient, store: Engine) -> None:
+    params = inbound(JANE, "Is my hearing still on Tuesday? 😊")
+    response = post(client, params)
+    assert response.status_code == 200
+    assert response.mimetype == "text/xml"
+    assert response.get_data(as_text=True) == '<?xml version="1.0" encoding="UTF-8"?><Response />'
+    row = message(store, params["MessageSid"])
+    assert (row.direction, row.body, row.matter_cms_id, row.status) == (
+        "inbound",
+        "Is my hearing still on Tuesday? 😊",
+        "101",
+        "received",
+    )
+    assert row.raw["AccountSid"] == TWILIO_SID
+    thread = thread_of(store, JANE)
+    assert (thread.state, thread.filing_rule, thread.matter_cms_id, thread.message_count) == (
+        "filed",
+        "only_open_matter",
+        "101",
+        1,
+    )
+    assert count(store, audit_log, audit_log.c.action == "receive") == 1
+
+
+def test_the_same_sid_twice_stores_one_row_and_both_get_200(client: FlaskClient, store: Engine) -> None:
+    params = inbound(JANE)
+    assert post(client, params).status_code == 200
+    assert post(client, params).status_code == 200
+    assert count(store, messages, messages.c.sid == params["MessageSid"]) == 1
+    assert thread_of(store, JANE).message_count == 1
+
+
+def test_concurrent_duplicates_over_real_http_store_one_row(store: Engine, db_url: str) -> None:
+    import requests
+
+    app = create_app(settings(MATTERLINE_DATABASE_URL=db_url), store)
+    params = inbound(JANE, "only once please")
+    statuses: list[int] = []
+    with ServerThread(app, threads=8) as server:
+        headers = {"X-Twilio-Signature": RequestValidator(TWILIO_TOKEN).compute_signature(f"{PUBLIC_URL}{SMS}", params)}
+
+        def fire() -> None:
+            statuses.append(requests.post(f"{server.url}{SMS}", data=params, headers=headers, timeout=30).status_code)
+
+        workers = [threading.Thread(target=fire) for _ in range(8)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+    assert statuses == [200] * 8
+    assert count(store, messages, messages.c.sid == params["MessageSid"]) == 1
+
+
+@pytest.mark.parametrize(
+    ("field", "change"),
+    [("MessageSid", None), ("From", None), ("To", None), ("MessageSid", "XX123"), ("NumMedia", "two")],
+)
+def test_malformed_parameters_are_400_naming_the_field(
+    client: FlaskClient, store: Engine, field: str, change: str | None
+) -> None:
+    params = inbound(JANE)
+    if change is None:
+        del params[field]
+    else:
+        params[field] = change
+    response = post(client, params)
+    assert response.status_code == 400
+    assert response.get_json()["error"]["details"] == {"field": field}
+    assert count(store, messages) == 0
+
+
+def test_a_text_to_a_number_that_is_not_the_firms_is_refused(client: FlaskClient, store: Engine) -> None:
+    response = post(client, inbound(JANE, To="+19998887777"))
+    assert response.status_code == 400
+    assert "To" in response.get_json()["error"]["message"]
+
+
+def test_a_messaging_service_text_is_accepted_and_threaded_by_the_service(store: Engine) -> None:
+    service = "MG" + "b2" * 16
+    client = create_app(settings(TWILIO_MESSAGING_SERVICE_SID=service), store).test_client()
+    params = inbound(JANE, To="+14155550199", MessagingServiceSid=service)
+    assert post(client, params).status_code == 200
+    assert thread_of(store, JANE).firm_number == service
+
+
+def test_an_oversized_body_is_413(client: FlaskClient) -> None:
+    params = inbound(JANE, "x" * (1024 * 1024 + 10))
+    assert post(client, params).status_code == 413
+
+
+def test_an_mms_without_a_body_keeps_its_media(client: FlaskClient, store: Engine) -> None:
+    params = inbound(
+        JANE,
+        "",
+        MessageSid=sid("MM"),
+        NumMedia="2",
+        MediaUrl0=f"https://api.twilio.com/2010-04-01/Accounts/{TWILIO_SID}/Messages/MM1/Media/ME1",
+        MediaContentType0="image/jpeg",
+        MediaUrl1=f"https://api.twilio.com/2010-04-01/Accounts/{TWILIO_SID}/Messages/MM1/Media/ME2",
+        MediaContentType1="application/pdf",
+    )
+    assert post(client, params).status_code == 200
+    row = message(store, params["MessageSid"])
+    assert row.body == ""
+    assert row.num_media == 2
+    assert [m["content_type"] for m in row.media] == ["image/jpeg", "application/pdf"]
+
+
+def test_non_utf8_bytes_do_not_crash_and_unsigned_garbage_stores_nothing(client: FlaskClient, store: Engine) -> None:
+    params = inbound(JANE, "caf\xe9")
+    raw = "&".join(f"{k}={v}" for k, v in params.items() if k != "Body").encode() + b"&Body=caf\xe9"
+    response = client.post(SMS, data=raw, content_type="application/x-www-form-urlencoded", headers=signed(SMS, params))
+    assert response.status_code in (200, 403)
+    assert count(store, messages) in (0, 1)
+    if count(store, messages):
+        assert message(store, params["MessageSid"]).body.startswith("caf")
+
+
+# -- filing ------------------------------------------------------------------------------------------------
+
+
+def filing(engine: Engine, message_sid: str) -> tuple[str | None, str]:
+    with engine.connect() as conn:
+        row = conn.execute(
+            select(filing_decisions.c.matter_cms_id, filing_decisions.c.rule)
+            .join(messages, messages.c.id == filing_decisions.c.message_id)
+            .where(messages.c.sid == message_sid)
+        ).one()
+    return row.matter_cms_id, row.rule
+
+
+def test_unknown_number_goes_to_needs_filing_and_is_kept(client: FlaskClient, store: Engine) -> None:
+    params = inbound("+13105550142", "who is this?")
+    assert post(client, params).status_code == 200
+    assert filing(store, params["MessageSid"]) == (None, "needs_filing")
+    thread = thread_of(store, "+13105550142")
+    assert (thread.state, thread.matter_cms_id) == ("needs_filing", None)
+    assert message(store, params["MessageSid"]).body == "who is this?"
+
+
+def test_several_open_matters_go_to_needs_filing(client: FlaskClient, store: Engine) -> None:
+    params = inbound(OMAR)
+    post(client, params)
+    assert filing(store, params["MessageSid"]) == (None, "needs_filing")
+
+
+def test_a_number_shared_by_two_clients_goes_to_needs_filing(client: FlaskClient, store: Engine) -> None:
+    params = inbound(BO_LEE)
+    post(client, params)
+    assert filing(store, params["MessageSid"]) == (None, "needs_filing")
+
+
+def test_a_client_whose_only_matter_is_closed_goes_to_needs_filing(client: FlaskClient, store: Engine) -> None:
+    params = inbound(CARA)
+    post(client, params)
+    assert filing(store, params["MessageSid"]) == (None, "needs_filing")
+
+
+def test_a_recent_thread_keeps_its_matter(client: FlaskClient, store: Engine) -> None:
+    first, second = inbound(JANE, "one"), inbound(JANE, "two")
+    post(client, first)
+    post(client, second)
+    assert filing(store, first["MessageSid"]) == ("101", "only_open_matter")
+    assert filing(store, second["MessageSid"]) == ("101", "recent_thread")
+
+
+# -- opt-out, opt-in, help --------------------------------------------------------------------------------
+
+
+def ledger(engine: Engine, phone: str) -> list[tuple[str, str]]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(opt_outs.c.action, opt_outs.c.source).where(opt_outs.c.phone == phone).order_by(opt_outs.c.id)
+        )
+        return [(r.action, r.source) for r in rows]
+
+
+@pytest.mark.parametrize("word", ["STOP", "stop", " Stop! ", "unsubscribe", "QUIT", "revoke", "OptOut", "end"])
+def test_stop_keywords_opt_out_and_leave_the_confirmation_to_twilio(
+    client: FlaskClient, store: Engine, word: str
+) -> None:
+    response = post(client, inbound(JANE, word))
+    assert response.get_data(as_text=True) == '<?xml version="1.0" encoding="UTF-8"?><Response />'
+    assert ledger(store, JANE) == [("opt_out", "keyword")]
+
+
+def test_plain_language_revocation_opts_out_with_exactly_one_confirmation(client: FlaskClient, store: Engine) -> None:
+    first = post(client, inbound(JANE, "Please don't text me anymore."))
+    assert "<Message>" not in first.get_data(as_text=True)  # recognised at intake; confirmed by the worker
+    again = post(client, inbound(JANE, "stop texting me"))
+    assert "<Message>" not in again.get_data(as_text=True)
+    assert ledger(store, JANE) == [("opt_out", "plain_language"), ("opt_out", "plain_language")]
+    with store.connect() as conn:
+        queued = conn.execute(
+            select(messages.c.kind, messages.c.status, messages.c.body).where(messages.c.direction == "outbound")
+        ).all()
+        jobs = conn.execute(select(func.count()).select_from(outbox)).scalar_one()
+    assert [(kind, status) for kind, status, _ in queued] == [("confirmation", "pending")]
+    assert "you will not get more texts" in queued[0].body
+    assert jobs == 1
+
+
+def test_with_twilio_keyword_replies_off_stop_is_confirmed_in_twiml_once(store: Engine) -> None:
+    client = create_app(settings(MATTERLINE_TWILIO_KEYWORD_REPLIES="false"), store).test_client()
+    assert "you will not get more texts" in post(client, inbound(JANE, "STOP")).get_data(as_text=True)
+    assert "<Message>" not in post(client, inbound(JANE, "stop")).get_data(as_text=True)
+
+
+def test_twilio_opt_out_type_opts_out_even_when_the_words_are_not_a_keyword(client: FlaskClient, store: Engine) -> None:
+    post(client, inbound(JANE, "Stop please", OptOutType="STOP"))
+    assert ledger(store, JANE) == [("opt_out", "twilio_opt_out_type")]
+
+
+def test_start_opts_back_in(client: FlaskClient, store: Engine) -> None:
+    post(client, inbound(JANE, "STOP"))
+    post(client, inbound(JANE, "START"))
+    assert ledger(store, JANE) == [("opt_out", "keyword"), ("opt_in", "keyword")]
+
+
+def test_help_gets_the_firms_help_text(client: FlaskClient) -> None:
+    response = post(client, inbound(JANE, "help"))
+    assert "Doe &amp; Roe LLP" in response.get_data(as_text=True)
+
+
+def test_a_client_talking_about_someone_else_stopping_is_not_an_opt_out(client: FlaskClient, store: Engine) -> None:
+    post(client, inbound(JANE, "My ex won't stop texting me, what do I do?"))
+    assert ledger(store, JANE) == []
+
+
+# -- status callbacks --------------------------------------------------------------------------------------
+
+
+def outbound_row(engine: Engine, message_sid: str) -> None:
+    post_client = create_app(settings(), engine).test_client()
+    post(post_client, inbound(JANE, "hi"))  # makes the thread
+    created = thread_of(engine, JANE).created_at
+    with engine.begin() as conn:
+        thread_id = conn.execute(select(threads.c.id)).scalar_one()
+        conn.execute(
+            messages.insert().values(
+                thread_id=thread_id,
+                sid=message_sid,
+                direction="outbound",
+                kind="message",
+                from_number=FIRM_NUMBER,
+                to_number=JANE,
+                body="Your hearing moved to 3pm.",
+                status="queued",
+                num_media=0,
+                created_at=created,
+            )
+        )
+
+
+def status_form(message_sid: str, status: str, **extra: str) -> dict[str, str]:
+    return {
+        "MessageSid": message_sid,
+        "SmsSid": message_sid,
+        "MessageStatus": status,
+        "SmsStatus": status,
+        "AccountSid": TWILIO_SID,
+        "From": FIRM_NUMBER,
+        "To": JANE,
+        "ApiVersion": "2010-04-01",
+        **extra,
+    }
+
+
+def test_out_of_order_callbacks_never_move_a_status_back(client: FlaskClient, store: Engine) -> None:
+    message_sid = sid()
+    outbound_row(store, message_sid)
+    for status in ("delivered", "sent", "queued"):
+        assert post(client, status_form(message_sid, status), STATUS).status_code == 204
+    assert message(store, message_sid).status == "delivered"
+    assert count(store, status_events, status_events.c.sid == message_sid) == 3
+
+
+def test_an_error_code_is_kept_and_never_erased(client: FlaskClient, store: Engine) -> None:
+    message_sid = sid()
+    outbound_row(store, message_sid)
+    post(client, status_form(message_sid, "undelivered", ErrorCode="30007", ErrorMessage="filtered"), STATUS)
+    post(client, status_form(message_sid, "sent"), STATUS)
+    row = message(store, message_sid)
+    assert (row.status, row.error_code) == ("undelivered", 30007)
+    assert count(store, audit_log, audit_log.c.action == "delivery_failed") == 1
+
+
+def test_a_callback_for_an_unknown_sid_is_recorded_without_a_crash(client: FlaskClient, store: Engine) -> None:
+    message_sid = sid()
+    assert post(client, status_form(message_sid, "delivered"), STATUS).status_code == 204
+    assert count(store, status_events, status_events.c.sid == message_sid, status_events.c.message_id.is_(None)) == 1
+
+
+def test_a_status_callback_needs_a_valid_signature(client: FlaskClient, store: Engine) -> None:
+    form = status_form(sid(), "delivered")
+    assert post(client, form, STATUS, headers={"X-Twilio-Signature": "bm90IGEgc2lnbmF0dXJl"}).status_code == 403
+    assert count(store, status_events) == 0
+
+
+def test_a_malformed_callback_is_400_naming_the_field(client: FlaskClient, store: Engine) -> None:
+    form = status_form(sid(), "delivered")
+    del form["MessageStatus"], form["SmsStatus"]
+    response = post(client, form, STATUS)
+    assert response.status_code == 400
+    assert response.get_json()["error"]["details"] == {"field": "MessageStatus"}
+
+
+def test_only_a_form_post_reaches_the_inbound_endpoint(client: FlaskClient, store: Engine) -> None:
+    assert client.get(SMS).status_code == 405
+    response = client.post(SMS, json=inbound(JANE), headers=signed(SMS, inbound(JANE)))
+    assert response.status_code == 415
+    assert response.get_json()["error"]["code"] == "unsupported_media_type"
+    assert count(store, messages) == 0
+
+
+def test_behind_a_proxy_without_a_public_url_the_forwarded_https_url_is_what_is_signed(store: Engine) -> None:
+    app = create_app(settings(MATTERLINE_PUBLIC_URL="", MATTERLINE_PROXY_HOPS="1"), store)
+    params = inbound(JANE, "through the proxy")
+    signature = RequestValidator(TWILIO_TOKEN).compute_signature(f"https://texts.firm.example{SMS}", params)
+    forwarded = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "texts.firm.example"}
+    client = app.test_client()
+    response = client.post(
+        SMS, data=params, headers={"X-Twilio-Signature": signature, **forwarded}, base_url="http://10.0.0.7:8080"
+    )
+    assert response.status_code == 200
+    unforwarded = client.post(
+        SMS, data=params, headers={"X-Twilio-Signature": signature}, base_url="http://10.0.0.7:8080"
+    )
+    assert unforwarded.status_code == 403
