@@ -16,9 +16,11 @@ from typing import Any
 import requests
 from sqlalchemy import Engine, func, select
 
+from connector import queries, services
 from connector.cms.connect import build_client
+from connector.errors import MatterlineError
+from connector.guardrails import pipeline
 from connector.messaging import filing, intake
-from connector.messaging.outbound import SendRefused, hold_until, queue_send
 from connector.messaging.sender import send_due
 from connector.sandbox import (
     DEFAULT_CLIENT_ID,
@@ -35,16 +37,17 @@ from connector.sandbox import (
     generate_firm,
 )
 from connector.settings import Settings, load_settings
-from connector.staff.users import create_user
+from connector.staff.users import Actor
 from connector.store import make_engine, upgrade
 from connector.store.engine import utcnow
-from connector.store.tables import contact_phones, contacts, matters, messages
-from connector.store.tables import threads as threads_table
+from connector.store.tables import contact_phones, contacts, matters, messages, threads
 from connector.sync.subscriptions import renew
 from connector.sync.syncer import Syncer
 from connector.writeback import writer
-from connector.writeback.windows import close_due
 from mappings import load_mapping
+from webhooks import create_app
+from webhooks.errors import STATUS
+from webhooks.server import ServerThread
 
 DEMO_CONTACTS = 600
 DEMO_MATTERS = 400
@@ -132,8 +135,6 @@ def run_demo(*, once: bool, workdir: Path, echo: Echo = print) -> int:
     _fresh_store(workdir)
     state = ClioState(generate_firm(DEMO_CONTACTS, DEMO_MATTERS, seed=DEMO_SEED))
     state.allow_http_webhooks = True  # the demo's app listens on plain http://127.0.0.1
-    from webhooks import create_app
-    from webhooks.server import ServerThread
 
     with SandboxServer(state) as cms, TwilioServer(TwilioState(incoming_numbers=(SANDBOX_FIRM_NUMBER,))) as twilio:
         echo(f"1. Sandbox CMS (speaks Clio v4): {cms.base_url}  ({DEMO_CONTACTS} contacts, {DEMO_MATTERS} matters)")
@@ -234,7 +235,7 @@ def _texting(engine: Engine, settings: Settings, twilio: TwilioServer, app_url: 
     )
     intake.drain(engine, settings)  # the worker's intake: thread and file what the webhook stored
     with engine.connect() as conn:
-        thread = conn.execute(select(threads_table).where(threads_table.c.client_phone == phone)).one()
+        thread = conn.execute(select(threads).where(threads.c.client_phone == phone)).one()
     echo(
         f"8. {name} ({phone}) texts the firm -> HTTP {answer.status_code}; filed to {matter_number} "
         f"by rule '{thread.filing_rule}'"
@@ -248,28 +249,29 @@ def _texting(engine: Engine, settings: Settings, twilio: TwilioServer, app_url: 
         f"   the hearing question is urgent: thread flagged {bool(thread.urgent)}; a task for the responsible "
         "attorney is queued for the CMS (and after office hours the client gets the emergency instructions)"
     )
-    attorney, _token = create_user(engine, name="Avery Counsel", email="avery@sandboxlaw.example", role="attorney")
+    attorney = services.users.add(
+        engine, name="Avery Counsel", email="avery@sandboxlaw.example", role="attorney", actor=Actor("demo")
+    ).user
+    as_attorney = Actor.of(attorney)
     try:
-        queue_send(
+        services.messages.send(
             engine,
             settings,
             thread_id=thread.id,
-            author_id=attorney.id,
-            actor=attorney.actor,
+            actor=as_attorney,
             body="They offered $45,000 to settle; my SSN note: 123-45-6789",
         )
-    except SendRefused as exc:
+    except MatterlineError as exc:
         rules = sorted({f["rule"] for f in exc.details["findings"]})
-        echo(f"   a draft with a settlement figure and an SSN is refused: {exc.status} {exc.code} {rules}")
+        echo(f"   a draft with a settlement figure and an SSN is refused: {STATUS[exc.kind]} {exc.code} {rules}")
     with engine.connect() as conn:
-        held = hold_until(conn, settings, phone, utcnow())
+        held = pipeline.hold_until(conn, settings, phone, utcnow())
     reason = "answering the client's question about Tuesday's hearing" if held else None
-    queued = queue_send(
+    queued = services.messages.send(
         engine,
         settings,
         thread_id=thread.id,
-        author_id=attorney.id,
-        actor=attorney.actor,
+        actor=as_attorney,
         body="Yes - Tuesday 9:30am, Courtroom 4B. Bring your ID and arrive 15 minutes early.",
         quiet_hours_reason=reason,
     )
@@ -278,7 +280,7 @@ def _texting(engine: Engine, settings: Settings, twilio: TwilioServer, app_url: 
     counts = send_due(engine, settings)
     callbacks = twilio.state.deliver_callbacks(shuffle=True, seed=1)
     with engine.connect() as conn:
-        reply = conn.execute(select(messages).where(messages.c.id == queued.message_id)).one()
+        reply = conn.execute(select(messages).where(messages.c.id == queued.id)).one()
     echo(
         f"9. {attorney.name} replies from the matter: {queued.segments} segment ({queued.encoding}); "
         f"worker sent {counts.sent}; Twilio callbacks {[status for _, status, _ in callbacks]} "
@@ -286,28 +288,24 @@ def _texting(engine: Engine, settings: Settings, twilio: TwilioServer, app_url: 
     )
     twilio.state.inbound(sms_url, from_=phone, to=SANDBOX_FIRM_NUMBER, body="STOP")
     try:
-        queue_send(
-            engine, settings, thread_id=thread.id, body="One more thing...", author_id=attorney.id, actor=attorney.actor
-        )
-    except SendRefused as exc:
-        echo(f"10. {first} texts STOP; the next send is refused: {exc.status} {exc.code}")
+        services.messages.send(engine, settings, thread_id=thread.id, body="One more thing...", actor=as_attorney)
+    except MatterlineError as exc:
+        echo(f"10. {first} texts STOP; the next send is refused: {STATUS[exc.kind]} {exc.code}")
 
 
 def _write_back(engine: Engine, settings: Settings, mapping: Any, client: Any, cms: SandboxServer, echo: Echo) -> None:
     """The conversation closes; its transcript and privileged summary land on the matter in the CMS."""
-    closed = close_due(engine, settings, force=True, actor="demo")
+    closed = services.threads.close_windows(engine, settings, actor=Actor("demo"))
     counts = writer.run_due(engine, settings, mapping, client)
     echo(f"11. {len(closed)} conversation window(s) closed; write-back to the CMS: {counts.written} records written")
-    for row in writer.listing(engine):
-        if row["state"] != "written":
-            continue
-        if row["kind"] == "transcript":
-            where = f"communications.json?matter_id={row['matter_cms_id']}&fields=id,subject,body"
-        elif row["kind"] == "task":
-            where = f"tasks.json?matter_id={row['matter_cms_id']}&fields=id,name,priority,due_at"
+    for row in queries.writebacks.listing(engine, state="written"):
+        if row.kind == "transcript":
+            where = f"communications.json?matter_id={row.matter_cms_id}&fields=id,subject,body"
+        elif row.kind == "task":
+            where = f"tasks.json?matter_id={row.matter_cms_id}&fields=id,name,priority,due_at"
         else:
-            where = f"notes.json?type=Matter&matter_id={row['matter_cms_id']}&fields=id,subject,detail"
-        echo(f"    {row['kind']:<10} #{row['cms_record_id']} on matter {row['matter_cms_id']}: {cms.base_url}/{where}")
+            where = f"notes.json?type=Matter&matter_id={row.matter_cms_id}&fields=id,subject,detail"
+        echo(f"    {row.kind:<10} #{row.cms_record_id} on matter {row.matter_cms_id}: {cms.base_url}/{where}")
 
 
 def _wait_for_interrupt() -> None:

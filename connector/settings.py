@@ -1,30 +1,48 @@
-"""Settings from environment variables, validated once, so a typo stops the program before it acts."""
+"""Settings from environment variables, validated once, so a typo stops the program before it acts.
+
+Each setting is declared once, as a field of `Settings`: its environment variable, its default written
+as an admin would write it, and the marshmallow field that reads it. The loader's schema is built from
+those fields, and the dataclass's defaults are the same texts read through the same fields, so a
+default cannot differ between the two. Values are kept parsed (a time zone, a quiet-hours window,
+office hours), so a malformed one fails at start and nothing re-parses it on each send.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
+from datetime import date, time
 from pathlib import Path
-from typing import Any
+from types import MappingProxyType
+from typing import Any, Final, TypeVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
 from dotenv import dotenv_values
-from marshmallow import EXCLUDE, Schema, ValidationError, post_load, validate, validates
+from marshmallow import EXCLUDE, Schema, ValidationError, validate
 from marshmallow import fields as mf
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from connector import const
+from connector.guardrails import content, schedule
+from connector.guardrails.quiet_hours import Window, parse_state_windows, parse_window
+from mappings import available_vendors
+
+__all__ = ["ENV_NAMES", "SECRET_FIELDS", "Settings", "SettingsError", "load_settings", "setting_names"]
 
 # Variables under the prefix that belong to the test harness, not to the program.
-_NOT_SETTINGS_PREFIXES = ("MATTERLINE_TEST_",)
-_TWILIO_SID = re.compile(r"^AC[0-9a-fA-F]{32}$")
-_MESSAGING_SERVICE_SID = re.compile(r"^MG[0-9a-fA-F]{32}$")
-_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+_NOT_SETTINGS_PREFIXES: Final = ("MATTERLINE_TEST_",)
+_TWILIO_SID: Final = re.compile(r"^AC[0-9a-fA-F]{32}$")
+_MESSAGING_SERVICE_SID: Final = re.compile(r"^MG[0-9a-fA-F]{32}$")
+_LOG_LEVELS: Final = ("DEBUG", "INFO", "WARNING", "ERROR")
+_OFF: Final = "off"
+
+T = TypeVar("T")
 
 
 class SettingsError(Exception):
@@ -36,199 +54,84 @@ class SettingsError(Exception):
         super().__init__("invalid settings:\n" + "\n".join(lines))
 
 
-def _secret(**kwargs: Any) -> mf.String:
-    return mf.String(load_default=None, metadata={"secret": True}, **kwargs)
+# -- how values are read ----------------------------------------------------------------------------------
 
 
-def _check_url(value: str, *, https_only_remote: bool) -> None:
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValidationError("must be an http(s) URL with a host")
-    local = parts.hostname in ("localhost", "127.0.0.1", "::1")
-    if https_only_remote and parts.scheme != "https" and not local:
-        raise ValidationError("must use https (http is accepted only for localhost)")
+def _check(test: Any, message: str) -> validate.Validator:
+    """A validator from a predicate that raises ValueError (or returns False) with its own words."""
 
-
-class SettingsSchema(Schema):
-    """The contract table of DESIGN.md; `data_key` is the environment variable."""
-
-    class Meta:
-        unknown = EXCLUDE  # unknown MATTERLINE_* names are reported by load_settings itself
-
-    database_url = mf.String(data_key="MATTERLINE_DATABASE_URL", load_default=const.DEFAULT_DATABASE_URL)
-    cms = mf.String(data_key="MATTERLINE_CMS", load_default=const.DEFAULT_CMS)
-    cms_region = mf.String(data_key="MATTERLINE_CMS_REGION", load_default=None)
-    cms_base_url = mf.String(data_key="MATTERLINE_CMS_BASE_URL", load_default=None)
-    cms_access_token = _secret(data_key="MATTERLINE_CMS_ACCESS_TOKEN")
-    cms_client_id = mf.String(data_key="MATTERLINE_CMS_CLIENT_ID", load_default=None)
-    cms_client_secret = _secret(data_key="MATTERLINE_CMS_CLIENT_SECRET")
-    cms_refresh_token = _secret(data_key="MATTERLINE_CMS_REFRESH_TOKEN")
-    cms_webhook_secret = _secret(data_key="MATTERLINE_CMS_WEBHOOK_SECRET")
-    mapping_file = mf.String(data_key="MATTERLINE_MAPPING_FILE", load_default=None)
-    twilio_account_sid = mf.String(data_key="TWILIO_ACCOUNT_SID", load_default=None)
-    twilio_auth_token = _secret(data_key="TWILIO_AUTH_TOKEN")
-    twilio_messaging_service_sid = mf.String(data_key="TWILIO_MESSAGING_SERVICE_SID", load_default=None)
-    twilio_api_url = mf.String(data_key="MATTERLINE_TWILIO_API_URL", load_default=const.DEFAULT_TWILIO_API_URL)
-    firm_numbers = mf.String(data_key="MATTERLINE_FIRM_NUMBERS", load_default="")
-    public_url = mf.String(data_key="MATTERLINE_PUBLIC_URL", load_default=None)
-    default_region = mf.String(data_key="MATTERLINE_DEFAULT_REGION", load_default=const.DEFAULT_REGION)
-    timezone = mf.String(data_key="MATTERLINE_TIMEZONE", load_default=const.DEFAULT_TIMEZONE)
-    secret_key = _secret(data_key="MATTERLINE_SECRET_KEY", validate=validate.Length(min=16))
-    log_level = mf.String(data_key="MATTERLINE_LOG_LEVEL", load_default="INFO", validate=validate.OneOf(_LOG_LEVELS))
-    firm_name = mf.String(data_key="MATTERLINE_FIRM_NAME", load_default="The firm", validate=validate.Length(max=80))
-    help_text = mf.String(data_key="MATTERLINE_HELP_TEXT", load_default=None, validate=validate.Length(max=320))
-    thread_active_days = mf.Integer(
-        data_key="MATTERLINE_THREAD_ACTIVE_DAYS", load_default=14, validate=validate.Range(min=0, max=365)
-    )
-    twilio_keyword_replies = mf.Boolean(data_key="MATTERLINE_TWILIO_KEYWORD_REPLIES", load_default=True)
-    proxy_hops = mf.Integer(data_key="MATTERLINE_PROXY_HOPS", load_default=0, validate=validate.Range(min=0, max=5))
-    window_idle_minutes = mf.Integer(
-        data_key="MATTERLINE_WINDOW_IDLE_MINUTES", load_default=60, validate=validate.Range(min=1, max=24 * 60)
-    )
-    summary_review = mf.Boolean(data_key="MATTERLINE_SUMMARY_REVIEW", load_default=False)
-    outbox_max_attempts = mf.Integer(
-        data_key="MATTERLINE_OUTBOX_MAX_ATTEMPTS", load_default=8, validate=validate.Range(min=1, max=100)
-    )
-    consent_inbound_days = mf.Integer(
-        data_key="MATTERLINE_CONSENT_INBOUND_DAYS", load_default=30, validate=validate.Range(min=0, max=365)
-    )
-    content_rules_file = mf.String(data_key="MATTERLINE_CONTENT_RULES_FILE", load_default=None)
-    quiet_hours = mf.String(data_key="MATTERLINE_QUIET_HOURS", load_default="08:00-20:00")
-    quiet_hours_by_state = mf.String(data_key="MATTERLINE_QUIET_HOURS_BY_STATE", load_default="")
-    office_hours = mf.String(data_key="MATTERLINE_OFFICE_HOURS", load_default="Mon-Fri 09:00-17:00")
-    office_closed = mf.String(data_key="MATTERLINE_OFFICE_CLOSED", load_default="")
-    emergency_reply = mf.String(
-        data_key="MATTERLINE_EMERGENCY_REPLY", load_default=None, validate=validate.Length(min=1, max=480)
-    )
-    retention_days = mf.Integer(
-        data_key="MATTERLINE_RETENTION_DAYS", load_default=2555, validate=validate.Range(min=1, max=36500)
-    )
-    private_previews = mf.Boolean(data_key="MATTERLINE_PRIVATE_PREVIEWS", load_default=False)
-    day_end = mf.String(
-        data_key="MATTERLINE_DAY_END",
-        load_default="18:00",
-        validate=validate.Regexp(r"^([01][0-9]|2[0-3]):[0-5][0-9]$", error="must be HH:MM (24-hour), e.g. 18:00"),
-    )
-
-    @validates("database_url")
-    def _database_url(self, value: str, **_: Any) -> None:
-        try:
-            url = make_url(value)
-        except ArgumentError as exc:
-            raise ValidationError("is not a database URL (e.g. sqlite:///matterline.db)") from exc
-        if url.get_backend_name() not in ("sqlite", "postgresql"):
-            raise ValidationError("must be a sqlite:// or postgresql:// URL")
-
-    @validates("cms")
-    def _cms(self, value: str, **_: Any) -> None:
-        from mappings import available_vendors
-
-        vendors = available_vendors()
-        if value not in vendors:
-            raise ValidationError(f"unknown CMS {value!r}; one of: {', '.join(vendors)}")
-
-    @validates("cms_base_url")
-    def _cms_base_url(self, value: str | None, **_: Any) -> None:
-        if value is not None:
-            _check_url(value, https_only_remote=True)
-
-    @validates("public_url")
-    def _public_url(self, value: str | None, **_: Any) -> None:
-        if value is not None:
-            _check_url(value, https_only_remote=True)
-            if urlsplit(value).path not in ("", "/"):
-                raise ValidationError("must be the base URL only (scheme and host), without a path")
-
-    @validates("twilio_api_url")
-    def _twilio_api_url(self, value: str, **_: Any) -> None:
-        _check_url(value, https_only_remote=True)
-
-    @validates("mapping_file")
-    def _mapping_file(self, value: str | None, **_: Any) -> None:
-        if value is not None and not Path(value).is_file():
-            raise ValidationError(f"no such file: {value}")
-
-    @validates("twilio_account_sid")
-    def _account_sid(self, value: str | None, **_: Any) -> None:
-        if value is not None and not _TWILIO_SID.match(value):
-            raise ValidationError("must look like AC followed by 32 hex characters")
-
-    @validates("twilio_messaging_service_sid")
-    def _service_sid(self, value: str | None, **_: Any) -> None:
-        if value is not None and not _MESSAGING_SERVICE_SID.match(value):
-            raise ValidationError("must look like MG followed by 32 hex characters")
-
-    @validates("default_region")
-    def _region(self, value: str, **_: Any) -> None:
-        if value.upper() not in phonenumbers.SUPPORTED_REGIONS:
-            raise ValidationError(f"{value!r} is not a two-letter region phonenumbers knows (e.g. US, GB)")
-
-    @validates("timezone")
-    def _timezone(self, value: str, **_: Any) -> None:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValidationError(f"{value!r} is not an IANA time zone (e.g. America/New_York)") from exc
-
-    @validates("firm_numbers")
-    def _firm_numbers(self, value: str, **_: Any) -> None:
-        bad = [n for n in _split(value) if not _is_e164(n)]
-        if bad:
-            raise ValidationError(f"not E.164 (+15551234567): {', '.join(bad)}")
-
-    @validates("quiet_hours")
-    def _quiet_hours(self, value: str, **_: Any) -> None:
-        from connector.guardrails.quiet_hours import parse_window
-
-        if value.strip().lower() != "off":
-            _parsed(parse_window, value)
-
-    @validates("quiet_hours_by_state")
-    def _quiet_hours_by_state(self, value: str, **_: Any) -> None:
-        from connector.guardrails.quiet_hours import parse_state_windows
-
-        if value.strip():
-            _parsed(parse_state_windows, value)
-
-    @validates("office_hours")
-    def _office_hours(self, value: str, **_: Any) -> None:
-        from connector.guardrails.policy import parse_office_hours
-
-        _parsed(parse_office_hours, value)
-
-    @validates("office_closed")
-    def _office_closed(self, value: str, **_: Any) -> None:
-        from connector.guardrails.policy import parse_closed_days
-
-        _parsed(parse_closed_days, value)
-
-    @validates("content_rules_file")
-    def _content_rules_file(self, value: str | None, **_: Any) -> None:
-        from connector.guardrails.content import RulesError, load_rules
-
-        if value is not None:
+    class _Check(validate.Validator):
+        def __call__(self, value: Any) -> Any:
             try:
-                load_rules(value)
-            except RulesError as exc:
-                raise ValidationError(exc.errors) from exc
+                ok = test(value)
+            except ValueError as exc:
+                raise ValidationError(str(exc)) from exc
+            if ok is False:
+                raise ValidationError(message)
+            return value
 
-    @post_load
-    def _build(self, data: dict[str, Any], **_: Any) -> Settings:
-        data["firm_numbers"] = tuple(_split(data["firm_numbers"]))
-        data["default_region"] = data["default_region"].upper()
-        return Settings(**data)
+    return _Check()
 
 
-def _parsed(parse: Any, value: str) -> None:
-    """Run one of the guardrails' parsers on a setting; its ValueError becomes this setting's error."""
+class _Parsed(mf.Field[Any]):
+    """A text read by one of the guardrails' parsers; its ValueError becomes the setting's message."""
+
+    def __init__(self, parse: Any, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._parse = parse
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if not isinstance(value, str):
+            raise ValidationError("must be text")
+        try:
+            return self._parse(value)
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from exc
+
+
+def _url_check(https_only_remote: bool, *, base_only: bool = False) -> validate.Validator:
+    def test(value: str) -> bool:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an http(s) URL with a host")
+        local = parts.hostname in ("localhost", "127.0.0.1", "::1")
+        if https_only_remote and parts.scheme != "https" and not local:
+            raise ValueError("must use https (http is accepted only for localhost)")
+        if base_only and parts.path not in ("", "/"):
+            raise ValueError("must be the base URL only (scheme and host), without a path")
+        return True
+
+    return _check(test, "")
+
+
+def _database_url(value: str) -> bool:
     try:
-        parse(value)
-    except ValueError as exc:
-        raise ValidationError(str(exc)) from exc
+        url = make_url(value)
+    except ArgumentError:
+        raise ValueError("is not a database URL (e.g. sqlite:///matterline.db)") from None
+    if url.get_backend_name() not in ("sqlite", "postgresql"):
+        raise ValueError("must be a sqlite:// or postgresql:// URL")
+    return True
 
 
-def _split(value: str) -> list[str]:
-    return [part.strip() for part in value.split(",") if part.strip()]
+def _vendor(value: str) -> bool:
+    vendors = available_vendors()
+    if value not in vendors:
+        raise ValueError(f"unknown CMS {value!r}; one of: {', '.join(vendors)}")
+    return True
+
+
+def _zone(value: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{value!r} is not an IANA time zone (e.g. America/New_York)") from None
+
+
+def _region(value: str) -> str:
+    if value.upper() not in phonenumbers.SUPPORTED_REGIONS:
+        raise ValueError(f"{value!r} is not a two-letter region phonenumbers knows (e.g. US, GB)")
+    return value.upper()
 
 
 def _is_e164(number: str) -> bool:
@@ -244,57 +147,160 @@ def _is_e164(number: str) -> bool:
     )
 
 
+def _split(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
+def _firm_numbers(value: str) -> tuple[str, ...]:
+    numbers = _split(value)
+    bad = [n for n in numbers if not _is_e164(n)]
+    if bad:
+        raise ValueError(f"not E.164 (+15551234567): {', '.join(bad)}")
+    return tuple(numbers)
+
+
+def _quiet_hours(value: str) -> Window | None:
+    return None if value.strip().lower() == _OFF else parse_window(value)
+
+
+def _state_windows(value: str) -> Mapping[str, Window]:
+    return MappingProxyType(parse_state_windows(value))
+
+
+def _day_end(value: str) -> time:
+    if not re.fullmatch(r"([01][0-9]|2[0-3]):[0-5][0-9]", value):
+        raise ValueError("must be HH:MM (24-hour), e.g. 18:00")
+    return time.fromisoformat(value)
+
+
+def _existing_file(value: str) -> bool:
+    if not Path(value).is_file():
+        raise ValueError(f"no such file: {value}")
+    return True
+
+
+def _content_rules(value: str) -> bool:
+    try:
+        content.load_rules(value)
+    except content.RulesError as exc:
+        raise ValidationError(exc.errors) from exc
+    return True
+
+
+def setting(
+    env: str, default: str | None, field: mf.Field[Any] | None = None, *, secret: bool = False, empty: Any = None
+) -> Any:
+    """One setting: its environment variable, its default as text (None: unset), and how it is read.
+
+    `empty` is the value when the variable is unset and has no default (an empty tuple, say).
+    """
+    reader = field if field is not None else mf.String()
+    value = empty if default is None else reader.deserialize(default)
+    metadata = {"env": env, "field": reader, "secret": secret, "text": default}
+    if getattr(value, "__hash__", None) is None:  # a read-only mapping: shared, never changed
+        return dataclasses.field(default_factory=lambda: value, metadata=metadata)
+    return dataclasses.field(default=value, metadata=metadata)
+
+
+def _secret(env: str, *validators: validate.Validator) -> Any:
+    return setting(env, None, mf.String(validate=list(validators)), secret=True)
+
+
+# -- the settings ---------------------------------------------------------------------------------------------
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     """Validated settings; secrets are excluded from `repr` so they never reach a log line."""
 
-    database_url: str = const.DEFAULT_DATABASE_URL
-    cms: str = const.DEFAULT_CMS
-    cms_region: str | None = None
-    cms_base_url: str | None = None
-    cms_access_token: str | None = None
-    cms_client_id: str | None = None
-    cms_client_secret: str | None = None
-    cms_refresh_token: str | None = None
-    cms_webhook_secret: str | None = None
-    mapping_file: str | None = None
-    twilio_account_sid: str | None = None
-    twilio_auth_token: str | None = None
-    twilio_messaging_service_sid: str | None = None
-    twilio_api_url: str = const.DEFAULT_TWILIO_API_URL
-    firm_numbers: tuple[str, ...] = ()
-    public_url: str | None = None
-    default_region: str = const.DEFAULT_REGION
-    timezone: str = const.DEFAULT_TIMEZONE
-    secret_key: str | None = None
-    log_level: str = "INFO"
-    firm_name: str = "The firm"
-    help_text: str | None = None
-    thread_active_days: int = 14
-    twilio_keyword_replies: bool = True
-    proxy_hops: int = 0
-    window_idle_minutes: int = 60
-    day_end: str = "18:00"
-    summary_review: bool = False
-    outbox_max_attempts: int = 8
-    consent_inbound_days: int = 30
-    content_rules_file: str | None = None
-    quiet_hours: str = "08:00-20:00"
-    quiet_hours_by_state: str = ""
-    office_hours: str = "Mon-Fri 09:00-17:00"
-    office_closed: str = ""
-    emergency_reply: str | None = None
-    retention_days: int = 2555
-    private_previews: bool = False
+    database_url: str = setting(
+        "MATTERLINE_DATABASE_URL", const.DEFAULT_DATABASE_URL, mf.String(validate=_check(_database_url, ""))
+    )
+    cms: str = setting("MATTERLINE_CMS", const.DEFAULT_CMS, mf.String(validate=_check(_vendor, "")))
+    cms_region: str | None = setting("MATTERLINE_CMS_REGION", None)
+    cms_base_url: str | None = setting("MATTERLINE_CMS_BASE_URL", None, mf.String(validate=_url_check(True)))
+    cms_access_token: str | None = _secret("MATTERLINE_CMS_ACCESS_TOKEN")
+    cms_client_id: str | None = setting("MATTERLINE_CMS_CLIENT_ID", None)
+    cms_client_secret: str | None = _secret("MATTERLINE_CMS_CLIENT_SECRET")
+    cms_refresh_token: str | None = _secret("MATTERLINE_CMS_REFRESH_TOKEN")
+    cms_webhook_secret: str | None = _secret("MATTERLINE_CMS_WEBHOOK_SECRET")
+    mapping_file: str | None = setting("MATTERLINE_MAPPING_FILE", None, mf.String(validate=_check(_existing_file, "")))
+    twilio_account_sid: str | None = setting(
+        "TWILIO_ACCOUNT_SID",
+        None,
+        mf.String(validate=validate.Regexp(_TWILIO_SID, error="must look like AC followed by 32 hex characters")),
+    )
+    twilio_auth_token: str | None = _secret("TWILIO_AUTH_TOKEN")
+    twilio_messaging_service_sid: str | None = setting(
+        "TWILIO_MESSAGING_SERVICE_SID",
+        None,
+        mf.String(
+            validate=validate.Regexp(_MESSAGING_SERVICE_SID, error="must look like MG followed by 32 hex characters")
+        ),
+    )
+    twilio_api_url: str = setting(
+        "MATTERLINE_TWILIO_API_URL", const.DEFAULT_TWILIO_API_URL, mf.String(validate=_url_check(True))
+    )
+    firm_numbers: tuple[str, ...] = setting("MATTERLINE_FIRM_NUMBERS", None, _Parsed(_firm_numbers), empty=())
+    public_url: str | None = setting(
+        "MATTERLINE_PUBLIC_URL", None, mf.String(validate=_url_check(True, base_only=True))
+    )
+    default_region: str = setting("MATTERLINE_DEFAULT_REGION", const.DEFAULT_REGION, _Parsed(_region))
+    zone: ZoneInfo = setting("MATTERLINE_TIMEZONE", const.DEFAULT_TIMEZONE, _Parsed(_zone))
+    secret_key: str | None = _secret("MATTERLINE_SECRET_KEY", validate.Length(min=16))
+    log_level: str = setting("MATTERLINE_LOG_LEVEL", "INFO", mf.String(validate=validate.OneOf(_LOG_LEVELS)))
+    firm_name: str = setting("MATTERLINE_FIRM_NAME", "The firm", mf.String(validate=validate.Length(max=80)))
+    help_text: str | None = setting("MATTERLINE_HELP_TEXT", None, mf.String(validate=validate.Length(max=320)))
+    thread_active_days: int = setting(
+        "MATTERLINE_THREAD_ACTIVE_DAYS", "14", mf.Integer(validate=validate.Range(min=0, max=365))
+    )
+    twilio_keyword_replies: bool = setting("MATTERLINE_TWILIO_KEYWORD_REPLIES", "true", mf.Boolean())
+    proxy_hops: int = setting("MATTERLINE_PROXY_HOPS", "0", mf.Integer(validate=validate.Range(min=0, max=5)))
+    window_idle_minutes: int = setting(
+        "MATTERLINE_WINDOW_IDLE_MINUTES", "60", mf.Integer(validate=validate.Range(min=1, max=24 * 60))
+    )
+    day_end: time = setting("MATTERLINE_DAY_END", "18:00", _Parsed(_day_end))
+    summary_review: bool = setting("MATTERLINE_SUMMARY_REVIEW", "false", mf.Boolean())
+    outbox_max_attempts: int = setting(
+        "MATTERLINE_OUTBOX_MAX_ATTEMPTS", "8", mf.Integer(validate=validate.Range(min=1, max=100))
+    )
+    consent_inbound_days: int = setting(
+        "MATTERLINE_CONSENT_INBOUND_DAYS", "30", mf.Integer(validate=validate.Range(min=0, max=365))
+    )
+    content_rules_file: str | None = setting(
+        "MATTERLINE_CONTENT_RULES_FILE", None, mf.String(validate=_check(_content_rules, ""))
+    )
+    quiet_hours: Window | None = setting("MATTERLINE_QUIET_HOURS", "08:00-20:00", _Parsed(_quiet_hours))
+    quiet_hours_by_state: Mapping[str, Window] = setting(
+        "MATTERLINE_QUIET_HOURS_BY_STATE", None, _Parsed(_state_windows), empty=MappingProxyType({})
+    )
+    office_hours: schedule.OfficeHours = setting(
+        "MATTERLINE_OFFICE_HOURS", "Mon-Fri 09:00-17:00", _Parsed(schedule.parse_office_hours)
+    )
+    office_closed: frozenset[date] = setting(
+        "MATTERLINE_OFFICE_CLOSED", None, _Parsed(schedule.parse_closed_days), empty=frozenset()
+    )
+    emergency_reply: str | None = setting(
+        "MATTERLINE_EMERGENCY_REPLY", None, mf.String(validate=validate.Length(min=1, max=480))
+    )
+    retention_days: int = setting(
+        "MATTERLINE_RETENTION_DAYS", "2555", mf.Integer(validate=validate.Range(min=1, max=36500))
+    )
+    private_previews: bool = setting("MATTERLINE_PRIVATE_PREVIEWS", "false", mf.Boolean())
 
     def __repr__(self) -> str:
         shown = []
-        for f in fields(self):
+        for f in dataclasses.fields(self):
             value = getattr(self, f.name)
             if f.name in SECRET_FIELDS and value is not None:
                 value = "***"
             shown.append(f"{f.name}={value!r}")
         return f"Settings({', '.join(shown)})"
+
+    @property
+    def timezone(self) -> str:
+        """The firm's IANA time zone name."""
+        return str(self.zone.key)
 
     @property
     def help_reply(self) -> str:
@@ -309,9 +315,9 @@ class Settings:
         return self.firm_numbers[0] if self.firm_numbers else None
 
     @property
-    def zone(self) -> ZoneInfo:
-        """The firm's time zone."""
-        return ZoneInfo(self.timezone)
+    def office(self) -> schedule.OfficeHours:
+        """The firm's office hours with its closed days."""
+        return dataclasses.replace(self.office_hours, closed=self.office_closed)
 
     def require(self, *names: str, why: str) -> None:
         """Stop with a settings error naming each of `names` that is unset.
@@ -324,16 +330,29 @@ class Settings:
             raise SettingsError(missing)
 
 
-_SCHEMA_FIELDS = SettingsSchema().fields
-ENV_NAMES: dict[str, str] = {name: str(field.data_key) for name, field in _SCHEMA_FIELDS.items()}
-SECRET_FIELDS: frozenset[str] = frozenset(
-    name for name, field in _SCHEMA_FIELDS.items() if field.metadata.get("secret")
-)
+_FIELDS: Final = {f.name: f for f in dataclasses.fields(Settings)}
+ENV_NAMES: Final[dict[str, str]] = {name: str(f.metadata["env"]) for name, f in _FIELDS.items()}
+SECRET_FIELDS: Final[frozenset[str]] = frozenset(name for name, f in _FIELDS.items() if f.metadata["secret"])
+
+
+def _schema() -> Schema:
+    """The loader: one marshmallow field per setting, keyed by its variable, defaulting to the dataclass's."""
+    declared: dict[str, mf.Field[Any]] = {}
+    for name, f in _FIELDS.items():
+        reader: mf.Field[Any] = f.metadata["field"]
+        reader.data_key = f.metadata["env"]
+        reader.load_default = f.default if f.default_factory is dataclasses.MISSING else f.default_factory()
+        declared[name] = reader
+    schema_class = Schema.from_dict(declared, name="SettingsSchema")
+    return schema_class(unknown=EXCLUDE)  # unknown MATTERLINE_* names are reported by load_settings itself
+
+
+_SCHEMA: Final = _schema()
 
 
 def setting_names() -> dict[str, bool]:
     """Every environment variable Matterline reads, mapped to whether it holds a secret."""
-    return {ENV_NAMES[name]: name in SECRET_FIELDS for name in _SCHEMA_FIELDS}
+    return {ENV_NAMES[name]: name in SECRET_FIELDS for name in _FIELDS}
 
 
 def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path | None = ".env") -> Settings:
@@ -353,7 +372,7 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path
             problems[name] = "unknown setting (check the spelling; see README 'Configuration')"
     relevant = {k: v for k, v in source.items() if k in known and v != ""}
     try:
-        settings: Settings = SettingsSchema().load(relevant)
+        loaded: dict[str, Any] = _SCHEMA.load(relevant)
     except ValidationError as exc:
         found = exc.messages if isinstance(exc.messages, dict) else {"settings": exc.messages}
         for key, messages in found.items():
@@ -362,4 +381,4 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path
         raise SettingsError(problems) from None
     if problems:
         raise SettingsError(problems)
-    return settings
+    return Settings(**loaded)

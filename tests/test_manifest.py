@@ -170,7 +170,7 @@ def test_given_unreadable_or_non_json_file_then_clear_error(tmp_path: Path) -> N
 
 
 def test_twilio_console_urls_are_the_apps_twilio_routes() -> None:
-    from webhooks.twilio import SMS_PATH, STATUS_PATH
+    from webhooks.inbound.twilio import SMS_PATH, STATUS_PATH
 
     assert MANIFEST.twilio_console == {
         "phone_number.messaging.a_message_comes_in": SMS_PATH,

@@ -22,9 +22,10 @@ from connector.cms.errors import (
     RateLimitedError,
     RetryableError,
     classify,
+    retry_verdict,
 )
 from connector.cms.ratelimit import RateLimiter
-from connector.cms.retry import DEFAULT_POLICY, RetryPolicy
+from connector.retry import CMS_CALLS, RetryPolicy
 from mappings.fieldpath import FieldPath
 
 # Methods whose repetition cannot create a second record.
@@ -70,7 +71,7 @@ class CmsClient:
         headers: Mapping[str, str] | None = None,
         error_message_paths: tuple[FieldPath, ...] = (),
         limiter: RateLimiter | None = None,
-        policy: RetryPolicy = DEFAULT_POLICY,
+        policy: RetryPolicy = CMS_CALLS,
         session: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
         timeout: tuple[float, float] = const.HTTP_TIMEOUT,
@@ -132,7 +133,7 @@ class CmsClient:
                 self.stats.bump("retries")
             return self._send(method, url, params, json)
 
-        return self.policy.call(attempt, sleep=self._sleep)
+        return self.policy.call(attempt, classify=retry_verdict, sleep=self._sleep)
 
     def _send(self, method: str, url: str, params: Mapping[str, Any] | None, body: Any) -> CmsResponse:
         endpoint = _endpoint(method, url)

@@ -13,7 +13,7 @@ from connector.cms.auth import Credentials, OAuthTokens, StaticToken, TokenStore
 from connector.cms.client import CmsClient
 from connector.cms.errors import CmsError, ConfigError, RetryableError
 from connector.cms.ratelimit import RateLimiter, RateLimitHeaders
-from connector.cms.retry import DEFAULT_POLICY, RetryPolicy
+from connector.retry import CMS_CALLS, RetryPolicy
 from connector.settings import Settings, SettingsError
 from mappings.model import Mapping
 
@@ -38,7 +38,7 @@ def build_client(
     mapping: Mapping,
     engine: Engine | None = None,
     *,
-    policy: RetryPolicy = DEFAULT_POLICY,
+    policy: RetryPolicy = CMS_CALLS,
     sleep: Callable[[float], None] = time.sleep,
 ) -> CmsClient:
     """A client for the configured CMS, with OAuth refresh when the refresh trio is configured."""

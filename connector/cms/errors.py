@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from enum import Enum
 
+from connector.retry import Retry
+
 
 class Action(Enum):
     """What to do about a failed call."""
@@ -113,3 +115,17 @@ class AmbiguousWriteError(CmsError):
 
 class PaginationLoopError(FatalError):
     """A page pointed back at a page already read; following it would loop forever."""
+
+
+def retry_verdict(exc: BaseException) -> Retry | None:
+    """Whether a failed CMS call may be repeated in-process, and after what wait.
+
+    A rate limit asks for its `Retry-After` (nothing more when the shared limiter already holds every
+    request); other transient failures back off. An ambiguous create is never repeated blindly: the
+    write-back looks its marker up first, in a later attempt.
+    """
+    if isinstance(exc, RateLimitedError):
+        return Retry(exc.retry_after, held=exc.paused)
+    if isinstance(exc, RetryableError):
+        return Retry()
+    return None

@@ -11,12 +11,53 @@ import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, select, text
+from sqlalchemy import Connection, Engine, insert, select
 
+from connector.store import dialect
 from connector.store.engine import utcnow
 from connector.store.tables import audit_log
+
+
+class Action(StrEnum):
+    """Every action the log records, in one spelling (snake_case), so a filter never misses one."""
+
+    RECEIVE = "receive"
+    SEND = "send"
+    SEND_BLOCKED = "send_blocked"
+    SEND_CANCELED = "send_canceled"
+    SEND_FAILED = "send_failed"
+    DELIVERY_FAILED = "delivery_failed"
+    OVERRIDE = "override"
+    QUIET_HOURS_OVERRIDE = "quiet_hours_override"
+    OPT_OUT = "opt_out"
+    OPT_IN = "opt_in"
+    CONSENT = "consent"
+    CONSENT_REVOKED = "consent_revoked"
+    ASSIGN = "assign"
+    READ = "read"
+    UNREAD = "unread"
+    URGENT = "urgent"
+    REFILE = "refile"
+    ESCALATE = "escalate"
+    WINDOW_CLOSED = "window_closed"
+    WRITEBACK = "writeback"
+    WRITEBACK_DEAD = "writeback_dead"
+    SUMMARY_EDIT = "summary_edit"
+    SUMMARY_FILED = "summary_filed"
+    REPLAY = "replay"
+    DISCARD = "discard"
+    EXPORT = "export"
+    PURGE = "purge"
+    HOLD_SET = "hold_set"
+    HOLD_RELEASE = "hold_release"
+    MAPPING_CHANGE = "mapping_change"
+    LOGIN = "login"
+    USER_ADDED = "user_added"
+    USER_DISABLED = "user_disabled"
+
 
 GENESIS = "0" * 64
 # One PostgreSQL advisory lock serialises appends, so two writers never chain onto the same entry.
@@ -47,7 +88,7 @@ def append(
     conn: Connection,
     *,
     actor: str,
-    action: str,
+    action: Action,
     subject_type: str,
     subject_id: str | int | None = None,
     matter_cms_id: str | None = None,
@@ -56,13 +97,12 @@ def append(
     at: datetime | None = None,
 ) -> int:
     """Append one entry inside the caller's transaction; it lands or vanishes with the change it records."""
-    if conn.dialect.name == "postgresql":
-        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
+    dialect.advisory_lock(conn, _PG_LOCK_KEY)
     last = conn.execute(select(audit_log.c.hash).order_by(audit_log.c.id.desc()).limit(1)).scalar()
     row: dict[str, Any] = {
         "at": (at or utcnow()).astimezone(UTC),
         "actor": actor,
-        "action": action,
+        "action": str(action),
         "subject_type": subject_type,
         "subject_id": None if subject_id is None else str(subject_id),
         "matter_cms_id": matter_cms_id,
@@ -142,7 +182,7 @@ def note_mapping(engine: Engine, vendor: str, files: Mapping[str, bytes], *, act
     with engine.begin() as conn:
         last = conn.execute(
             select(audit_log.c.details)
-            .where(audit_log.c.action == MAPPING_CHANGE, audit_log.c.subject_id == vendor)
+            .where(audit_log.c.action == Action.MAPPING_CHANGE, audit_log.c.subject_id == vendor)
             .order_by(audit_log.c.id.desc())
             .limit(1)
         ).scalar()
@@ -151,12 +191,9 @@ def note_mapping(engine: Engine, vendor: str, files: Mapping[str, bytes], *, act
         append(
             conn,
             actor=actor,
-            action=MAPPING_CHANGE,
+            action=Action.MAPPING_CHANGE,
             subject_type="mapping",
             subject_id=vendor,
             details={"digest": combined, "files": digests, "first": last is None},
         )
     return True
-
-
-MAPPING_CHANGE = "mapping_change"

@@ -36,8 +36,10 @@ from sqlalchemy import Connection, Engine, or_, select
 
 from connector.compliance import audit
 from connector.compliance.retention import body_sha256
+from connector.errors import conflict, not_found, unavailable
 from connector.guardrails import consent
 from connector.settings import Settings
+from connector.store import dialect
 from connector.store.engine import utcnow
 from connector.store.tables import (
     audit_log,
@@ -80,10 +82,6 @@ CSV_COLUMNS: Final = (
 )
 # A spreadsheet runs a cell that starts with one of these as a formula; a client's text must never run.
 _FORMULA_START: Final = ("=", "+", "-", "@", "\t", "\r")
-
-
-class ExportError(Exception):
-    """An export that will not be written: an unknown matter, or a target that is not empty."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,12 +130,14 @@ def export_matter(
     out_dir: str | os.PathLike[str],
     *,
     actor: str,
+    request_id: str | None = None,
     now: datetime | None = None,
 ) -> ExportResult:
     """Write the matter's export to `out_dir` (new or empty) and audit it.
 
     Raises:
-        ExportError: the matter is not in the store, or `out_dir` exists and is not an empty directory.
+        MatterlineError: not found (the matter); conflict `bad_target` when `out_dir` exists and is not an
+            empty directory; unavailable `export_failed` when the files cannot be written.
     """
     target = Path(out_dir).absolute()
     _check_target(target)
@@ -145,7 +145,7 @@ def export_matter(
     with _snapshot(engine) as conn:
         record = _gather(conn, matter_cms_id, settings, moment, actor)
     if record is None:
-        raise ExportError(f"no matter {matter_cms_id} in the store (run `matterline sync`?)")
+        raise not_found(f"no matter {matter_cms_id} in the store (run `matterline sync`?)")
     rendered = {
         JSON_FILE: (json.dumps(record, indent=2, ensure_ascii=False, default=str) + "\n").encode("utf-8"),
         CSV_FILE: _csv(record, settings.zone),
@@ -168,13 +168,15 @@ def export_matter(
         target.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent))
     except OSError as exc:
-        raise ExportError(f"cannot write beside {target}: {exc.strerror or exc}") from exc
+        raise unavailable("export_failed", f"cannot write beside {target}: {exc.strerror or exc}") from exc
     try:
         for name, data in rendered.items():
             (staging / name).write_bytes(data)
-        audit_id = _publish(engine, staging, target, matter_cms_id, files, len(record["messages"]), actor, moment)
+        audit_id = _publish(
+            engine, staging, target, matter_cms_id, files, len(record["messages"]), actor, request_id, moment
+        )
     except OSError as exc:
-        raise ExportError(f"could not write the export to {target}: {exc.strerror or exc}") from exc
+        raise unavailable("export_failed", f"could not write the export to {target}: {exc.strerror or exc}") from exc
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
@@ -185,9 +187,9 @@ def _check_target(target: Path) -> None:
     if not target.exists():
         return
     if not target.is_dir():
-        raise ExportError(f"{target} exists and is not a directory")
+        raise conflict("bad_target", f"{target} exists and is not a directory")
     if any(target.iterdir()):
-        raise ExportError(f"{target} is not empty; export into a new or empty directory")
+        raise conflict("bad_target", f"{target} is not empty; export into a new or empty directory")
 
 
 def _publish(
@@ -198,6 +200,7 @@ def _publish(
     files: Sequence[ExportedFile],
     count: int,
     actor: str,
+    request_id: str | None,
     now: datetime,
 ) -> int:
     """Rename the finished export into place inside the transaction that audits it: both or neither."""
@@ -207,10 +210,11 @@ def _publish(
             audit_id = audit.append(
                 conn,
                 actor=actor,
-                action="export",
+                action=audit.Action.EXPORT,
                 subject_type="matter",
                 subject_id=matter_cms_id,
                 matter_cms_id=matter_cms_id,
+                request_id=request_id,
                 details={"messages": count, "out_dir": str(target), "files": {f.name: f.sha256 for f in files}},
                 at=now,
             )
@@ -220,7 +224,7 @@ def _publish(
             try:
                 staging.rename(target)
             except OSError as exc:
-                raise ExportError(f"could not move the export into {target}: {exc.strerror or exc}") from exc
+                raise conflict("bad_target", f"could not move the export into {target}: {exc.strerror or exc}") from exc
         except BaseException:
             transaction.rollback()
             raise
@@ -239,9 +243,7 @@ def _snapshot(engine: Engine) -> Iterator[Connection]:
     The connection's transaction begins with the first read and is rolled back on close: nothing is written.
     """
     with engine.connect() as conn:
-        if conn.dialect.name == "postgresql":
-            conn.execution_options(isolation_level="REPEATABLE READ")
-        yield conn
+        yield dialect.repeatable_read(conn)
 
 
 # -- gathering ---------------------------------------------------------------------------------------------

@@ -31,17 +31,16 @@ from sqlalchemy import (
     case,
     exists,
     func,
-    insert,
     null,
     select,
-    text,
     update,
 )
 
 from connector.compliance import audit
 from connector.settings import Settings
+from connector.store import dialect
 from connector.store.engine import utcnow
-from connector.store.tables import legal_holds, matters, messages, windows, writebacks
+from connector.store.tables import legal_holds, messages, windows, writebacks
 
 BATCH: Final = 500
 """Messages purged per transaction: short write locks, and an interrupted run keeps what it finished."""
@@ -59,15 +58,6 @@ TRANSCRIPT_DEAD: Final = "transcript_dead"
 
 # Write-back records that hold verbatim message text (corrections and tasks quote no bodies).
 _VERBATIM_KINDS: Final = ("transcript", "summary")
-
-
-class HoldError(ValueError):
-    """A hold or release that will not happen; `code` says why, `bad_input` marks the caller's mistake."""
-
-    def __init__(self, code: str, message: str, *, bad_input: bool = False) -> None:
-        super().__init__(message)
-        self.code = code
-        self.bad_input = bad_input
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,9 +111,9 @@ class PurgeReport:
 # -- legal holds ------------------------------------------------------------------------------------------
 
 
-def _lock(conn: Connection) -> None:
-    if conn.dialect.name == "postgresql":
-        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
+def lock(conn: Connection) -> None:
+    """Serialise with purges and other hold changes until this transaction ends."""
+    dialect.advisory_lock(conn, _PG_LOCK_KEY)
 
 
 def on_hold(conn: Connection, matter_cms_id: str) -> bool:
@@ -153,91 +143,6 @@ def _all_held(conn: Connection) -> set[str]:
         select(legal_holds.c.matter_cms_id).where(legal_holds.c.id.in_(newest), legal_holds.c.action == SET)
     )
     return set(rows.scalars())
-
-
-def holds(engine: Engine) -> list[dict[str, Any]]:
-    """Matters on hold now, with when, why and by whom the hold was set (`matterline hold list --json`)."""
-    newest = select(func.max(legal_holds.c.id)).group_by(legal_holds.c.matter_cms_id)
-    query = (
-        select(legal_holds)
-        .where(legal_holds.c.id.in_(newest), legal_holds.c.action == SET)
-        .order_by(legal_holds.c.matter_cms_id)
-    )
-    with engine.connect() as conn:
-        return [
-            {
-                "matter_cms_id": row.matter_cms_id,
-                "since": row.created_at.isoformat(),
-                "reason": row.reason,
-                "actor": row.actor,
-            }
-            for row in conn.execute(query)
-        ]
-
-
-def set_hold(
-    engine: Engine, matter_cms_id: str, reason: str, actor: str, *, now: datetime | None = None
-) -> dict[str, Any]:
-    """Put a matter on legal hold: from now on no purge touches its messages.
-
-    Raises:
-        HoldError: an empty reason (bad input), an unknown matter, or a matter already on hold.
-    """
-    return _change(engine, matter_cms_id, reason, actor, SET, now)
-
-
-def release_hold(
-    engine: Engine, matter_cms_id: str, reason: str, actor: str, *, now: datetime | None = None
-) -> dict[str, Any]:
-    """Lift a matter's legal hold; the next purge treats its messages like any others.
-
-    Raises:
-        HoldError: an empty reason (bad input), an unknown matter, or a matter that is not on hold.
-    """
-    return _change(engine, matter_cms_id, reason, actor, RELEASE, now)
-
-
-def _change(
-    engine: Engine, matter_cms_id: str, reason: str, actor: str, action: str, now: datetime | None
-) -> dict[str, Any]:
-    reason = reason.strip()
-    if not reason:
-        raise HoldError("empty_reason", f"a hold {action} needs a reason (it is kept in the audit log)", bad_input=True)
-    moment = now or utcnow()
-    with engine.begin() as conn:
-        _lock(conn)
-        known = conn.execute(select(matters.c.id).where(matters.c.cms_id == matter_cms_id)).first()
-        if known is None:
-            raise HoldError("not_found", f"no matter {matter_cms_id} in the store (run `matterline sync`?)")
-        held = on_hold(conn, matter_cms_id)
-        if action == SET and held:
-            raise HoldError("already_on_hold", f"matter {matter_cms_id} is already on legal hold")
-        if action == RELEASE and not held:
-            raise HoldError("not_on_hold", f"matter {matter_cms_id} is not on legal hold")
-        hold_id = conn.execute(
-            insert(legal_holds)
-            .values(matter_cms_id=matter_cms_id, action=action, reason=reason, actor=actor, created_at=moment)
-            .returning(legal_holds.c.id)
-        ).scalar_one()
-        audit.append(
-            conn,
-            actor=actor,
-            action=f"hold_{action}",
-            subject_type="matter",
-            subject_id=matter_cms_id,
-            matter_cms_id=matter_cms_id,
-            details={"reason": reason[:1000], "hold": int(hold_id)},
-            at=moment,
-        )
-    return {
-        "id": int(hold_id),
-        "matter_cms_id": matter_cms_id,
-        "action": action,
-        "on_hold": action == SET,
-        "reason": reason,
-        "actor": actor,
-        "at": moment.isoformat(),
-    }
 
 
 # -- purge ------------------------------------------------------------------------------------------------
@@ -363,7 +268,7 @@ def purge(
             done, size, records = _purge_batch(conn, chunk, plan, settings, cutoff, moment, actor)
         purged, freed, cleared = purged + done, freed + size, cleared + records
     with engine.begin() as conn:
-        _lock(conn)
+        lock(conn)
         cleared += _clear_tasks(conn, cutoff, moment, actor)
     return _report(False, settings, cutoff, purged, freed, cleared, plan)
 
@@ -395,7 +300,7 @@ def _clear_tasks(conn: Connection, cutoff: datetime, now: datetime, actor: str) 
         audit.append(
             conn,
             actor=actor,
-            action="purge",
+            action=audit.Action.PURGE,
             subject_type="matter",
             subject_id=matter,
             matter_cms_id=matter,
@@ -484,7 +389,7 @@ def _purge_batch(
     actor: str,
 ) -> tuple[int, int, int]:
     """Purge one batch in the caller's transaction, re-checking holds and state; one audit entry per matter."""
-    _lock(conn)
+    lock(conn)
     query = (
         select(
             messages.c.id,
@@ -500,9 +405,7 @@ def _purge_batch(
         .where(messages.c.id.in_(ids), messages.c.purged_at.is_(None))
         .order_by(messages.c.id)
     )
-    if conn.dialect.name == "postgresql":
-        query = query.with_for_update(of=messages)
-    rows = conn.execute(query).all()
+    rows = conn.execute(query.with_for_update(of=messages)).all()
     # A hold set (or a text re-filed) since the plan was made wins over the plan.
     held = _held(conn, [m for r in rows for m in (r.matter_cms_id, r.window_matter) if m is not None])
     by_matter: dict[str, list[Any]] = defaultdict(list)
@@ -527,7 +430,7 @@ def _purge_batch(
         audit.append(
             conn,
             actor=actor,
-            action="purge",
+            action=audit.Action.PURGE,
             subject_type="matter",
             subject_id=matter,
             matter_cms_id=matter,

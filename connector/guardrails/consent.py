@@ -13,9 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
 
-from sqlalchemy import Connection, Engine, func, insert, select
+from sqlalchemy import Connection, func, insert, select
 
+from connector import jsonable
 from connector.compliance import audit
+from connector.errors import invalid
 from connector.phones import to_e164
 from connector.store.engine import utcnow
 from connector.store.tables import consents, messages, threads
@@ -24,10 +26,6 @@ METHODS: Final = ("engagement_letter", "verbal", "web_form", "inbound_text", "cm
 GRANT, REVOKE = "grant", "revoke"
 # What a CMS consent field records, and what it is written down as.
 CMS_FIELD_ACTOR: Final = "sync"
-
-
-class ConsentError(ValueError):
-    """A consent record that cannot be taken: an unreadable number, an unknown method, no scope."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,11 +37,50 @@ class Verdict:
     detail: str
 
 
-def _phone(raw: str, region: str) -> str:
+@dataclass(frozen=True, slots=True)
+class ConsentRow:
+    """One ledger row: a grant or a withdrawal, how and when the client gave it, and who wrote it down."""
+
+    id: int
+    phone: str
+    action: str
+    method: str
+    scope: str
+    source: str | None
+    captured_by: str
+    client_cms_id: str | None
+    matter_cms_id: str | None
+    captured_at: datetime
+    created_at: datetime
+
+
+def phone_of(raw: str, region: str, *, code: str = "invalid_consent") -> str:
+    """`raw` as E.164.
+
+    Raises:
+        MatterlineError: invalid `code` when it is not a number that can be texted.
+    """
     phone = to_e164(raw, region)
     if phone is None:
-        raise ConsentError(f"{raw!r} is not a phone number that can be texted")
+        raise invalid(code, f"{raw!r} is not a phone number that can be texted", {"field": "phone"})
     return phone
+
+
+def row_of(row: Any) -> ConsentRow:
+    """A `consents` row as a view."""
+    return ConsentRow(
+        id=row.id,
+        phone=row.phone,
+        action=row.action,
+        method=row.method,
+        scope=row.scope,
+        source=row.source,
+        captured_by=row.captured_by,
+        client_cms_id=row.client_cms_id,
+        matter_cms_id=row.matter_cms_id,
+        captured_at=row.captured_at,
+        created_at=row.created_at,
+    )
 
 
 def record(
@@ -61,21 +98,28 @@ def record(
     matter_cms_id: str | None = None,
     request_id: str | None = None,
     now: datetime | None = None,
-) -> dict[str, Any]:
+) -> ConsentRow:
     """Append a grant or a revocation in the caller's transaction, audited with it.
 
     Raises:
-        ConsentError: the number cannot be read, or the method or scope is missing or unknown.
+        MatterlineError: invalid `invalid_consent` when the number cannot be read, or the method or
+            scope is missing or unknown.
     """
     if action not in (GRANT, REVOKE):
-        raise ConsentError(f"action must be {GRANT!r} or {REVOKE!r}")
+        raise invalid("invalid_consent", f"action must be {GRANT!r} or {REVOKE!r}", {"field": "action"})
     if method not in METHODS:
-        raise ConsentError(f"unknown method {method!r}; one of: {', '.join(METHODS)}")
+        raise invalid(
+            "invalid_consent", f"unknown method {method!r}; one of: {', '.join(METHODS)}", {"field": "method"}
+        )
     if not scope.strip():
-        raise ConsentError("a consent needs a scope (e.g. 'all matters' or 'matter 1234: scheduling')")
-    phone = _phone(raw_phone, region)
+        raise invalid(
+            "invalid_consent",
+            "a consent needs a scope (e.g. 'all matters' or 'matter 1234: scheduling')",
+            {"field": "scope"},
+        )
+    phone = phone_of(raw_phone, region)
     moment = now or utcnow()
-    row = {
+    row: dict[str, Any] = {
         "phone": phone,
         "action": action,
         "method": method,
@@ -91,7 +135,7 @@ def record(
     audit.append(
         conn,
         actor=captured_by,
-        action="consent" if action == GRANT else "consent_revoked",
+        action=audit.Action.CONSENT if action == GRANT else audit.Action.CONSENT_REVOKED,
         subject_type="phone",
         subject_id=phone,
         matter_cms_id=matter_cms_id,
@@ -99,7 +143,7 @@ def record(
         details={"method": method, "scope": row["scope"], "source": source, "consent_id": row_id},
         at=moment,
     )
-    return {"id": int(row_id), **row}
+    return ConsentRow(id=int(row_id), **row)
 
 
 def latest(conn: Connection, phone: str) -> Any:
@@ -141,38 +185,13 @@ def check(conn: Connection, phone: str, firm_number: str, *, inbound_days: int, 
     )
 
 
-def listing(engine: Engine, phone: str | None = None, *, region: str = "US") -> list[dict[str, Any]]:
-    """Ledger rows, oldest first (one number's when `phone` is given)."""
-    query = select(consents).order_by(consents.c.id)
-    if phone is not None:
-        query = query.where(consents.c.phone == _phone(phone, region))
-    with engine.connect() as conn:
-        return [_json(row) for row in conn.execute(query)]
-
-
 def for_phones(conn: Connection, phones: Iterable[str]) -> list[dict[str, Any]]:
     """Ledger rows of several numbers, oldest first (a matter's export)."""
     wanted = sorted(set(phones))
     if not wanted:
         return []
     rows = conn.execute(select(consents).where(consents.c.phone.in_(wanted)).order_by(consents.c.id))
-    return [_json(row) for row in rows]
-
-
-def _json(row: Any) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "phone": row.phone,
-        "action": row.action,
-        "method": row.method,
-        "scope": row.scope,
-        "source": row.source,
-        "captured_by": row.captured_by,
-        "client_cms_id": row.client_cms_id,
-        "matter_cms_id": row.matter_cms_id,
-        "captured_at": row.captured_at.isoformat(),
-        "created_at": row.created_at.isoformat(),
-    }
+    return [jsonable.plain(row_of(row)) for row in rows]
 
 
 def reconcile_cms_field(conn: Connection, values: Sequence[tuple[str, str, bool]], *, field: str, now: datetime) -> int:
@@ -219,7 +238,7 @@ def reconcile_cms_field(conn: Connection, values: Sequence[tuple[str, str, bool]
     audit.append(
         conn,
         actor=CMS_FIELD_ACTOR,
-        action="consent",
+        action=audit.Action.CONSENT,
         subject_type="consents",
         details={
             "method": "cms_field",

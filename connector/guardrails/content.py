@@ -28,7 +28,7 @@ import json
 import os
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Final, Literal
 
@@ -124,16 +124,25 @@ class Finding:
     message: str
     suggestion: str
 
+    def view(self) -> FindingView:
+        """The finding as staff, the API and the audit log see it."""
+        return FindingView(self.rule_id, self.action, [self.start, self.end], self.match, self.message, self.suggestion)
+
     def to_json(self) -> dict[str, Any]:
-        """The finding as the API and the audit log show it."""
-        return {
-            "rule": self.rule_id,
-            "action": self.action,
-            "span": [self.start, self.end],
-            "match": self.match,
-            "message": self.message,
-            "suggestion": self.suggestion,
-        }
+        """The finding's view as JSON (in an error's details)."""
+        return asdict(self.view())
+
+
+@dataclass(frozen=True, slots=True)
+class FindingView:
+    """What a content rule found in a text: the rule, its action, the span and text matched, and advice."""
+
+    rule: str
+    action: str
+    span: list[int]
+    match: str
+    message: str
+    suggestion: str
 
 
 @dataclass(frozen=True, slots=True)

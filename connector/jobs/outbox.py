@@ -8,16 +8,13 @@ a crashed worker simply expires and the job is taken again.
 
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from connector import const
+from connector.store import dialect
 from connector.store.engine import utcnow
 from connector.store.tables import outbox
 
@@ -46,22 +43,17 @@ def enqueue(
 ) -> bool:
     """Add a job unless one with this idempotency key exists; True when it was added."""
     moment = now or utcnow()
-    insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    result = conn.execute(
-        insert(outbox)
-        .values(
-            kind=kind,
-            idempotency_key=key,
-            payload=payload,
-            state="pending",
-            attempts=0,
-            next_attempt_at=due or moment,
-            created_at=moment,
-            updated_at=moment,
-        )
-        .on_conflict_do_nothing(index_elements=["idempotency_key"])
-    )
-    return bool(result.rowcount)
+    row = {
+        "kind": kind,
+        "idempotency_key": key,
+        "payload": payload,
+        "state": "pending",
+        "attempts": 0,
+        "next_attempt_at": due or moment,
+        "created_at": moment,
+        "updated_at": moment,
+    }
+    return dialect.insert_ignore(conn, outbox, row, ["idempotency_key"]) > 0
 
 
 def lease(
@@ -82,9 +74,7 @@ def lease(
     if kinds is not None:
         query = query.where(outbox.c.kind.in_(kinds))
     with engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)
-        rows = conn.execute(query).all()
+        rows = conn.execute(query.with_for_update(skip_locked=True)).all()
         if not rows:
             return []
         conn.execute(
@@ -104,14 +94,6 @@ def complete(conn: Connection, job: Job, owner: str, *, now: datetime | None = N
     conn.execute(
         update(outbox).where(_owned(job, owner)).values(state="done", leased_until=None, updated_at=now or utcnow())
     )
-
-
-def backoff(attempts: int, retry_after: float | None = None) -> timedelta:
-    """Full-jitter exponential backoff, or what the remote side asked for."""
-    if retry_after is not None:
-        return timedelta(seconds=retry_after)
-    ceiling = min(const.RETRY_BACKOFF_MAX * 10, const.RETRY_BACKOFF_BASE * 2**attempts)
-    return timedelta(seconds=random.uniform(0, ceiling))  # noqa: S311 - jitter, not security
 
 
 def retry(
@@ -157,6 +139,22 @@ def defer(
             updated_at=moment,
         )
     )
+
+
+def finish(conn: Connection, key: str, reason: str, *, now: datetime | None = None) -> bool:
+    """Mark the pending job `key` done without running it: the work it carried was withdrawn (a canceled text)."""
+    result = conn.execute(
+        update(outbox)
+        .where(outbox.c.idempotency_key == key, outbox.c.state == "pending")
+        .values(state="done", leased_until=None, last_error=reason, updated_at=now or utcnow())
+    )
+    return bool(result.rowcount)
+
+
+def in_flight(conn: Connection, key: str, *, now: datetime) -> bool:
+    """Whether a worker holds the lease on job `key` right now (its work may be under way)."""
+    leased = conn.execute(select(outbox.c.leased_until).where(outbox.c.idempotency_key == key)).scalar()
+    return leased is not None and leased > now
 
 
 def jobs(engine: Engine, *, dead_only: bool = False) -> list[dict[str, Any]]:

@@ -12,14 +12,16 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import Engine, func, select
 
 from connector.cms.client import CmsClient
 from connector.compliance import retention
+from connector.jobs import kinds
+from connector.jobs.registry import HANDLERS
 from connector.messaging import intake
-from connector.messaging.outbound import SEND_KIND
-from connector.messaging.sender import ClientFactory, SendCounts, make_client, send_due
+from connector.messaging.sender import ClientFactory, SendCounts, make_client
 from connector.settings import Settings
 from connector.store.engine import utcnow
 from connector.store.tables import outbox, pending_refresh
@@ -40,12 +42,24 @@ class Round:
     """What one round did."""
 
     taken_in: int = 0
-    sends: SendCounts = field(default_factory=SendCounts)
+    # What each kind of outbox job did (the handler's counts), by kind.
+    jobs: dict[str, Any] = field(default_factory=dict)
     windows: int = 0
-    writes: writer.WriteCounts = field(default_factory=writer.WriteCounts)
     refreshed: int = 0
     renewals: list[str] = field(default_factory=list)
     purged: int | None = None
+
+    @property
+    def sends(self) -> SendCounts:
+        """What sending texts did this round."""
+        found: SendCounts = self.jobs.get(kinds.SEND) or SendCounts()
+        return found
+
+    @property
+    def writes(self) -> writer.WriteCounts:
+        """What writing records to the CMS did this round."""
+        found: writer.WriteCounts = self.jobs.get(kinds.WRITE) or writer.WriteCounts()
+        return found
 
 
 class Worker:
@@ -64,9 +78,17 @@ class Worker:
         self.settings = settings
         self.mapping = mapping
         self._cms_client = cms_client
-        self._twilio = twilio
+        self._twilio_factory = twilio
         self._renewed_at: float | None = None
         self._purged_at: float | None = None
+
+    def cms_client(self) -> CmsClient:
+        """The CMS client (built on first use)."""
+        return self._cms_client()
+
+    def twilio(self) -> ClientFactory:
+        """How the sender makes its Twilio client."""
+        return self._twilio_factory
 
     def _cms_configured(self) -> bool:
         s = self.settings
@@ -76,10 +98,12 @@ class Worker:
         """Send what is due, refresh announced records, renew subscriptions when it is time."""
         result = Round()
         result.taken_in = intake.drain(self.engine, self.settings)
-        result.sends = send_due(self.engine, self.settings, client_factory=self._twilio)
-        result.windows = len(windows.close_due(self.engine, self.settings))
-        if self._cms_configured():
-            result.writes = writer.run_due(self.engine, self.settings, self.mapping, self._cms_client())
+        for kind, handler in HANDLERS.items():
+            if kind == kinds.WRITE:
+                # Windows that closed this round are written in the same round.
+                result.windows = len(windows.close_due(self.engine, self.settings))
+            if not handler.needs_cms or self._cms_configured():
+                result.jobs[kind] = handler.run(self)
         with self.engine.connect() as conn:
             announced = conn.execute(select(func.count()).select_from(pending_refresh)).scalar_one()
         if announced:
@@ -109,10 +133,12 @@ class Worker:
 
     def next_due_in(self) -> float | None:
         """Seconds until the next pending text or CMS write is due (0 when one is due now); None when none is."""
-        kinds = [SEND_KIND, writer.WRITE_KIND] if self._cms_configured() else [SEND_KIND]
+        running = [kind for kind, handler in HANDLERS.items() if not handler.needs_cms or self._cms_configured()]
         with self.engine.connect() as conn:
             soonest = conn.execute(
-                select(func.min(outbox.c.next_attempt_at)).where(outbox.c.state == "pending", outbox.c.kind.in_(kinds))
+                select(func.min(outbox.c.next_attempt_at)).where(
+                    outbox.c.state == "pending", outbox.c.kind.in_(running)
+                )
             ).scalar()
         if soonest is None:
             return None

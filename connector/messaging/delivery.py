@@ -87,7 +87,7 @@ def apply(conn: Connection, form: Mapping[str, str], now: datetime) -> int | Non
         audit.append(
             conn,
             actor="twilio",
-            action="delivery_failed",
+            action=audit.Action.DELIVERY_FAILED,
             subject_type="message",
             subject_id=message.id,
             matter_cms_id=message.matter_cms_id,

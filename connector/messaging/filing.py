@@ -12,10 +12,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Row, func, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from connector.compliance import audit
+from connector.errors import invalid, not_found
+from connector.store import dialect
 from connector.store.tables import contact_phones, contacts, filing_decisions, matters, messages, threads
 from connector.writeback import writer
 
@@ -28,10 +27,6 @@ RULE_ONLY_OPEN_MATTER = "only_open_matter"
 RULE_NEEDS_FILING = "needs_filing"
 RULE_OUTBOUND = "sent_from_matter"
 RULE_MANUAL = "manual"
-
-
-class FilingError(ValueError):
-    """A re-file that cannot be done (unknown or deleted matter, unknown message or thread)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,20 +46,16 @@ class Filing:
 
 def thread_for(conn: Connection, firm_number: str, client_phone: str, now: datetime) -> Row[Any]:
     """The thread for this pair, created when new; safe under concurrent first texts."""
-    dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    conn.execute(
-        dialect_insert(threads)
-        .values(
-            firm_number=firm_number,
-            client_phone=client_phone,
-            state=RULE_NEEDS_FILING,
-            filing_rule=RULE_NEEDS_FILING,
-            urgent=False,
-            message_count=0,
-            created_at=now,
-        )
-        .on_conflict_do_nothing(index_elements=["firm_number", "client_phone"])
-    )
+    new = {
+        "firm_number": firm_number,
+        "client_phone": client_phone,
+        "state": RULE_NEEDS_FILING,
+        "filing_rule": RULE_NEEDS_FILING,
+        "urgent": False,
+        "message_count": 0,
+        "created_at": now,
+    }
+    dialect.insert_ignore(conn, threads, new, ["firm_number", "client_phone"])
     return conn.execute(
         select(threads).where(threads.c.firm_number == firm_number, threads.c.client_phone == client_phone)
     ).one()
@@ -170,74 +161,55 @@ def _require_matter(conn: Connection, cms_id: str) -> None:
     if not conn.execute(
         select(func.count()).select_from(matters).where(matters.c.cms_id == cms_id, matters.c.deleted_at.is_(None))
     ).scalar_one():
-        raise FilingError(f"no matter {cms_id!r} in the store (run `matterline sync`?)")
+        raise invalid(
+            "unknown_matter", f"no matter {cms_id!r} in the store (run `matterline sync`?)", {"field": "matter_cms_id"}
+        )
 
 
 def refile_message(
-    conn: Connection,
-    message_id: int,
-    matter_cms_id: str,
-    *,
-    actor: str,
-    actor_id: int | None,
-    now: datetime,
-    request_id: str | None = None,
-) -> None:
-    """Staff move one message to another matter; the decision and the audit entry record who and why.
+    conn: Connection, message_id: int, matter_cms_id: str, *, actor: str, actor_id: int | None, now: datetime
+) -> str | None:
+    """Staff move one message to another matter; the decision records who. A text already in a written
+    transcript gets a correction note on both matters, so the record is never silently wrong. Returns the
+    matter it was filed to before.
 
     Raises:
-        FilingError: unknown message or matter.
+        MatterlineError: not found (the message); invalid `unknown_matter`.
     """
-    row = conn.execute(select(messages).where(messages.c.id == message_id)).first()
-    if row is None:
-        raise FilingError(f"no message {message_id}")
+    message = conn.execute(select(messages).where(messages.c.id == message_id).with_for_update()).first()
+    if message is None:
+        raise not_found(f"no message {message_id}")
     _require_matter(conn, matter_cms_id)
     filing = Filing(matter_cms_id, RULE_MANUAL, f"re-filed by {actor}", None)
     conn.execute(update(messages).where(messages.c.id == message_id).values(matter_cms_id=matter_cms_id))
     conn.execute(
         insert(filing_decisions).values(
-            thread_id=row.thread_id,
+            thread_id=message.thread_id,
             message_id=message_id,
             matter_cms_id=matter_cms_id,
-            previous_matter_cms_id=row.matter_cms_id,
+            previous_matter_cms_id=message.matter_cms_id,
             rule=filing.rule,
             detail=filing.detail,
             actor_id=actor_id,
             created_at=now,
         )
     )
-    if row.matter_cms_id is not None and row.matter_cms_id != matter_cms_id:
-        writer.queue_correction(conn, row, row.matter_cms_id, matter_cms_id, actor, now)
-    audit.append(
-        conn,
-        actor=actor,
-        action="refile",
-        subject_type="message",
-        subject_id=message_id,
-        matter_cms_id=matter_cms_id,
-        request_id=request_id,
-        details={"from_matter": row.matter_cms_id, "to_matter": matter_cms_id},
-        at=now,
-    )
+    if message.matter_cms_id is not None and message.matter_cms_id != matter_cms_id:
+        writer.queue_correction(conn, message, message.matter_cms_id, matter_cms_id, actor, now)
+    previous: str | None = message.matter_cms_id
+    return previous
 
 
 def refile_thread(
-    conn: Connection,
-    thread_id: int,
-    matter_cms_id: str,
-    *,
-    actor: str,
-    actor_id: int | None,
-    now: datetime,
-    request_id: str | None = None,
+    conn: Connection, thread_id: int, matter_cms_id: str, *, actor: str, actor_id: int | None, now: datetime
 ) -> int:
     """Staff file a thread to a matter: it becomes the thread's matter, and its unfiled texts go there.
 
-    Returns the number of messages filed. Raises FilingError for an unknown thread or matter.
+    Returns the number of messages filed.
+
+    Raises:
+        MatterlineError: invalid `unknown_matter`.
     """
-    thread = conn.execute(select(threads).where(threads.c.id == thread_id)).first()
-    if thread is None:
-        raise FilingError(f"no thread {thread_id}")
     _require_matter(conn, matter_cms_id)
     unfiled = list(
         conn.execute(
@@ -248,15 +220,4 @@ def refile_thread(
     for message_id in unfiled:
         apply_filing(conn, thread_id, message_id, filing, now, actor_id=actor_id)
     apply_filing(conn, thread_id, None, filing, now, actor_id=actor_id)
-    audit.append(
-        conn,
-        actor=actor,
-        action="refile",
-        subject_type="thread",
-        subject_id=thread_id,
-        matter_cms_id=matter_cms_id,
-        request_id=request_id,
-        details={"from_matter": thread.matter_cms_id, "to_matter": matter_cms_id, "messages": len(unfiled)},
-        at=now,
-    )
     return len(unfiled)

@@ -13,13 +13,11 @@ from typing import Any
 from sqlalchemy import Connection, Engine, select, update
 
 from connector.compliance import audit
-from connector.messaging import filing, reception, urgent
+from connector.messaging import filing, reception, texts, urgent
 from connector.messaging.keywords import classify, keyword_only
-from connector.messaging.outbound import queue_system_text
 from connector.messaging.segments import measure
 from connector.settings import Settings
-from connector.store.tables import messages
-from connector.store.tables import threads as threads_table
+from connector.store.tables import messages, threads
 
 BATCH = 200
 TWILIO_ACTOR = "twilio"
@@ -38,9 +36,7 @@ def run(engine: Engine, settings: Settings, *, limit: int = BATCH) -> int:
     """Thread and file up to `limit` waiting texts; returns how many."""
     with engine.begin() as conn:
         query = select(messages).where(messages.c.thread_id.is_(None)).order_by(messages.c.id).limit(limit)
-        if conn.dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)
-        rows = conn.execute(query).all()
+        rows = conn.execute(query.with_for_update(skip_locked=True)).all()
         for row in rows:
             _take(conn, row, settings)
     return len(rows)
@@ -59,12 +55,12 @@ def _take(conn: Connection, row: Any, settings: Settings) -> None:
     thread = filing.thread_for(conn, firm_key(row, settings), client_phone, row.created_at)
     conn.execute(update(messages).where(messages.c.id == row.id).values(thread_id=thread.id))
     counters: dict[str, Any] = {
-        "message_count": threads_table.c.message_count + 1,
+        "message_count": threads.c.message_count + 1,
         "last_message_id": row.id,
     }
     if row.direction != "inbound":
         conn.execute(update(messages).where(messages.c.id == row.id).values(matter_cms_id=thread.matter_cms_id))
-        conn.execute(update(threads_table).where(threads_table.c.id == thread.id).values(**counters))
+        conn.execute(update(threads).where(threads.c.id == thread.id).values(**counters))
         return
     if row.encoding is None:
         segments = measure(row.body)
@@ -76,8 +72,8 @@ def _take(conn: Connection, row: Any, settings: Settings) -> None:
     decision = filing.decide(conn, thread, row.created_at, settings.thread_active_days)
     filing.apply_filing(conn, thread.id, row.id, decision, row.created_at)
     conn.execute(
-        update(threads_table)
-        .where(threads_table.c.id == thread.id)
+        update(threads)
+        .where(threads.c.id == thread.id)
         .values(**counters, last_message_at=row.created_at, last_inbound_at=row.created_at)
     )
     _plain_language(conn, row, settings, decision, thread.id)
@@ -85,7 +81,7 @@ def _take(conn: Connection, row: Any, settings: Settings) -> None:
     audit.append(
         conn,
         actor=TWILIO_ACTOR,
-        action="receive",
+        action=audit.Action.RECEIVE,
         subject_type="message",
         subject_id=row.id,
         matter_cms_id=decision.matter_cms_id,
@@ -117,7 +113,7 @@ def _plain_language(conn: Connection, row: Any, settings: Settings, decision: fi
     )
     if text is None:
         return
-    queue_system_text(
+    texts.store(
         conn,
         thread_id=thread_id,
         kind="confirmation",

@@ -15,8 +15,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from connector.compliance import audit
 from connector.guardrails import optouts
@@ -24,6 +22,7 @@ from connector.messaging.keywords import Keyword, keyword_only
 from connector.messaging.segments import measure
 from connector.phones import to_e164
 from connector.settings import Settings
+from connector.store import dialect
 from connector.store.tables import messages
 
 _SID = re.compile(r"^(SM|MM)[0-9a-fA-F]{32}$")
@@ -118,8 +117,10 @@ def _count(raw: Mapping[str, str], name: str) -> int:
 # Built once: the webhook's one statement, without per-request construction cost. Rows whose MessageSid
 # is already stored are skipped by the database itself, so concurrent duplicates cannot both land.
 _INSERTS = {
-    dialect: insert(messages).on_conflict_do_nothing(index_elements=["sid"]).returning(messages.c.id, messages.c.sid)
-    for dialect, insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
+    name: dialect.insert(name, messages)
+    .on_conflict_do_nothing(index_elements=["sid"])
+    .returning(messages.c.id, messages.c.sid)
+    for name in ("postgresql", "sqlite")
 }
 
 
@@ -194,7 +195,7 @@ def record_signal(
     audit.append(
         conn,
         actor=f"client:{phone}",
-        action=action.replace("_", "-"),
+        action=audit.Action.OPT_OUT if action == "opt_out" else audit.Action.OPT_IN,
         subject_type="phone",
         subject_id=phone,
         matter_cms_id=matter_cms_id,

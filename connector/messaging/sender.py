@@ -22,10 +22,10 @@ from twilio.rest import Client
 
 from connector.compliance import audit
 from connector.const import DEFAULT_TWILIO_API_URL, LOGGER
-from connector.guardrails import consent, optouts
-from connector.jobs import outbox
-from connector.messaging import outbound, twilio_errors
-from connector.messaging.outbound import SEND_KIND
+from connector.guardrails import optouts, pipeline
+from connector.jobs import kinds, outbox
+from connector.messaging import twilio_errors
+from connector.retry import JOBS
 from connector.settings import Settings
 from connector.store.engine import utcnow
 from connector.store.tables import messages, send_attempts
@@ -33,6 +33,8 @@ from connector.store.tables import messages, send_attempts
 TWILIO_TIMEOUT = 15.0
 # How far before an attempt to look when matching a message Twilio may have created.
 _CLOCK_SKEW = timedelta(minutes=5)
+# A text still waiting to go: queued, or held for the recipient's quiet hours.
+_SENDABLE = ("pending", "scheduled")
 
 ClientFactory = Callable[[Settings], Client]
 
@@ -79,7 +81,7 @@ def send_due(
     """Send every text that is due (at `now`, by default the clock's); returns what happened."""
     owner = owner or f"{socket.gethostname()}:{id(engine)}"
     counts = SendCounts()
-    jobs = outbox.lease(engine, owner, kinds=(SEND_KIND,), limit=limit, now=now)
+    jobs = outbox.lease(engine, owner, kinds=(kinds.SEND,), limit=limit, now=now)
     if not jobs:
         return counts
     client = client_factory(settings)
@@ -94,7 +96,7 @@ def send_due(
                     job,
                     owner,
                     f"{type(exc).__name__}: {exc}",
-                    delay=outbox.backoff(job.attempts),
+                    delay=JOBS.delay(job.attempts),
                     max_attempts=settings.outbox_max_attempts,
                 ):
                     counts.dead += 1
@@ -103,75 +105,45 @@ def send_due(
     return counts
 
 
-_INTAKE_WAIT = timedelta(seconds=2)
-
-
-def _waiting_inbound(conn: Connection, phone: str) -> bool:
-    return (
-        conn.execute(
-            select(messages.c.id)
-            .where(messages.c.thread_id.is_(None), messages.c.direction == "inbound", messages.c.from_number == phone)
-            .limit(1)
-        ).first()
-        is not None
-    )
-
-
 def _block(
     conn: Connection,
     job: outbox.Job,
     owner: str,
     message: Any,
-    reason: str,
-    why: str,
+    verdict: pipeline.SendVerdict,
     now: datetime,
     counts: SendCounts,
 ) -> None:
     """A guardrail stopped a queued text at the last moment: it is marked blocked, audited, and its job done."""
-    _finish(conn, message, "blocked", None, why, now)
+    _finish(conn, message, "blocked", None, verdict.detail, now)
     audit.append(
         conn,
         actor="worker",
-        action="send_blocked",
+        action=audit.Action.SEND_BLOCKED,
         subject_type="message",
         subject_id=message.id,
         matter_cms_id=message.matter_cms_id,
-        details={"reason": reason},
+        details={"reason": verdict.code},
         at=now,
     )
     outbox.complete(conn, job, owner, now=now)
     counts.blocked += 1
 
 
-def _held_again(
-    conn: Connection, settings: Settings, job: outbox.Job, owner: str, message: Any, now: datetime, counts: SendCounts
-) -> bool:
-    """The guardrails again at the moment of sending: consent may have been withdrawn, and a text that
-    waited (a retry, a worker that was down) may now fall in the recipient's quiet hours."""
-    verdict = consent.check(
-        conn, message.to_number, message.from_number, inbound_days=settings.consent_inbound_days, now=now
-    )
-    if not verdict.allowed:
-        why = f"consent withdrawn before the text went: {verdict.detail}"
-        _block(conn, job, owner, message, "consent_required", why, now, counts)
-        return True
-    held_until = None if message.quiet_hours_exempt else outbound.hold_until(conn, settings, message.to_number, now)
-    if held_until is not None:
-        conn.execute(
-            update(messages).where(messages.c.id == message.id).values(status="scheduled", scheduled_for=held_until)
-        )
-        outbox.defer(
-            conn, job, owner, "quiet hours: held until the recipient's morning", delay=held_until - now, now=now
-        )
-        counts.retried += 1
-        return True
-    if message.status == "scheduled":
-        conn.execute(update(messages).where(messages.c.id == message.id).values(status="pending"))
-    return False
+def _wait(
+    conn: Connection, job: outbox.Job, owner: str, message: Any, verdict: pipeline.SendVerdict, now: datetime
+) -> None:
+    """Not yet: put the job back, untried, until the guardrail that holds it may let it go."""
+    until = verdict.until or now
+    if verdict.hold:
+        held = update(messages).where(messages.c.id == message.id).values(status="scheduled", scheduled_for=until)
+        conn.execute(held)
+    outbox.defer(conn, job, owner, verdict.detail, delay=until - now, now=now)
 
 
-def _load(conn: Connection, message_id: int) -> Any:
-    return conn.execute(select(messages).where(messages.c.id == message_id)).first()
+def _locked(conn: Connection, message_id: int) -> Any:
+    """The message row, locked until the transaction ends: a cancel, and a second sender, wait for it."""
+    return conn.execute(select(messages).where(messages.c.id == message_id).with_for_update()).first()
 
 
 def _send_one(
@@ -186,20 +158,9 @@ def _send_one(
     message_id = int(job.payload["message_id"])
     now = at or utcnow()
     with engine.begin() as conn:
-        message = _load(conn, message_id)
-        if message is None or message.status not in ("pending", "scheduled"):
+        message = _locked(conn, message_id)
+        if message is None or message.status not in _SENDABLE:
             outbox.complete(conn, job, owner, now=now)
-            return
-        if _waiting_inbound(conn, message.to_number):
-            # The client's newest texts are not taken in yet: one may say stop. Send after intake.
-            outbox.defer(conn, job, owner, "waiting for intake of the recipient's newest texts", delay=_INTAKE_WAIT)
-            counts.retried += 1
-            return
-        if optouts.is_opted_out(conn, message.to_number) and message.kind != "confirmation":
-            why = "recipient opted out before the text went"
-            _block(conn, job, owner, message, "recipient_opted_out", why, now, counts)
-            return
-        if message.kind == "message" and _held_again(conn, settings, job, owner, message, now, counts):
             return
         unresolved = conn.execute(
             select(send_attempts.c.id, send_attempts.c.started_at)
@@ -207,31 +168,43 @@ def _send_one(
             .order_by(send_attempts.c.id)
         ).all()
     if unresolved:
+        # An earlier attempt got no answer: Twilio may have sent it. Look before sending again.
         found = _look_up(client, settings, message, unresolved[0].started_at)
-        if found is not None:
-            with engine.begin() as conn:
+        with engine.begin() as conn:
+            attempt_ids = [a.id for a in unresolved]
+            if found is not None:
                 _accepted(conn, message, found, now)
                 conn.execute(
                     update(send_attempts)
-                    .where(send_attempts.c.id.in_([a.id for a in unresolved]))
+                    .where(send_attempts.c.id.in_(attempt_ids))
                     .values(outcome="adopted", sid=found.sid)
                 )
                 outbox.complete(conn, job, owner, now=now)
-            counts.adopted += 1
-            return
-        with engine.begin() as conn:
+                counts.adopted += 1
+                return
             conn.execute(
                 update(send_attempts)
-                .where(send_attempts.c.id.in_([a.id for a in unresolved]))
+                .where(send_attempts.c.id.in_(attempt_ids))
                 .values(outcome="not_sent", detail="Twilio has no such message")
             )
-    with engine.begin() as conn:  # the attempt is on record before the call is made
-        # The message row is locked and read again: a cancel that committed in between wins, and a cancel
-        # that comes after this commit sees the attempt and is refused.
-        current = conn.execute(select(messages.c.status).where(messages.c.id == message_id).with_for_update()).scalar()
-        if current not in ("pending", "scheduled"):
+    with engine.begin() as conn:
+        # The guardrails' last word, in the transaction that records the attempt, on the locked row, after
+        # any look-up and immediately before the call: a STOP, a withdrawal or a cancel that committed
+        # while this worker waited wins; one that comes after this commit sees the attempt.
+        current = _locked(conn, message_id)
+        if current is None or current.status not in _SENDABLE:
             outbox.complete(conn, job, owner, now=now)
             return
+        verdict = pipeline.at_send(conn, settings, current, now)
+        if verdict.action == "block":
+            _block(conn, job, owner, current, verdict, now, counts)
+            return
+        if verdict.action == "wait":
+            _wait(conn, job, owner, current, verdict, now)
+            counts.retried += 1
+            return
+        if current.status == "scheduled":
+            conn.execute(update(messages).where(messages.c.id == message_id).values(status="pending"))
         attempt_id = int(
             conn.execute(
                 insert(send_attempts)
@@ -240,9 +213,9 @@ def _send_one(
             ).scalar_one()
         )
     try:
-        created = client.messages.create(**_create_args(settings, message))
+        created = client.messages.create(**_create_args(settings, current))
     except TwilioRestException as exc:
-        _refused(engine, settings, job, owner, message, attempt_id, exc, counts)
+        _refused(engine, settings, job, owner, current, attempt_id, exc, counts)
         return
     except (TwilioException, requests.RequestException, OSError) as exc:
         with engine.begin() as conn:
@@ -256,11 +229,11 @@ def _send_one(
                 job,
                 owner,
                 f"no answer from Twilio ({type(exc).__name__}); will look it up",
-                delay=outbox.backoff(job.attempts),
+                delay=JOBS.delay(job.attempts),
                 max_attempts=settings.outbox_max_attempts,
             )
             if dead:
-                _finish(conn, message, "failed", None, "Twilio did not answer; gave up", now)
+                _finish(conn, current, "failed", None, "Twilio did not answer; gave up", now)
         counts.dead += dead
         counts.retried += not dead
         return
@@ -268,7 +241,7 @@ def _send_one(
         conn.execute(
             update(send_attempts).where(send_attempts.c.id == attempt_id).values(outcome="sent", sid=created.sid)
         )
-        _accepted(conn, message, created, now)
+        _accepted(conn, current, created, now)
         outbox.complete(conn, job, owner, now=now)
     counts.sent += 1
 
@@ -324,24 +297,26 @@ def _refused(
     exc: TwilioRestException,
     counts: SendCounts,
 ) -> None:
-    """Twilio answered with an error; a 4xx created nothing, so retrying it can never double-text."""
+    """Twilio answered with an error; what happens next is the error table's `Action` for it."""
     now = utcnow()
     code = int(exc.code) if exc.code is not None else None
+    action = twilio_errors.classify(exc.status, code)
     # A 5xx may come after Twilio created the message: mark it unresolved, so the next try looks it up first.
-    outcome = "ambiguous" if exc.status >= 500 else "refused"
+    # A 4xx created nothing, so retrying it can never double-text.
+    outcome = "ambiguous" if action is twilio_errors.Action.RETRY else "refused"
     with engine.begin() as conn:
         conn.execute(
             update(send_attempts)
             .where(send_attempts.c.id == attempt_id)
             .values(outcome=outcome, error_code=code, detail=str(exc.msg)[:500])
         )
-        if code in twilio_errors.RATE_LIMITED or exc.status == 429 or exc.status >= 500:
+        if action in (twilio_errors.Action.RETRY, twilio_errors.Action.BACK_OFF):
             dead = outbox.retry(
                 conn,
                 job,
                 owner,
                 f"Twilio {exc.status} {code}: {exc.msg}",
-                delay=outbox.backoff(job.attempts),
+                delay=JOBS.delay(job.attempts),
                 max_attempts=settings.outbox_max_attempts,
             )
             if dead:
@@ -349,9 +324,10 @@ def _refused(
             counts.dead += dead
             counts.retried += not dead
             return
-        meaning = twilio_errors.MEANINGS.get(code or 0, str(exc.msg))
+        known = twilio_errors.ERRORS.get(code) if code is not None else None
+        meaning = known.meaning if known is not None else str(exc.msg)
         _finish(conn, message, "failed", code, meaning, now)
-        if code == 21610:
+        if action is twilio_errors.Action.OPT_OUT:
             optouts.record(
                 conn,
                 message.to_number,
@@ -364,7 +340,7 @@ def _refused(
             audit.append(
                 conn,
                 actor="twilio",
-                action="opt-out",
+                action=audit.Action.OPT_OUT,
                 subject_type="phone",
                 subject_id=message.to_number,
                 matter_cms_id=message.matter_cms_id,
@@ -374,7 +350,7 @@ def _refused(
         audit.append(
             conn,
             actor="worker",
-            action="send_failed",
+            action=audit.Action.SEND_FAILED,
             subject_type="message",
             subject_id=message.id,
             matter_cms_id=message.matter_cms_id,

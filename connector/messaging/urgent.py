@@ -14,12 +14,10 @@ from typing import Any
 from sqlalchemy import Connection, select, update
 
 from connector.compliance import audit
-from connector.guardrails import optouts, policy, urgency
-from connector.messaging import filing
-from connector.messaging.outbound import queue_system_text
+from connector.guardrails import optouts, rules_in_force, urgency
+from connector.messaging import filing, texts
 from connector.settings import Settings
-from connector.store.tables import contacts, matters, messages
-from connector.store.tables import threads as threads_table
+from connector.store.tables import contacts, matters, messages, threads
 from connector.writeback import writer
 from connector.writeback.transcripts import URGENT_KIND
 
@@ -36,18 +34,18 @@ def escalate(
     if found is None:
         return None
     now: datetime = row.created_at
-    conn.execute(update(threads_table).where(threads_table.c.id == thread_id).values(urgent=True))
+    conn.execute(update(threads).where(threads.c.id == thread_id).values(urgent=True))
     conn.execute(update(messages).where(messages.c.id == row.id).values(kind=URGENT_KIND))
     task = None
     if decision.matter_cms_id is not None:
         task = _queue_task(conn, row, settings, decision.matter_cms_id, found, thread_id)
     replied = None
-    if not policy.office_hours(settings).open_at(now.astimezone(settings.zone)):
+    if not settings.office.open_at(now.astimezone(settings.zone)):
         replied = _auto_reply(conn, row, settings, decision, thread_id, firm_key, found)
     audit.append(
         conn,
         actor="worker",
-        action="escalate",
+        action=audit.Action.ESCALATE,
         subject_type="message",
         subject_id=row.id,
         matter_cms_id=decision.matter_cms_id,
@@ -85,7 +83,7 @@ def on_filed(conn: Connection, settings: Settings, thread_id: int, matter_cms_id
     The newest text intake marked urgent makes the task, under the same once-per-day trigger, so filing
     a thread that was already tasked adds nothing. A thread staff un-flagged gets none.
     """
-    urgent = conn.execute(select(threads_table.c.urgent).where(threads_table.c.id == thread_id)).scalar()
+    urgent = conn.execute(select(threads.c.urgent).where(threads.c.id == thread_id)).scalar()
     row = (
         conn.execute(
             select(messages)
@@ -147,10 +145,10 @@ def _auto_reply(
     ).first()
     if recent is not None:
         return None
-    text = policy.emergency_reply(settings, self_harm=found.self_harm)
-    if any(f.action == "block" for f in policy.content_rules(settings).check(text)):
+    text = emergency_reply(settings, self_harm=found.self_harm)
+    if any(f.action == "block" for f in rules_in_force.content_rules(settings).check(text)):
         return None  # the firm's own text trips its rules: staff must fix the setting, not the client wait
-    return queue_system_text(
+    return texts.store(
         conn,
         thread_id=thread_id,
         kind=AUTO_REPLY_KIND,
@@ -161,3 +159,14 @@ def _auto_reply(
         now=now,
         quiet_hours_exempt=True,  # it answers a text the client sent a moment ago
     )
+
+
+def emergency_reply(settings: Settings, *, self_harm: bool) -> str:
+    """The after-hours auto-reply to an urgent text: what to do now, never an answer to the question."""
+    text = settings.emergency_reply or (
+        f"{settings.firm_name}: we got your message. Our office is closed right now; your attorney will see "
+        "it first thing. If you are in danger or this is an emergency, call 911."
+    )
+    if self_harm and "988" not in text:
+        text += " If you are thinking about harming yourself, call or text 988 (Suicide & Crisis Lifeline)."
+    return text

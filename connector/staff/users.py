@@ -1,16 +1,17 @@
-"""People who use Matterline, their roles, and the API tokens they authenticate with."""
+"""People who use Matterline, their roles, the API tokens they authenticate with, and who an action is by."""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from connector.compliance import audit
+from connector.errors import conflict, invalid
 from connector.store.engine import utcnow
 from connector.store.tables import api_tokens, users
 
@@ -21,10 +22,6 @@ TOKEN_PREFIX = "ml_"  # noqa: S105 - a marker, not a secret
 _TOUCH_EVERY = timedelta(minutes=1)
 # A token's first use after this long without one is recorded as a login in the audit log.
 SESSION_GAP = timedelta(hours=8)
-
-
-class UserError(ValueError):
-    """A user that cannot be created as asked (bad role, duplicate email)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,36 +38,72 @@ class User:
         """How the audit log names this person."""
         return f"user:{self.id}:{self.email}"
 
+    @property
+    def counsel(self) -> bool:
+        """Whether the person may re-file texts and override a guardrail that allows it (attorneys, admins)."""
+        return self.role in COUNSEL_ROLES
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who does something, and through which request: the audit log's "who".
+
+    A signed-in person (`user`), or an operator at the command line, who has the store's keys anyway
+    and is named by their OS account (`user` None, unless they act `--as` someone). `request_id`
+    ties every audit entry of one HTTP call together.
+    """
+
+    label: str
+    user: User | None = None
+    request_id: str | None = None
+
+    @classmethod
+    def of(cls, user: User, request_id: str | None = None) -> Actor:
+        """A person, as the API and the pages see them."""
+        return cls(user.actor, user, request_id)
+
+    @property
+    def user_id(self) -> int | None:
+        """The person's id, or None for an operator."""
+        return None if self.user is None else self.user.id
+
+    @property
+    def counsel(self) -> bool:
+        """Attorneys, admins, and operators (who could edit the store directly)."""
+        return self.user is None or self.user.counsel
+
 
 def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_user(engine: Engine, *, name: str, email: str, role: str) -> tuple[User, str]:
-    """Create a user and their first API token; the token is returned once and stored only as a hash.
+def create(conn: Connection, *, name: str, email: str, role: str, now: datetime) -> tuple[User, str]:
+    """Create a user and their first API token in the caller's transaction; the token is returned once.
 
     Raises:
-        UserError: unknown role, empty name, malformed or already used email.
+        MatterlineError: invalid role, empty name or malformed email; conflict `user_exists`.
     """
     if role not in ROLES:
-        raise UserError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
+        raise invalid("invalid_role", f"role must be one of {', '.join(ROLES)}, not {role!r}", {"field": "role"})
     if not name.strip():
-        raise UserError("name must not be empty")
+        raise invalid("invalid_name", "name must not be empty", {"field": "name"})
     email = email.strip().lower()
     if "@" not in email or email.startswith("@") or email.endswith("@"):
-        raise UserError(f"{email!r} is not an email address")
+        raise invalid("invalid_email", f"{email!r} is not an email address", {"field": "email"})
+    if conn.execute(select(users.c.id).where(users.c.email == email)).first() is not None:
+        raise conflict("user_exists", f"a user with email {email!r} already exists", {"field": "email"})
     try:
-        with engine.begin() as conn:
+        with conn.begin_nested():
             user_id = int(
                 conn.execute(
                     insert(users)
-                    .values(name=name.strip(), email=email, role=role, created_at=utcnow())
+                    .values(name=name.strip(), email=email, role=role, created_at=now)
                     .returning(users.c.id)
                 ).scalar_one()
             )
-            token = issue_token(conn, user_id)
-    except IntegrityError:
-        raise UserError(f"a user with email {email!r} already exists") from None
+    except IntegrityError:  # added by someone else a moment ago
+        raise conflict("user_exists", f"a user with email {email!r} already exists", {"field": "email"}) from None
+    token = issue_token(conn, user_id)
     return User(user_id, name.strip(), email, role), token
 
 
@@ -117,7 +150,7 @@ def authenticate(engine: Engine, token: str) -> User | None:
                 audit.append(
                     conn,
                     actor=user.actor,
-                    action="login",
+                    action=audit.Action.LOGIN,
                     subject_type="api_token",
                     subject_id=row.token_id,
                     details={"method": "api_token", "role": user.role},
@@ -132,9 +165,3 @@ def find_user(conn: Connection, key: str | int) -> User | None:
     value: str | int = int(key) if column is users.c.id else str(key).lower()
     row = conn.execute(select(users).where(column == value)).first()
     return None if row is None else User(row.id, row.name, row.email, row.role)
-
-
-def listing(engine: Engine) -> list[User]:
-    """Every user."""
-    with engine.connect() as conn:
-        return [User(r.id, r.name, r.email, r.role) for r in conn.execute(select(users).order_by(users.c.id))]

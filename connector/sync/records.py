@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Final
 
 from connector.phones import ParsedPhone, normalize
 from mappings.model import ResourceSpec
@@ -245,3 +246,14 @@ def read_relationship(spec: ResourceSpec, raw: Any) -> RelationshipRecord:
         updated_at=parse_timestamp(_field(spec, raw, "updated_at")),
         fingerprint=_fingerprint(matter, contact, description),
     )
+
+
+Reader = Callable[[ResourceSpec, Any, str], ContactRecord | MatterRecord | RelationshipRecord]
+
+# How each synced resource is read from a CMS record (the region reads contacts' phone numbers), for the
+# sync pages and the CMS webhooks alike.
+READERS: Final[dict[str, Reader]] = {
+    "clients": read_contact,
+    "matters": lambda spec, raw, _region: read_matter(spec, raw),
+    "relationships": lambda spec, raw, _region: read_relationship(spec, raw),
+}

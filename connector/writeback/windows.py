@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine, func, insert, select, update
@@ -45,9 +45,8 @@ class Closed:
 
 
 def _day_end(first: datetime, settings: Settings) -> datetime:
-    hour, minute = (int(part) for part in settings.day_end.split(":"))
     local = first.astimezone(settings.zone)
-    end = datetime.combine(local.date(), time(hour, minute), tzinfo=settings.zone)
+    end = datetime.combine(local.date(), settings.day_end, tzinfo=settings.zone)
     return end if end > local else end + timedelta(days=1)
 
 
@@ -159,7 +158,7 @@ def _close(
     audit.append(
         conn,
         actor=actor,
-        action="window_closed",
+        action=audit.Action.WINDOW_CLOSED,
         subject_type="window",
         subject_id=window_id,
         matter_cms_id=matter_cms_id,

@@ -16,22 +16,20 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from connector import const
 from connector.cms.client import CmsClient
 from connector.cms.errors import AmbiguousWriteError, CmsError, ConfigError, FatalError, RateLimitedError
 from connector.compliance import audit
-from connector.jobs import outbox
+from connector.jobs import kinds, outbox
+from connector.retry import JOBS
 from connector.settings import Settings
+from connector.store import dialect
 from connector.store.engine import utcnow
 from connector.store.tables import matters, writebacks
-from connector.store.tables import outbox as outbox_table
 from mappings.model import Mapping, WriteSpec
 from mappings.templates import render_request
 
-WRITE_KIND = "cms_write"
 # While the CMS refuses the credentials, the queue waits this long between checks; nothing is lost.
 AUTH_PAUSE = timedelta(minutes=5)
 
@@ -96,7 +94,7 @@ def run_due(
     """Write every due write-back job; the CMS's rate limit paces the client."""
     owner = owner or f"{socket.gethostname()}:{id(engine)}:cms"
     counts = WriteCounts()
-    for job in outbox.lease(engine, owner, kinds=(WRITE_KIND,), limit=limit):
+    for job in outbox.lease(engine, owner, kinds=(kinds.WRITE,), limit=limit):
         wait = client.limiter.paused_for()
         if counts.paused or wait > const.RETRY_AFTER_CEILING:
             # The whole queue waits: a refused login, or a CMS that asked for a long wait (429 or 503
@@ -209,7 +207,7 @@ def _written(engine: Engine, job: outbox.Job, owner: str, row: Any, record_id: s
         audit.append(
             conn,
             actor="worker",
-            action="write-back",
+            action=audit.Action.WRITEBACK,
             subject_type="writeback",
             subject_id=row.id,
             matter_cms_id=row.matter_cms_id,
@@ -232,9 +230,7 @@ def _retry(
     max_attempts: int,
 ) -> None:
     with engine.begin() as conn:
-        dead = outbox.retry(
-            conn, job, owner, error, delay=delay or outbox.backoff(job.attempts), max_attempts=max_attempts
-        )
+        dead = outbox.retry(conn, job, owner, error, delay=delay or JOBS.delay(job.attempts), max_attempts=max_attempts)
         values: dict[str, Any] = {"last_error": error[:2000], "state": "dead" if dead else "pending"}
         if ambiguous:
             values["ambiguous"] = True
@@ -253,7 +249,7 @@ def _dead(engine: Engine, job: outbox.Job, owner: str, row: Any, error: str, cou
         audit.append(
             conn,
             actor="worker",
-            action="write-back-dead",
+            action=audit.Action.WRITEBACK_DEAD,
             subject_type="writeback",
             subject_id=row.id,
             matter_cms_id=row.matter_cms_id,
@@ -263,40 +259,9 @@ def _dead(engine: Engine, job: outbox.Job, owner: str, row: Any, error: str, cou
     counts.dead += 1
 
 
-def listing(engine: Engine) -> list[dict[str, Any]]:
-    """The `matterline writebacks --json` rows, with each job's attempts."""
-    with engine.connect() as conn:
-        rows = conn.execute(select(writebacks).order_by(writebacks.c.id)).all()
-        keys = [f"wb:{r.id}" for r in rows]
-        attempts = (
-            dict(
-                conn.execute(
-                    select(outbox_table.c.idempotency_key, outbox_table.c.attempts).where(
-                        outbox_table.c.idempotency_key.in_(keys)
-                    )
-                ).all()
-            )
-            if keys
-            else {}
-        )
-    return [
-        {
-            "id": r.id,
-            "kind": r.kind,
-            "thread_id": r.thread_id,
-            "matter_cms_id": r.matter_cms_id,
-            "state": r.state,
-            "cms_record_id": r.cms_record_id,
-            "attempts": attempts.get(f"wb:{r.id}", 0),
-            "last_error": r.last_error,
-        }
-        for r in rows
-    ]
-
-
 def enqueue(conn: Connection, writeback_id: int, now: datetime) -> None:
     """The job that carries a write-back row out; stored in the caller's transaction."""
-    outbox.enqueue(conn, WRITE_KIND, f"wb:{writeback_id}", {"writeback_id": writeback_id}, now=now)
+    outbox.enqueue(conn, kinds.WRITE, kinds.write_key(writeback_id), {"writeback_id": writeback_id}, now=now)
 
 
 def _marker() -> str:
@@ -322,11 +287,10 @@ def queue(
     The marker goes into the subject (found by the CMS's `query=` search) and, for tasks, the description.
     """
     marker = marker or _marker()
-    insert_ = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
     if kind == "task":
         body = f"{body}\n\n[{marker}]"
     writeback_id = conn.execute(
-        insert_(writebacks)
+        dialect.insert(conn, writebacks)
         .values(
             kind=kind,
             window_id=window_id,
@@ -403,113 +367,3 @@ def queue_correction(
             now=now,
         )
     return 2
-
-
-class DraftError(Exception):
-    """An edit or filing that cannot be done; `status` and `code` are what the API answers."""
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-
-
-def _subject_with_marker(subject: str, marker: str) -> str:
-    return f"{subject.strip()} [{marker}]"
-
-
-def edit(
-    engine: Engine,
-    writeback_id: int,
-    *,
-    subject: str | None,
-    body: str | None,
-    actor: str,
-    request_id: str | None = None,
-) -> dict[str, Any]:
-    """Staff edit a summary before it is written; refused once its write may be under way.
-
-    Raises:
-        DraftError: unknown (404), not a summary, already written, or in flight (409).
-    """
-    now = utcnow()
-    with engine.begin() as conn:
-        row = conn.execute(select(writebacks).where(writebacks.c.id == writeback_id)).first()
-        if row is None:
-            raise DraftError(404, "not_found", f"no write-back {writeback_id}")
-        if row.kind != "summary":
-            raise DraftError(409, "not_editable", "only summaries are edited; transcripts are the record as sent")
-        if row.state == "written":
-            raise DraftError(409, "already_written", "this summary is already on the matter; add a note in the CMS")
-        job = conn.execute(
-            select(outbox_table.c.leased_until).where(outbox_table.c.idempotency_key == f"wb:{row.id}")
-        ).first()
-        leased = job is not None and job.leased_until is not None and job.leased_until > now
-        if row.state == "pending" and (leased or row.ambiguous):
-            raise DraftError(409, "in_flight", "this summary is being written to the CMS right now; edit it there")
-        values: dict[str, Any] = {}
-        if subject is not None:
-            values["subject"] = _subject_with_marker(subject, row.marker)
-        if body is not None:
-            values["body"] = body
-        if values:
-            conn.execute(update(writebacks).where(writebacks.c.id == row.id).values(**values))
-            audit.append(
-                conn,
-                actor=actor,
-                action="summary_edit",
-                subject_type="writeback",
-                subject_id=row.id,
-                matter_cms_id=row.matter_cms_id,
-                request_id=request_id,
-                details={"fields": sorted(values)},
-                at=now,
-            )
-    return get(engine, writeback_id)
-
-
-def file_draft(engine: Engine, writeback_id: int, *, actor: str, request_id: str | None = None) -> dict[str, Any]:
-    """Queue a reviewed draft for the CMS.
-
-    Raises:
-        DraftError: unknown (404) or not a draft (409).
-    """
-    now = utcnow()
-    with engine.begin() as conn:
-        row = conn.execute(select(writebacks).where(writebacks.c.id == writeback_id)).first()
-        if row is None:
-            raise DraftError(404, "not_found", f"no write-back {writeback_id}")
-        if row.state != "draft":
-            raise DraftError(409, "not_a_draft", f"this write-back is {row.state}, not a draft")
-        conn.execute(update(writebacks).where(writebacks.c.id == row.id).values(state="pending"))
-        enqueue(conn, row.id, now)
-        audit.append(
-            conn,
-            actor=actor,
-            action="summary_filed",
-            subject_type="writeback",
-            subject_id=row.id,
-            matter_cms_id=row.matter_cms_id,
-            request_id=request_id,
-            at=now,
-        )
-    return get(engine, writeback_id)
-
-
-def get(engine: Engine, writeback_id: int) -> dict[str, Any]:
-    """One write-back with its text, for staff to read."""
-    with engine.connect() as conn:
-        row = conn.execute(select(writebacks).where(writebacks.c.id == writeback_id)).first()
-    if row is None:
-        raise DraftError(404, "not_found", f"no write-back {writeback_id}")
-    return {
-        "id": row.id,
-        "kind": row.kind,
-        "thread_id": row.thread_id,
-        "matter_cms_id": row.matter_cms_id,
-        "state": row.state,
-        "subject": row.subject,
-        "body": row.body,
-        "cms_record_id": row.cms_record_id,
-        "last_error": row.last_error,
-    }

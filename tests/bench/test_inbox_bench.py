@@ -17,10 +17,11 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, text
 
-from connector.staff.inbox import list_messages, list_threads
-from connector.staff.users import create_user
+from connector.queries.messages import listing as list_messages
+from connector.queries.threads import listing as list_threads
 from connector.store import make_engine, upgrade
 from connector.store.tables import metadata
+from tests.support.people import add_user
 
 pytestmark = pytest.mark.bench
 
@@ -150,7 +151,7 @@ def test_listing_stays_fast_with_a_million_messages(tmp_path: Path, backend: str
         engine = _store(url)
         started = time.perf_counter()
         _seed(engine, threads, PER_THREAD)
-        user, _ = create_user(engine, name="Bench User", email="bench@firm.example", role="attorney")
+        user, _ = add_user(engine, name="Bench User", email="bench@firm.example", role="attorney")
         loaded = time.perf_counter() - started
         print(
             f"\n[{backend}] {label}: {threads * PER_THREAD:,} messages in {threads:,} threads (loaded in {loaded:.0f}s)"

@@ -28,9 +28,9 @@ from test_sync_bench import ideal_seconds
 from test_writeback_crash import add_jobs, assert_each_written_once, cms_markers, pending_jobs  # type: ignore[import-not-found]
 
 from connector.cms.connect import build_client
-from connector.cms.retry import DEFAULT_POLICY, RetryPolicy
 from connector.messaging import intake, reception
 from connector.messaging.filing import LIVE_STATUSES
+from connector.retry import CMS_CALLS, RetryPolicy
 from connector.sandbox import DEFAULT_TOKEN
 from connector.settings import Settings, load_settings
 from connector.store import make_engine, upgrade
@@ -72,7 +72,7 @@ def _store(base_url: str, db: Path) -> tuple[Settings, Engine]:
 
 
 def _drain(
-    engine: Engine, settings: Settings, *, limit: int, policy: RetryPolicy = DEFAULT_POLICY
+    engine: Engine, settings: Settings, *, limit: int, policy: RetryPolicy = CMS_CALLS
 ) -> tuple[WriteCounts, float]:
     """One `run_due` over every due job with one client, as one worker round would; (counts, seconds)."""
     client = build_client(settings, CLIO, engine, policy=policy)

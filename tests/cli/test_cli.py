@@ -249,7 +249,13 @@ def test_users_add_prints_the_token_once_and_lists_without_it(texting: dict[str,
     assert created["email"] == "avery@firm.example"
     code, out, _ = run(texting, "users", "list", "--json")
     assert json.loads(out) == [
-        {"id": created["id"], "name": "Avery Counsel", "email": "avery@firm.example", "role": "attorney"}
+        {
+            "id": created["id"],
+            "name": "Avery Counsel",
+            "email": "avery@firm.example",
+            "role": "attorney",
+            "disabled": False,
+        }
     ]
     assert created["token"] not in out
     code, _, err = run(texting, "users", "add", "--name", "Again", "--email", "avery@firm.example", "--role", "staff")

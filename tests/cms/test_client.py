@@ -19,7 +19,7 @@ from connector.cms.errors import (
     RetryableError,
 )
 from connector.cms.ratelimit import RateLimiter, RateLimitHeaders
-from connector.cms.retry import RetryPolicy
+from connector.retry import RetryPolicy
 from mappings.fieldpath import compile_path
 from mappings.model import AuthSpec
 from tests.support.fixtures import FIXTURES_ROOT

@@ -15,8 +15,9 @@ import pytest
 from sqlalchemy import Engine, func, insert, select
 
 from connector.compliance import export as export_module
-from connector.compliance.export import CSV_COLUMNS, ExportError, export_matter
+from connector.compliance.export import CSV_COLUMNS, export_matter
 from connector.compliance.retention import purge
+from connector.errors import MatterlineError
 from connector.settings import Settings
 from connector.store.tables import audit_log, consents, messages
 from tests.support.command import run
@@ -238,7 +239,7 @@ def test_the_export_is_audited_with_the_files_it_wrote(store: Engine, tmp_path: 
 
 
 def test_an_unknown_matter_writes_nothing(store: Engine, tmp_path: Path) -> None:
-    with pytest.raises(ExportError, match="no matter 999"):
+    with pytest.raises(MatterlineError, match="no matter 999"):
         export_matter(store, export_settings(), "999", tmp_path / "out", actor="cli:x")
     assert list(tmp_path.iterdir()) == []
     with store.connect() as conn:
@@ -249,7 +250,7 @@ def test_a_non_empty_directory_is_refused_and_an_empty_one_is_used(store: Engine
     old = tmp_path / "old"
     old.mkdir()
     (old / "export.json").write_text("an earlier export")
-    with pytest.raises(ExportError, match="not empty"):
+    with pytest.raises(MatterlineError, match="not empty"):
         export_matter(store, export_settings(), "101", old, actor="cli:x")
     assert [p.name for p in old.iterdir()] == ["export.json"]
     assert (old / "export.json").read_text() == "an earlier export"
@@ -275,7 +276,7 @@ def test_a_failure_part_way_leaves_nothing_behind(
 
     monkeypatch.undo()
     monkeypatch.setattr(Path, "rename", failing_rename)
-    with pytest.raises(ExportError, match="could not move"):
+    with pytest.raises(MatterlineError, match="could not move"):
         export_matter(store, export_settings(), "101", tmp_path / "out", actor="cli:x")
     assert list(tmp_path.iterdir()) == []
     with store.connect() as conn:  # the audit entry went with the export that did not happen

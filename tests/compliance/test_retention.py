@@ -13,17 +13,16 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import Engine, func, select, update
 
+from connector import queries, services
 from connector.compliance.retention import (
     NOT_WRITTEN,
     TRANSCRIPT_DEAD,
     TRANSCRIPT_PENDING,
-    HoldError,
-    holds,
     on_hold,
     purge,
-    release_hold,
-    set_hold,
 )
+from connector.errors import Kind, MatterlineError
+from connector.staff.users import Actor
 from connector.store.engine import utcnow
 from connector.store.tables import audit_log, legal_holds, messages, status_events, writebacks
 from tests.support.command import run
@@ -164,7 +163,12 @@ def test_nothing_is_purged_before_the_retention_period_has_passed_since_the_tran
 
 def test_a_matter_on_hold_is_never_purged_until_the_hold_is_released(store: Engine) -> None:
     h = build(store)
-    set_hold(store, "201", "Litigation hold: Haddad v. Landlord, preserve all communications", "user:1:gc@firm.example")
+    services.holds.set_hold(
+        store,
+        "201",
+        reason="Litigation hold: Haddad v. Landlord, preserve all communications",
+        actor=Actor("user:1:gc@firm.example"),
+    )
     omar_before = message(store, h.omar_text)
 
     report = purge(store, settings(), now=LATER)
@@ -180,7 +184,9 @@ def test_a_matter_on_hold_is_never_purged_until_the_hold_is_released(store: Engi
     # Still held: a second purge leaves it again.
     assert purge(store, settings(), now=LATER).skipped_on_hold == {"201": 1}
 
-    release_hold(store, "201", "Case settled, hold lifted by GC", "user:1:gc@firm.example")
+    services.holds.release(
+        store, "201", reason="Case settled, hold lifted by GC", actor=Actor("user:1:gc@firm.example")
+    )
     report = purge(store, settings(), now=LATER)
     assert (report.purged, dict(report.skipped_on_hold)) == (1, {})
     omar = message(store, h.omar_text)
@@ -193,7 +199,7 @@ def test_a_hold_on_the_matter_whose_transcript_carries_a_re_filed_text_keeps_it(
 
     with store.begin() as conn:  # the text turns out to be about Omar's other matter, after it was written
         filing.refile_message(conn, h.omar_text, "202", actor="user:1", actor_id=None, now=WRITTEN)
-    set_hold(store, "201", "preserve", "user:1")
+    services.holds.set_hold(store, "201", reason="preserve", actor=Actor("user:1"))
     report = purge(store, settings(), now=LATER)
     assert dict(report.skipped_on_hold) == {"201": 1}
     assert message(store, h.omar_text).body == OMAR_TEXT
@@ -234,7 +240,7 @@ def test_texts_whose_transcript_is_not_confirmed_are_skipped_and_reported(store:
 
 def test_a_dry_run_changes_nothing_and_reports_the_same_figures(store: Engine) -> None:
     build(store)
-    set_hold(store, "201", "preserve", "user:1")
+    services.holds.set_hold(store, "201", reason="preserve", actor=Actor("user:1"))
     text_in(store, "+13105550142", "who is this?", T0 + timedelta(hours=7))
     before = snapshot(store)
 
@@ -271,15 +277,15 @@ def test_retention_days_come_from_settings(store: Engine) -> None:
 
 
 def test_holds_are_an_append_only_ledger_and_audited_with_their_reason(store: Engine) -> None:
-    set_hold(store, "101", "  Subpoena 2026-114  ", "user:1:gc@firm.example")
+    services.holds.set_hold(store, "101", reason="  Subpoena 2026-114  ", actor=Actor("user:1:gc@firm.example"))
     with store.connect() as conn:
         assert on_hold(conn, "101")
         assert not on_hold(conn, "201")
-    assert [(h["matter_cms_id"], h["reason"], h["actor"]) for h in holds(store)] == [
+    assert [(h.matter_cms_id, h.reason, h.actor) for h in queries.holds.listing(store)] == [
         ("101", "Subpoena 2026-114", "user:1:gc@firm.example")
     ]
-    release_hold(store, "101", "Subpoena withdrawn", "user:1:gc@firm.example")
-    set_hold(store, "101", "New subpoena", "user:2:partner@firm.example")
+    services.holds.release(store, "101", reason="Subpoena withdrawn", actor=Actor("user:1:gc@firm.example"))
+    services.holds.set_hold(store, "101", reason="New subpoena", actor=Actor("user:2:partner@firm.example"))
     with store.connect() as conn:
         ledger = conn.execute(select(legal_holds.c.action, legal_holds.c.reason).order_by(legal_holds.c.id)).all()
     assert [tuple(r) for r in ledger] == [
@@ -296,28 +302,28 @@ def test_holds_are_an_append_only_ledger_and_audited_with_their_reason(store: En
 
 
 @pytest.mark.parametrize(
-    ("action", "matter", "reason", "code", "bad_input"),
+    ("action", "matter", "reason", "code", "kind"),
     [
-        ("set", "101", "   ", "empty_reason", True),
-        ("release", "101", "", "empty_reason", True),
-        ("set", "999", "preserve", "not_found", False),
-        ("release", "101", "nothing to release", "not_on_hold", False),
+        ("set", "101", "   ", "empty_reason", Kind.INVALID),
+        ("release", "101", "", "empty_reason", Kind.INVALID),
+        ("set", "999", "preserve", "not_found", Kind.NOT_FOUND),
+        ("release", "101", "nothing to release", "not_on_hold", Kind.CONFLICT),
     ],
 )
-def test_refused_holds(store: Engine, action: str, matter: str, reason: str, code: str, bad_input: bool) -> None:
-    change = set_hold if action == "set" else release_hold
-    with pytest.raises(HoldError) as caught:
-        change(store, matter, reason, "user:1")
-    assert (caught.value.code, caught.value.bad_input) == (code, bad_input)
+def test_refused_holds(store: Engine, action: str, matter: str, reason: str, code: str, kind: Kind) -> None:
+    change = services.holds.set_hold if action == "set" else services.holds.release
+    with pytest.raises(MatterlineError) as caught:
+        change(store, matter, reason=reason, actor=Actor("user:1"))
+    assert (caught.value.code, caught.value.kind) == (code, kind)
     with store.connect() as conn:
         assert conn.execute(select(func.count()).select_from(legal_holds)).scalar_one() == 0
     assert audit_rows(store, f"hold_{action}") == []
 
 
 def test_a_matter_already_on_hold_cannot_be_held_twice(store: Engine) -> None:
-    set_hold(store, "101", "preserve", "user:1")
-    with pytest.raises(HoldError, match="already on legal hold") as caught:
-        set_hold(store, "101", "again", "user:1")
+    services.holds.set_hold(store, "101", reason="preserve", actor=Actor("user:1"))
+    with pytest.raises(MatterlineError, match="already on legal hold") as caught:
+        services.holds.set_hold(store, "101", reason="again", actor=Actor("user:1"))
     assert caught.value.code == "already_on_hold"
     assert len(audit_rows(store, "hold_set")) == 1
 

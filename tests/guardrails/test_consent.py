@@ -9,9 +9,11 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, func, select
 
+from connector import queries, services
+from connector.errors import Kind, MatterlineError
 from connector.guardrails import consent
 from connector.messaging import intake, reception
-from connector.messaging.outbound import SendRefused, queue_send
+from connector.staff.users import Actor
 from connector.store.engine import utcnow
 from connector.store.tables import audit_log, consents, messages, outbox
 from connector.sync.ingest import apply
@@ -29,7 +31,9 @@ def store(engine: Engine) -> Engine:
     return engine
 
 
-def grant(engine: Engine, phone: str, *, action: str = "grant", method: str = "engagement_letter") -> dict[str, Any]:
+def grant(
+    engine: Engine, phone: str, *, action: str = "grant", method: str = "engagement_letter"
+) -> consent.ConsentRow:
     with engine.begin() as conn:
         return consent.record(
             conn,
@@ -60,9 +64,11 @@ def count(engine: Engine, table: Any, *where: Any) -> int:
 
 
 def test_a_first_text_without_consent_is_refused_with_409_and_audited(store: Engine) -> None:
-    with pytest.raises(SendRefused) as refused:
-        queue_send(store, settings(), matter_cms_id="101", body="Hi Jane, this is your attorney.", actor="alice")
-    assert (refused.value.status, refused.value.code) == (409, "consent_required")
+    with pytest.raises(MatterlineError) as refused:
+        services.messages.send(
+            store, settings(), matter_cms_id="101", body="Hi Jane, this is your attorney.", actor=Actor("alice")
+        )
+    assert (refused.value.kind, refused.value.code) == (Kind.CONFLICT, "consent_required")
     assert "matterline consent record" in str(refused.value)
     assert count(store, messages) == 0
     assert count(store, outbox) == 0
@@ -71,11 +77,13 @@ def test_a_first_text_without_consent_is_refused_with_409_and_audited(store: Eng
 
 def test_recorded_consent_lets_the_text_go_and_the_ledger_keeps_who_how_and_when(store: Engine) -> None:
     row = grant(store, "(415) 867-5309")
-    assert (row["phone"], row["method"], row["captured_by"]) == (JANE, "engagement_letter", "alice@firm.example")
-    queued = queue_send(store, settings(), matter_cms_id="101", body="Hi Jane, this is your attorney.", actor="alice")
+    assert (row.phone, row.method, row.captured_by) == (JANE, "engagement_letter", "alice@firm.example")
+    queued = services.messages.send(
+        store, settings(), matter_cms_id="101", body="Hi Jane, this is your attorney.", actor=Actor("alice")
+    )
     assert queued.status == "pending"
-    [listed] = consent.listing(store, "415-867-5309")
-    assert listed["source"] == "engagement letter signed 2026-11-02"
+    [listed] = queries.consents.listing(store, "415-867-5309")
+    assert listed.source == "engagement letter signed 2026-11-02"
     assert count(store, audit_log, audit_log.c.action == "consent") == 1
 
 
@@ -83,7 +91,7 @@ def test_a_client_who_texted_first_within_the_window_may_be_answered(store: Engi
     text_in(store, JANE, "Is my hearing still on?", ago=timedelta(days=3))
     assert verdict(store, JANE).basis == "inbound_text"
     assert verdict(store, JANE, days=2).allowed is False
-    queue_send(store, settings(), matter_cms_id="101", body="Yes, Tuesday at 9.", actor="alice")
+    services.messages.send(store, settings(), matter_cms_id="101", body="Yes, Tuesday at 9.", actor=Actor("alice"))
 
 
 def test_a_text_that_waits_for_intake_counts_as_the_client_texting_first(store: Engine) -> None:
@@ -101,7 +109,7 @@ def test_a_withdrawal_stops_texts_until_the_client_texts_again(store: Engine) ->
     assert "withdrew consent" in refused.detail
     text_in(store, JANE, "Actually, texting is fine, what's the update?")
     assert verdict(store, JANE).basis == "inbound_text"
-    assert [r["action"] for r in consent.listing(store, JANE)] == ["grant", "revoke"]  # append-only
+    assert [r.action for r in queries.consents.listing(store, JANE)] == ["grant", "revoke"]  # append-only
 
 
 @pytest.mark.parametrize(
@@ -116,7 +124,7 @@ def test_a_withdrawal_stops_texts_until_the_client_texts_again(store: Engine) ->
 def test_a_consent_that_cannot_be_taken_is_refused_and_nothing_is_written(
     store: Engine, phone: str, method: str, scope: str, message: str
 ) -> None:
-    with pytest.raises(consent.ConsentError, match=message), store.begin() as conn:
+    with pytest.raises(MatterlineError, match=message), store.begin() as conn:
         consent.record(conn, phone, action="grant", method=method, scope=scope, captured_by="alice", region="US")
     assert count(store, consents) == 0
     assert count(store, audit_log) == 0
@@ -140,7 +148,7 @@ def test_the_cms_consent_field_feeds_the_ledger_only_when_it_changes(store: Engi
     def sync(value: Any) -> list[tuple[str, str]]:
         with store.begin() as conn:
             apply(conn, "clients", [_contact(value)], now=utcnow())
-        return [(r["action"], r["method"]) for r in consent.listing(store, CARA)]
+        return [(r.action, r.method) for r in queries.consents.listing(store, CARA)]
 
     assert sync(None) == []
     assert sync("true") == [("grant", "cms_field")]
@@ -153,5 +161,5 @@ def test_a_blank_cms_field_never_revokes_a_consent_staff_recorded(store: Engine)
     grant(store, CARA, method="verbal")
     with store.begin() as conn:
         apply(conn, "clients", [_contact(False)], now=utcnow())
-    assert [r["method"] for r in consent.listing(store, CARA)] == ["verbal"]
+    assert [r.method for r in queries.consents.listing(store, CARA)] == ["verbal"]
     assert verdict(store, CARA).allowed is True

@@ -9,11 +9,13 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, func, select
 
+from connector import services
+from connector.errors import Kind, MatterlineError
 from connector.guardrails import consent
-from connector.messaging.outbound import SendRefused, cancel, queue_send
 from connector.messaging.sender import send_due
 from connector.sandbox import SANDBOX_ACCOUNT_SID, SANDBOX_AUTH_TOKEN, TwilioServer, TwilioState
 from connector.settings import Settings
+from connector.staff.users import Actor
 from connector.store.tables import audit_log, messages, outbox, writebacks
 from connector.writeback.windows import close_due
 from tests.support.firm import JANE, seed
@@ -61,16 +63,16 @@ def count(engine: Engine, table: Any) -> int:
 
 
 def send(engine: Engine, body: str, s: Settings | None = None, **kw: Any) -> Any:
-    return queue_send(engine, s or settings(), matter_cms_id="101", body=body, actor="alice", **kw)
+    return services.messages.send(engine, s or settings(), matter_cms_id="101", body=body, actor=Actor("alice"), **kw)
 
 
 # -- content rules ----------------------------------------------------------------------------------------
 
 
 def test_a_blocked_text_is_refused_with_every_finding_and_nothing_is_stored(store: Engine) -> None:
-    with pytest.raises(SendRefused) as refused:
+    with pytest.raises(MatterlineError) as refused:
         send(store, "My SSN is 123-45-6789 and card 4111 1111 1111 1111", override_reason="client asked")
-    assert (refused.value.status, refused.value.code) == (422, "content_rule")
+    assert (refused.value.kind, refused.value.code) == (Kind.INVALID, "content_rule")
     found = {f["rule"]: f for f in refused.value.details["findings"]}
     assert {"ssn", "card_number"} <= set(found)
     assert found["ssn"]["match"] == "123-45-6789"
@@ -83,22 +85,22 @@ def test_a_blocked_text_is_refused_with_every_finding_and_nothing_is_stored(stor
 
 def test_a_warned_text_needs_a_reason_and_the_override_is_audited(store: Engine) -> None:
     body = "They offered $45,000 to settle."
-    with pytest.raises(SendRefused) as refused:
+    with pytest.raises(MatterlineError) as refused:
         send(store, body)
     assert refused.value.code == "content_rule"
     assert "override_reason" in str(refused.value)
-    with pytest.raises(SendRefused) as empty:
+    with pytest.raises(MatterlineError) as empty:
         send(store, body, override_reason="   ")
     assert empty.value.code == "empty_reason"
     queued = send(store, body, override_reason="Client asked for the figure in writing; attorney approved.")
     assert queued.status == "pending"
-    assert {w["rule"] for w in queued.warnings} == {"settlement_amount"}
+    assert {w.rule for w in queued.warnings} == {"settlement_amount"}
     [override] = audits(store, "override")
     assert override.details == {
         "reason": "Client asked for the figure in writing; attorney approved.",
         "rules": ["settlement_amount"],
     }
-    assert override.subject_id == str(queued.message_id)
+    assert override.subject_id == str(queued.id)
 
 
 def test_a_plain_text_goes_without_findings_or_reasons(store: Engine) -> None:
@@ -183,7 +185,7 @@ def test_consent_withdrawn_after_queueing_stops_the_send(store: Engine, twilio: 
 
 
 def test_an_empty_quiet_hours_reason_is_refused(store: Engine) -> None:
-    with pytest.raises(SendRefused) as refused:
+    with pytest.raises(MatterlineError) as refused:
         send(store, "Hello", quiet_hours_reason="")
     assert refused.value.code == "empty_reason"
     assert count(store, messages) == 0
@@ -195,10 +197,10 @@ def test_an_empty_quiet_hours_reason_is_refused(store: Engine) -> None:
 def test_a_held_text_can_be_canceled_and_never_goes(store: Engine, twilio: TwilioServer) -> None:
     s = settings(twilio, MATTERLINE_QUIET_HOURS="08:00-20:00")
     queued = send(store, "Call me tonight?", s, now=FALL_BACK_EVE)
-    with pytest.raises(SendRefused) as empty:
-        cancel(store, queued.message_id, actor="alice", reason=" ")
+    with pytest.raises(MatterlineError) as empty:
+        services.messages.cancel(store, queued.id, actor=Actor("alice"), reason=" ")
     assert empty.value.code == "empty_reason"
-    cancel(store, queued.message_id, actor="alice", reason="client called instead")
+    services.messages.cancel(store, queued.id, actor=Actor("alice"), reason="client called instead")
     assert send_due(store, s, now=datetime(2026, 11, 1, 16, 0, tzinfo=UTC)).sent == 0
     assert twilio.state.messages(to=JANE) == []
     with store.connect() as conn:
@@ -212,9 +214,9 @@ def test_a_text_already_sent_cannot_be_canceled(store: Engine, twilio: TwilioSer
     s = settings(twilio)
     queued = send(store, "Hello", s)
     assert send_due(store, s).sent == 1
-    with pytest.raises(SendRefused) as late:
-        cancel(store, queued.message_id, actor="alice", reason="too late")
-    assert (late.value.status, late.value.code) == (409, "not_cancelable")
-    with pytest.raises(SendRefused) as missing:
-        cancel(store, 9999, actor="alice", reason="no such")
-    assert missing.value.status == 404
+    with pytest.raises(MatterlineError) as late:
+        services.messages.cancel(store, queued.id, actor=Actor("alice"), reason="too late")
+    assert (late.value.kind, late.value.code) == (Kind.CONFLICT, "not_cancelable")
+    with pytest.raises(MatterlineError) as missing:
+        services.messages.cancel(store, 9999, actor=Actor("alice"), reason="no such")
+    assert missing.value.kind is Kind.NOT_FOUND

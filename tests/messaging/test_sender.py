@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, func, select, update
 
+from connector import services
+from connector.errors import Kind, MatterlineError
 from connector.guardrails import optouts
-from connector.messaging.outbound import SendRefused, queue_send
 from connector.messaging.sender import send_due
 from connector.sandbox import (
     SANDBOX_ACCOUNT_SID,
@@ -21,6 +22,7 @@ from connector.sandbox import (
     twilio_fault,
 )
 from connector.settings import Settings
+from connector.staff.users import Actor
 from connector.store.tables import audit_log, messages, opt_outs, outbox, send_attempts
 from tests.support.firm import FIRM_NUMBER, JANE, OMAR, seed
 from tests.support.firm import settings as firm_settings
@@ -77,18 +79,20 @@ def test_a_text_is_sent_once_with_a_status_callback_and_delivered(
     app_settings = settings_for(twilio)
     with ServerThread(create_app(app_settings, store)) as app:
         settings = settings_for(twilio, public_url=app.url)
-        queued = queue_send(store, settings, matter_cms_id="101", body="Your hearing moved to 3pm.", actor="test")
+        queued = services.messages.send(
+            store, settings, matter_cms_id="101", body="Your hearing moved to 3pm.", actor=Actor("test")
+        )
         assert (queued.to, queued.encoding, queued.segments, queued.status) == (JANE, "GSM-7", 1, "pending")
         counts = send_due(store, settings)
         assert counts.sent == 1
-        sent = row(store, queued.message_id)
+        sent = row(store, queued.id)
         assert sent.sid.startswith("SM")
         assert sent.status in ("queued", "accepted")
         created = twilio.state.messages(to=JANE)
         assert len(created) == 1
         assert created[0]["body"] == "Your hearing moved to 3pm."
         twilio.state.deliver_callbacks(shuffle=True, seed=3)
-    assert row(store, queued.message_id).status == "delivered"
+    assert row(store, queued.id).status == "delivered"
     assert send_due(store, settings).sent == 0  # nothing left: the job is done
 
 
@@ -96,9 +100,9 @@ def test_an_opted_out_number_is_never_texted_and_the_attempt_is_audited(store: E
     settings = settings_for(twilio)
     with store.begin() as conn:
         optouts.record(conn, JANE, "opt_out", "keyword", keyword="STOP")
-    with pytest.raises(SendRefused) as caught:
-        queue_send(store, settings, matter_cms_id="101", body="hello", actor="user:1:a@firm.example")
-    assert (caught.value.code, caught.value.status) == ("recipient_opted_out", 409)
+    with pytest.raises(MatterlineError) as caught:
+        services.messages.send(store, settings, matter_cms_id="101", body="hello", actor=Actor("user:1:a@firm.example"))
+    assert (caught.value.code, caught.value.kind) == ("recipient_opted_out", Kind.CONFLICT)
     assert count(store, messages, messages.c.direction == "outbound") == 0
     assert count(store, audit_log, audit_log.c.action == "send_blocked") == 1
     assert send_due(store, settings).sent == 0
@@ -107,33 +111,33 @@ def test_an_opted_out_number_is_never_texted_and_the_attempt_is_audited(store: E
 
 def test_an_opt_out_that_lands_after_queueing_blocks_the_send(store: Engine, twilio: TwilioServer) -> None:
     settings = settings_for(twilio)
-    queued = queue_send(store, settings, matter_cms_id="101", body="hello", actor="test")
+    queued = services.messages.send(store, settings, matter_cms_id="101", body="hello", actor=Actor("test"))
     with store.begin() as conn:
         optouts.record(conn, JANE, "opt_out", "keyword", keyword="STOP")
     assert send_due(store, settings).blocked == 1
-    assert row(store, queued.message_id).status == "blocked"
+    assert row(store, queued.id).status == "blocked"
     assert twilio.state.messages() == []
 
 
 def test_21610_from_twilio_feeds_the_ledger_and_is_not_retried(store: Engine, twilio: TwilioServer) -> None:
     settings = settings_for(twilio)
     twilio.state.opted_out.add(JANE)
-    queued = queue_send(store, settings, to=JANE, body="hello", actor="test")
+    queued = services.messages.send(store, settings, to=JANE, body="hello", actor=Actor("test"))
     assert send_due(store, settings).failed == 1
-    failed = row(store, queued.message_id)
+    failed = row(store, queued.id)
     assert (failed.status, failed.error_code) == ("failed", 21610)
     with store.connect() as conn:
         assert optouts.state_of(conn, JANE).source == "error_21610"
-    with pytest.raises(SendRefused):
-        queue_send(store, settings, to=JANE, body="hello again", actor="test")
+    with pytest.raises(MatterlineError):
+        services.messages.send(store, settings, to=JANE, body="hello again", actor=Actor("test"))
 
 
 def test_a_landline_keeps_twilios_error_and_meaning(store: Engine, twilio: TwilioServer) -> None:
     settings = settings_for(twilio)
     twilio.state.landlines.add(OMAR)
-    queued = queue_send(store, settings, to=OMAR, body="hello", actor="test")
+    queued = services.messages.send(store, settings, to=OMAR, body="hello", actor=Actor("test"))
     send_due(store, settings)
-    failed = row(store, queued.message_id)
+    failed = row(store, queued.id)
     assert (failed.status, failed.error_code) == ("failed", 21614)
     assert "mobile" in failed.error_message
     make_due(store)
@@ -145,15 +149,15 @@ def test_accepted_but_the_answer_lost_is_found_at_twilio_and_not_sent_again(
 ) -> None:
     settings = settings_for(twilio)
     twilio.state.faults.add(twilio_fault("applied_lost"))
-    queued = queue_send(store, settings, to=JANE, body="Please call me back today.", actor="test")
+    queued = services.messages.send(store, settings, to=JANE, body="Please call me back today.", actor=Actor("test"))
     first = send_due(store, settings)
     assert first.retried == 1
-    assert row(store, queued.message_id).status == "pending"
+    assert row(store, queued.id).status == "pending"
     make_due(store)
     second = send_due(store, settings)
     assert second.adopted == 1
     assert len(twilio.state.messages(to=JANE)) == 1  # never double-texted
-    adopted = row(store, queued.message_id)
+    adopted = row(store, queued.id)
     assert adopted.sid == twilio.state.messages(to=JANE)[0]["sid"]
     with store.connect() as conn:
         outcomes = conn.execute(select(send_attempts.c.outcome).order_by(send_attempts.c.id)).scalars().all()
@@ -165,7 +169,7 @@ def test_a_dropped_connection_before_twilio_created_anything_is_sent_on_the_next
 ) -> None:
     settings = settings_for(twilio)
     twilio.state.faults.add(twilio_fault("drop"))
-    queued = queue_send(store, settings, to=JANE, body="one text", actor="test")
+    queued = services.messages.send(store, settings, to=JANE, body="one text", actor=Actor("test"))
     assert send_due(store, settings).retried == 1
     make_due(store)
     assert send_due(store, settings).sent == 1
@@ -173,13 +177,13 @@ def test_a_dropped_connection_before_twilio_created_anything_is_sent_on_the_next
     with store.connect() as conn:
         outcomes = conn.execute(select(send_attempts.c.outcome).order_by(send_attempts.c.id)).scalars().all()
     assert outcomes == ["not_sent", "sent"]
-    assert row(store, queued.message_id).sid is not None
+    assert row(store, queued.id).sid is not None
 
 
 def test_20429_backs_off_and_then_sends(store: Engine, twilio: TwilioServer) -> None:
     settings = settings_for(twilio)
     twilio.state.faults.add(twilio_fault("rate_limit"))
-    queue_send(store, settings, to=JANE, body="busy", actor="test")
+    services.messages.send(store, settings, to=JANE, body="busy", actor=Actor("test"))
     assert send_due(store, settings).retried == 1
     make_due(store)
     assert send_due(store, settings).sent == 1
@@ -191,37 +195,37 @@ def test_an_undelivered_callback_keeps_30007(store: Engine, twilio: TwilioServer
     twilio.state.undeliverable[JANE] = 30007
     with ServerThread(create_app(app_settings, store)) as app:
         settings = settings_for(twilio, public_url=app.url)
-        queued = queue_send(store, settings, to=JANE, body="filtered?", actor="test")
+        queued = services.messages.send(store, settings, to=JANE, body="filtered?", actor=Actor("test"))
         send_due(store, settings)
         twilio.state.deliver_callbacks()
-    failed = row(store, queued.message_id)
+    failed = row(store, queued.id)
     assert (failed.status, failed.error_code) == ("undelivered", 30007)
 
 
 def test_a_messaging_service_sends_from_its_pool(store: Engine, twilio: TwilioServer) -> None:
     settings = settings_for(twilio, TWILIO_MESSAGING_SERVICE_SID=SANDBOX_MESSAGING_SERVICE_SID)
-    queued = queue_send(store, settings, to=JANE, body="from the pool", actor="test")
+    queued = services.messages.send(store, settings, to=JANE, body="from the pool", actor=Actor("test"))
     assert send_due(store, settings).sent == 1
     created = twilio.state.messages(to=JANE)[0]
     assert created["messaging_service_sid"] == SANDBOX_MESSAGING_SERVICE_SID
-    assert row(store, queued.message_id).from_number == SANDBOX_MESSAGING_SERVICE_SID
+    assert row(store, queued.id).from_number == SANDBOX_MESSAGING_SERVICE_SID
 
 
 @pytest.mark.parametrize(
-    ("body", "code", "status"),
-    [("x" * 1601, "body_too_long", 422), ("   ", "empty_message", 422)],
+    ("body", "code", "kind"),
+    [("x" * 1601, "body_too_long", Kind.INVALID), ("   ", "empty_message", Kind.INVALID)],
 )
 def test_bad_bodies_are_refused_before_anything_is_stored(
-    store: Engine, twilio: TwilioServer, body: str, code: str, status: int
+    store: Engine, twilio: TwilioServer, body: str, code: str, kind: Kind
 ) -> None:
-    with pytest.raises(SendRefused) as caught:
-        queue_send(store, settings_for(twilio), to=JANE, body=body, actor="test")
-    assert (caught.value.code, caught.value.status) == (code, status)
+    with pytest.raises(MatterlineError) as caught:
+        services.messages.send(store, settings_for(twilio), to=JANE, body=body, actor=Actor("test"))
+    assert (caught.value.code, caught.value.kind) == (code, kind)
     assert count(store, messages) == 0
 
 
 def test_segments_and_encoding_are_returned(store: Engine, twilio: TwilioServer) -> None:
-    queued = queue_send(store, settings_for(twilio), to=JANE, body="Court at 9 ☺ " * 6, actor="test")
+    queued = services.messages.send(store, settings_for(twilio), to=JANE, body="Court at 9 ☺ " * 6, actor=Actor("test"))
     assert (queued.encoding, queued.segments) == ("UCS-2", 2)
 
 
@@ -238,7 +242,7 @@ def test_a_send_waits_while_the_recipients_newest_text_is_not_taken_in(store: En
     from connector.store.engine import utcnow
 
     settings = settings_for(twilio)
-    queued = queue_send(store, settings, to=JANE, body="One more thing about Tuesday", actor="test")
+    queued = services.messages.send(store, settings, to=JANE, body="One more thing about Tuesday", actor=Actor("test"))
     form = {
         "MessageSid": "SM" + "c" * 32,
         "From": JANE,
@@ -254,7 +258,7 @@ def test_a_send_waits_while_the_recipients_newest_text_is_not_taken_in(store: En
     make_due(store)
     counts = send_due(store, settings)
     assert counts.blocked == 1
-    assert row(store, queued.message_id).status == "blocked"
+    assert row(store, queued.id).status == "blocked"
     sent = twilio.state.messages(to=JANE)
     assert len(sent) == 1  # only the one confirmation went out
     assert "you will not get more texts" in sent[0]["body"]
@@ -263,7 +267,7 @@ def test_a_send_waits_while_the_recipients_newest_text_is_not_taken_in(store: En
 def test_a_5xx_from_twilio_is_looked_up_before_the_text_is_sent_again(store: Engine, twilio: TwilioServer) -> None:
     settings = settings_for(twilio)
     twilio.state.faults.add(twilio_fault("status", status=500))
-    queued = queue_send(store, settings, to=JANE, body="after the outage", actor="test")
+    queued = services.messages.send(store, settings, to=JANE, body="after the outage", actor=Actor("test"))
     assert send_due(store, settings).retried == 1
     with store.connect() as conn:
         assert conn.execute(select(send_attempts.c.outcome)).scalars().all() == ["ambiguous"]
@@ -273,7 +277,65 @@ def test_a_5xx_from_twilio_is_looked_up_before_the_text_is_sent_again(store: Eng
     with store.connect() as conn:
         outcomes = conn.execute(select(send_attempts.c.outcome).order_by(send_attempts.c.id)).scalars().all()
     assert outcomes == ["not_sent", "sent"]
-    assert row(store, queued.message_id).sid is not None
+    assert row(store, queued.id).sid is not None
+
+
+@pytest.mark.parametrize("stop", ["STOP", "please stop texting me"])
+def test_a_stop_that_lands_while_an_unanswered_attempt_is_looked_up_blocks_the_text(
+    store: Engine, twilio: TwilioServer, stop: str
+) -> None:
+    """The guardrails run after the look-up of an unanswered attempt and immediately before the call.
+
+    The first call is lost (a dropped connection, nothing created at Twilio). On the next round the
+    sender asks Twilio whether it went; while it asks, the client texts STOP (or says it in words) and
+    the webhook answers 200. Twilio has no such message, and the text must not go: the opt-out (or the
+    client's text still waiting for intake) is checked in the transaction that records the new attempt.
+    """
+    from connector.messaging import intake
+    from connector.messaging.sender import make_client
+
+    app_settings = settings_for(twilio)
+    with ServerThread(create_app(app_settings, store)) as app:
+        settings = settings_for(twilio, public_url=app.url)
+        twilio.state.faults.add(twilio_fault("drop"))
+        queued = services.messages.send(store, settings, to=JANE, body="Call me about Tuesday", actor=Actor("test"))
+        assert send_due(store, settings).retried == 1
+        assert twilio.state.messages(to=JANE) == []
+        answers: list[int] = []
+
+        def client_that_hears_a_stop(for_settings: Settings) -> Any:
+            client = make_client(for_settings)
+            look_up = client.messages.list
+
+            def list_while_the_client_says_stop(**kwargs: Any) -> Any:
+                found = look_up(**kwargs)
+                reply = twilio.state.inbound(f"{app.url}/webhooks/twilio/sms", from_=JANE, to=FIRM_NUMBER, body=stop)
+                answers.append(reply.status_code)
+                return found
+
+            client.messages.list = list_while_the_client_says_stop  # type: ignore[method-assign]
+            return client
+
+        make_due(store)
+        first = send_due(store, settings, client_factory=client_that_hears_a_stop)
+        assert answers == [200]
+        intake.drain(store, settings)  # the worker takes the STOP in words in
+        make_due(store)
+        later = send_due(store, settings)
+        assert first.sent == 0
+        assert (first.blocked + later.blocked, row(store, queued.id).status) == (1, "blocked")
+        to_jane = [m["body"] for m in twilio.state.messages(to=JANE)]
+        assert "Call me about Tuesday" not in to_jane
+        # The only text Jane gets is the one confirmation a revocation in words is owed.
+        assert len(to_jane) == (1 if stop != "STOP" else 0)
+        with store.connect() as conn:
+            outcomes = conn.execute(
+                select(send_attempts.c.outcome)
+                .where(send_attempts.c.message_id == queued.id)
+                .order_by(send_attempts.c.id)
+            ).scalars()
+            assert list(outcomes) == ["not_sent"]  # looked up, not found; no second attempt was ever made
+        assert count(store, audit_log, audit_log.c.action == "send_blocked") == 1
 
 
 def test_a_delivery_error_without_twilios_words_gets_its_meaning(store: Engine, twilio: TwilioServer) -> None:
@@ -281,12 +343,12 @@ def test_a_delivery_error_without_twilios_words_gets_its_meaning(store: Engine, 
     from connector.store.engine import utcnow
 
     settings = settings_for(twilio)
-    queued = queue_send(store, settings, to=JANE, body="hello", actor="test")
+    queued = services.messages.send(store, settings, to=JANE, body="hello", actor=Actor("test"))
     send_due(store, settings)
-    sid = row(store, queued.message_id).sid
+    sid = row(store, queued.id).sid
     with store.begin() as conn:
         delivery.apply(conn, {"MessageSid": sid, "MessageStatus": "undelivered", "ErrorCode": "30006"}, utcnow())
-    failed = row(store, queued.message_id)
+    failed = row(store, queued.id)
     assert (failed.status, failed.error_code, failed.error_message) == (
         "undelivered",
         30006,

@@ -22,7 +22,7 @@ from sqlalchemy import Engine, insert
 
 from connector.cms.client import CmsClient
 from connector.cms.connect import build_client, check_connection
-from connector.cms.retry import RetryPolicy
+from connector.retry import RetryPolicy
 from connector.sandbox import (
     DEFAULT_CLIENT_ID,
     DEFAULT_CLIENT_SECRET,

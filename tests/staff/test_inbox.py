@@ -12,17 +12,27 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, select, update
 
-from connector.messaging import filing, outbound, reception
-from connector.staff import inbox
+from connector import queries, services
+from connector.errors import MatterlineError
+from connector.messaging import filing, reception
+from connector.queries.threads import ThreadView
 from tests.support.firm import FIRM_NUMBER, JANE, NOW, OMAR, seed, settings
 
 try:  # texts are threaded by the worker's intake where it exists, else by the webhook itself
     from connector.messaging import intake
 except ImportError:  # pragma: no cover - depends on which half of the pipeline threads texts
     intake = None  # type: ignore[assignment]
-from connector.staff.users import User, create_user
+from connector.staff.users import Actor, User
 from connector.store.tables import audit_log, messages, metadata, users
 from connector.store.tables import threads as thread_rows
+from tests.support.people import add_user
+
+
+def at_fault(exc: MatterlineError) -> str:
+    """The parameter or field a refusal names."""
+    details = exc.details or {}
+    return str(details.get("parameter") or details.get("field"))
+
 
 _sids = itertools.count(1)
 SETTINGS = settings()
@@ -36,8 +46,8 @@ def store(engine: Engine) -> Engine:
 
 @pytest.fixture
 def people(store: Engine) -> tuple[User, User]:
-    alice, _ = create_user(store, name="Alice Attorney", email="alice@firm.example", role="attorney")
-    sam, _ = create_user(store, name="Sam Staff", email="sam@firm.example", role="staff")
+    alice, _ = add_user(store, name="Alice Attorney", email="alice@firm.example", role="attorney")
+    sam, _ = add_user(store, name="Sam Staff", email="sam@firm.example", role="staff")
     return alice, sam
 
 
@@ -71,7 +81,7 @@ def audit_rows(engine: Engine, action: str) -> list[Any]:
         return list(conn.execute(select(audit_log).where(audit_log.c.action == action).order_by(audit_log.c.id)))
 
 
-def ids(views: list[inbox.ThreadView]) -> list[int]:
+def ids(views: list[ThreadView]) -> list[int]:
     return [view.id for view in views]
 
 
@@ -81,7 +91,7 @@ def ids(views: list[inbox.ThreadView]) -> list[int]:
 def test_threads_show_client_matter_and_filing_newest_first(store: Engine) -> None:
     jane = text_in(store, JANE, "Is my hearing still on?", minutes=1)
     unknown = text_in(store, stranger(1), "who is this", minutes=2)
-    views, cursor = inbox.list_threads(store, user_id=None)
+    views, cursor = queries.threads.listing(store, user_id=None)
     assert cursor is None
     assert ids(views) == [unknown.thread_id, jane.thread_id]
     newest, older = views
@@ -105,19 +115,19 @@ def test_threads_show_client_matter_and_filing_newest_first(store: Engine) -> No
 def test_get_thread_and_unknown_thread(store: Engine, people: tuple[User, User]) -> None:
     alice, _ = people
     received = text_in(store, JANE)
-    view = inbox.get_thread(store, received.thread_id, alice.id)
+    view = queries.threads.get(store, received.thread_id, alice.id)
     assert view is not None
     assert view.unread == 1
-    assert inbox.get_thread(store, received.thread_id + 1000, alice.id) is None
+    assert queries.threads.get(store, received.thread_id + 1000, alice.id) is None
 
 
 def test_a_thread_without_messages_is_not_listed_but_can_be_fetched(store: Engine) -> None:
     with store.begin() as conn:
         empty = filing.thread_for(conn, FIRM_NUMBER, stranger(9), NOW)
     text_in(store, JANE)
-    views, _ = inbox.list_threads(store, user_id=None)
+    views, _ = queries.threads.listing(store, user_id=None)
     assert empty.id not in ids(views)
-    fetched = inbox.get_thread(store, empty.id, None)
+    fetched = queries.threads.get(store, empty.id, None)
     assert fetched is not None
     assert fetched.last_message_at is None
 
@@ -133,16 +143,16 @@ def test_filters(store: Engine, people: tuple[User, User]) -> None:
     quitter = text_in(store, stranger(2), "hey", minutes=4).thread_id
     text_in(store, stranger(2), "STOP", minutes=5)
 
-    inbox.assign(store, jane, alice, actor=sam)
-    inbox.assign(store, loose, sam, actor=sam)
-    inbox.set_urgent(store, omar, True, actor=alice)
+    services.threads.assign(store, jane, alice.id, actor=Actor.of(sam))
+    services.threads.assign(store, loose, sam.id, actor=Actor.of(sam))
+    services.threads.set_urgent(store, omar, True, actor=Actor.of(alice))
 
     def listed(**kw: Any) -> list[int]:
-        return ids(inbox.list_threads(store, user_id=alice.id, **kw)[0])
+        return ids(queries.threads.listing(store, user_id=alice.id, **kw)[0])
 
     assert listed() == [quitter, loose, omar, jane]
     assert listed(mine=True) == [jane]
-    assert ids(inbox.list_threads(store, user_id=sam.id, mine=True)[0]) == [loose]
+    assert ids(queries.threads.listing(store, user_id=sam.id, mine=True)[0]) == [loose]
     assert listed(needs_filing=True) == [quitter, loose, omar]
     assert listed(urgent=True) == [omar]
     assert listed(opted_out=True) == [quitter]
@@ -152,7 +162,7 @@ def test_filters(store: Engine, people: tuple[User, User]) -> None:
     assert listed(needs_filing=True, urgent=True) == [omar]
     assert listed(mine=True, urgent=True) == []
 
-    views = {view.id: view for view in inbox.list_threads(store, user_id=alice.id)[0]}
+    views = {view.id: view for view in queries.threads.listing(store, user_id=alice.id)[0]}
     assert views[quitter].opted_out is True
     assert views[jane].assignee == "alice@firm.example"
     assert views[jane].assignee_id == alice.id
@@ -161,10 +171,10 @@ def test_filters(store: Engine, people: tuple[User, User]) -> None:
 
 def test_opting_back_in_leaves_the_opted_out_filter(store: Engine) -> None:
     thread_id = text_in(store, stranger(3), "STOP", minutes=1).thread_id
-    assert ids(inbox.list_threads(store, user_id=None, opted_out=True)[0]) == [thread_id]
+    assert ids(queries.threads.listing(store, user_id=None, opted_out=True)[0]) == [thread_id]
     text_in(store, stranger(3), "START", minutes=2)
-    assert inbox.list_threads(store, user_id=None, opted_out=True)[0] == []
-    view = inbox.get_thread(store, thread_id, None)
+    assert queries.threads.listing(store, user_id=None, opted_out=True)[0] == []
+    view = queries.threads.get(store, thread_id, None)
     assert view is not None
     assert view.opted_out is False
 
@@ -175,14 +185,14 @@ def test_matter_filter_finds_a_thread_that_has_moved_on(store: Engine, people: t
     with store.begin() as conn:
         filing.refile_message(conn, received.message_id, "201", actor=alice.actor, actor_id=alice.id, now=NOW)
         filing.refile_thread(conn, received.thread_id, "202", actor=alice.actor, actor_id=alice.id, now=NOW)
-    assert ids(inbox.list_threads(store, user_id=None, matter_cms_id="202")[0]) == [received.thread_id]
-    assert ids(inbox.list_threads(store, user_id=None, matter_cms_id="201")[0]) == [received.thread_id]
+    assert ids(queries.threads.listing(store, user_id=None, matter_cms_id="202")[0]) == [received.thread_id]
+    assert ids(queries.threads.listing(store, user_id=None, matter_cms_id="201")[0]) == [received.thread_id]
 
 
 def test_mine_needs_a_user(store: Engine) -> None:
-    with pytest.raises(inbox.InboxError) as caught:
-        inbox.list_threads(store, user_id=None, mine=True)
-    assert caught.value.parameter == "mine"
+    with pytest.raises(MatterlineError) as caught:
+        queries.threads.listing(store, user_id=None, mine=True)
+    assert at_fault(caught.value) == "mine"
 
 
 # -- keyset paging ---------------------------------------------------------------------------------------
@@ -192,7 +202,7 @@ def test_paging_threads_has_no_duplicates_or_gaps_even_with_ties(store: Engine) 
     # 23 threads; groups of three share the same instant, so the id has to break the ties.
     for n in range(23):
         text_in(store, stranger(n), f"text {n}", minutes=n // 3)
-    everything, _ = inbox.list_threads(store, user_id=None, limit=200)
+    everything, _ = queries.threads.listing(store, user_id=None, limit=200)
     assert len(everything) == 23
     moments = [view.last_message_at for view in everything]
     assert moments == sorted(moments, reverse=True)
@@ -201,7 +211,7 @@ def test_paging_threads_has_no_duplicates_or_gaps_even_with_ties(store: Engine) 
     cursor: str | None = None
     pages = 0
     while True:
-        page, cursor = inbox.list_threads(store, user_id=None, before=cursor, limit=5)
+        page, cursor = queries.threads.listing(store, user_id=None, before=cursor, limit=5)
         pages += 1
         seen.extend(ids(page))
         if cursor is None:
@@ -213,9 +223,9 @@ def test_paging_threads_has_no_duplicates_or_gaps_even_with_ties(store: Engine) 
 def test_paging_is_stable_when_new_activity_arrives(store: Engine) -> None:
     for n in range(6):
         text_in(store, stranger(n), minutes=n)
-    first, cursor = inbox.list_threads(store, user_id=None, limit=3)
+    first, cursor = queries.threads.listing(store, user_id=None, limit=3)
     text_in(store, stranger(99), minutes=60)  # a new thread lands on top, not in the next page
-    second, cursor = inbox.list_threads(store, user_id=None, before=cursor, limit=3)
+    second, cursor = queries.threads.listing(store, user_id=None, before=cursor, limit=3)
     assert cursor is None
     assert len(set(ids(first)) | set(ids(second))) == 6
 
@@ -226,9 +236,9 @@ def test_paging_within_a_filter(store: Engine) -> None:
         if n % 2 == 0:
             with store.begin() as conn:
                 conn.execute(update(thread_rows).where(thread_rows.c.id == thread_id).values(urgent=True))
-    first, cursor = inbox.list_threads(store, user_id=None, urgent=True, limit=3)
+    first, cursor = queries.threads.listing(store, user_id=None, urgent=True, limit=3)
     assert cursor is not None
-    second, cursor = inbox.list_threads(store, user_id=None, urgent=True, before=cursor, limit=3)
+    second, cursor = queries.threads.listing(store, user_id=None, urgent=True, before=cursor, limit=3)
     assert cursor is None
     assert len(first) == 3
     assert len(second) == 1
@@ -237,18 +247,18 @@ def test_paging_within_a_filter(store: Engine) -> None:
 
 @pytest.mark.parametrize("cursor", ["nope", "", "W10", "WyJ4IiwgMV0", "WyIyMDI2LTAxLTAxVDAwOjAwOjAwIiwgMV0"])
 def test_a_bad_cursor_is_refused(store: Engine, cursor: str) -> None:
-    with pytest.raises(inbox.InboxError) as caught:
-        inbox.list_threads(store, user_id=None, before=cursor)
-    assert caught.value.parameter == "cursor"
+    with pytest.raises(MatterlineError) as caught:
+        queries.threads.listing(store, user_id=None, before=cursor)
+    assert at_fault(caught.value) == "cursor"
 
 
 @pytest.mark.parametrize("limit", [0, -1, 201])
 def test_a_bad_limit_is_refused(store: Engine, limit: int) -> None:
-    with pytest.raises(inbox.InboxError) as caught:
-        inbox.list_threads(store, user_id=None, limit=limit)
-    assert caught.value.parameter == "limit"
-    with pytest.raises(inbox.InboxError):
-        inbox.list_messages(store, 1, limit=limit)
+    with pytest.raises(MatterlineError) as caught:
+        queries.threads.listing(store, user_id=None, limit=limit)
+    assert at_fault(caught.value) == "limit"
+    with pytest.raises(MatterlineError):
+        queries.messages.listing(store, 1, limit=limit)
 
 
 # -- read state ------------------------------------------------------------------------------------------
@@ -262,22 +272,27 @@ def test_unread_counts_are_per_person(store: Engine, people: tuple[User, User]) 
     thread_id = first.thread_id
 
     def unread(user: User | None) -> int:
-        view = inbox.get_thread(store, thread_id, None if user is None else user.id)
+        view = queries.threads.get(store, thread_id, None if user is None else user.id)
         assert view is not None
-        listed = inbox.list_threads(store, user_id=None if user is None else user.id)[0]
+        listed = queries.threads.listing(store, user_id=None if user is None else user.id)[0]
         assert [v.unread for v in listed if v.id == thread_id] == [view.unread]
         return view.unread
 
     assert (unread(alice), unread(sam), unread(None)) == (3, 3, 0)
-    mark = inbox.mark_read(store, thread_id, alice, request_id="req-1")
+    mark = services.threads.mark_read(store, thread_id, actor=Actor.of(alice, "req-1"))
     assert (unread(alice), unread(sam)) == (0, 3)
-    assert inbox.mark_read(store, thread_id, sam, up_to_message_id=second.message_id) == second.message_id
+    assert (
+        services.threads.mark_read(store, thread_id, actor=Actor.of(sam), up_to_message_id=second.message_id)
+        == second.message_id
+    )
     assert (unread(alice), unread(sam)) == (0, 1)
     text_in(store, JANE, "four", minutes=4)
     assert (unread(alice), unread(sam)) == (1, 2)
 
     # The mark never moves back: an older message id leaves it where it is.
-    assert inbox.mark_read(store, thread_id, alice, up_to_message_id=first.message_id) == mark
+    assert (
+        services.threads.mark_read(store, thread_id, actor=Actor.of(alice), up_to_message_id=first.message_id) == mark
+    )
     assert unread(alice) == 1
 
     entries = audit_rows(store, "read")
@@ -292,8 +307,8 @@ def test_unread_counts_are_per_person(store: Engine, people: tuple[User, User]) 
 def test_outbound_texts_are_never_unread(store: Engine, people: tuple[User, User]) -> None:
     alice, _ = people
     thread_id = text_in(store, JANE).thread_id
-    outbound.queue_send(store, SETTINGS, body="We got it", thread_id=thread_id, author_id=alice.id, actor=alice.actor)
-    view = inbox.get_thread(store, thread_id, alice.id)
+    services.messages.send(store, SETTINGS, body="We got it", thread_id=thread_id, actor=Actor.of(alice))
+    view = queries.threads.get(store, thread_id, alice.id)
     assert view is not None
     assert view.unread == 1
     assert view.message_count == 2
@@ -303,11 +318,11 @@ def test_mark_read_checks_the_thread_and_message(store: Engine, people: tuple[Us
     alice, _ = people
     jane = text_in(store, JANE)
     omar = text_in(store, OMAR)
-    with pytest.raises(inbox.NotFound):
-        inbox.mark_read(store, 999_999, alice)
-    with pytest.raises(inbox.InboxError) as caught:
-        inbox.mark_read(store, jane.thread_id, alice, up_to_message_id=omar.message_id)
-    assert caught.value.parameter == "message_id"
+    with pytest.raises(MatterlineError, match="no thread"):
+        services.threads.mark_read(store, 999_999, actor=Actor.of(alice))
+    with pytest.raises(MatterlineError) as caught:
+        services.threads.mark_read(store, jane.thread_id, actor=Actor.of(alice), up_to_message_id=omar.message_id)
+    assert at_fault(caught.value) == "message_id"
     assert audit_rows(store, "read") == []
 
 
@@ -317,9 +332,9 @@ def test_mark_read_checks_the_thread_and_message(store: Engine, people: tuple[Us
 def test_assign_and_unassign_are_audited(store: Engine, people: tuple[User, User]) -> None:
     alice, sam = people
     thread_id = text_in(store, JANE).thread_id
-    view = inbox.assign(store, thread_id, sam, actor=alice, request_id="req-a")
+    view = services.threads.assign(store, thread_id, sam.id, actor=Actor.of(alice, "req-a"))
     assert (view.assignee, view.assignee_id) == ("sam@firm.example", sam.id)
-    view = inbox.assign(store, thread_id, None, actor=alice)
+    view = services.threads.assign(store, thread_id, None, actor=Actor.of(alice))
     assert (view.assignee, view.assignee_id) == (None, None)
     first, second = audit_rows(store, "assign")
     assert first.actor == alice.actor
@@ -333,25 +348,25 @@ def test_a_disabled_user_cannot_be_assigned(store: Engine, people: tuple[User, U
     thread_id = text_in(store, JANE).thread_id
     with store.begin() as conn:
         conn.execute(update(users).where(users.c.id == sam.id).values(disabled_at=NOW))
-    with pytest.raises(inbox.InboxError) as caught:
-        inbox.assign(store, thread_id, sam, actor=alice)
-    assert caught.value.parameter == "assignee"
-    with pytest.raises(inbox.NotFound):
-        inbox.assign(store, 999_999, alice, actor=alice)
+    with pytest.raises(MatterlineError) as caught:
+        services.threads.assign(store, thread_id, sam.id, actor=Actor.of(alice))
+    assert at_fault(caught.value) == "assignee"
+    with pytest.raises(MatterlineError, match="no thread"):
+        services.threads.assign(store, 999_999, alice.id, actor=Actor.of(alice))
     assert audit_rows(store, "assign") == []
 
 
 def test_urgent_flag_is_audited(store: Engine, people: tuple[User, User]) -> None:
     alice, _ = people
     thread_id = text_in(store, JANE).thread_id
-    assert inbox.set_urgent(store, thread_id, True, actor=alice, request_id="req-u").urgent is True
-    assert inbox.set_urgent(store, thread_id, False, actor=alice).urgent is False
+    assert services.threads.set_urgent(store, thread_id, True, actor=Actor.of(alice, "req-u")).urgent is True
+    assert services.threads.set_urgent(store, thread_id, False, actor=Actor.of(alice)).urgent is False
     first, second = audit_rows(store, "urgent")
     assert first.details == {"urgent": True, "was": False}
     assert first.request_id == "req-u"
     assert second.details == {"urgent": False, "was": True}
-    with pytest.raises(inbox.NotFound):
-        inbox.set_urgent(store, 999_999, True, actor=alice)
+    with pytest.raises(MatterlineError, match="no thread"):
+        services.threads.set_urgent(store, 999_999, True, actor=Actor.of(alice))
 
 
 # -- messages --------------------------------------------------------------------------------------------
@@ -362,9 +377,9 @@ def test_messages_page_newest_first(store: Engine, people: tuple[User, User]) ->
     thread_id = text_in(store, JANE, "text 0").thread_id
     for n in range(1, 7):
         text_in(store, JANE, f"text {n}", minutes=n)
-    outbound.queue_send(store, SETTINGS, body="Reply 😊", thread_id=thread_id, author_id=alice.id, actor=alice.actor)
+    services.messages.send(store, SETTINGS, body="Reply 😊", thread_id=thread_id, actor=Actor.of(alice))
 
-    everything, more = inbox.list_messages(store, thread_id, limit=200)
+    everything, more = queries.messages.listing(store, thread_id, limit=200)
     assert more is None
     assert len(everything) == 8
     assert [m.id for m in everything] == sorted((m.id for m in everything), reverse=True)
@@ -380,24 +395,24 @@ def test_messages_page_newest_first(store: Engine, people: tuple[User, User]) ->
     seen: list[int] = []
     before: int | None = None
     while True:
-        page, before = inbox.list_messages(store, thread_id, before_id=before, limit=3)
+        page, before = queries.messages.listing(store, thread_id, before_id=before, limit=3)
         seen.extend(m.id for m in page)
         if before is None:
             break
     assert seen == [m.id for m in everything]
 
-    message = inbox.get_message(store, reply.id)
+    message = queries.messages.get(store, reply.id)
     assert message == reply
-    assert inbox.get_message(store, 999_999) is None
+    assert queries.messages.get(store, 999_999) is None
 
 
 def test_messages_of_an_unknown_thread(store: Engine) -> None:
-    with pytest.raises(inbox.NotFound):
-        inbox.list_messages(store, 999_999)
+    with pytest.raises(MatterlineError, match="no thread"):
+        queries.messages.listing(store, 999_999)
     thread_id = text_in(store, JANE).thread_id
-    with pytest.raises(inbox.InboxError) as caught:
-        inbox.list_messages(store, thread_id, before_id=0)
-    assert caught.value.parameter == "before"
+    with pytest.raises(MatterlineError) as caught:
+        queries.messages.listing(store, thread_id, before_id=0)
+    assert at_fault(caught.value) == "before"
 
 
 # -- the store -------------------------------------------------------------------------------------------

@@ -13,9 +13,10 @@ from typing import Any
 
 from sqlalchemy import Engine, select, update
 
-from connector.messaging import delivery, filing, intake, reception
-from connector.messaging.outbound import queue_send
+from connector import services
+from connector.messaging import delivery, intake, reception
 from connector.settings import Settings
+from connector.staff.users import Actor
 from connector.store.tables import messages, writebacks
 from connector.writeback.windows import close_due
 from tests.support.firm import OMAR, TWILIO_SID, inbound_form, new_sid, settings
@@ -36,29 +37,31 @@ def text_in(engine: Engine, from_: str, body: str, at: datetime, *, media: bool 
 
 def reply(engine: Engine, matter_cms_id: str, body: str, at: datetime, s: Settings | None = None) -> int:
     """A staff reply from the matter, accepted by Twilio and then reported sent and delivered."""
-    queued = queue_send(
-        engine, s or settings(), matter_cms_id=matter_cms_id, body=body, actor="user:1:ann@firm.example"
+    queued = services.messages.send(
+        engine, s or settings(), matter_cms_id=matter_cms_id, body=body, actor=Actor("user:1:ann@firm.example")
     )
     sid = new_sid()
     with engine.begin() as conn:
         conn.execute(
             update(messages)
-            .where(messages.c.id == queued.message_id)
+            .where(messages.c.id == queued.id)
             .values(sid=sid, status="queued", sent_at=at, created_at=at, scheduled_for=None)
         )
         for offset, state in enumerate(("sent", "delivered"), start=1):
             delivery.apply(conn, {"MessageSid": sid, "MessageStatus": state}, at + timedelta(seconds=offset))
-    return queued.message_id
+    return queued.id
 
 
 def file_omar_to(engine: Engine, matter_cms_id: str, at: datetime) -> None:
     """Omar has two open matters, so his texts wait in needs filing until staff file the thread."""
-    with engine.begin() as conn:
+    with engine.connect() as conn:
         thread_id = conn.execute(
             select(messages.c.thread_id).where(messages.c.from_number == OMAR).order_by(messages.c.id)
         ).scalar()
-        assert thread_id is not None
-        filing.refile_thread(conn, thread_id, matter_cms_id, actor="user:1:ann@firm.example", actor_id=None, now=at)
+    assert thread_id is not None
+    services.threads.refile(
+        engine, settings(), thread_id, matter_cms_id, actor=Actor("user:1:ann@firm.example"), now=at
+    )
 
 
 def close_windows(engine: Engine, at: datetime) -> list[int]:

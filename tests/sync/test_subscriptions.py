@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import Engine, select
 
 from connector.cms.connect import build_client
-from connector.cms.retry import RetryPolicy
 from connector.crypto import SecretBox
+from connector.retry import RetryPolicy
 from connector.sandbox import DEFAULT_TOKEN, ClioState, SandboxServer, generate_firm
 from connector.settings import Settings, load_settings
 from connector.store.tables import cms_webhooks

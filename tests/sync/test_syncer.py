@@ -12,7 +12,7 @@ from sqlalchemy import Engine, func, insert, select
 from connector.cms.client import CmsClient, CmsResponse
 from connector.cms.connect import build_client
 from connector.cms.errors import ConfigError, PaginationLoopError, RetryableError
-from connector.cms.retry import RetryPolicy
+from connector.retry import RetryPolicy
 from connector.sandbox import (
     DEFAULT_CLIENT_ID,
     DEFAULT_CLIENT_SECRET,

@@ -14,7 +14,7 @@ from connector.settings import Settings
 from connector.store import head_revision, make_engine
 from mappings import MappingError
 from webhooks import create_app
-from webhooks.app import MAX_CONTENT_LENGTH, app_state
+from webhooks.state import MAX_CONTENT_LENGTH, app_state
 
 SECRET = "whsec-app-test-5e1d9c0a7b"
 

@@ -9,12 +9,14 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import Engine, func, select, update
 
+from connector import services
+from connector.errors import MatterlineError
 from connector.messaging import intake, reception
-from connector.messaging.outbound import SendRefused, cancel, queue_send
-from connector.staff.users import create_user
+from connector.staff.users import Actor
 from connector.store.tables import messages, outbox, windows, writebacks
 from connector.writeback.windows import close_due, due_reason
 from tests.support.firm import JANE, inbound_form, seed, settings
+from tests.support.people import add_user
 
 NY = ZoneInfo("America/New_York")
 
@@ -105,26 +107,24 @@ def test_filing_on_demand_closes_only_that_thread_and_unfiled_texts_wait(store: 
 
 def test_the_record_shows_refused_sends_overrides_and_escalations_but_never_a_refused_body(store: Engine) -> None:
     start = datetime(2026, 11, 27, 9, 0, tzinfo=NY)
-    avery, _ = create_user(store, name="Avery Counsel", email="avery@firm.example", role="attorney")
+    avery, _ = add_user(store, name="Avery Counsel", email="avery@firm.example", role="attorney")
     text_in(store, "They arrested my brother last night, what do we do?", start)
     s = settings()
-    with pytest.raises(SendRefused):
-        queue_send(
+    with pytest.raises(MatterlineError):
+        services.messages.send(
             store,
             s,
             matter_cms_id="101",
             body="Send your SSN 123-45-6789",
-            actor=avery.actor,
-            author_id=avery.id,
+            actor=Actor.of(avery),
             now=start + timedelta(minutes=1),
         )
-    queue_send(
+    services.messages.send(
         store,
         s,
         matter_cms_id="101",
         body="The DA offered 40k to settle",
-        actor=avery.actor,
-        author_id=avery.id,
+        actor=Actor.of(avery),
         override_reason="client asked for the number",
         now=start + timedelta(minutes=2),
     )
@@ -148,14 +148,16 @@ def test_a_text_held_for_quiet_hours_joins_the_record_only_once_it_went(store: E
     evening = datetime(2026, 11, 27, 23, 0, tzinfo=NY)  # 20:00 in Los Angeles, where Jane's number is
     text_in(store, "Can we talk tomorrow?", evening)
     s = settings(MATTERLINE_QUIET_HOURS="08:00-20:00")
-    held = queue_send(store, s, matter_cms_id="101", body="Yes, 9am works.", actor="alice", now=evening)
+    held = services.messages.send(
+        store, s, matter_cms_id="101", body="Yes, 9am works.", actor=Actor("alice"), now=evening
+    )
     assert held.status == "scheduled"
     [closed] = close_due(store, s, now=evening + timedelta(hours=2))
     assert closed.messages == 1  # the client's text only; the held answer has not gone
     with store.connect() as conn:
         transcript = conn.execute(select(writebacks.c.body).where(writebacks.c.kind == "transcript")).scalar_one()
     assert "9am works" not in transcript
-    cancel(store, held.message_id, actor="alice", reason="client called instead")
+    services.messages.cancel(store, held.id, actor=Actor("alice"), reason="client called instead")
     [later] = close_due(store, s, now=evening + timedelta(hours=3))
     assert later.messages == 1
     with store.connect() as conn:

@@ -9,17 +9,18 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, insert, select, update
 
+from connector import queries
 from connector.cms.connect import build_client
 from connector.cms.errors import RetryableError
-from connector.cms.retry import RetryPolicy
 from connector.messaging.filing import thread_for
+from connector.retry import RetryPolicy
 from connector.sandbox import DEFAULT_TOKEN, ClioState, Fault, SandboxServer, generate_firm
 from connector.settings import Settings, load_settings
 from connector.store.engine import utcnow
 from connector.store.tables import outbox, writebacks
 from connector.sync.ingest import mark_deleted
 from connector.sync.syncer import Syncer
-from connector.writeback.writer import enqueue, listing, run_due
+from connector.writeback.writer import enqueue, run_due
 from mappings import load_mapping
 
 CLIO = load_mapping("clio")
@@ -107,7 +108,7 @@ def test_a_transcript_and_a_summary_land_once_on_the_matter(store: Engine, sandb
     assert row(store, transcript).cms_record_id == str(communication[0]["id"])
     assert row(store, summary).state == "written"
     assert run(store, sandbox).written == 0
-    assert [(w["kind"], w["state"], w["attempts"]) for w in listing(store)] == [
+    assert [(w.kind, w.state, w.attempts) for w in queries.writebacks.listing(store)] == [
         ("transcript", "written", 1),
         ("summary", "written", 1),
     ]

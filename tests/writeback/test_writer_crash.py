@@ -25,15 +25,16 @@ import requests
 from sqlalchemy import Engine, func, insert, select, update
 
 from connector.cms.connect import build_client
-from connector.cms.retry import RetryPolicy
+from connector.jobs.kinds import WRITE as WRITE_KIND
 from connector.messaging.filing import thread_for
+from connector.retry import RetryPolicy
 from connector.sandbox import DEFAULT_TOKEN
 from connector.settings import load_settings
 from connector.store import make_engine, upgrade
 from connector.store.engine import utcnow
 from connector.store.tables import matters, outbox, writebacks
 from connector.sync.syncer import Syncer
-from connector.writeback.writer import WRITE_KIND, enqueue
+from connector.writeback.writer import enqueue
 from mappings import load_mapping
 from tests.support.sandbox_process import control, sandbox_process
 

@@ -28,10 +28,10 @@ try:  # texts are threaded by the worker's intake where it exists, else by the w
     from connector.messaging import intake
 except ImportError:  # pragma: no cover - depends on which half of the pipeline threads texts
     intake = None  # type: ignore[assignment]
-from connector.staff.users import create_user
+from tests.support.people import add_user
 from webhooks import create_app
 from webhooks.api import ROUTES, openapi_document, openapi_path
-from webhooks.app import app_state
+from webhooks.state import app_state
 
 SMS = "/webhooks/twilio/sms"
 DOC = openapi_document()
@@ -153,7 +153,7 @@ def firm(engine: Engine) -> Firm:
     tokens: dict[str, str] = {}
     ids: dict[str, int] = {}
     for role in ("admin", "attorney", "staff"):
-        user, tokens[role] = create_user(engine, name=f"The {role}", email=f"{role}@firm.example", role=role)
+        user, tokens[role] = add_user(engine, name=f"The {role}", email=f"{role}@firm.example", role=role)
         ids[role] = user.id
     base = Api(client, app, None)
     return Firm(
@@ -783,7 +783,7 @@ def _summary_id(firm: Firm) -> int:
 def test_staff_read_edit_and_file_a_summary_draft(engine: Engine) -> None:
     seed(engine)
     app = create_app(settings(MATTERLINE_SUMMARY_REVIEW="true"), engine)
-    _, token = create_user(engine, name="Pat Paralegal", email="pat@firm.example", role="staff")
+    _, token = add_user(engine, name="Pat Paralegal", email="pat@firm.example", role="staff")
     api = Api(app.test_client(), app, token)
     text_in(api.client, JANE, "Can you send me the retainer agreement in writing?")
     thread = thread_id_of(engine, JANE)
@@ -923,7 +923,7 @@ def test_filing_an_urgent_unfiled_thread_tasks_the_matters_attorney(firm: Firm) 
 def test_a_text_held_for_quiet_hours_shows_when_it_goes(engine: Engine) -> None:
     seed(engine)
     app = create_app(settings(MATTERLINE_QUIET_HOURS=shut_window()), engine)
-    _, token = create_user(engine, name="Pat Paralegal", email="pat@firm.example", role="staff")
+    _, token = add_user(engine, name="Pat Paralegal", email="pat@firm.example", role="staff")
     api = Api(app.test_client(), app, token)
     sent = api.post("/api/matters/101/messages", {"body": "See you tomorrow"}).get_json()["message"]
     assert sent["status"] == "scheduled"
@@ -935,8 +935,8 @@ def test_a_text_held_for_quiet_hours_shows_when_it_goes(engine: Engine) -> None:
 def test_a_held_text_is_canceled_by_its_author_or_an_attorney_not_by_other_staff(engine: Engine) -> None:
     seed(engine)
     app = create_app(settings(MATTERLINE_QUIET_HOURS=shut_window()), engine)
-    _, pat = create_user(engine, name="Pat Paralegal", email="pat@firm.example", role="staff")
-    _, sam = create_user(engine, name="Sam Staff", email="sam@firm.example", role="staff")
+    _, pat = add_user(engine, name="Pat Paralegal", email="pat@firm.example", role="staff")
+    _, sam = add_user(engine, name="Sam Staff", email="sam@firm.example", role="staff")
     as_pat, as_sam = Api(app.test_client(), app, pat), Api(app.test_client(), app, sam)
     held = as_pat.post("/api/matters/101/messages", {"body": "See you tomorrow"}).get_json()["message"]
     other = as_sam.post(f"/api/messages/{held['id']}/cancel", {"reason": "not mine"})

@@ -24,13 +24,13 @@ from werkzeug.test import TestResponse
 from connector.crypto import SecretBox
 from connector.settings import Settings
 from connector.store.tables import cms_webhooks, consents, contact_phones, contacts, matters, pending_refresh
+from connector.sync import cms_webhooks as cms_module
 from connector.sync.ingest import apply
 from connector.sync.records import read_contact, read_matter
 from mappings import load_mapping
 from tests.support.fixtures import FIXTURES_ROOT
-from webhooks import cms as cms_module
 from webhooks import create_app
-from webhooks.cms import decode_signature
+from webhooks.inbound.signatures import decode_signature
 
 FIXTURES = FIXTURES_ROOT / "webhooks" / "clio"
 URL = "/webhooks/cms/clio"

@@ -28,8 +28,8 @@ from tests.support.firm import (
     signed,
 )
 from webhooks import create_app
-from webhooks.app import app_state
 from webhooks.server import ServerThread
+from webhooks.state import app_state
 
 SMS, STATUS = "/webhooks/twilio/sms", "/webhooks/twilio/status"
 sid = new_sid

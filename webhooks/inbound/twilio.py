@@ -12,7 +12,6 @@ Flask view below (which stays registered so routing, 405s and the manifest see o
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, Final
@@ -20,16 +19,18 @@ from urllib.parse import parse_qsl
 
 from flask import Blueprint, Flask, Response, current_app, g, request
 from sqlalchemy import Connection
-from twilio.request_validator import RequestValidator, compare
 from twilio.twiml.messaging_response import MessagingResponse
 from werkzeug.datastructures import MultiDict
 from werkzeug.wsgi import get_current_url
 
+from connector.errors import Kind, MatterlineError, malformed
 from connector.messaging import delivery, reception
 from connector.settings import Settings
 from connector.store.engine import utcnow
 from connector.store.groupcommit import GroupCommit
-from webhooks.app import MAX_CONTENT_LENGTH, ApiError, AppState, app_state
+from webhooks import errors
+from webhooks.inbound.signatures import verify_twilio
+from webhooks.state import MAX_CONTENT_LENGTH, AppState, app_state
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -54,20 +55,8 @@ def parse_form(body: bytes) -> MultiDict[str, str]:
 
 
 def verify(settings: Settings, url: str, form: MultiDict[str, str], signature: str) -> None:
-    """Raise 403 unless `signature` is Twilio's for `url` and the full `form`."""
-    token = settings.twilio_auth_token
-    if not token:
-        raise ApiError(
-            403, "twilio_auth_token_missing", "TWILIO_AUTH_TOKEN is not configured; refusing unsigned traffic"
-        )
-    if not signature:
-        raise ApiError(403, "signature_missing", "the X-Twilio-Signature header is missing")
-    validator = RequestValidator(token)
-    # The exact URL first (one HMAC, the usual case); Twilio's library then also tries it with and without
-    # the default port, because Twilio has signed both ways.
-    if not (compare(validator.compute_signature(url, form), signature) or validator.validate(url, form, signature)):
-        LOGGER.warning("twilio.signature_invalid")
-        raise ApiError(403, "signature_invalid", "the X-Twilio-Signature does not match this request")
+    """Refuse (403) unless `signature` is Twilio's for `url` and the full `form`."""
+    verify_twilio(settings.twilio_auth_token, url, form, signature)
 
 
 def signed_url(settings: Settings, path_and_query: str, fallback: str) -> str:
@@ -80,7 +69,7 @@ def receive(settings: Settings, writer: Writer, form: MultiDict[str, str]) -> st
     try:
         parsed = reception.parse(form, settings)
     except reception.InboundError as exc:
-        raise ApiError(400, "invalid_parameter", str(exc), {"field": exc.field}) from None
+        raise malformed("invalid_parameter", str(exc), {"field": exc.field}) from None
     received = writer.submit(parsed)
     if received.duplicate:
         LOGGER.info("twilio.duplicate sid=%s", parsed.sid)
@@ -118,21 +107,13 @@ class SmsEndpoint:
         try:
             body = self._answer(environ)
             status_line, content_type = "200 OK", "text/xml; charset=utf-8"
-        except ApiError as exc:
-            body = json.dumps({"error": {"code": exc.code, "message": exc.message, "details": exc.details}})
-            status_line, content_type = f"{exc.status} {_REASONS.get(exc.status, 'Error')}", "application/json"
+        except MatterlineError as exc:
+            body = errors.error_json(exc.code, exc.message, exc.details)
+            status_line, content_type = errors.status_line(errors.STATUS[exc.kind]), "application/json"
         except Exception:  # the same fixed answer Flask gives: an exception's text may hold secrets
             LOGGER.exception("twilio.sms failed")
-            body = json.dumps(
-                {
-                    "error": {
-                        "code": "internal_error",
-                        "message": "internal error; the server log has the details",
-                        "details": None,
-                    }
-                }
-            )
-            status_line, content_type = "500 Internal Server Error", "application/json"
+            body = errors.error_json("internal_error", errors.INTERNAL_MESSAGE)
+            status_line, content_type = errors.status_line(500), "application/json"
         payload = body.encode()
         start_response(status_line, [("Content-Type", content_type), ("Content-Length", str(len(payload)))])
         return [payload]
@@ -141,14 +122,14 @@ class SmsEndpoint:
         settings = self._state.settings
         length = int(environ.get("CONTENT_LENGTH") or 0)
         if length > MAX_CONTENT_LENGTH:
-            raise ApiError(
-                413,
+            raise MatterlineError(
+                Kind.TOO_LARGE,
                 "payload_too_large",
                 f"the request body is larger than {MAX_CONTENT_LENGTH} bytes",
                 {"max_bytes": MAX_CONTENT_LENGTH},
             )
         if str(environ.get("CONTENT_TYPE", "")).split(";")[0].strip().lower() != FORM_TYPE:
-            raise ApiError(415, "unsupported_media_type", "Twilio webhooks are application/x-www-form-urlencoded")
+            raise _unsupported()
         form = parse_form(environ["wsgi.input"].read(length) if length else b"")
         query = environ.get("QUERY_STRING")
         url = signed_url(settings, SMS_PATH + (f"?{query}" if query else ""), get_current_url(environ))
@@ -156,7 +137,10 @@ class SmsEndpoint:
         return receive(settings, self._writer, form)
 
 
-_REASONS: Final = {400: "Bad Request", 403: "Forbidden", 413: "Payload Too Large", 415: "Unsupported Media Type"}
+def _unsupported() -> MatterlineError:
+    return MatterlineError(
+        Kind.UNSUPPORTED, "unsupported_media_type", "Twilio webhooks are application/x-www-form-urlencoded"
+    )
 
 
 def install(app: Flask) -> None:
@@ -174,7 +158,7 @@ def _form() -> MultiDict[str, str]:
     cached = g.get("twilio_form")
     if cached is None:
         if request.mimetype != FORM_TYPE:
-            raise ApiError(415, "unsupported_media_type", "Twilio webhooks are application/x-www-form-urlencoded")
+            raise _unsupported()
         cached = g.twilio_form = parse_form(request.get_data(cache=True))
     form: MultiDict[str, str] = cached
     return form
@@ -203,5 +187,5 @@ def delivery_status() -> Response:
         with state.engine.begin() as conn:
             delivery.apply(conn, _form(), utcnow())
     except delivery.StatusError as exc:
-        raise ApiError(400, "invalid_parameter", str(exc), {"field": exc.field}) from None
+        raise malformed("invalid_parameter", str(exc), {"field": exc.field}) from None
     return Response(status=204)

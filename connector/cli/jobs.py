@@ -1,0 +1,108 @@
+"""The worker and its queue: `worker`, and `outbox list|replay|discard` (replays and discards are audited)."""
+
+from __future__ import annotations
+
+import time
+
+import click
+
+from connector import queries, services
+from connector.cli.context import Context, as_option, emit, handled, json_option, pass_ctx, reason_option
+from connector.jobs.worker import Round, Worker
+
+
+def _report(result: Round) -> None:
+    if result.taken_in:
+        click.echo(f"took in {result.taken_in} texts (threaded and filed)")
+    s = result.sends
+    if s.sent or s.adopted or s.failed or s.blocked or s.retried or s.dead:
+        click.echo(
+            f"texts: {s.sent} sent, {s.adopted} found already sent, {s.failed} failed, {s.blocked} blocked, "
+            f"{s.retried} to retry, {s.dead} dead"
+        )
+    if result.windows:
+        click.echo(f"closed {result.windows} conversation windows")
+    w = result.writes
+    if w.written or w.adopted or w.retried or w.dead or w.paused:
+        paused = " (paused: the CMS refused the credentials)" if w.paused else ""
+        click.echo(
+            f"write-back: {w.written} written, {w.adopted} found already written, {w.retried} to retry, "
+            f"{w.dead} dead{paused}"
+        )
+    if result.refreshed:
+        click.echo(f"refreshed {result.refreshed} records announced by CMS webhooks")
+    for line in result.renewals:
+        click.echo(f"webhook {line}")
+
+
+@click.command()
+@click.option("--once", is_flag=True, help="Run what is due now, then exit.")
+@click.option("--drain", is_flag=True, help="Keep going through retries until nothing is left but dead letters.")
+@click.option("--interval", default=2.0, show_default=True, help="Seconds between rounds.")
+@pass_ctx
+@handled
+def worker(ctx: Context, once: bool, drain: bool, interval: float) -> None:
+    """Send due texts, fetch records CMS webhooks announced, keep webhook subscriptions alive."""
+    ctx.require_current_store()
+    ctx.note_mapping()
+    runner = Worker(ctx.engine, ctx.settings, ctx.mapping, lambda: ctx.client)
+    if drain:
+        runner.drain(on_round=_report)
+        return
+    while True:
+        _report(runner.round())
+        if once:
+            return
+        time.sleep(interval)
+
+
+@click.group(name="outbox")
+def outbox_group() -> None:
+    """The queue of work leaving the building: list, replay dead letters, discard."""
+
+
+@outbox_group.command("list")
+@click.option("--dead", is_flag=True, help="Only dead letters.")
+@json_option
+@pass_ctx
+@handled
+def outbox_list(ctx: Context, dead: bool, as_json: bool) -> None:
+    """Jobs, newest first."""
+    ctx.require_current_store()
+    rows = queries.outbox.listing(ctx.engine, state="dead" if dead else None)
+    if as_json:
+        emit(rows)
+        return
+    for row in rows:
+        click.echo(f"{row.id:>6}  {row.kind:<10} {row.state:<9} attempts {row.attempts}  {row.last_error or ''}")
+
+
+@outbox_group.command("replay")
+@click.argument("job_id", required=False, type=int)
+@click.option("--all-dead", is_flag=True, help="Replay every dead letter.")
+@as_option("Replay as this user (email or id).")
+@pass_ctx
+@handled
+def outbox_replay(ctx: Context, job_id: int | None, all_dead: bool, as_user: str | None) -> None:
+    """Put dead letters back in the queue (audited)."""
+    if (job_id is None) == (not all_dead):
+        raise click.UsageError("give a JOB_ID or --all-dead")
+    ctx.require_current_store()
+    replayed = services.outbox.replay(ctx.engine, None if job_id is None else [job_id], actor=ctx.actor(as_user))
+    click.echo(f"replayed {len(replayed)} jobs")
+
+
+@outbox_group.command("discard")
+@click.argument("job_id", type=int)
+@reason_option("Why this job is given up (kept on the job and in the audit log).")
+@as_option("Discard as this user (email or id).")
+@pass_ctx
+@handled
+def outbox_discard(ctx: Context, job_id: int, reason: str, as_user: str | None) -> None:
+    """Give up on a job that is not done (audited)."""
+    ctx.require_current_store()
+    services.outbox.discard(ctx.engine, job_id, reason=reason, actor=ctx.actor(as_user))
+    click.echo(f"discarded job {job_id}")
+
+
+COMMANDS = (worker, outbox_group)

@@ -1,0 +1,35 @@
+"""What a person can see: one module per subject, each filtering and paging in SQL and returning frozen views.
+
+The API, the CLI and the pages read through these, never the tables, so a listing means the same
+thing wherever it is shown and its shape is the one the API documents.
+"""
+
+from __future__ import annotations
+
+from connector.queries import (
+    audit,
+    clients,
+    consents,
+    holds,
+    matters,
+    messages,
+    optouts,
+    outbox,
+    threads,
+    users,
+    writebacks,
+)
+
+__all__ = [
+    "audit",
+    "clients",
+    "consents",
+    "holds",
+    "matters",
+    "messages",
+    "optouts",
+    "outbox",
+    "threads",
+    "users",
+    "writebacks",
+]

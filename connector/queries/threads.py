@@ -1,0 +1,314 @@
+"""The firm inbox's threads: who each conversation is with, where it is filed, who has it, what is unread.
+
+The API, the CLI and the pages read threads through these functions, so a filter means the same thing
+wherever it is used. Built for a store of a million messages: pages are keyset (newest activity first,
+resumed from an opaque cursor, never an OFFSET), nothing counts all messages, and the per-person
+numbers (unread count, opt-out state, names) are computed only for the page being returned.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Final
+
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    Row,
+    Select,
+    and_,
+    func,
+    literal,
+    or_,
+    select,
+    true,
+    union,
+)
+
+from connector.errors import bad_parameter, not_found
+from connector.store.tables import contacts, matters, messages, opt_outs, thread_reads, threads, users
+
+__all__ = ["DEFAULT_LIMIT", "FILTERS", "MAX_LIMIT", "ThreadView", "check_limit", "get", "get_in", "listing", "require"]
+
+DEFAULT_LIMIT: Final = 50
+MAX_LIMIT: Final = 200
+# The inbox's filters, as the API, the CLI and the pages name them.
+FILTERS: Final = ("mine", "needs_filing", "urgent", "opted_out")
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadView:
+    """One conversation as a person in the firm sees it: where it is filed, who has it, what they have not read."""
+
+    id: int
+    firm_number: str
+    client_phone: str
+    client_cms_id: str | None
+    client_name: str | None
+    matter_cms_id: str | None
+    matter_display_number: str | None
+    state: str
+    filing_rule: str
+    urgent: bool
+    assignee: str | None
+    assignee_id: int | None
+    message_count: int
+    last_message_at: datetime | None
+    unread: int
+    opted_out: bool
+
+
+# -- cursors -------------------------------------------------------------------------------------------
+
+
+def _encode_cursor(last_message_at: datetime, thread_id: int) -> str:
+    """The position after a thread, opaque to callers so its shape can change without breaking them."""
+    raw = json.dumps([last_message_at.astimezone(UTC).isoformat(timespec="microseconds"), thread_id])
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, int]:
+    """The (last_message_at, id) a cursor stands for.
+
+    Raises:
+        MatterlineError: malformed `invalid_parameter` when the cursor was not made by `listing` (edited,
+            truncated, from elsewhere).
+    """
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        moment_text, thread_id = json.loads(raw)
+        moment = datetime.fromisoformat(moment_text)
+    except (binascii.Error, UnicodeDecodeError, ValueError, TypeError):
+        raise bad_parameter("cursor", "the cursor is not one this server issued") from None
+    if moment.tzinfo is None or not isinstance(thread_id, int) or isinstance(thread_id, bool):
+        raise bad_parameter("cursor", "the cursor is not one this server issued")
+    return moment.astimezone(UTC), thread_id
+
+
+def check_limit(limit: int) -> None:
+    """Refuse a page size outside 1 to MAX_LIMIT (the API's parameter checks say the same first).
+
+    Raises:
+        MatterlineError: malformed `invalid_parameter` naming `limit`.
+    """
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
+        raise bad_parameter("limit", f"limit must be a whole number from 1 to {MAX_LIMIT}")
+
+
+# -- threads -------------------------------------------------------------------------------------------
+
+
+def _currently_opted_out() -> Select[Any]:
+    """Phones whose newest ledger entry is an opt-out; the ledger is small next to the threads."""
+    newer = opt_outs.alias("newer")
+    newest_id = select(func.max(newer.c.id)).where(newer.c.phone == opt_outs.c.phone).scalar_subquery()
+    return select(opt_outs.c.phone).where(opt_outs.c.action == "opt_out", opt_outs.c.id == newest_id)
+
+
+def _filters(
+    *,
+    user_id: int | None,
+    mine: bool,
+    needs_filing: bool,
+    urgent: bool,
+    opted_out: bool,
+    matter_cms_id: str | None,
+    client_cms_id: str | None,
+) -> list[ColumnElement[bool]]:
+    """The WHERE terms of a listing; each one has an index that keeps the newest-first order cheap."""
+    where: list[ColumnElement[bool]] = []
+    if mine:
+        if user_id is None:
+            raise bad_parameter("mine", "the 'mine' filter needs a user")
+        where.append(threads.c.assignee_id == user_id)
+    if needs_filing:
+        where.append(threads.c.state == "needs_filing")
+    if urgent:
+        where.append(threads.c.urgent == true())
+    if opted_out:
+        where.append(threads.c.client_phone.in_(_currently_opted_out()))
+    if matter_cms_id is not None:
+        # The thread's current matter, or any thread with a text filed to it: a matter's panel shows
+        # a conversation that has since moved on to another matter too.
+        # One IN over a UNION (not an OR) so both engines drive the page from the two small index
+        # lookups instead of walking every thread in date order to test each one.
+        on_matter = threads.alias("on_matter")
+        candidates = union(
+            select(on_matter.c.id).where(on_matter.c.matter_cms_id == matter_cms_id),
+            select(messages.c.thread_id).where(messages.c.matter_cms_id == matter_cms_id),
+        )
+        where.append(threads.c.id.in_(candidates))
+    if client_cms_id is not None:
+        where.append(threads.c.client_cms_id == client_cms_id)
+    return where
+
+
+def _view_query(page: Select[Any], user_id: int | None) -> Select[Any]:
+    """Decorate a page of thread rows with names, the opt-out state and the unread count.
+
+    `page` is already limited, so every correlated lookup below runs once per returned thread, each
+    through an index: thread_reads' key, `ix_messages_thread_id_id` for the unread range count (the
+    read mark is a constant per thread, so the count is a range scan, not a scan of the thread), and
+    `ix_opt_outs_phone_id` for the newest ledger entry.
+    """
+    rows = page.subquery("page")
+    joined = (
+        rows.outerjoin(users, users.c.id == rows.c.assignee_id)
+        .outerjoin(contacts, contacts.c.cms_id == rows.c.client_cms_id)
+        .outerjoin(matters, matters.c.cms_id == rows.c.matter_cms_id)
+    )
+    if user_id is None:
+        unread: Any = literal(0)
+    else:
+        joined = joined.outerjoin(
+            thread_reads, and_(thread_reads.c.thread_id == rows.c.id, thread_reads.c.user_id == user_id)
+        )
+        unread = (
+            select(func.count())
+            .select_from(messages)
+            .where(
+                messages.c.thread_id == rows.c.id,
+                messages.c.direction == "inbound",
+                messages.c.id > func.coalesce(thread_reads.c.last_read_message_id, 0),
+            )
+            .scalar_subquery()
+        )
+    ledger = (
+        select(opt_outs.c.action)
+        .where(opt_outs.c.phone == rows.c.client_phone)
+        .order_by(opt_outs.c.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    return (
+        select(
+            rows,
+            users.c.email.label("assignee"),
+            contacts.c.name.label("client_name"),
+            matters.c.display_number.label("matter_display_number"),
+            unread.label("unread"),
+            ledger.label("ledger_action"),
+        )
+        .select_from(joined)
+        .order_by(rows.c.last_message_at.desc(), rows.c.id.desc())
+    )
+
+
+_THREAD_COLUMNS: Final = (
+    threads.c.id,
+    threads.c.firm_number,
+    threads.c.client_phone,
+    threads.c.client_cms_id,
+    threads.c.matter_cms_id,
+    threads.c.state,
+    threads.c.filing_rule,
+    threads.c.urgent,
+    threads.c.assignee_id,
+    threads.c.message_count,
+    threads.c.last_message_at,
+)
+
+
+def _thread_view(row: Row[Any]) -> ThreadView:
+    return ThreadView(
+        id=row.id,
+        firm_number=row.firm_number,
+        client_phone=row.client_phone,
+        client_cms_id=row.client_cms_id,
+        client_name=row.client_name,
+        matter_cms_id=row.matter_cms_id,
+        matter_display_number=row.matter_display_number,
+        state=row.state,
+        filing_rule=row.filing_rule,
+        urgent=bool(row.urgent),
+        assignee=row.assignee,
+        assignee_id=row.assignee_id,
+        message_count=int(row.message_count or 0),
+        last_message_at=row.last_message_at,
+        unread=int(row.unread or 0),
+        opted_out=row.ledger_action == "opt_out",
+    )
+
+
+def listing(
+    engine: Engine,
+    *,
+    user_id: int | None,
+    mine: bool = False,
+    needs_filing: bool = False,
+    urgent: bool = False,
+    opted_out: bool = False,
+    matter_cms_id: str | None = None,
+    client_cms_id: str | None = None,
+    before: str | None = None,
+    limit: int = DEFAULT_LIMIT,
+) -> tuple[list[ThreadView], str | None]:
+    """A page of threads, newest activity first, and the cursor of the next page (None on the last).
+
+    Filters combine with AND. Unread counts are `user_id`'s (0 when None). Threads with no message
+    yet (a send refused before anything was stored) have no activity to list and are left out;
+    `get_thread` still finds them.
+
+    Raises:
+        MatterlineError: malformed `invalid_parameter` for a bad cursor or limit, or `mine` without a user.
+    """
+    check_limit(limit)
+    where = _filters(
+        user_id=user_id,
+        mine=mine,
+        needs_filing=needs_filing,
+        urgent=urgent,
+        opted_out=opted_out,
+        matter_cms_id=matter_cms_id,
+        client_cms_id=client_cms_id,
+    )
+    where.append(threads.c.last_message_at.is_not(None))
+    if before is not None:
+        moment, thread_id = _decode_cursor(before)
+        # The `<=` term is the index range; the OR only breaks ties at the same instant.
+        where.append(threads.c.last_message_at <= moment)
+        where.append(or_(threads.c.last_message_at < moment, threads.c.id < thread_id))
+    page = (
+        select(*_THREAD_COLUMNS)
+        .where(and_(*where))
+        .order_by(threads.c.last_message_at.desc(), threads.c.id.desc())
+        .limit(limit + 1)
+    )
+    with engine.connect() as conn:
+        rows = conn.execute(_view_query(page, user_id)).all()
+    views = [_thread_view(row) for row in rows[:limit]]
+    if len(rows) <= limit:
+        return views, None
+    last = views[-1]
+    assert last.last_message_at is not None  # listed threads all have activity
+    return views, _encode_cursor(last.last_message_at, last.id)
+
+
+def get_in(conn: Connection, thread_id: int, user_id: int | None) -> ThreadView | None:
+    """One thread as `user_id` sees it, read in the caller's transaction."""
+    page = select(*_THREAD_COLUMNS).where(threads.c.id == thread_id)
+    row = conn.execute(_view_query(page, user_id)).first()
+    return None if row is None else _thread_view(row)
+
+
+def get(engine: Engine, thread_id: int, user_id: int | None) -> ThreadView | None:
+    """One thread with `user_id`'s unread count, or None when there is no such thread."""
+    with engine.connect() as conn:
+        return get_in(conn, thread_id, user_id)
+
+
+def require(engine: Engine, thread_id: int, user_id: int | None) -> ThreadView:
+    """One thread as `user_id` sees it.
+
+    Raises:
+        MatterlineError: not found.
+    """
+    view = get(engine, thread_id, user_id)
+    if view is None:
+        raise not_found(f"no thread {thread_id}")
+    return view

@@ -1,0 +1,350 @@
+"""What staff do with a text: send it, take it back before it goes, check a draft, move it to another matter.
+
+Each action is one function that owns its transaction and its audit entry; the API, the CLI and the
+pages call it and only translate input and output. A send that the guardrails refuse is audited as
+`send_blocked` in its own committed transaction, so the attempt is on record though nothing was stored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Final
+
+from sqlalchemy import Connection, Engine, select, update
+
+from connector import queries
+from connector.compliance import audit
+from connector.errors import (
+    conflict,
+    forbidden,
+    invalid,
+    malformed,
+    not_found,
+    require_reason,
+)
+from connector.guardrails import content, pipeline
+from connector.jobs import kinds, outbox
+from connector.messaging import filing, recipients, texts
+from connector.messaging.segments import MAX_BODY_CHARS, measure, too_long
+from connector.settings import Settings
+from connector.staff.users import COUNSEL_ROLES, Actor
+from connector.store.engine import utcnow
+from connector.store.tables import messages, send_attempts, threads
+
+__all__ = ["CANCELABLE", "MAX_MEDIA", "Draft", "Queued", "cancel", "check_draft", "refile", "send"]
+
+MAX_MEDIA: Final = 10
+# A text can be taken back while it waits: queued, or held for the recipient's quiet hours.
+CANCELABLE: Final = ("pending", "scheduled")
+
+
+@dataclass(frozen=True, slots=True)
+class Queued:
+    """A stored, queued outbound text, and what it will cost."""
+
+    id: int
+    thread_id: int
+    to: str
+    status: str
+    encoding: str
+    segments: int
+    matter_cms_id: str | None
+    scheduled_for: datetime | None
+    warnings: tuple[content.FindingView, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Draft:
+    """What the content rules find in a draft (a composer shows it while the person types): every finding,
+    whether it may go at all (no rule blocks it), and whether it needs an override reason (a rule warns)."""
+
+    findings: tuple[content.FindingView, ...]
+    sendable: bool
+    needs_override_reason: bool
+
+
+def check_draft(settings: Settings, body: str) -> Draft:
+    """The content rules' findings for a draft; sends and stores nothing.
+
+    Raises:
+        MatterlineError: unavailable `rules_unavailable` (the rules file is broken).
+    """
+    found = pipeline.findings(settings, body)
+    return Draft(
+        tuple(f.view() for f in found),
+        sendable=not any(f.action == "block" for f in found),
+        needs_override_reason=any(f.action == "warn" for f in found),
+    )
+
+
+def _check_input(body: str, media_urls: Sequence[str], reasons: dict[str, str | None]) -> None:
+    if not body.strip() and not media_urls:
+        raise invalid("empty_message", "a text needs a body or media")
+    if too_long(body):
+        raise invalid("body_too_long", f"the body is over {MAX_BODY_CHARS} characters")
+    if len(media_urls) > MAX_MEDIA or any(not u.startswith("https://") for u in media_urls):
+        raise invalid("bad_media", f"at most {MAX_MEDIA} media URLs, each https://")
+    for name, reason in reasons.items():
+        if reason is not None:
+            require_reason(reason, name)
+
+
+def send(
+    engine: Engine,
+    settings: Settings,
+    *,
+    body: str,
+    actor: Actor,
+    thread_id: int | None = None,
+    matter_cms_id: str | None = None,
+    to: str | None = None,
+    media_urls: Sequence[str] = (),
+    override_reason: str | None = None,
+    quiet_hours_reason: str | None = None,
+    now: datetime | None = None,
+) -> Queued:
+    """Check, store and queue one text to a thread, a matter's client, or a number.
+
+    `override_reason` sends past content-rule warnings; `quiet_hours_reason` sends now during the
+    recipient's quiet hours (attorneys, admins and operators only). `now` is the clock's unless given.
+
+    Raises:
+        MatterlineError: conflict `recipient_opted_out` or `consent_required`; invalid `content_rule`,
+            `body_too_long`, `empty_message`, `bad_media`, `empty_reason` and the recipient errors;
+            forbidden `forbidden_role`; not found (thread, matter); unavailable `rules_unavailable`.
+    """
+    if sum(x is not None for x in (thread_id, matter_cms_id, to)) != 1:
+        raise malformed("bad_request", "give exactly one of a thread, a matter or a number")
+    _check_input(body, media_urls, {"override_reason": override_reason, "quiet_hours_reason": quiet_hours_reason})
+    if quiet_hours_reason is not None and not actor.counsel:
+        raise forbidden(
+            "forbidden_role",
+            "only attorneys and admins may send during the recipient's quiet hours",
+            {"role": actor.user.role if actor.user else None, "allowed": list(COUNSEL_ROLES)},
+        )
+    found = pipeline.findings(settings, body)
+    moment = now or utcnow()
+    # One transaction: the checks and the stored text see the same opt-out, consent and quiet-hours state.
+    # A refusal commits only its audit entry, so the attempt is on record; the refusal is raised after.
+    with engine.begin() as conn:
+        thread, matter = recipients.resolve(
+            conn, settings, thread_id=thread_id, matter_cms_id=matter_cms_id, to=to, now=moment
+        )
+        refusal = pipeline.at_queue(
+            conn,
+            settings,
+            phone=thread.client_phone,
+            firm_number=thread.firm_number,
+            found=found,
+            override_reason=override_reason,
+            now=moment,
+        )
+        if refusal is not None:
+            audit.append(
+                conn,
+                actor=actor.label,
+                action=audit.Action.SEND_BLOCKED,
+                subject_type="thread",
+                subject_id=thread.id,
+                matter_cms_id=matter,
+                request_id=actor.request_id,
+                details={"reason": refusal.code, "to": thread.client_phone, "rules": pipeline.rule_ids(found)},
+                at=moment,
+            )
+        else:
+            queued, exempt = _store(
+                conn,
+                settings,
+                thread,
+                matter,
+                matter_cms_id,
+                body,
+                media_urls,
+                found,
+                actor,
+                quiet_hours_reason,
+                moment,
+            )
+            overrides = {
+                audit.Action.OVERRIDE: (override_reason if found else None, {"rules": pipeline.rule_ids(found)}),
+                audit.Action.QUIET_HOURS_OVERRIDE: (quiet_hours_reason if exempt else None, {}),
+            }
+            _audit_send(conn, actor, queued, overrides, len(media_urls), moment)
+    if refusal is not None:
+        raise refusal
+    return queued
+
+
+def _store(
+    conn: Connection,
+    settings: Settings,
+    thread: Any,
+    matter: str | None,
+    from_matter: str | None,
+    body: str,
+    media_urls: Sequence[str],
+    found: Sequence[content.Finding],
+    actor: Actor,
+    quiet_hours_reason: str | None,
+    now: datetime,
+) -> tuple[Queued, bool]:
+    """The message, its job, its filing and the thread's counters; and whether quiet hours were overridden."""
+    held_until = pipeline.hold_until(conn, settings, thread.client_phone, now)
+    exempt = held_until is not None and quiet_hours_reason is not None
+    if exempt:
+        held_until = None
+    message_id = texts.store(
+        conn,
+        thread_id=thread.id,
+        kind="message",
+        firm_key=thread.firm_number,
+        to=thread.client_phone,
+        body=body,
+        matter_cms_id=matter,
+        now=now,
+        media_urls=media_urls,
+        author_id=actor.user_id,
+        held_until=held_until,
+        quiet_hours_exempt=exempt,
+    )
+    if from_matter is not None and thread.matter_cms_id != from_matter:
+        decision = filing.Filing(from_matter, filing.RULE_OUTBOUND, f"sent from matter {from_matter}", None)
+        filing.apply_filing(conn, thread.id, None, decision, now, actor_id=actor.user_id)
+    conn.execute(
+        update(threads)
+        .where(threads.c.id == thread.id)
+        .values(message_count=threads.c.message_count + 1, last_message_at=now, last_message_id=message_id)
+    )
+    segments = measure(body)
+    queued = Queued(
+        id=message_id,
+        thread_id=thread.id,
+        to=thread.client_phone,
+        status="scheduled" if held_until else "pending",
+        encoding=segments.encoding,
+        segments=segments.segments,
+        matter_cms_id=matter,
+        scheduled_for=held_until,
+        warnings=tuple(f.view() for f in found),
+    )
+    return queued, exempt
+
+
+def _audit_send(
+    conn: Connection,
+    actor: Actor,
+    queued: Queued,
+    overrides: dict[audit.Action, tuple[str | None, dict[str, Any]]],
+    media: int,
+    now: datetime,
+) -> None:
+    """The `send` entry, and one entry for each guardrail the sender overrode with a reason."""
+    entries: list[tuple[audit.Action, dict[str, Any]]] = [
+        (
+            audit.Action.SEND,
+            {
+                "thread": queued.thread_id,
+                "to": queued.to,
+                "segments": queued.segments,
+                "media": media,
+                "scheduled_for": queued.scheduled_for.isoformat() if queued.scheduled_for else None,
+            },
+        )
+    ]
+    entries += [
+        (action, {"reason": require_reason(reason), **extra})
+        for action, (reason, extra) in overrides.items()
+        if reason is not None
+    ]
+    for action, details in entries:
+        audit.append(
+            conn,
+            actor=actor.label,
+            action=action,
+            subject_type="message",
+            subject_id=queued.id,
+            matter_cms_id=queued.matter_cms_id,
+            request_id=actor.request_id,
+            details=details,
+            at=now,
+        )
+
+
+def cancel(engine: Engine, message_id: int, *, reason: str, actor: Actor, now: datetime | None = None) -> None:
+    """Take back a text that has not gone (queued, or held for quiet hours); audited as `send_canceled`.
+
+    Its author, attorneys, admins and operators may cancel it. The message row is locked, so a worker
+    about to send waits for this decision (and finds the text canceled), and a cancel that comes after a
+    send attempt started is refused.
+
+    Raises:
+        MatterlineError: invalid `empty_reason`; not found; forbidden `forbidden_role`; conflict
+            `not_cancelable` (sending, sent or finished).
+    """
+    why = require_reason(reason)
+    moment = now or utcnow()
+    with engine.begin() as conn:
+        row = conn.execute(select(messages).where(messages.c.id == message_id).with_for_update()).first()
+        if row is None or row.direction != "outbound":
+            raise not_found(f"no outbound text {message_id}")
+        if not (actor.counsel or row.author_id == actor.user_id):
+            raise forbidden("forbidden_role", "only its author, an attorney or an admin may cancel a text")
+        started = conn.execute(select(send_attempts.c.id).where(send_attempts.c.message_id == message_id)).first()
+        if row.status not in CANCELABLE or started is not None:
+            state = "being sent" if started is not None and row.status in CANCELABLE else row.status
+            raise conflict("not_cancelable", f"text {message_id} is {state}: only a text not yet sent can be")
+        conn.execute(
+            update(messages)
+            .where(messages.c.id == message_id)
+            .values(status="canceled", error_message=f"canceled by {actor.label} before it was sent: {why}"[:500])
+        )
+        outbox.finish(conn, kinds.send_key(message_id), "canceled", now=moment)
+        audit.append(
+            conn,
+            actor=actor.label,
+            action=audit.Action.SEND_CANCELED,
+            subject_type="message",
+            subject_id=message_id,
+            matter_cms_id=row.matter_cms_id,
+            request_id=actor.request_id,
+            details={"reason": why, "was": row.status},
+            at=moment,
+        )
+
+
+def refile(
+    engine: Engine,
+    settings: Settings,
+    message_id: int,
+    matter_cms_id: str,
+    *,
+    actor: Actor,
+    now: datetime | None = None,
+) -> queries.messages.MessageView:
+    """Move one message to another matter; a text already written gets a correction note on both matters.
+
+    Raises:
+        MatterlineError: not found (message); invalid `unknown_matter`.
+    """
+    moment = now or utcnow()
+    with engine.begin() as conn:
+        previous = filing.refile_message(
+            conn, message_id, matter_cms_id, actor=actor.label, actor_id=actor.user_id, now=moment
+        )
+        audit.append(
+            conn,
+            actor=actor.label,
+            action=audit.Action.REFILE,
+            subject_type="message",
+            subject_id=message_id,
+            matter_cms_id=matter_cms_id,
+            request_id=actor.request_id,
+            details={"from_matter": previous, "to_matter": matter_cms_id},
+            at=moment,
+        )
+    view = queries.messages.get(engine, message_id)
+    if view is None:  # pragma: no cover - deleted between the commit and this read
+        raise not_found(f"no message {message_id}")
+    return view

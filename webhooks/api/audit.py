@@ -1,0 +1,48 @@
+"""`/api/audit`: who did what, when, in which matter; the hash-chained log, filtered."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from flask import Response
+
+from connector import queries
+from connector.compliance.audit import Action
+from connector.queries.audit import AuditEntry
+from webhooks.api.routing import Call, IntParam, Param, Route, TextParam, json_response
+from webhooks.state import app_state
+
+__all__ = ["ROUTES"]
+
+
+def _list(call: Call) -> Response:
+    """Entries oldest first, the newest `limit` of those that match."""
+    rows = queries.audit.listing(
+        app_state().engine,
+        matter_cms_id=call.query["matter"],
+        actor=call.query["actor"],
+        action=call.query["action"],
+        newest=call.query["limit"],
+    )
+    return json_response({"entries": rows})
+
+
+ROUTES: Final[tuple[Route, ...]] = (
+    Route(
+        "GET",
+        "/audit",
+        _list,
+        "listAudit",
+        "The audit log",
+        (200, "Entries oldest first, each with its place in the hash chain.", {"entries": list[AuditEntry]}),
+        description="Admins only. Never holds a message body.",
+        params=(
+            Param("matter", TextParam(64), "Only this matter's entries (CMS id)."),
+            Param("actor", TextParam(128), "Only this actor's entries (e.g. `user:3:avery@firm.example`)."),
+            Param("action", TextParam(48, tuple(a.value for a in Action)), "Only this action."),
+            Param("limit", IntParam(1, 1000, 200), "The newest N matching entries."),
+        ),
+        roles=("admin",),
+        tags=("compliance",),
+    ),
+)

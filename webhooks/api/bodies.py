@@ -1,0 +1,215 @@
+"""The JSON bodies the API accepts, as marshmallow schemas that refuse unknown fields (`unknown = RAISE`).
+
+Each schema is both the check (400 `invalid_body` naming every bad field) and, through the OpenAPI
+generator, the documentation of the body.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from marshmallow import RAISE, Schema, ValidationError, fields
+from marshmallow.validate import Length, OneOf
+
+from connector.guardrails.consent import METHODS
+from connector.staff.users import ROLES
+
+
+class StrictBoolean(fields.Field[bool]):
+    """JSON `true`/`false` only: marshmallow's Boolean also takes "yes", 1 and "off", which hides client bugs."""
+
+    json_schema: Final = {"type": "boolean"}
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
+        if not isinstance(value, bool):
+            raise ValidationError("Not a valid boolean: use true or false.")
+        return value
+
+
+class RecordId(fields.Field[int]):
+    """A positive whole-number id; JSON `true` is not 1 and "5" is not 5."""
+
+    json_schema: Final = {"type": "integer", "minimum": 1}
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValidationError("Not a valid id: use a positive whole number.")
+        return value
+
+
+class UserRef(fields.Field[str | int]):
+    """A person named by email address or by user id."""
+
+    json_schema: Final = {
+        "oneOf": [{"type": "string", "minLength": 1, "maxLength": 320}, {"type": "integer", "minimum": 1}]
+    }
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str | int:
+        if isinstance(value, str) and 0 < len(value.strip()) <= 320:
+            return value.strip()
+        if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
+            return value
+        raise ValidationError("Not a valid user: use an email address or a user id.")
+
+
+class SendBody(Schema):
+    """A text to send. Length, emptiness and media rules are checked by the sender (422), not here."""
+
+    class Meta:
+        unknown = RAISE
+
+    body = fields.String(load_default="", metadata={"description": "The text; at most 1,600 characters."})
+    media_urls = fields.List(
+        fields.String(),
+        load_default=list,
+        metadata={"description": "https:// URLs of media to attach (MMS), at most 10."},
+    )
+    override_reason = fields.String(
+        load_default=None,
+        validate=Length(max=500),
+        metadata={
+            "description": "Why the text goes despite content-rule warnings (audited); blocks cannot be overridden."
+        },
+    )
+    quiet_hours_reason = fields.String(
+        load_default=None,
+        validate=Length(max=500),
+        metadata={
+            "description": "Attorneys and admins: why the text goes now, during the recipient's quiet hours (audited)."
+        },
+    )
+
+
+class CheckBody(Schema):
+    """A draft to check against the content rules."""
+
+    class Meta:
+        unknown = RAISE
+
+    body = fields.String(required=True, validate=Length(max=1600), metadata={"description": "The draft text."})
+
+
+class ConsentBody(Schema):
+    """A consent (or its withdrawal) as the client gave it."""
+
+    class Meta:
+        unknown = RAISE
+
+    phone = fields.String(required=True, validate=Length(min=1, max=40), metadata={"description": "The number."})
+    action = fields.String(
+        load_default="grant", validate=OneOf(("grant", "revoke")), metadata={"description": "grant or revoke."}
+    )
+    method = fields.String(required=True, validate=OneOf(METHODS), metadata={"description": "How the client gave it."})
+    scope = fields.String(
+        load_default="all matters", validate=Length(min=1, max=256), metadata={"description": "What it covers."}
+    )
+    source = fields.String(
+        load_default=None, validate=Length(max=500), metadata={"description": "Where it is written down."}
+    )
+    matter_cms_id = fields.String(
+        load_default=None, validate=Length(max=64), metadata={"description": "The matter it was given in."}
+    )
+
+
+class SummaryEditBody(Schema):
+    """A staff edit of a summary draft; the marker that makes it findable in the CMS is kept."""
+
+    class Meta:
+        unknown = RAISE
+
+    subject = fields.String(validate=Length(min=1, max=250), metadata={"description": "The note's subject."})
+    body = fields.String(validate=Length(min=1, max=60_000), metadata={"description": "The note's text."})
+
+
+class AssignBody(Schema):
+    """Who a thread goes to."""
+
+    class Meta:
+        unknown = RAISE
+
+    assignee = UserRef(
+        required=True, allow_none=True, metadata={"description": "Email or user id; null leaves it unassigned."}
+    )
+
+
+class ReadBody(Schema):
+    """How far a thread has been read."""
+
+    class Meta:
+        unknown = RAISE
+
+    message_id = RecordId(
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "Read up to and including this message; default: the newest."},
+    )
+
+
+class UrgentBody(Schema):
+    """The urgent flag."""
+
+    class Meta:
+        unknown = RAISE
+
+    urgent = StrictBoolean(required=True, metadata={"description": "true flags the thread urgent; false clears it."})
+
+
+class RefileBody(Schema):
+    """Where a thread or message is re-filed."""
+
+    class Meta:
+        unknown = RAISE
+
+    matter_cms_id = fields.String(
+        required=True, validate=Length(min=1, max=64), metadata={"description": "The CMS id of the matter."}
+    )
+
+
+class UnreadBody(Schema):
+    """From which message a thread is unread again."""
+
+    class Meta:
+        unknown = RAISE
+
+    message_id = RecordId(
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "Unread from this message on; default: the newest client text."},
+    )
+
+
+class ReasonBody(Schema):
+    """Why (kept in the audit log)."""
+
+    class Meta:
+        unknown = RAISE
+
+    reason = fields.String(
+        required=True, validate=Length(min=1, max=500), metadata={"description": "Why (kept in the audit log)."}
+    )
+
+
+class ReplayBody(Schema):
+    """Which dead letters go back in the queue."""
+
+    class Meta:
+        unknown = RAISE
+
+    job_ids = fields.List(
+        RecordId(),
+        load_default=None,
+        allow_none=True,
+        validate=Length(min=1, max=500),
+        metadata={"description": "The dead jobs to replay; null replays every dead letter."},
+    )
+
+
+class UserBody(Schema):
+    """A person to add."""
+
+    class Meta:
+        unknown = RAISE
+
+    name = fields.String(required=True, validate=Length(min=1, max=200), metadata={"description": "Full name."})
+    email = fields.String(required=True, validate=Length(min=3, max=320), metadata={"description": "Email."})
+    role = fields.String(required=True, validate=OneOf(ROLES), metadata={"description": "admin, attorney or staff."})

@@ -1,0 +1,95 @@
+"""`/api/users` and `/api/me`: the caller, and an admin's list of people, adding and disabling them."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from flask import Response
+
+from connector import queries, services
+from connector.queries.users import UserRecord
+from connector.services.users import Added
+from connector.staff.users import User
+from webhooks.api.bodies import UserBody
+from webhooks.api.routing import Call, Route, json_response
+from webhooks.state import app_state
+
+__all__ = ["ROUTES"]
+
+_ADMIN: Final = ("admin",)
+
+
+def _me(call: Call) -> Response:
+    """Who the token belongs to, so a client can show the person and hide what their role cannot do."""
+    return json_response({"user": call.who})
+
+
+def _list(call: Call) -> Response:
+    """Everyone who uses Matterline (never their tokens)."""
+    return json_response({"users": queries.users.listing(app_state().engine)})
+
+
+def _add(call: Call) -> Response:
+    """Add a person; their API token is in this answer and nowhere else."""
+    body = call.body
+    added = services.users.add(
+        app_state().engine, name=body["name"], email=body["email"], role=body["role"], actor=call.actor
+    )
+    return json_response({"added": added}, 201)
+
+
+def _disable(call: Call, user_id: int) -> Response:
+    """Disable a person: their tokens stop working at once."""
+    return json_response({"user": services.users.disable(app_state().engine, user_id, actor=call.actor)})
+
+
+ROUTES: Final[tuple[Route, ...]] = (
+    Route(
+        "GET",
+        "/me",
+        _me,
+        "getMe",
+        "The caller",
+        (200, "The person the token belongs to.", {"user": User}),
+        tags=("meta",),
+    ),
+    Route(
+        "GET",
+        "/users",
+        _list,
+        "listUsers",
+        "The people who use Matterline",
+        (200, "Everyone, by id.", {"users": list[UserRecord]}),
+        description="Admins only.",
+        roles=_ADMIN,
+        tags=("users",),
+    ),
+    Route(
+        "POST",
+        "/users",
+        _add,
+        "addUser",
+        "Add a person",
+        (201, "The person and their API token, shown this once.", {"added": Added}),
+        description="Admins only. Audited as `user_added`. 409 `user_exists`; 422 for a bad name or email.",
+        body=UserBody,
+        errors=(409, 422),
+        roles=_ADMIN,
+        tags=("users",),
+    ),
+    Route(
+        "POST",
+        "/users/<int:user_id>/disable",
+        _disable,
+        "disableUser",
+        "Disable a person",
+        (200, "The person, now unable to sign in.", {"user": User}),
+        description=(
+            "Admins only. Their tokens are revoked; audited as `user_disabled`. 409 `already_disabled`, or "
+            "`last_admin` for the last active admin."
+        ),
+        errors=(404, 409),
+        roles=_ADMIN,
+        tags=("users",),
+    ),
+)
