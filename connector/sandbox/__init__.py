@@ -18,8 +18,11 @@ from connector.sandbox.clio import (
     RateLimiter,
     RecordedRequest,
     RecordNotFound,
+    SandboxError,
+    SandboxRateLimiter,
     SandboxStats,
     create_app,
+    create_sandbox_app,
     parse_fields,
 )
 from connector.sandbox.faults import FAULT_KINDS, Fault, FaultQueue
@@ -73,6 +76,8 @@ __all__ = [
     "RateLimiter",
     "RecordNotFound",
     "RecordedRequest",
+    "SandboxError",
+    "SandboxRateLimiter",
     "SandboxServer",
     "SandboxStats",
     "TwilioApiError",
@@ -85,6 +90,7 @@ __all__ = [
     "build_inbound",
     "count_segments",
     "create_app",
+    "create_sandbox_app",
     "create_twilio_app",
     "generate_firm",
     "parse_fields",

@@ -10,7 +10,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from connector.sandbox.clio import ClioState
+from connector.sandbox.clio.state import ClioState
 from connector.sandbox.firm import generate_firm
 from connector.sandbox.server import DEFAULT_HOST, SandboxServer
 from connector.sandbox.twilio_server import main as twilio_main

@@ -12,13 +12,12 @@ import json
 import socket
 import threading
 import time
-from collections import Counter
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from fnmatch import fnmatchcase
-from typing import TYPE_CHECKING, Any, ClassVar, Final, NoReturn
+from typing import TYPE_CHECKING, Any, Final, NoReturn
 
-from werkzeug.wrappers import Request, Response
+from werkzeug.wrappers import Response
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment
@@ -206,63 +205,3 @@ def drop_connection(environ: WSGIEnvironment) -> NoReturn:
         with contextlib.suppress(OSError):
             sock.shutdown(socket.SHUT_RDWR)
     raise ConnectionDropped("sandbox fault: connection dropped")
-
-
-def control_payload(request: Request) -> dict[str, Any]:
-    """The JSON object a `/_sandbox/` control call carries (empty body means `{}`).
-
-    Raises:
-        ValueError: the body is not JSON.
-        TypeError: the body is JSON but not an object.
-    """
-    try:
-        body = json.loads(request.get_data(as_text=True) or "{}")
-    except ValueError as exc:
-        raise ValueError("body is not valid JSON") from exc
-    if not isinstance(body, dict):
-        raise TypeError("body must be a JSON object")
-    return body
-
-
-class RequestStats:
-    """Counters a benchmark or test reads back from a stand-in: `COUNTERS` plus requests per endpoint.
-
-    Each stand-in names its counters once (as `COUNTERS` and as annotations, so they are typed);
-    counting, resetting and the JSON snapshot are shared.
-    """
-
-    COUNTERS: ClassVar[tuple[str, ...]] = ("total_requests",)
-    total_requests: int
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.by_endpoint: Counter[tuple[str, str]] = Counter()
-        for name in self.COUNTERS:
-            setattr(self, name, 0)
-
-    def request(self, method: str, template: str) -> None:
-        """Count one request against its (method, path template)."""
-        with self._lock:
-            self.total_requests += 1
-            self.by_endpoint[(method, template)] += 1
-
-    def bump(self, name: str) -> None:
-        """Count one event named in `COUNTERS`."""
-        if name not in self.COUNTERS:
-            raise ValueError(f"unknown counter {name!r}")
-        with self._lock:
-            setattr(self, name, getattr(self, name) + 1)
-
-    def reset(self) -> None:
-        """Zero every counter (a benchmark phase starts clean)."""
-        with self._lock:
-            for name in self.COUNTERS:
-                setattr(self, name, 0)
-            self.by_endpoint.clear()
-
-    def snapshot(self) -> dict[str, Any]:
-        """The counters as JSON-ready data; endpoints keyed like `"GET /contacts.json"`."""
-        with self._lock:
-            counts: dict[str, Any] = {name: getattr(self, name) for name in self.COUNTERS}
-            counts["by_endpoint"] = {f"{m} {p}": n for (m, p), n in sorted(self.by_endpoint.items())}
-            return counts

@@ -14,7 +14,9 @@ from typing import TYPE_CHECKING, ClassVar, Final, Self
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
-from connector.sandbox.clio import API_PREFIX, ClioState, create_app
+from connector.sandbox.clio.app import create_sandbox_app
+from connector.sandbox.clio.constants import API_PREFIX
+from connector.sandbox.clio.state import ClioState
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication, WSGIEnvironment
@@ -124,7 +126,7 @@ class SandboxServer(WsgiServerThread):
 
     def make_app(self) -> WSGIApplication:
         """The Clio v4 stand-in over this server's state."""
-        return create_app(self.state)
+        return create_sandbox_app(self.state)
 
     @property
     def base_url(self) -> str:

@@ -15,15 +15,15 @@ from typing import TYPE_CHECKING, ClassVar, Self
 from twilio.rest import Client
 
 from connector.sandbox.server import DEFAULT_HOST, WsgiServerThread
-from connector.sandbox.twilio import (
+from connector.sandbox.twilio.app import create_twilio_app
+from connector.sandbox.twilio.constants import (
     SANDBOX_ACCOUNT_SID,
     SANDBOX_AUTH_TOKEN,
     SANDBOX_FIRM_NUMBER,
     SANDBOX_MESSAGING_SERVICE_SID,
     SANDBOX_POOL_NUMBERS,
-    TwilioState,
-    create_twilio_app,
 )
+from connector.sandbox.twilio.state import TwilioState
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication
