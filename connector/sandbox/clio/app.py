@@ -33,17 +33,11 @@ from connector.sandbox.clio.queries import (
     decode_page_token,
     encode_page_token,
 )
+from connector.sandbox.clio.responses import error_response, fault_response, json_response
 from connector.sandbox.clio.state import ClioState
 from connector.sandbox.clio.store import RecordedRequest
 from connector.sandbox.control import CONTROL_PREFIX, control_payload
-from connector.sandbox.faults import (
-    Fault,
-    drop_connection,
-    error_response,
-    immediate_response,
-    json_response,
-    pause,
-)
+from connector.sandbox.faults import Fault, serve_with_faults
 from connector.sandbox.firm import Record
 
 if TYPE_CHECKING:
@@ -166,26 +160,17 @@ class ClioApp:
         endpoint, template, record_id = self._match(request.method, path)
         self.state.stats.request(request.method, template)
         self._record(request, path)
-        fault = self.state.faults.take(request.method, path)
-        if fault is not None:
-            early = self._fault(fault, environ)
-            if early is not None:
-                return early
-        call = _Call(request, record_id, fault is not None and fault.kind == "repeat_token")
-        response = self._limited(call, endpoint)
-        if fault is not None and fault.kind == "applied_lost":
-            drop_connection(environ)
-        return response
-
-    def _fault(self, fault: Fault, environ: WSGIEnvironment) -> Response | None:
-        self.state.stats.bump("faults_fired")
-        if fault.kind == "drop":
-            drop_connection(environ)
-        pause(fault)
-        early = immediate_response(fault, self.state.retry_after_header)
-        if fault.kind == "rate_limit":
-            self.state.stats.bump("rate_limited")
-        return early
+        return serve_with_faults(
+            self.state.faults,
+            self.state.stats,
+            request.method,
+            path,
+            environ,
+            answer=lambda fault: fault_response(fault, self.state.retry_after_header),
+            serve=lambda fault: self._limited(
+                _Call(request, record_id, fault is not None and fault.kind == "repeat_token"), endpoint
+            ),
+        )
 
     def _record(self, request: Request, path: str) -> None:
         if not self.state.record_requests:

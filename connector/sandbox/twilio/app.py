@@ -12,8 +12,9 @@ import requests
 from werkzeug.wrappers import Request, Response
 
 from connector.sandbox.control import CONTROL_PREFIX, control_payload
-from connector.sandbox.faults import Fault, drop_connection, immediate_response, pause
+from connector.sandbox.faults import Fault, serve_with_faults
 from connector.sandbox.twilio.constants import MESSAGES_PATH
+from connector.sandbox.twilio.faults import twilio_fault_response
 from connector.sandbox.twilio.formats import make_sid
 from connector.sandbox.twilio.responses import TwilioApiError, _json, twilio_error_response
 from connector.sandbox.twilio.state import TwilioState
@@ -93,28 +94,15 @@ class TwilioApp:
         route, template, values = _route(rest)
         self.state.stats.request(request.method, template)
         self._record(request, rest)
-        fault = self.state.faults.take(request.method, rest)
-        if fault is not None:
-            early = self._fault(fault, environ)
-            if early is not None:
-                return early
-        response = self._authorized(request, account, route, rest, values)
-        if fault is not None and fault.kind == "applied_lost":
-            drop_connection(environ)
-        return response
-
-    def _fault(self, fault: Fault, environ: WSGIEnvironment) -> Response | None:
-        self.state.stats.bump("faults_fired")
-        if fault.kind == "drop":
-            drop_connection(environ)
-        pause(fault)
-        if fault.kind == "rate_limit":
-            self.state.stats.bump("rate_limited")
-            return twilio_error_response(429, 20429, "Too Many Requests", {"Retry-After": str(fault.retry_after)})
-        if fault.kind == "status":
-            # Twilio's generic codes mirror the HTTP status: 20500, 20503, ...
-            return twilio_error_response(fault.status, 20000 + fault.status, f"Sandbox fault: injected {fault.status}")
-        return immediate_response(fault)
+        return serve_with_faults(
+            self.state.faults,
+            self.state.stats,
+            request.method,
+            rest,
+            environ,
+            answer=twilio_fault_response,
+            serve=lambda _: self._authorized(request, account, route, rest, values),
+        )
 
     def _record(self, request: Request, rest: str) -> None:
         if not self.state.record_requests:

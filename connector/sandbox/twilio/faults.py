@@ -1,11 +1,14 @@
-"""The faults the Twilio stand-in serves and where they aim by default (message creates)."""
+"""The faults the Twilio stand-in serves, where they aim by default, and the answers Twilio would give."""
 
 from __future__ import annotations
 
 from typing import Final
 
-from connector.sandbox.faults import Fault, FaultQueue
+from werkzeug.wrappers import Response
+
+from connector.sandbox.faults import Fault, FaultQueue, garbled_response
 from connector.sandbox.twilio.constants import MESSAGES_PATH
+from connector.sandbox.twilio.responses import twilio_error_response
 
 FAULT_KINDS_SERVED: Final = frozenset({"status", "rate_limit", "slow", "drop", "applied_lost", "html", "broken_json"})
 
@@ -37,3 +40,13 @@ def twilio_fault(
 ) -> Fault:
     """A `Fault` aimed at message creates by default (the request a worker must never blindly repeat)."""
     return Fault(kind, method=method, path=path, times=times, status=status, delay=delay, retry_after=retry_after)
+
+
+def twilio_fault_response(fault: Fault) -> Response | None:
+    """Twilio's answer for kinds that never reach the API; None for kinds that let the request through."""
+    if fault.kind == "rate_limit":
+        return twilio_error_response(429, 20429, "Too Many Requests", {"Retry-After": str(fault.retry_after)})
+    if fault.kind == "status":
+        # Twilio's generic codes mirror the HTTP status: 20500, 20503, ...
+        return twilio_error_response(fault.status, 20000 + fault.status, f"Sandbox fault: injected {fault.status}")
+    return garbled_response(fault)
