@@ -27,7 +27,7 @@ from connector.sandbox.clio import (
 )
 from connector.sandbox.faults import FAULT_KINDS, Fault, FaultQueue
 from connector.sandbox.firm import Firm, generate_firm
-from connector.sandbox.server import SandboxServer, WsgiServerThread
+from connector.sandbox.server import SandboxServer, TwilioServer, WsgiServerThread
 from connector.sandbox.twilio import (
     CREATE_PARAMS,
     SANDBOX_ACCOUNT_SID,
@@ -49,7 +49,6 @@ from connector.sandbox.twilio import (
     twilio_fault,
     twilio_signature,
 )
-from connector.sandbox.twilio_server import TwilioServer
 
 __all__ = [
     "API_PREFIX",
