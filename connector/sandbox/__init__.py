@@ -18,13 +18,16 @@ from connector.sandbox.clio import (
     RateLimiter,
     RecordedRequest,
     RecordNotFound,
+    SandboxError,
+    SandboxRateLimiter,
     SandboxStats,
     create_app,
+    create_sandbox_app,
     parse_fields,
 )
 from connector.sandbox.faults import FAULT_KINDS, Fault, FaultQueue
 from connector.sandbox.firm import Firm, generate_firm
-from connector.sandbox.server import SandboxServer, WsgiServerThread
+from connector.sandbox.server import SandboxServer, TwilioServer, WsgiServerThread
 from connector.sandbox.twilio import (
     CREATE_PARAMS,
     SANDBOX_ACCOUNT_SID,
@@ -46,7 +49,6 @@ from connector.sandbox.twilio import (
     twilio_fault,
     twilio_signature,
 )
-from connector.sandbox.twilio_server import TwilioServer
 
 __all__ = [
     "API_PREFIX",
@@ -73,6 +75,8 @@ __all__ = [
     "RateLimiter",
     "RecordNotFound",
     "RecordedRequest",
+    "SandboxError",
+    "SandboxRateLimiter",
     "SandboxServer",
     "SandboxStats",
     "TwilioApiError",
@@ -85,6 +89,7 @@ __all__ = [
     "build_inbound",
     "count_segments",
     "create_app",
+    "create_sandbox_app",
     "create_twilio_app",
     "generate_firm",
     "parse_fields",

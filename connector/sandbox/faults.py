@@ -3,45 +3,31 @@
 A test arms a `Fault` on the sandbox state; the next matching request(s) fail in that way. The
 connection-level kinds (`drop`, `applied_lost`) close the real TCP socket without an answer, so a
 client sees exactly what it would see in production: a `requests.exceptions.ConnectionError`.
+Both stand-ins serve their API through `serve_with_faults`, so a fault fires the same way on either;
+only the shape of the answer is each stand-in's own.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import socket
 import threading
 import time
-from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from fnmatch import fnmatchcase
-from typing import TYPE_CHECKING, Any, ClassVar, Final, NoReturn
+from typing import TYPE_CHECKING, Any, Final, NoReturn
 
-from werkzeug.wrappers import Request, Response
+from werkzeug.wrappers import Response
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment
 
+    from connector.sandbox.stats import RequestStats
+
 FAULT_KINDS: Final = ("status", "rate_limit", "slow", "drop", "applied_lost", "html", "broken_json", "repeat_token")
 # Kinds answered before the request reaches the API (nothing is applied).
 IMMEDIATE_KINDS: Final = frozenset({"status", "rate_limit", "html", "broken_json"})
-ERROR_TYPES: Final[dict[int, str]] = {
-    400: "BadRequest",
-    401: "Unauthorized",
-    403: "Forbidden",
-    404: "NotFound",
-    405: "MethodNotAllowed",
-    409: "Conflict",
-    410: "Gone",
-    412: "PreconditionFailed",
-    422: "UnprocessableEntity",
-    429: "RateLimited",
-    500: "InternalServerError",
-    502: "BadGateway",
-    503: "ServiceUnavailable",
-    504: "GatewayTimeout",
-}
 JSON_MIMETYPE: Final = "application/json"
 MAINTENANCE_PAGE: Final = (
     "<!DOCTYPE html>\n<html><head><title>Clio is down for scheduled maintenance</title></head>\n"
@@ -159,29 +145,8 @@ class FaultQueue:
             return len(self._armed)
 
 
-def error_body(status: int, message: str) -> dict[str, Any]:
-    """Clio's error object: `{"error": {"type": ..., "message": ...}}`."""
-    return {"error": {"type": ERROR_TYPES.get(status, "Error"), "message": message}}
-
-
-def json_response(payload: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
-    """A compact `application/json` response."""
-    body = json.dumps(payload, separators=(",", ":"))
-    return Response(body, status=status, mimetype=JSON_MIMETYPE, headers=dict(headers or {}))
-
-
-def error_response(status: int, message: str, headers: Mapping[str, str] | None = None) -> Response:
-    """A Clio-shaped error response."""
-    return json_response(error_body(status, message), status, headers)
-
-
-def immediate_response(fault: Fault, retry_header: str = "Retry-After") -> Response | None:
-    """The answer for kinds that never reach the API; None for kinds that let the request through."""
-    if fault.kind == "status":
-        return error_response(fault.status, f"Sandbox fault: injected {fault.status} response")
-    if fault.kind == "rate_limit":
-        message = f"Rate limit exceeded. Retry in {fault.retry_after} seconds."
-        return error_response(429, message, {retry_header: str(fault.retry_after)})
+def garbled_response(fault: Fault) -> Response | None:
+    """The answer for `html` and `broken_json`, the same from either stand-in; None for every other kind."""
     if fault.kind == "html":
         return Response(MAINTENANCE_PAGE, status=200, mimetype="text/html")
     if fault.kind == "broken_json":
@@ -208,61 +173,35 @@ def drop_connection(environ: WSGIEnvironment) -> NoReturn:
     raise ConnectionDropped("sandbox fault: connection dropped")
 
 
-def control_payload(request: Request) -> dict[str, Any]:
-    """The JSON object a `/_sandbox/` control call carries (empty body means `{}`).
+def serve_with_faults(
+    faults: FaultQueue,
+    stats: RequestStats,
+    method: str,
+    path: str,
+    environ: WSGIEnvironment,
+    *,
+    answer: Callable[[Fault], Response | None],
+    serve: Callable[[Fault | None], Response],
+) -> Response:
+    """Serve one API request under the first armed fault it matches (if any), the same way for both stand-ins.
 
-    Raises:
-        ValueError: the body is not JSON.
-        TypeError: the body is JSON but not an object.
+    `drop` closes the socket unanswered and `slow` waits; then `answer` gives the stand-in's own reply for
+    the kinds that never reach the API (None lets the request through). `serve` answers the request and
+    is told which fault fired (`repeat_token` changes the answer); after `applied_lost` the request is
+    applied and the connection dropped before the reply. Counts `faults_fired` and `rate_limited`.
     """
-    try:
-        body = json.loads(request.get_data(as_text=True) or "{}")
-    except ValueError as exc:
-        raise ValueError("body is not valid JSON") from exc
-    if not isinstance(body, dict):
-        raise TypeError("body must be a JSON object")
-    return body
-
-
-class RequestStats:
-    """Counters a benchmark or test reads back from a stand-in: `COUNTERS` plus requests per endpoint.
-
-    Each stand-in names its counters once (as `COUNTERS` and as annotations, so they are typed);
-    counting, resetting and the JSON snapshot are shared.
-    """
-
-    COUNTERS: ClassVar[tuple[str, ...]] = ("total_requests",)
-    total_requests: int
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.by_endpoint: Counter[tuple[str, str]] = Counter()
-        for name in self.COUNTERS:
-            setattr(self, name, 0)
-
-    def request(self, method: str, template: str) -> None:
-        """Count one request against its (method, path template)."""
-        with self._lock:
-            self.total_requests += 1
-            self.by_endpoint[(method, template)] += 1
-
-    def bump(self, name: str) -> None:
-        """Count one event named in `COUNTERS`."""
-        if name not in self.COUNTERS:
-            raise ValueError(f"unknown counter {name!r}")
-        with self._lock:
-            setattr(self, name, getattr(self, name) + 1)
-
-    def reset(self) -> None:
-        """Zero every counter (a benchmark phase starts clean)."""
-        with self._lock:
-            for name in self.COUNTERS:
-                setattr(self, name, 0)
-            self.by_endpoint.clear()
-
-    def snapshot(self) -> dict[str, Any]:
-        """The counters as JSON-ready data; endpoints keyed like `"GET /contacts.json"`."""
-        with self._lock:
-            counts: dict[str, Any] = {name: getattr(self, name) for name in self.COUNTERS}
-            counts["by_endpoint"] = {f"{m} {p}": n for (m, p), n in sorted(self.by_endpoint.items())}
-            return counts
+    fault = faults.take(method, path)
+    if fault is not None:
+        stats.bump("faults_fired")
+        if fault.kind == "drop":
+            drop_connection(environ)
+        pause(fault)
+        if fault.kind == "rate_limit":
+            stats.bump("rate_limited")
+        early = answer(fault)
+        if early is not None:
+            return early
+    response = serve(fault)
+    if fault is not None and fault.kind == "applied_lost":
+        drop_connection(environ)
+    return response

@@ -2,7 +2,7 @@
 
 `WsgiServerThread` owns the werkzeug server lifecycle (bind on 127.0.0.1 with an ephemeral port, serve
 from a daemon thread, stop); each stand-in subclasses it with its own state and app. `SandboxServer`
-serves a `ClioState`; use either as a context manager in tests and the demo.
+serves a `ClioState`, `TwilioServer` a `TwilioState`; use either as a context manager in tests and the demo.
 """
 
 from __future__ import annotations
@@ -12,9 +12,14 @@ from abc import ABC, abstractmethod
 from types import TracebackType
 from typing import TYPE_CHECKING, ClassVar, Final, Self
 
+from twilio.rest import Client
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
-from connector.sandbox.clio import API_PREFIX, ClioState, create_app
+from connector.sandbox.clio.app import create_sandbox_app
+from connector.sandbox.clio.constants import API_PREFIX
+from connector.sandbox.clio.state import ClioState
+from connector.sandbox.twilio.app import create_twilio_app
+from connector.sandbox.twilio.state import TwilioState
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication, WSGIEnvironment
@@ -124,7 +129,7 @@ class SandboxServer(WsgiServerThread):
 
     def make_app(self) -> WSGIApplication:
         """The Clio v4 stand-in over this server's state."""
-        return create_app(self.state)
+        return create_sandbox_app(self.state)
 
     @property
     def base_url(self) -> str:
@@ -134,3 +139,33 @@ class SandboxServer(WsgiServerThread):
     def url(self, path: str) -> str:
         """A full API URL for a path such as `/contacts.json`."""
         return f"{self.base_url}/{path.lstrip('/')}"
+
+
+class TwilioServer(WsgiServerThread):
+    """The Twilio stand-in on a real socket; binding tells the state its origin (for `MediaUrl{N}`)."""
+
+    thread_prefix: ClassVar[str] = "sandbox-twilio"
+
+    def __init__(self, state: TwilioState | None = None, *, host: str = DEFAULT_HOST, port: int = 0) -> None:
+        super().__init__(host=host, port=port)
+        self.state = state if state is not None else TwilioState()
+
+    def make_app(self) -> WSGIApplication:
+        """The Api v2010 stand-in over this server's state."""
+        return create_twilio_app(self.state)
+
+    def bind(self) -> Self:
+        """Bind, then point the state's media URLs at this server."""
+        super().bind()
+        self.state.api_origin = self.origin
+        return self
+
+    def url(self, path: str = "") -> str:
+        """A full account URL, e.g. `url("/Messages.json")`."""
+        return f"{self.origin}{self.state.account_path(path)}"
+
+    def client(self) -> Client:
+        """A real `twilio.rest.Client` for this account, with its Api domain pointed at this server."""
+        client = Client(self.state.account_sid, self.state.auth_token)
+        client.api.base_url = self.origin
+        return client
