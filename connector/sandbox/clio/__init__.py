@@ -26,12 +26,6 @@ from connector.sandbox.clio.state import ClioState
 from connector.sandbox.clio.store import RecordedRequest
 from connector.sandbox.stats import SandboxStats
 
-# The names from before the split, for imports that still use them; the new names keep the sandbox's
-# error, limiter and app factory from reading like the product's own.
-ApiError = SandboxError
-RateLimiter = SandboxRateLimiter
-create_app = create_sandbox_app
-
 __all__ = [
     "API_PREFIX",
     "API_VERSION",
@@ -40,18 +34,15 @@ __all__ = [
     "DEFAULT_REFRESH_TOKEN",
     "DEFAULT_TOKEN",
     "OAUTH_PATH",
-    "ApiError",
     "ClioApp",
     "ClioState",
     "FieldSelection",
     "OAuthError",
-    "RateLimiter",
     "RecordNotFound",
     "RecordedRequest",
     "SandboxError",
     "SandboxRateLimiter",
     "SandboxStats",
-    "create_app",
     "create_sandbox_app",
     "parse_fields",
 ]
