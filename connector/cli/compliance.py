@@ -120,9 +120,19 @@ def retention_purge(ctx: Context, dry_run: bool, as_json: bool) -> None:
 def export_cmd(ctx: Context, matter_cms_id: str, out_dir: str, as_user: str | None, as_json: bool) -> None:
     """Export a matter's texts as JSON, CSV and a printable HTML transcript, with a SHA-256 manifest (audited)."""
     ctx.require_current_store()
-    result = services.exports.export_matter(ctx.engine, ctx.settings, matter_cms_id, out_dir, actor=ctx.actor(as_user))
+    result = services.exports.export_matter(
+        ctx.engine, ctx.settings, matter_cms_id, out_dir=out_dir, actor=ctx.actor(as_user)
+    )
     if as_json:
-        emit(result.to_json())
+        emit(
+            {
+                "matter_cms_id": result.matter_cms_id,
+                "out_dir": result.out_dir,
+                "messages": result.messages,
+                "files": [{"name": f.name, "sha256": f.sha256, "bytes": f.bytes} for f in result.files],
+                "audit_id": result.audit_id,
+            }
+        )
         return
     click.echo(f"exported {result.messages} messages of matter {matter_cms_id} to {result.out_dir}")
     for f in result.files:

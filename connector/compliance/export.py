@@ -103,16 +103,6 @@ class ExportResult:
     files: tuple[ExportedFile, ...]
     audit_id: int
 
-    def to_json(self) -> dict[str, Any]:
-        """The `matterline export --json` object."""
-        return {
-            "matter_cms_id": self.matter_cms_id,
-            "out_dir": str(self.out_dir),
-            "messages": self.messages,
-            "files": [{"name": f.name, "sha256": f.sha256, "bytes": f.bytes} for f in self.files],
-            "audit_id": self.audit_id,
-        }
-
 
 def _iso(moment: datetime | None) -> str | None:
     return None if moment is None else moment.isoformat()

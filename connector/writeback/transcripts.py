@@ -24,8 +24,6 @@ from datetime import datetime
 from typing import Final, Literal
 from zoneinfo import ZoneInfo
 
-from connector.messaging.twilio_errors import meaning
-
 Direction = Literal["inbound", "outbound"]
 
 MAX_CHARS: Final = 60_000
@@ -174,7 +172,8 @@ def failure(message: WindowMessage) -> str | None:
     """Why a send did not reach the client (``30007 filtered by the carrier…``), or None if it did."""
     if message.direction != "outbound" or message.blocked or message.status not in FAILED_STATUSES:
         return None
-    reason = one_line(meaning(message.error_code, message.error_message) or "") or "reason not reported"
+    # The sender and the status callbacks store the error's meaning with its code (Twilio's words, else the table's).
+    reason = one_line(message.error_message or "") or "reason not reported"
     return f"{message.error_code} {reason}" if message.error_code is not None else reason
 
 

@@ -14,11 +14,13 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import Engine, func, insert, select
 
+from connector import jsonable, services
 from connector.compliance import export as export_module
 from connector.compliance.export import CSV_COLUMNS, export_matter
 from connector.compliance.retention import purge
 from connector.errors import MatterlineError
 from connector.settings import Settings
+from connector.staff.users import Actor
 from connector.store.tables import audit_log, consents, messages
 from tests.support.command import run
 from tests.support.firm import JANE, OMAR, TWILIO_TOKEN, seed, settings
@@ -81,9 +83,10 @@ def store(engine: Engine) -> Engine:
 
 
 def do_export(engine: Engine, out: Path) -> dict[str, Any]:
-    result = export_matter(engine, export_settings(), "101", out, actor="cli:paralegal")
-    assert result.out_dir == out.absolute()
-    return result.to_json()
+    result = services.exports.export_matter(engine, export_settings(), "101", out_dir=out, actor=Actor("cli:paralegal"))
+    assert result.out_dir == str(out.absolute())
+    exported: dict[str, Any] = jsonable.plain(result)
+    return exported
 
 
 def read_json(path: Path) -> Any:

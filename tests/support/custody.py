@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+from connector.messaging.twilio_errors import meaning
 from connector.writeback.transcripts import WindowMessage
 
 NY = ZoneInfo("America/New_York")
@@ -68,6 +69,7 @@ CUSTODY = (
         "Please bring the school records too.",
         status="undelivered",
         error_code=30007,
+        error_message=meaning(30007),  # stored with the code by the status callback, as the store holds it
         author=AVERY,
     ),
     msg(5, at(14, 28), "in", "My ex is refusing to bring the kids back tonight. What do I do?", kind="urgent"),

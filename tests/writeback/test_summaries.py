@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from connector.messaging.twilio_errors import meaning
 from connector.writeback.summaries import HEADLINE, is_commitment, is_request, sentences, summarize
 from connector.writeback.transcripts import Window, WindowMessage
 from tests.support.custody import AVERY, CUSTODY, NY, SECRET, at, msg
@@ -118,7 +119,9 @@ def test_given_a_delivered_reply_after_the_client_then_nothing_is_unanswered() -
 
 def test_given_only_a_failed_or_blocked_reply_then_the_question_is_still_unanswered() -> None:
     question = msg(1, at(14, 0), "in", "Can you send me the parenting plan?")
-    failed = msg(2, at(14, 5), "out", "Sent.", status="failed", error_code=30003, author=AVERY)
+    failed = msg(
+        2, at(14, 5), "out", "Sent.", status="failed", error_code=30003, error_message=meaning(30003), author=AVERY
+    )
     blocked = msg(3, at(14, 6), "out", SECRET, status="blocked", author=AVERY, blocked=True)
 
     facts = summarize(window((question, failed, blocked)), NY).facts

@@ -46,7 +46,7 @@ def _send_for_matter(call: Call, cms_id: str) -> Response:
 def _export(call: Call, cms_id: str) -> Response:
     """The matter's export, as `matterline export` writes it, with each file's text inline; audited."""
     state = app_state()
-    result = services.exports.export_inline(state.engine, state.settings, cms_id, actor=call.actor)
+    result = services.exports.export_matter(state.engine, state.settings, cms_id, actor=call.actor)
     return json_response(
         {"matter_cms_id": cms_id, "messages": result.messages, "audit_id": result.audit_id, "files": result.files}
     )
