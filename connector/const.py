@@ -33,6 +33,43 @@ UNAVAILABLE_PAUSE: Final = 0.25
 # or index lags; each incremental run therefore re-reads this much before its bookmark.
 BOOKMARK_OVERLAP: Final = timedelta(minutes=5)
 
+# -- the worker and its queue -------------------------------------------------------------------------
+# A leased outbox job is another worker's to take after this long (a crashed worker's lease expires).
+LEASE: Final = timedelta(minutes=2)
+# How many waiting inbound texts one intake transaction threads and files.
+INTAKE_BATCH: Final = 200
+# While a client's newest text waits for intake, a send to them waits this long and looks again.
+INTAKE_WAIT: Final = timedelta(seconds=2)
+# While the CMS refuses the credentials, the write-back queue waits this long between checks.
+AUTH_PAUSE: Final = timedelta(minutes=5)
+# The worker renews CMS webhook subscriptions this often, and purges past retention this often.
+RENEW_EVERY: Final = timedelta(hours=1)
+PURGE_EVERY: Final = timedelta(hours=24)
+# How far ahead `worker --drain` waits for retries before it calls the rest "later".
+DRAIN_HORIZON: Final = timedelta(minutes=10)
+# Concurrent inbound webhooks share one transaction, up to this many texts.
+GROUP_COMMIT_MAX: Final = 64
+
+# -- Twilio ----------------------------------------------------------------------------------------------
+TWILIO_TIMEOUT: Final = 15.0
+# How far before an unanswered attempt the sender looks when matching a message Twilio may have created.
+TWILIO_CLOCK_SKEW: Final = timedelta(minutes=5)
+# Twilio's limit of media per message, inbound and outbound.
+MAX_MEDIA: Final = 10
+
+# -- people and messages -----------------------------------------------------------------------------------
+# A text that has not gone yet: queued, or held for the recipient's quiet hours.
+UNSENT_STATUSES: Final = ("pending", "scheduled")
+# One emergency auto-reply per thread in this long, however many urgent texts arrive.
+AUTO_REPLY_QUIET: Final = timedelta(hours=12)
+# A token's first use after this long without one is recorded as a login; its last use is written at most
+# this often (reads must not all become writes).
+SESSION_GAP: Final = timedelta(hours=8)
+TOKEN_TOUCH_EVERY: Final = timedelta(minutes=1)
+# CMS webhook subscriptions are renewed this long before they expire; a handshake may take this long.
+SUBSCRIPTION_MARGIN: Final = timedelta(hours=1)
+HANDSHAKE_GRACE: Final = timedelta(minutes=10)
+
 # SQLite waits this long for a lock instead of failing at once ("database is locked").
 SQLITE_BUSY_TIMEOUT_MS: Final = 10_000
 POSTGRES_CONNECT_TIMEOUT_S: Final = 5

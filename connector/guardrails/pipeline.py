@@ -12,11 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Final
 
 from sqlalchemy import Connection, select
 
+from connector.const import INTAKE_WAIT
 from connector.errors import MatterlineError, conflict, invalid, unavailable
 from connector.guardrails import consent, content, optouts, quiet_hours, rules_in_force
 from connector.settings import Settings
@@ -29,8 +30,6 @@ __all__ = ["GO", "SendVerdict", "at_queue", "at_send", "findings", "hold_until",
 STAFF_KIND: Final = "message"
 # The one text an opted-out number may still get: the confirmation that it is opted out.
 CONFIRMATION_KIND: Final = "confirmation"
-# While a client's newest text waits for intake, a send to them waits this long and looks again.
-INTAKE_WAIT: Final = timedelta(seconds=2)
 
 
 def findings(settings: Settings, body: str) -> list[content.Finding]:

@@ -14,11 +14,10 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, or_, select, update
 
+from connector.const import LEASE
 from connector.store import dialect
 from connector.store.engine import utcnow
 from connector.store.tables import outbox
-
-LEASE = timedelta(minutes=2)
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,13 +11,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Engine, func, select
 
 from connector.cms.client import CmsClient
 from connector.compliance import retention
+from connector.const import DRAIN_HORIZON, PURGE_EVERY, RENEW_EVERY
 from connector.jobs import kinds
 from connector.jobs.registry import HANDLERS
 from connector.messaging import intake
@@ -29,12 +29,6 @@ from connector.sync.subscriptions import renew
 from connector.sync.syncer import Syncer
 from connector.writeback import windows, writer
 from mappings.model import Mapping
-
-RENEW_EVERY = timedelta(hours=1)
-# Retention runs once a day per worker (and on demand: `matterline retention purge`).
-PURGE_EVERY = timedelta(hours=24)
-# How far ahead `--drain` waits for retries before it calls the rest "later".
-DRAIN_HORIZON = timedelta(minutes=10)
 
 
 @dataclass

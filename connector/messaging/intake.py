@@ -13,13 +13,13 @@ from typing import Any
 from sqlalchemy import Connection, Engine, select, update
 
 from connector.compliance import audit
+from connector.const import INTAKE_BATCH
 from connector.messaging import filing, reception, texts, urgent
 from connector.messaging.keywords import classify, keyword_only
 from connector.messaging.segments import measure
 from connector.settings import Settings
 from connector.store.tables import messages, threads
 
-BATCH = 200
 TWILIO_ACTOR = "twilio"
 
 
@@ -32,7 +32,7 @@ def firm_key(row: Any, settings: Settings) -> str:
     return str(row.to_number if row.direction == "inbound" else row.from_number)
 
 
-def run(engine: Engine, settings: Settings, *, limit: int = BATCH) -> int:
+def run(engine: Engine, settings: Settings, *, limit: int = INTAKE_BATCH) -> int:
     """Thread and file up to `limit` waiting texts; returns how many."""
     with engine.begin() as conn:
         query = select(messages).where(messages.c.thread_id.is_(None)).order_by(messages.c.id).limit(limit)

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from connector.compliance import audit
+from connector.const import MAX_MEDIA
 from connector.guardrails import optouts
 from connector.messaging.keywords import Keyword, keyword_only
 from connector.messaging.segments import measure
@@ -26,7 +27,6 @@ from connector.store import dialect
 from connector.store.tables import messages
 
 _SID = re.compile(r"^(SM|MM)[0-9a-fA-F]{32}$")
-_MAX_MEDIA = 10
 
 
 class InboundError(ValueError):
@@ -85,8 +85,8 @@ def parse(form: Mapping[str, str], settings: Settings) -> Inbound:
     if not ours:
         raise InboundError("To", f"{to_number} is not one of the firm's numbers or its Messaging Service")
     num_media = _count(raw, "NumMedia")
-    if num_media > _MAX_MEDIA:
-        raise InboundError("NumMedia", f"at most {_MAX_MEDIA}")
+    if num_media > MAX_MEDIA:
+        raise InboundError("NumMedia", f"at most {MAX_MEDIA}")
     media = []
     for index in range(num_media):
         url = raw.get(f"MediaUrl{index}")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import requests
@@ -21,7 +21,7 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
 from connector.compliance import audit
-from connector.const import DEFAULT_TWILIO_API_URL, LOGGER
+from connector.const import DEFAULT_TWILIO_API_URL, LOGGER, TWILIO_CLOCK_SKEW, TWILIO_TIMEOUT, UNSENT_STATUSES
 from connector.guardrails import optouts, pipeline
 from connector.jobs import kinds, outbox
 from connector.messaging import twilio_errors
@@ -29,12 +29,6 @@ from connector.retry import JOBS
 from connector.settings import Settings
 from connector.store.engine import utcnow
 from connector.store.tables import messages, send_attempts
-
-TWILIO_TIMEOUT = 15.0
-# How far before an attempt to look when matching a message Twilio may have created.
-_CLOCK_SKEW = timedelta(minutes=5)
-# A text still waiting to go: queued, or held for the recipient's quiet hours.
-_SENDABLE = ("pending", "scheduled")
 
 ClientFactory = Callable[[Settings], Client]
 
@@ -159,7 +153,7 @@ def _send_one(
     now = at or utcnow()
     with engine.begin() as conn:
         message = _locked(conn, message_id)
-        if message is None or message.status not in _SENDABLE:
+        if message is None or message.status not in UNSENT_STATUSES:
             outbox.complete(conn, job, owner, now=now)
             return
         unresolved = conn.execute(
@@ -192,7 +186,7 @@ def _send_one(
         # any look-up and immediately before the call: a STOP, a withdrawal or a cancel that committed
         # while this worker waited wins; one that comes after this commit sees the attempt.
         current = _locked(conn, message_id)
-        if current is None or current.status not in _SENDABLE:
+        if current is None or current.status not in UNSENT_STATUSES:
             outbox.complete(conn, job, owner, now=now)
             return
         verdict = pipeline.at_send(conn, settings, current, now)
@@ -265,7 +259,7 @@ def _create_args(settings: Settings, message: Any) -> dict[str, Any]:
 
 def _look_up(client: Client, settings: Settings, message: Any, since: datetime) -> Any:
     """The message Twilio created for an unanswered attempt, if it did."""
-    kwargs: dict[str, Any] = {"to": message.to_number, "date_sent_after": since - _CLOCK_SKEW, "limit": 50}
+    kwargs: dict[str, Any] = {"to": message.to_number, "date_sent_after": since - TWILIO_CLOCK_SKEW, "limit": 50}
     if not message.from_number.startswith("MG"):
         kwargs["from_"] = message.from_number
     for candidate in client.messages.list(**kwargs):

@@ -8,12 +8,13 @@ gives the firm's emergency instructions, and only once per thread per day.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, select, update
 
 from connector.compliance import audit
+from connector.const import AUTO_REPLY_QUIET
 from connector.guardrails import optouts, rules_in_force, urgency
 from connector.messaging import filing, texts
 from connector.settings import Settings
@@ -22,8 +23,6 @@ from connector.writeback import writer
 from connector.writeback.transcripts import URGENT_KIND
 
 AUTO_REPLY_KIND = "auto_reply"
-# One emergency auto-reply per thread in this long, however many urgent texts arrive.
-AUTO_REPLY_QUIET = timedelta(hours=12)
 
 
 def escalate(

@@ -10,12 +10,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final
+from typing import Any
 
 from sqlalchemy import Connection, Engine, select, update
 
 from connector import queries
 from connector.compliance import audit
+from connector.const import MAX_MEDIA, UNSENT_STATUSES
 from connector.errors import (
     conflict,
     forbidden,
@@ -33,11 +34,7 @@ from connector.staff.users import COUNSEL_ROLES, Actor
 from connector.store.engine import utcnow
 from connector.store.tables import messages, send_attempts, threads
 
-__all__ = ["CANCELABLE", "MAX_MEDIA", "Draft", "Queued", "cancel", "check_draft", "refile", "send"]
-
-MAX_MEDIA: Final = 10
-# A text can be taken back while it waits: queued, or held for the recipient's quiet hours.
-CANCELABLE: Final = ("pending", "scheduled")
+__all__ = ["Draft", "Queued", "cancel", "check_draft", "refile", "send"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -292,8 +289,8 @@ def cancel(engine: Engine, message_id: int, *, reason: str, actor: Actor, now: d
         if not (actor.counsel or row.author_id == actor.user_id):
             raise forbidden("forbidden_role", "only its author, an attorney or an admin may cancel a text")
         started = conn.execute(select(send_attempts.c.id).where(send_attempts.c.message_id == message_id)).first()
-        if row.status not in CANCELABLE or started is not None:
-            state = "being sent" if started is not None and row.status in CANCELABLE else row.status
+        if row.status not in UNSENT_STATUSES or started is not None:
+            state = "being sent" if started is not None and row.status in UNSENT_STATUSES else row.status
             raise conflict("not_cancelable", f"text {message_id} is {state}: only a text not yet sent can be")
         conn.execute(
             update(messages)

@@ -5,12 +5,13 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from connector.compliance import audit
+from connector.const import SESSION_GAP, TOKEN_TOUCH_EVERY
 from connector.errors import conflict, invalid
 from connector.store.engine import utcnow
 from connector.store.tables import api_tokens, users
@@ -18,10 +19,9 @@ from connector.store.tables import api_tokens, users
 ROLES = ("admin", "attorney", "staff")
 # Who may re-file texts and send past a guardrail that allows an override (quiet hours).
 COUNSEL_ROLES = ("admin", "attorney")
+# Who manages people, holds, exports, the outbox and the audit log.
+ADMIN_ROLES = ("admin",)
 TOKEN_PREFIX = "ml_"  # noqa: S105 - a marker, not a secret
-_TOUCH_EVERY = timedelta(minutes=1)
-# A token's first use after this long without one is recorded as a login in the audit log.
-SESSION_GAP = timedelta(hours=8)
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,7 +142,7 @@ def authenticate(engine: Engine, token: str) -> User | None:
         return None
     now = utcnow()
     user = User(row.id, row.name, row.email, row.role)
-    if row.last_used_at is None or now - row.last_used_at > _TOUCH_EVERY:
+    if row.last_used_at is None or now - row.last_used_at > TOKEN_TOUCH_EVERY:
         with engine.begin() as conn:  # at most once a minute: reads must not all become writes
             conn.execute(update(api_tokens).where(api_tokens.c.id == row.token_id).values(last_used_at=now))
             if row.last_used_at is None or now - row.last_used_at > SESSION_GAP:

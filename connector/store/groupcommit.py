@@ -17,10 +17,10 @@ from typing import Generic, TypeVar
 
 from sqlalchemy import Connection, Engine
 
+from connector.const import GROUP_COMMIT_MAX
+
 T = TypeVar("T")
 R = TypeVar("R")
-
-MAX_BATCH = 64
 
 
 @dataclass(eq=False)
@@ -77,7 +77,7 @@ class GroupCommit(Generic[T, R]):
 
     def _run_batch(self) -> None:
         with self._lock:
-            batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
+            batch, self._queue = self._queue[:GROUP_COMMIT_MAX], self._queue[GROUP_COMMIT_MAX:]
         try:
             if self._conn is None:
                 self._conn = self._engine.connect()

@@ -15,17 +15,13 @@ from sqlalchemy import Engine, Row, insert, select, update
 
 from connector.cms.client import CmsClient
 from connector.cms.errors import FatalError
+from connector.const import HANDSHAKE_GRACE, SUBSCRIPTION_MARGIN
 from connector.crypto import SecretBox
 from connector.store.engine import utcnow
 from connector.store.tables import cms_webhooks
 from connector.sync.records import parse_timestamp
 from mappings.model import Mapping, RequestSpec, WebhookSpec
 from mappings.templates import render_request
-
-# Ask for a little less than the maximum so clock skew never makes the CMS refuse the date.
-_LIFETIME_MARGIN = timedelta(hours=1)
-# How long a new subscription may wait for its handshake before it is replaced.
-HANDSHAKE_GRACE = timedelta(minutes=10)
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +85,7 @@ def renew(
     now = now or utcnow()
     url = webhook_url(public_url, mapping.id)
     box = SecretBox(secret_key) if secret_key else None
-    expires = now + timedelta(days=spec.max_lifetime_days) - _LIFETIME_MARGIN
+    expires = now + timedelta(days=spec.max_lifetime_days) - SUBSCRIPTION_MARGIN
     remote = _remote(client, spec, mapping.api.records_path)
     actions: list[RenewalAction] = []
     for model, resource in spec.models.items():

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from connector.compliance import audit
+from connector.const import UNSENT_STATUSES
 from connector.settings import Settings
 from connector.store.engine import utcnow
 from connector.store.tables import audit_log, contacts, matters, messages, threads, users, windows
@@ -23,9 +24,6 @@ from connector.writeback import writer
 from connector.writeback.summaries import summarize
 from connector.writeback.transcripts import Window, WindowMessage, render_transcript
 
-# Texts still waiting to be sent (queued, or held for the recipient's quiet hours) are not part of the
-# record yet: they join a window once they went.
-_NOT_YET = ("pending", "scheduled")
 MAX_RECORD_CHARS = 60_000
 
 
@@ -76,7 +74,8 @@ def close_due(
             messages.c.window_id.is_(None),
             messages.c.thread_id.is_not(None),
             messages.c.matter_cms_id.is_not(None),
-            messages.c.status.not_in(_NOT_YET),
+            # A text not sent yet is not part of the record yet: it joins a window once it went.
+            messages.c.status.not_in(UNSENT_STATUSES),
         )
         .order_by(messages.c.id)
     )

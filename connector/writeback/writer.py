@@ -21,6 +21,7 @@ from connector import const
 from connector.cms.client import CmsClient
 from connector.cms.errors import AmbiguousWriteError, CmsError, ConfigError, FatalError, RateLimitedError
 from connector.compliance import audit
+from connector.const import AUTH_PAUSE
 from connector.jobs import kinds, outbox
 from connector.retry import JOBS
 from connector.settings import Settings
@@ -29,9 +30,6 @@ from connector.store.engine import utcnow
 from connector.store.tables import matters, writebacks
 from mappings.model import Mapping, WriteSpec
 from mappings.templates import render_request
-
-# While the CMS refuses the credentials, the queue waits this long between checks; nothing is lost.
-AUTH_PAUSE = timedelta(minutes=5)
 
 
 @dataclass

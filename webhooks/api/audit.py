@@ -9,6 +9,7 @@ from flask import Response
 from connector import queries
 from connector.compliance.audit import Action
 from connector.queries.audit import AuditEntry
+from connector.staff.users import ADMIN_ROLES
 from webhooks.api.routing import Call, IntParam, Param, Route, TextParam, json_response
 from webhooks.state import app_state
 
@@ -42,7 +43,7 @@ ROUTES: Final[tuple[Route, ...]] = (
             Param("action", TextParam(48, tuple(a.value for a in Action)), "Only this action."),
             Param("limit", IntParam(1, 1000, 200), "The newest N matching entries."),
         ),
-        roles=("admin",),
+        roles=ADMIN_ROLES,
         tags=("compliance",),
     ),
 )

@@ -11,6 +11,7 @@ from connector.queries.holds import HoldView
 from connector.queries.matters import MatterView
 from connector.services.exports import ExportFile
 from connector.services.holds import HoldChange
+from connector.staff.users import ADMIN_ROLES
 from webhooks.api.bodies import ReasonBody, SendBody
 from webhooks.api.messages import SEND_DESCRIPTION, send
 from webhooks.api.routing import Call, IntParam, Param, Route, TextParam, json_response
@@ -18,7 +19,6 @@ from webhooks.state import app_state
 
 __all__ = ["ROUTES"]
 
-_ADMIN: Final = ("admin",)
 _PAGE: Final = (
     Param("after", IntParam(0), "Only matters after this store id (the last `id` of the previous page)."),
     Param("limit", IntParam(1, 500, 100), "Page size."),
@@ -116,7 +116,7 @@ ROUTES: Final[tuple[Route, ...]] = (
         ),
         description="Admins only. The export is audited as `export`. 404 for a matter the store does not hold.",
         errors=(404,),
-        roles=_ADMIN,
+        roles=ADMIN_ROLES,
         tags=("compliance",),
     ),
     Route(
@@ -132,7 +132,7 @@ ROUTES: Final[tuple[Route, ...]] = (
         ),
         body=ReasonBody,
         errors=(404, 409, 422),
-        roles=_ADMIN,
+        roles=ADMIN_ROLES,
         tags=("compliance",),
     ),
     Route(
@@ -145,7 +145,7 @@ ROUTES: Final[tuple[Route, ...]] = (
         description="Admins only. Audited as `hold_release`. 409 `not_on_hold`.",
         body=ReasonBody,
         errors=(404, 409, 422),
-        roles=_ADMIN,
+        roles=ADMIN_ROLES,
         tags=("compliance",),
     ),
     Route(

@@ -9,13 +9,12 @@ from flask import Response
 from connector import queries, services
 from connector.jobs import kinds
 from connector.queries.outbox import JobView
+from connector.staff.users import ADMIN_ROLES
 from webhooks.api.bodies import ReasonBody, ReplayBody
 from webhooks.api.routing import Call, IntParam, Param, Route, TextParam, json_response
 from webhooks.state import app_state
 
 __all__ = ["ROUTES"]
-
-_ADMIN: Final = ("admin",)
 
 
 def _list(call: Call) -> Response:
@@ -58,7 +57,7 @@ ROUTES: Final[tuple[Route, ...]] = (
             Param("before", IntParam(1), "Only jobs older than this id (the last `id` of the previous page)."),
             Param("limit", IntParam(1, 500, 100), "Page size."),
         ),
-        roles=_ADMIN,
+        roles=ADMIN_ROLES,
         tags=("outbox",),
     ),
     Route(
@@ -74,7 +73,7 @@ ROUTES: Final[tuple[Route, ...]] = (
         ),
         body=ReplayBody,
         errors=(409,),
-        roles=_ADMIN,
+        roles=ADMIN_ROLES,
         tags=("outbox",),
     ),
     Route(
@@ -87,7 +86,7 @@ ROUTES: Final[tuple[Route, ...]] = (
         description="Admins only. The reason stays on the job; audited as `discard`. 409 `not_discardable`.",
         body=ReasonBody,
         errors=(409, 422),
-        roles=_ADMIN,
+        roles=ADMIN_ROLES,
         tags=("outbox",),
     ),
 )

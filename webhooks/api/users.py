@@ -9,14 +9,12 @@ from flask import Response
 from connector import queries, services
 from connector.queries.users import UserRecord
 from connector.services.users import Added
-from connector.staff.users import User
+from connector.staff.users import ADMIN_ROLES, User
 from webhooks.api.bodies import UserBody
 from webhooks.api.routing import Call, Route, json_response
 from webhooks.state import app_state
 
 __all__ = ["ROUTES"]
-
-_ADMIN: Final = ("admin",)
 
 
 def _me(call: Call) -> Response:
@@ -61,7 +59,7 @@ ROUTES: Final[tuple[Route, ...]] = (
         "The people who use Matterline",
         (200, "Everyone, by id.", {"users": list[UserRecord]}),
         description="Admins only.",
-        roles=_ADMIN,
+        roles=ADMIN_ROLES,
         tags=("users",),
     ),
     Route(
@@ -74,7 +72,7 @@ ROUTES: Final[tuple[Route, ...]] = (
         description="Admins only. Audited as `user_added`. 409 `user_exists`; 422 for a bad name or email.",
         body=UserBody,
         errors=(409, 422),
-        roles=_ADMIN,
+        roles=ADMIN_ROLES,
         tags=("users",),
     ),
     Route(
@@ -89,7 +87,7 @@ ROUTES: Final[tuple[Route, ...]] = (
             "`last_admin` for the last active admin."
         ),
         errors=(404, 409),
-        roles=_ADMIN,
+        roles=ADMIN_ROLES,
         tags=("users",),
     ),
 )
