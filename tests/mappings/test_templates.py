@@ -10,7 +10,8 @@ import pytest
 
 from mappings import available_vendors, bundled_path, load_mapping
 from mappings.model import RequestSpec
-from mappings.schema import AUTH_PLACEHOLDERS, WEBHOOK_PLACEHOLDERS, WRITE_PLACEHOLDERS
+from mappings.schema_api import AUTH_PLACEHOLDERS
+from mappings.schema_writes import WEBHOOK_PLACEHOLDERS, WRITE_PLACEHOLDERS
 from mappings.templates import (
     MissingValueError,
     iter_placeholders,
