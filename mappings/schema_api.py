@@ -185,7 +185,7 @@ class PaginationSchema(_Strict):
         if isinstance(page_size, int) and isinstance(max_size, int) and page_size > max_size:
             _add(errors, ("page_size",), f"{page_size} is larger than max_page_size ({max_size})")
         style = original.get("style")
-        if style in _STYLE_KEYS:
+        if isinstance(style, str) and style in _STYLE_KEYS:
             for key in _STYLE_REQUIRED[style]:
                 if original.get(key) is None:
                     _add(errors, (key,), f"required when style is {style!r}")

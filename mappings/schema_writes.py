@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from typing import Any, Final
 
 from marshmallow import fields, post_load, validates_schema
@@ -132,7 +133,8 @@ class WebhookSchema(_Strict):
     signature = fields.Nested(SignatureSchema, required=True)
     event_path = PathField(required=True)
     record_path = PathField(required=True)
-    deleted_events = fields.List(fields.String(), load_default=list)
+    # `list` is a field name in this class, so the built-in is spelt out for the default.
+    deleted_events = fields.List(fields.String(), load_default=builtins.list)
 
     @validates_schema(pass_original=True, skip_on_field_errors=False)
     def check_lifetime(self, data: dict[str, Any], original: Any, **kwargs: Any) -> None:

@@ -249,6 +249,21 @@ def test_str_lists_every_error_on_its_own_line_prefixed_by_the_source() -> None:
     assert error.source == "test.json"
 
 
+def test_a_webhooks_block_without_deleted_events_loads_with_none() -> None:
+    doc = clio_document()
+    del doc["webhooks"]["deleted_events"]
+    mapping = validate_document(doc, "test.json")
+    assert mapping.webhooks is not None
+    assert tuple(mapping.webhooks.deleted_events) == ()
+
+
+@pytest.mark.parametrize("style", [["cursor"], {"cursor": True}, 7])
+def test_a_pagination_style_that_is_not_text_is_an_error_not_a_crash(style: Any) -> None:
+    doc = clio_document()
+    doc["pagination"]["style"] = style
+    assert "$.pagination.style" in error_paths(invalid(doc))
+
+
 def test_a_bad_field_path_names_its_path_and_the_problem() -> None:
     doc = clio_document()
     doc["resources"]["clients"]["phones"]["number"] = "phone_numbers[*].number"
