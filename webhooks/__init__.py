@@ -1,4 +1,4 @@
-"""The Flask app: Twilio webhooks, CMS webhooks, the JSON API and the staff pages."""
+"""The web app: the Twilio and CMS webhooks (inbound/), the JSON API (api/), health and readiness."""
 
 from __future__ import annotations
 

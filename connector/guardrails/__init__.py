@@ -1,1 +1,1 @@
-"""Guardrails: the checks every send and every inbound text passes (consent, content, escalation, quiet hours)."""
+"""Guardrails: the rules every send and every inbound text meets, and the one pipeline that applies them."""

@@ -1,4 +1,4 @@
-"""The store: tables, engine, and migrations."""
+"""The store: engine, tables, migrations, group commit, and the one SQLite/PostgreSQL switch."""
 
 from __future__ import annotations
 

@@ -1,1 +1,1 @@
-"""writeback."""
+"""Store -> CMS: conversation windows become a transcript and a summary on the matter, written once."""
