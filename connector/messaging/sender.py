@@ -218,18 +218,17 @@ def _send_one(
                 .where(send_attempts.c.id == attempt_id)
                 .values(outcome="ambiguous", detail=f"{type(exc).__name__}: {exc}"[:500])
             )
-            dead = outbox.retry(
+            _try_again(
                 conn,
+                settings,
                 job,
                 owner,
+                current,
                 f"no answer from Twilio ({type(exc).__name__}); will look it up",
-                delay=JOBS.delay(job.attempts),
-                max_attempts=settings.outbox_max_attempts,
+                (None, "Twilio did not answer; gave up"),
+                now,
+                counts,
             )
-            if dead:
-                _finish(conn, current, "failed", None, "Twilio did not answer; gave up", now)
-        counts.dead += dead
-        counts.retried += not dead
         return
     with engine.begin() as conn:
         conn.execute(
@@ -281,6 +280,27 @@ def _finish(conn: Connection, message: Any, status: str, code: int | None, text:
     )
 
 
+def _try_again(
+    conn: Connection,
+    settings: Settings,
+    job: outbox.Job,
+    owner: str,
+    message: Any,
+    error: str,
+    given_up: tuple[int | None, str],
+    now: datetime,
+    counts: SendCounts,
+) -> None:
+    """Back off and try again (the one retry policy), or, out of attempts, mark the text failed with `given_up`."""
+    dead = outbox.retry(
+        conn, job, owner, error, delay=JOBS.delay(job.attempts), max_attempts=settings.outbox_max_attempts
+    )
+    if dead:
+        _finish(conn, message, "failed", given_up[0], given_up[1], now)
+    counts.dead += dead
+    counts.retried += not dead
+
+
 def _refused(
     engine: Engine,
     settings: Settings,
@@ -305,18 +325,10 @@ def _refused(
             .values(outcome=outcome, error_code=code, detail=str(exc.msg)[:500])
         )
         if action in (twilio_errors.Action.RETRY, twilio_errors.Action.BACK_OFF):
-            dead = outbox.retry(
-                conn,
-                job,
-                owner,
-                f"Twilio {exc.status} {code}: {exc.msg}",
-                delay=JOBS.delay(job.attempts),
-                max_attempts=settings.outbox_max_attempts,
+            error = f"Twilio {exc.status} {code}: {exc.msg}"
+            _try_again(
+                conn, settings, job, owner, message, error, (code, f"Twilio kept refusing: {exc.msg}"), now, counts
             )
-            if dead:
-                _finish(conn, message, "failed", code, f"Twilio kept refusing: {exc.msg}", now)
-            counts.dead += dead
-            counts.retried += not dead
             return
         known = twilio_errors.ERRORS.get(code) if code is not None else None
         meaning = known.meaning if known is not None else str(exc.msg)
