@@ -26,6 +26,7 @@ from connector.staff.users import Actor
 from connector.store.tables import audit_log, messages, opt_outs, outbox, send_attempts
 from tests.support.firm import FIRM_NUMBER, JANE, OMAR, seed
 from tests.support.firm import settings as firm_settings
+from tests.support.fixtures import twilio_form
 from webhooks import create_app
 from webhooks.server import ServerThread
 
@@ -243,13 +244,8 @@ def test_a_send_waits_while_the_recipients_newest_text_is_not_taken_in(store: En
 
     settings = settings_for(twilio)
     queued = services.messages.send(store, settings, to=JANE, body="One more thing about Tuesday", actor=Actor("test"))
-    form = {
-        "MessageSid": "SM" + "c" * 32,
-        "From": JANE,
-        "To": FIRM_NUMBER,
-        "Body": "please stop texting me",
-        "NumMedia": "0",
-    }
+    form = twilio_form("sms__plain", AccountSid=SANDBOX_ACCOUNT_SID, From=JANE, Body="please stop texting me")
+    assert form["To"] == FIRM_NUMBER
     with store.begin() as conn:
         reception.receive(conn, reception.parse(form, settings), settings, utcnow())
     assert send_due(store, settings).retried == 1  # deferred: the client's text may say stop
@@ -347,7 +343,9 @@ def test_a_delivery_error_without_twilios_words_gets_its_meaning(store: Engine, 
     send_due(store, settings)
     sid = row(store, queued.id).sid
     with store.begin() as conn:
-        delivery.apply(conn, {"MessageSid": sid, "MessageStatus": "undelivered", "ErrorCode": "30006"}, utcnow())
+        form = twilio_form("status__undelivered_30006", MessageSid=sid, AccountSid=SANDBOX_ACCOUNT_SID)
+        assert "ErrorMessage" not in form
+        delivery.apply(conn, form, utcnow())
     failed = row(store, queued.id)
     assert (failed.status, failed.error_code, failed.error_message) == (
         "undelivered",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -15,6 +14,8 @@ from connector.settings import Settings, load_settings
 from connector.sync.ingest import apply
 from connector.sync.records import read_contact, read_matter
 from mappings import load_mapping
+from tests.support.fixtures import new_sid as new_sid
+from tests.support.fixtures import twilio_form
 
 CLIO = load_mapping("clio")
 NOW = datetime(2026, 11, 27, 15, 0, tzinfo=UTC)
@@ -73,28 +74,12 @@ def settings(**env: str) -> Settings:
     )
 
 
-_sids = itertools.count(1)
-
-
-def new_sid(prefix: str = "SM") -> str:
-    """A fresh, well-formed MessageSid."""
-    return f"{prefix}{next(_sids):032x}"
-
-
 def inbound_form(from_: str, body: str = "Hello", **extra: str) -> dict[str, str]:
-    """The form Twilio posts for an inbound text to the firm number."""
-    params = {
-        "MessageSid": new_sid(),
-        "AccountSid": TWILIO_SID,
-        "From": from_,
-        "To": FIRM_NUMBER,
-        "Body": body,
-        "NumMedia": "0",
-        "NumSegments": "1",
-        "SmsStatus": "received",
-        "ApiVersion": "2010-04-01",
-    }
-    params["SmsSid"] = params["SmsMessageSid"] = params["MessageSid"]
+    """The form Twilio posts for an inbound text to the firm number (`sms__plain.json`), from `from_`.
+
+    A fresh MessageSid (SmsSid and SmsMessageSid equal to it); `extra` is applied last, as given.
+    """
+    params = twilio_form("sms__plain", From=from_, Body=body)
     params.update(extra)
     return params
 

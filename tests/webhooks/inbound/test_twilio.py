@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import re
 import threading
 from typing import Any
 
@@ -27,11 +29,14 @@ from tests.support.firm import (
     settings,
     signed,
 )
+from tests.support.fixtures import twilio_fixture, twilio_form, twilio_names
+from tests.support.specs import TWILIO, read
 from webhooks import create_app
 from webhooks.server import ServerThread
 from webhooks.state import app_state
 
 SMS, STATUS = "/webhooks/twilio/sms", "/webhooks/twilio/status"
+SERVICE = "MG" + "b2" * 16  # the Messaging Service in sms__messaging_service.json and sms__opt_out_type_stop.json
 sid = new_sid
 inbound = inbound_form
 
@@ -214,11 +219,11 @@ def test_a_text_to_a_number_that_is_not_the_firms_is_refused(client: FlaskClient
 
 
 def test_a_messaging_service_text_is_accepted_and_threaded_by_the_service(store: Engine) -> None:
-    service = "MG" + "b2" * 16
-    client = create_app(settings(TWILIO_MESSAGING_SERVICE_SID=service), store).test_client()
-    params = inbound(JANE, To="+14155550199", MessagingServiceSid=service)
+    client = create_app(settings(TWILIO_MESSAGING_SERVICE_SID=SERVICE), store).test_client()
+    params = twilio_form("sms__messaging_service")
+    assert (params["From"], params["To"], params["MessagingServiceSid"]) == (JANE, "+14155550199", SERVICE)
     assert post(client, params).status_code == 200
-    assert thread_of(store, JANE).firm_number == service
+    assert thread_of(store, JANE).firm_number == SERVICE
 
 
 def test_an_oversized_body_is_413(client: FlaskClient) -> None:
@@ -227,16 +232,7 @@ def test_an_oversized_body_is_413(client: FlaskClient) -> None:
 
 
 def test_an_mms_without_a_body_keeps_its_media(client: FlaskClient, store: Engine) -> None:
-    params = inbound(
-        JANE,
-        "",
-        MessageSid=sid("MM"),
-        NumMedia="2",
-        MediaUrl0=f"https://api.twilio.com/2010-04-01/Accounts/{TWILIO_SID}/Messages/MM1/Media/ME1",
-        MediaContentType0="image/jpeg",
-        MediaUrl1=f"https://api.twilio.com/2010-04-01/Accounts/{TWILIO_SID}/Messages/MM1/Media/ME2",
-        MediaContentType1="application/pdf",
-    )
+    params = twilio_form("sms__mms_photo_and_pdf")
     assert post(client, params).status_code == 200
     row = message(store, params["MessageSid"])
     assert row.body == ""
@@ -345,7 +341,7 @@ def test_with_twilio_keyword_replies_off_stop_is_confirmed_in_twiml_once(store: 
 
 
 def test_twilio_opt_out_type_opts_out_even_when_the_words_are_not_a_keyword(client: FlaskClient, store: Engine) -> None:
-    post(client, inbound(JANE, "Stop please", OptOutType="STOP"))
+    post(client, twilio_form("sms__opt_out_type_stop", Body="Stop please"))
     assert ledger(store, JANE) == [("opt_out", "twilio_opt_out_type")]
 
 
@@ -390,25 +386,11 @@ def outbound_row(engine: Engine, message_sid: str) -> None:
         )
 
 
-def status_form(message_sid: str, status: str, **extra: str) -> dict[str, str]:
-    return {
-        "MessageSid": message_sid,
-        "SmsSid": message_sid,
-        "MessageStatus": status,
-        "SmsStatus": status,
-        "AccountSid": TWILIO_SID,
-        "From": FIRM_NUMBER,
-        "To": JANE,
-        "ApiVersion": "2010-04-01",
-        **extra,
-    }
-
-
 def test_out_of_order_callbacks_never_move_a_status_back(client: FlaskClient, store: Engine) -> None:
     message_sid = sid()
     outbound_row(store, message_sid)
     for status in ("delivered", "sent", "queued"):
-        assert post(client, status_form(message_sid, status), STATUS).status_code == 204
+        assert post(client, twilio_form(f"status__{status}", MessageSid=message_sid), STATUS).status_code == 204
     assert message(store, message_sid).status == "delivered"
     assert count(store, status_events, status_events.c.sid == message_sid) == 3
 
@@ -416,27 +398,28 @@ def test_out_of_order_callbacks_never_move_a_status_back(client: FlaskClient, st
 def test_an_error_code_is_kept_and_never_erased(client: FlaskClient, store: Engine) -> None:
     message_sid = sid()
     outbound_row(store, message_sid)
-    post(client, status_form(message_sid, "undelivered", ErrorCode="30007", ErrorMessage="filtered"), STATUS)
-    post(client, status_form(message_sid, "sent"), STATUS)
+    post(client, twilio_form("status__undelivered_30007", MessageSid=message_sid, ErrorMessage="filtered"), STATUS)
+    post(client, twilio_form("status__sent", MessageSid=message_sid), STATUS)
     row = message(store, message_sid)
     assert (row.status, row.error_code) == ("undelivered", 30007)
     assert count(store, audit_log, audit_log.c.action == "delivery_failed") == 1
 
 
 def test_a_callback_for_an_unknown_sid_is_recorded_without_a_crash(client: FlaskClient, store: Engine) -> None:
-    message_sid = sid()
-    assert post(client, status_form(message_sid, "delivered"), STATUS).status_code == 204
+    form = twilio_form("status__delivered")
+    message_sid = form["MessageSid"]
+    assert post(client, form, STATUS).status_code == 204
     assert count(store, status_events, status_events.c.sid == message_sid, status_events.c.message_id.is_(None)) == 1
 
 
 def test_a_status_callback_needs_a_valid_signature(client: FlaskClient, store: Engine) -> None:
-    form = status_form(sid(), "delivered")
+    form = twilio_form("status__delivered")
     assert post(client, form, STATUS, headers={"X-Twilio-Signature": "bm90IGEgc2lnbmF0dXJl"}).status_code == 403
     assert count(store, status_events) == 0
 
 
 def test_a_malformed_callback_is_400_naming_the_field(client: FlaskClient, store: Engine) -> None:
-    form = status_form(sid(), "delivered")
+    form = twilio_form("status__delivered")
     del form["MessageStatus"], form["SmsStatus"]
     response = post(client, form, STATUS)
     assert response.status_code == 400
@@ -465,3 +448,128 @@ def test_behind_a_proxy_without_a_public_url_the_forwarded_https_url_is_what_is_
         SMS, data=params, headers={"X-Twilio-Signature": signature}, base_url="http://10.0.0.7:8080"
     )
     assert unforwarded.status_code == 403
+
+
+# -- the recorded payloads: every fixture is a form Twilio documents, and the webhooks take each one ----------
+
+SMS_FIXTURES, STATUS_FIXTURES = twilio_names("sms"), twilio_names("status")
+E164 = re.compile(r"^\+[1-9]\d{1,14}$")
+
+
+@functools.cache
+def spec_schemas() -> dict[str, Any]:
+    schemas: dict[str, Any] = read(TWILIO)["components"]["schemas"]
+    return schemas
+
+
+def spec_pattern(schema: str, field: str) -> re.Pattern[str]:
+    return re.compile(spec_schemas()[schema]["properties"][field]["pattern"])
+
+
+def media_of(form: dict[str, str]) -> list[tuple[str, str]]:
+    return [(form[f"MediaUrl{i}"], form[f"MediaContentType{i}"]) for i in range(int(form["NumMedia"]))]
+
+
+def test_the_fixtures_cover_every_shape_the_tests_rely_on() -> None:
+    assert {
+        "sms__plain",
+        "sms__mms_two_images",
+        "sms__mms_photo_and_pdf",
+        "sms__stop_keyword",
+        "sms__opt_out_type_stop",
+        "sms__messaging_service",
+        "sms__unicode_emoji",
+    } <= set(SMS_FIXTURES)
+    assert {
+        "status__queued",
+        "status__sent",
+        "status__delivered",
+        "status__undelivered_30006",
+        "status__undelivered_30007",
+        "status__failed_30003",
+    } <= set(STATUS_FIXTURES)
+
+
+@pytest.mark.parametrize("name", SMS_FIXTURES + STATUS_FIXTURES)
+def test_every_fixture_is_a_form_twilio_documents(name: str) -> None:
+    form = twilio_fixture(name)
+    message = "api.v2010.account.message"
+    assert spec_pattern(message, "sid").match(form["MessageSid"])
+    assert form["SmsSid"] == form["MessageSid"]
+    assert spec_pattern(message, "account_sid").match(form["AccountSid"])
+    assert form["AccountSid"] == TWILIO_SID
+    assert form["ApiVersion"] == "2010-04-01"
+    assert E164.match(form["From"])
+    assert E164.match(form["To"])
+    if "MessagingServiceSid" in form:
+        assert spec_pattern(message, "messaging_service_sid").match(form["MessagingServiceSid"])
+    statuses = spec_schemas()["message_enum_status"]["enum"]
+    if name.startswith("sms__"):
+        assert form["SmsMessageSid"] == form["MessageSid"]
+        assert form["SmsStatus"] == "received"
+        assert form["NumMedia"].isdigit()
+        assert form["NumSegments"].isdigit()
+        assert form["MessageSid"][:2] == ("MM" if int(form["NumMedia"]) else "SM")
+        assert form["To"] == FIRM_NUMBER or form.get("MessagingServiceSid") == SERVICE
+        media_sid = spec_pattern(f"{message}.media", "sid").pattern.strip("^$")
+        media_url = re.compile(
+            rf"^https://api\.twilio\.com/2010-04-01/Accounts/{form['AccountSid']}/Messages/{form['MessageSid']}"
+            rf"/Media/{media_sid}$"
+        )
+        assert all(media_url.match(url) and "/" in kind for url, kind in media_of(form))
+        assert f"MediaUrl{form['NumMedia']}" not in form
+        assert form.get("OptOutType", "STOP") in ("STOP", "START", "HELP")
+    else:
+        assert name.startswith("status__")
+        assert form["MessageStatus"] == form["SmsStatus"]
+        assert form["MessageStatus"] in statuses
+        assert "Body" not in form
+        assert ("ErrorCode" in form) == (form["MessageStatus"] in ("failed", "undelivered"))
+        assert form.get("ErrorCode", "0").isdigit()
+        assert re.fullmatch(r"\d{10}", form.get("RawDlrDoneDate", "0000000000"))  # YYMMDDhhmm
+
+
+def test_each_load_of_a_fixture_is_a_new_message_with_its_sids_in_step() -> None:
+    first, second = twilio_form("sms__mms_two_images"), twilio_form("sms__mms_two_images", Body="two")
+    assert first["MessageSid"] != second["MessageSid"]
+    assert first["MessageSid"] != twilio_fixture("sms__mms_two_images")["MessageSid"]
+    for form in (first, second):
+        assert form["MessageSid"].startswith("MM")
+        assert form["SmsSid"] == form["SmsMessageSid"] == form["MessageSid"]
+        assert all(f"/Messages/{form['MessageSid']}/Media/" in url for url, _ in media_of(form))
+    assert (first["Body"], second["Body"]) == (twilio_fixture("sms__mms_two_images")["Body"], "two")
+    chosen = twilio_form("status__sent", MessageSid="SM" + "d" * 32)
+    assert chosen["MessageSid"] == chosen["SmsSid"] == "SM" + "d" * 32
+
+
+@pytest.mark.parametrize("name", SMS_FIXTURES)
+def test_every_sms_fixture_is_answered_and_stored_once_as_sent(store: Engine, name: str) -> None:
+    client = create_app(settings(TWILIO_MESSAGING_SERVICE_SID=SERVICE), store).test_client()
+    form = twilio_form(name)
+    response = post(client, form)
+    assert response.status_code == 200
+    assert response.mimetype == "text/xml"
+    assert post(client, form).status_code == 200  # Twilio's retry of the same text
+    assert count(store, messages, messages.c.sid == form["MessageSid"]) == 1
+    row = message(store, form["MessageSid"])
+    assert (row.direction, row.status, row.from_number, row.body) == ("inbound", "received", JANE, form["Body"])
+    assert row.num_media == int(form["NumMedia"])
+    assert [(m["url"], m["content_type"]) for m in row.media] == media_of(form)
+    assert row.raw == form
+    assert thread_of(store, JANE).message_count == 1
+
+
+@pytest.mark.parametrize("name", STATUS_FIXTURES)
+def test_every_status_fixture_is_recorded_and_moves_its_message(store: Engine, client: FlaskClient, name: str) -> None:
+    form = twilio_form(name)
+    outbound_row(store, form["MessageSid"])
+    assert post(client, form, STATUS).status_code == 204
+    with store.connect() as conn:
+        (event,) = conn.execute(select(status_events).where(status_events.c.sid == form["MessageSid"])).all()
+    assert (event.status, event.raw) == (form["MessageStatus"], form)
+    assert event.message_id is not None
+    code = int(form["ErrorCode"]) if "ErrorCode" in form else None
+    row = message(store, form["MessageSid"])
+    assert (row.status, row.error_code) == (form["MessageStatus"], code)
+    failed = form["MessageStatus"] in ("failed", "undelivered")
+    assert count(store, audit_log, audit_log.c.action == "delivery_failed") == int(failed)
