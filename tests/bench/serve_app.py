@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 
 from flask import Flask, Response
 from twilio.twiml.messaging_response import MessagingResponse
@@ -28,7 +29,7 @@ def bare_app() -> Flask:
 
 def matterline_app(database_url: str) -> Flask:
     """The real app on a seeded store."""
-    sys.path.insert(0, "tests")
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository, for tests.support
     from connector.store import make_engine
     from tests.support.firm import settings
     from webhooks import create_app

@@ -24,8 +24,6 @@ from pathlib import Path
 import pytest
 import requests
 from sqlalchemy import Engine, func, select
-from test_sync_bench import ideal_seconds
-from test_writeback_crash import add_jobs, assert_each_written_once, cms_markers, pending_jobs  # type: ignore[import-not-found]
 
 from connector.cms.connect import build_client
 from connector.messaging import intake, reception
@@ -40,9 +38,11 @@ from connector.sync.syncer import Syncer
 from connector.writeback import windows
 from connector.writeback.writer import WriteCounts, run_due
 from mappings import load_mapping
+from tests.bench.test_sync_bench import ideal_seconds
 from tests.support.firm import inbound_form
 from tests.support.firm import settings as firm_settings
 from tests.support.sandbox_process import control, sandbox_process
+from tests.writeback.test_writer_crash import add_jobs, assert_each_written_once, cms_markers, pending_jobs
 
 pytestmark = pytest.mark.bench
 
