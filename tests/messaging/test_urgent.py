@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import Engine, select
 
 from connector.messaging import intake, reception, urgent
+from connector.messaging.urgent import emergency_reply
 from connector.store.tables import audit_log, messages, outbox, threads, writebacks
 from tests.support.firm import JANE, OMAR, inbound_form, seed, settings
 
@@ -120,3 +121,17 @@ def test_filing_an_urgent_thread_gives_the_attorney_the_task_once(store: Engine)
     assert [t.matter_cms_id for t in tasks] == ["201"]
     assert first == tasks[0].id
     assert again is None
+
+
+# -- the emergency reply ----------------------------------------------------------------------------------
+
+
+def test_the_emergency_reply_never_answers_and_adds_the_crisis_line_for_self_harm() -> None:
+    firm = settings()
+    plain = emergency_reply(firm, self_harm=False)
+    assert "Doe & Roe LLP" in plain
+    assert "911" in plain
+    assert "988" not in plain
+    assert "988" in emergency_reply(firm, self_harm=True)
+    own = settings(MATTERLINE_EMERGENCY_REPLY="Closed. Emergencies: call 555-0100.")
+    assert emergency_reply(own, self_harm=True).startswith("Closed. Emergencies: call 555-0100. ")

@@ -1,4 +1,4 @@
-"""Every send passes the same guardrails: content rules before it is stored, quiet hours before it goes."""
+"""Sending a text: content rules before it is stored, quiet hours deciding when it goes, and taking it back."""
 
 from __future__ import annotations
 
@@ -11,11 +11,10 @@ from sqlalchemy import Engine, func, select
 
 from connector import services
 from connector.errors import Kind, MatterlineError
-from connector.guardrails import consent
 from connector.messaging.sender import send_due
 from connector.sandbox import SANDBOX_ACCOUNT_SID, SANDBOX_AUTH_TOKEN, TwilioServer, TwilioState
 from connector.settings import Settings
-from connector.staff.users import Actor
+from connector.staff.users import Actor, User
 from connector.store.tables import audit_log, messages, outbox, writebacks
 from connector.writeback.windows import close_due
 from tests.support.firm import JANE, seed
@@ -148,40 +147,10 @@ def test_an_attorney_override_sends_now_and_is_audited(store: Engine, twilio: Tw
     assert override.details == {"reason": "hearing moved"}
 
 
-def test_a_text_that_waited_past_evening_is_held_again_not_sent_at_night(store: Engine, twilio: TwilioServer) -> None:
-    """A text queued at 19:59 whose worker only got to it at 20:30 waits for the morning."""
-    s = settings(twilio, MATTERLINE_QUIET_HOURS="08:00-20:00")
-    queued = send(store, "Quick update on your case.", s, now=datetime(2026, 11, 25, 3, 59, tzinfo=UTC))
-    assert queued.status == "pending"
-    late = datetime(2026, 11, 25, 4, 30, tzinfo=UTC)
-    assert send_due(store, s, now=late).sent == 0
-    with store.connect() as conn:
-        held = conn.execute(select(messages.c.status, messages.c.scheduled_for)).one()
-        due = conn.execute(select(outbox.c.next_attempt_at, outbox.c.attempts)).one()
-    assert held == ("scheduled", datetime(2026, 11, 25, 16, 0, tzinfo=UTC))
-    assert due.attempts == 0
-    assert twilio.state.messages(to=JANE) == []
-
-
 def test_a_stricter_state_window_applies_to_recipients_in_that_state(store: Engine) -> None:
     s = settings(MATTERLINE_QUIET_HOURS="08:00-20:00", MATTERLINE_QUIET_HOURS_BY_STATE="CA=09:00-20:00")
     queued = send(store, "Morning!", s, now=datetime(2026, 11, 25, 16, 30, tzinfo=UTC))  # 08:30 in Los Angeles
     assert queued.scheduled_for == datetime(2026, 11, 25, 17, 0, tzinfo=UTC)
-
-
-def test_consent_withdrawn_after_queueing_stops_the_send(store: Engine, twilio: TwilioServer) -> None:
-    s = settings(twilio)
-    queued = send(store, "Your documents are ready.", s)
-    with store.begin() as conn:
-        consent.record(conn, JANE, action="revoke", method="verbal", captured_by="alice", region="US")
-    assert send_due(store, s).blocked == 1
-    assert twilio.state.messages(to=JANE) == []
-    with store.connect() as conn:
-        stopped = conn.execute(select(messages.c.status, messages.c.error_message)).one()
-    assert stopped.status == "blocked"
-    assert "consent withdrawn" in stopped.error_message
-    assert [a.details["reason"] for a in audits(store, "send_blocked")] == ["consent_required"]
-    assert queued.status == "pending"
 
 
 def test_an_empty_quiet_hours_reason_is_refused(store: Engine) -> None:
@@ -220,3 +189,82 @@ def test_a_text_already_sent_cannot_be_canceled(store: Engine, twilio: TwilioSer
     with pytest.raises(MatterlineError) as missing:
         services.messages.cancel(store, 9999, actor=Actor("alice"), reason="no such")
     assert missing.value.kind is Kind.NOT_FOUND
+
+
+# -- what a send needs -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kw", "kind", "code"),
+    [
+        ({"body": "  "}, Kind.INVALID, "empty_message"),
+        ({"body": "x" * 1601}, Kind.INVALID, "body_too_long"),
+        ({"body": "photo", "media_urls": ["http://example.com/a.jpg"]}, Kind.INVALID, "bad_media"),
+        (
+            {"body": "photos", "media_urls": [f"https://example.com/{n}.jpg" for n in range(11)]},
+            Kind.INVALID,
+            "bad_media",
+        ),
+        ({"body": "Hello", "to": JANE}, Kind.MALFORMED, "bad_request"),
+    ],
+)
+def test_a_text_that_cannot_be_sent_as_asked_is_refused_and_nothing_is_stored(
+    store: Engine, kw: dict[str, Any], kind: Kind, code: str
+) -> None:
+    with pytest.raises(MatterlineError) as refused:
+        services.messages.send(store, settings(), matter_cms_id="101", actor=Actor("alice"), **kw)
+    assert (refused.value.kind, refused.value.code) == (kind, code)
+    assert count(store, messages) == 0
+    assert audits(store, "send") == []
+
+
+def test_staff_may_not_send_during_the_recipients_quiet_hours(store: Engine) -> None:
+    staff = Actor.of(User(7, "Sam Staff", "sam@firm.example", "staff"))
+    with pytest.raises(MatterlineError) as refused:
+        services.messages.send(
+            store,
+            settings(MATTERLINE_QUIET_HOURS="08:00-20:00"),
+            matter_cms_id="101",
+            body="Call me",
+            actor=staff,
+            now=FALL_BACK_EVE,
+            quiet_hours_reason="urgent",
+        )
+    assert (refused.value.kind, refused.value.code) == (Kind.FORBIDDEN, "forbidden_role")
+    assert refused.value.details == {"role": "staff", "allowed": ["admin", "attorney"]}
+    assert count(store, messages) == 0
+
+
+# -- checking a draft, and moving a text ---------------------------------------------------------------------
+
+
+def test_a_draft_is_checked_without_anything_being_stored(store: Engine) -> None:
+    draft = services.messages.check_draft(settings(), "They offered $45,000. Card 4111 1111 1111 1111")
+    assert {f.rule for f in draft.findings} == {"settlement_amount", "card_number"}
+    assert (draft.sendable, draft.needs_override_reason) == (False, True)
+    warned = services.messages.check_draft(settings(), "They offered $45,000 to settle.")
+    assert (warned.sendable, warned.needs_override_reason) == (True, True)
+    clean = services.messages.check_draft(settings(), "See you Tuesday at 9.")
+    assert (clean.findings, clean.sendable, clean.needs_override_reason) == ((), True, False)
+    assert count(store, messages) == 0
+    assert count(store, audit_log) == 4  # only the seed's consent entries
+
+
+def test_a_text_moved_to_another_matter_is_audited(store: Engine) -> None:
+    queued = send(store, "About the estate papers")
+    moved = services.messages.refile(store, settings(), queued.id, "102", actor=Actor("alice", request_id="req-mv"))
+    assert (moved.id, moved.matter_cms_id) == (queued.id, "102")
+    [entry] = audits(store, "refile")
+    assert (entry.subject_type, entry.subject_id, entry.matter_cms_id) == ("message", str(queued.id), "102")
+    assert (entry.request_id, entry.details) == ("req-mv", {"from_matter": "101", "to_matter": "102"})
+
+
+def test_a_text_is_moved_only_to_a_matter_the_store_knows(store: Engine) -> None:
+    queued = send(store, "About the estate papers")
+    with pytest.raises(MatterlineError) as unknown:
+        services.messages.refile(store, settings(), queued.id, "999", actor=Actor("alice"))
+    assert (unknown.value.kind, unknown.value.code) == (Kind.INVALID, "unknown_matter")
+    with pytest.raises(MatterlineError) as missing:
+        services.messages.refile(store, settings(), 999_999, "102", actor=Actor("alice"))
+    assert missing.value.kind is Kind.NOT_FOUND
+    assert audits(store, "refile") == []

@@ -1,41 +1,25 @@
-"""The inbox queries: filters, keyset paging, per-person unread counts, names, and the audited changes."""
+"""The inbox's threads: what each shows, the filters, keyset paging, and per-person unread counts."""
 
 from __future__ import annotations
 
-import itertools
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, update
 
 from connector import queries, services
 from connector.errors import MatterlineError
-from connector.messaging import filing, reception
+from connector.messaging import filing
 from connector.queries.threads import ThreadView
-from tests.support.firm import FIRM_NUMBER, JANE, NOW, OMAR, seed, settings
-
-try:  # texts are threaded by the worker's intake where it exists, else by the webhook itself
-    from connector.messaging import intake
-except ImportError:  # pragma: no cover - depends on which half of the pipeline threads texts
-    intake = None  # type: ignore[assignment]
 from connector.staff.users import Actor, User
-from connector.store.tables import audit_log, messages, metadata, users
+from connector.store.tables import metadata
 from connector.store.tables import threads as thread_rows
+from tests.support.firm import FIRM_NUMBER, JANE, NOW, OMAR, seed
+from tests.support.inbox import SETTINGS, at_fault, stranger, text_in
 from tests.support.people import add_user
-
-
-def at_fault(exc: MatterlineError) -> str:
-    """The parameter or field a refusal names."""
-    details = exc.details or {}
-    return str(details.get("parameter") or details.get("field"))
-
-
-_sids = itertools.count(1)
-SETTINGS = settings()
 
 
 @pytest.fixture
@@ -49,36 +33,6 @@ def people(store: Engine) -> tuple[User, User]:
     alice, _ = add_user(store, name="Alice Attorney", email="alice@firm.example", role="attorney")
     sam, _ = add_user(store, name="Sam Staff", email="sam@firm.example", role="staff")
     return alice, sam
-
-
-@dataclass(frozen=True)
-class Texted:
-    thread_id: int
-    message_id: int
-
-
-def text_in(engine: Engine, phone: str, body: str = "Hello", *, minutes: float = 0) -> Texted:
-    """An inbound text from `phone`, received `minutes` after the firm's fixed clock, threaded and filed."""
-    sid = f"SM{next(_sids):032x}"
-    params = {"MessageSid": sid, "From": phone, "To": FIRM_NUMBER, "Body": body, "NumMedia": "0"}
-    parsed = reception.parse(params, SETTINGS)
-    with engine.begin() as conn:
-        reception.receive(conn, parsed, SETTINGS, NOW + timedelta(minutes=minutes))
-    if intake is not None:
-        intake.drain(engine, SETTINGS)
-    with engine.connect() as conn:
-        row = conn.execute(select(messages.c.id, messages.c.thread_id).where(messages.c.sid == sid)).one()
-    return Texted(row.thread_id, row.id)
-
-
-def stranger(n: int) -> str:
-    """A number no contact has: its thread goes to needs filing."""
-    return f"+1415555{n:04d}"
-
-
-def audit_rows(engine: Engine, action: str) -> list[Any]:
-    with engine.connect() as conn:
-        return list(conn.execute(select(audit_log).where(audit_log.c.action == action).order_by(audit_log.c.id)))
 
 
 def ids(views: list[ThreadView]) -> list[int]:
@@ -130,6 +84,16 @@ def test_a_thread_without_messages_is_not_listed_but_can_be_fetched(store: Engin
     fetched = queries.threads.get(store, empty.id, None)
     assert fetched is not None
     assert fetched.last_message_at is None
+
+
+def test_outbound_texts_are_never_unread(store: Engine, people: tuple[User, User]) -> None:
+    alice, _ = people
+    thread_id = text_in(store, JANE).thread_id
+    services.messages.send(store, SETTINGS, body="We got it", thread_id=thread_id, actor=Actor.of(alice))
+    view = queries.threads.get(store, thread_id, alice.id)
+    assert view is not None
+    assert view.unread == 1
+    assert view.message_count == 2
 
 
 # -- filters ---------------------------------------------------------------------------------------------
@@ -259,160 +223,6 @@ def test_a_bad_limit_is_refused(store: Engine, limit: int) -> None:
     assert at_fault(caught.value) == "limit"
     with pytest.raises(MatterlineError):
         queries.messages.listing(store, 1, limit=limit)
-
-
-# -- read state ------------------------------------------------------------------------------------------
-
-
-def test_unread_counts_are_per_person(store: Engine, people: tuple[User, User]) -> None:
-    alice, sam = people
-    first = text_in(store, JANE, "one", minutes=1)
-    second = text_in(store, JANE, "two", minutes=2)
-    text_in(store, JANE, "three", minutes=3)
-    thread_id = first.thread_id
-
-    def unread(user: User | None) -> int:
-        view = queries.threads.get(store, thread_id, None if user is None else user.id)
-        assert view is not None
-        listed = queries.threads.listing(store, user_id=None if user is None else user.id)[0]
-        assert [v.unread for v in listed if v.id == thread_id] == [view.unread]
-        return view.unread
-
-    assert (unread(alice), unread(sam), unread(None)) == (3, 3, 0)
-    mark = services.threads.mark_read(store, thread_id, actor=Actor.of(alice, "req-1"))
-    assert (unread(alice), unread(sam)) == (0, 3)
-    assert (
-        services.threads.mark_read(store, thread_id, actor=Actor.of(sam), up_to_message_id=second.message_id)
-        == second.message_id
-    )
-    assert (unread(alice), unread(sam)) == (0, 1)
-    text_in(store, JANE, "four", minutes=4)
-    assert (unread(alice), unread(sam)) == (1, 2)
-
-    # The mark never moves back: an older message id leaves it where it is.
-    assert (
-        services.threads.mark_read(store, thread_id, actor=Actor.of(alice), up_to_message_id=first.message_id) == mark
-    )
-    assert unread(alice) == 1
-
-    entries = audit_rows(store, "read")
-    assert len(entries) == 3
-    assert entries[0].actor == alice.actor
-    assert entries[0].subject_type == "thread"
-    assert entries[0].subject_id == str(thread_id)
-    assert entries[0].request_id == "req-1"
-    assert entries[0].matter_cms_id == "101"
-
-
-def test_outbound_texts_are_never_unread(store: Engine, people: tuple[User, User]) -> None:
-    alice, _ = people
-    thread_id = text_in(store, JANE).thread_id
-    services.messages.send(store, SETTINGS, body="We got it", thread_id=thread_id, actor=Actor.of(alice))
-    view = queries.threads.get(store, thread_id, alice.id)
-    assert view is not None
-    assert view.unread == 1
-    assert view.message_count == 2
-
-
-def test_mark_read_checks_the_thread_and_message(store: Engine, people: tuple[User, User]) -> None:
-    alice, _ = people
-    jane = text_in(store, JANE)
-    omar = text_in(store, OMAR)
-    with pytest.raises(MatterlineError, match="no thread"):
-        services.threads.mark_read(store, 999_999, actor=Actor.of(alice))
-    with pytest.raises(MatterlineError) as caught:
-        services.threads.mark_read(store, jane.thread_id, actor=Actor.of(alice), up_to_message_id=omar.message_id)
-    assert at_fault(caught.value) == "message_id"
-    assert audit_rows(store, "read") == []
-
-
-# -- assignment and urgency --------------------------------------------------------------------------------
-
-
-def test_assign_and_unassign_are_audited(store: Engine, people: tuple[User, User]) -> None:
-    alice, sam = people
-    thread_id = text_in(store, JANE).thread_id
-    view = services.threads.assign(store, thread_id, sam.id, actor=Actor.of(alice, "req-a"))
-    assert (view.assignee, view.assignee_id) == ("sam@firm.example", sam.id)
-    view = services.threads.assign(store, thread_id, None, actor=Actor.of(alice))
-    assert (view.assignee, view.assignee_id) == (None, None)
-    first, second = audit_rows(store, "assign")
-    assert first.actor == alice.actor
-    assert first.request_id == "req-a"
-    assert first.details == {"from": None, "to": sam.id, "to_email": "sam@firm.example"}
-    assert second.details == {"from": sam.id, "to": None, "to_email": None}
-
-
-def test_a_disabled_user_cannot_be_assigned(store: Engine, people: tuple[User, User]) -> None:
-    alice, sam = people
-    thread_id = text_in(store, JANE).thread_id
-    with store.begin() as conn:
-        conn.execute(update(users).where(users.c.id == sam.id).values(disabled_at=NOW))
-    with pytest.raises(MatterlineError) as caught:
-        services.threads.assign(store, thread_id, sam.id, actor=Actor.of(alice))
-    assert at_fault(caught.value) == "assignee"
-    with pytest.raises(MatterlineError, match="no thread"):
-        services.threads.assign(store, 999_999, alice.id, actor=Actor.of(alice))
-    assert audit_rows(store, "assign") == []
-
-
-def test_urgent_flag_is_audited(store: Engine, people: tuple[User, User]) -> None:
-    alice, _ = people
-    thread_id = text_in(store, JANE).thread_id
-    assert services.threads.set_urgent(store, thread_id, True, actor=Actor.of(alice, "req-u")).urgent is True
-    assert services.threads.set_urgent(store, thread_id, False, actor=Actor.of(alice)).urgent is False
-    first, second = audit_rows(store, "urgent")
-    assert first.details == {"urgent": True, "was": False}
-    assert first.request_id == "req-u"
-    assert second.details == {"urgent": False, "was": True}
-    with pytest.raises(MatterlineError, match="no thread"):
-        services.threads.set_urgent(store, 999_999, True, actor=Actor.of(alice))
-
-
-# -- messages --------------------------------------------------------------------------------------------
-
-
-def test_messages_page_newest_first(store: Engine, people: tuple[User, User]) -> None:
-    alice, _ = people
-    thread_id = text_in(store, JANE, "text 0").thread_id
-    for n in range(1, 7):
-        text_in(store, JANE, f"text {n}", minutes=n)
-    services.messages.send(store, SETTINGS, body="Reply 😊", thread_id=thread_id, actor=Actor.of(alice))
-
-    everything, more = queries.messages.listing(store, thread_id, limit=200)
-    assert more is None
-    assert len(everything) == 8
-    assert [m.id for m in everything] == sorted((m.id for m in everything), reverse=True)
-    reply = everything[0]
-    assert (reply.direction, reply.author, reply.body, reply.status) == ("outbound", alice.email, "Reply 😊", "pending")
-    assert (reply.encoding, reply.num_segments, reply.matter_cms_id) == ("UCS-2", 1, "101")
-    received = everything[1]
-    assert (received.direction, received.author, received.body, received.kind) == ("inbound", JANE, "text 6", "message")
-    assert received.sid is not None
-    assert received.media == ()
-    assert received.thread_id == thread_id
-
-    seen: list[int] = []
-    before: int | None = None
-    while True:
-        page, before = queries.messages.listing(store, thread_id, before_id=before, limit=3)
-        seen.extend(m.id for m in page)
-        if before is None:
-            break
-    assert seen == [m.id for m in everything]
-
-    message = queries.messages.get(store, reply.id)
-    assert message == reply
-    assert queries.messages.get(store, 999_999) is None
-
-
-def test_messages_of_an_unknown_thread(store: Engine) -> None:
-    with pytest.raises(MatterlineError, match="no thread"):
-        queries.messages.listing(store, 999_999)
-    thread_id = text_in(store, JANE).thread_id
-    with pytest.raises(MatterlineError) as caught:
-        queries.messages.listing(store, thread_id, before_id=0)
-    assert at_fault(caught.value) == "before"
 
 
 # -- the store -------------------------------------------------------------------------------------------

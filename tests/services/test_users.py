@@ -1,0 +1,131 @@
+"""An admin adds the people who use Matterline and disables those who leave: both audited, a disabled person's
+token stops working at once, and the firm can never disable its last admin."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine
+
+from connector import queries, services
+from connector.errors import Kind, MatterlineError
+from connector.staff.users import Actor, authenticate
+from tests.support.firm import JANE, seed
+from tests.support.inbox import audit_rows, text_in
+
+ADMIN = Actor("user:1:gc@firm.example", request_id="req-admin")
+
+
+@pytest.fixture
+def store(engine: Engine) -> Engine:
+    seed(engine)
+    return engine
+
+
+def add(engine: Engine, email: str, role: str = "staff", name: str = "Pat Paralegal") -> Any:
+    return services.users.add(engine, name=name, email=email, role=role, actor=ADMIN)
+
+
+# -- adding a person -------------------------------------------------------------------------------------
+
+
+def test_a_new_person_gets_a_working_token_and_the_addition_is_audited(store: Engine) -> None:
+    added = add(store, "  Pat@Firm.Example ", role="staff", name="  Pat Paralegal ")
+    assert (added.user.name, added.user.email, added.user.role) == ("Pat Paralegal", "pat@firm.example", "staff")
+    assert authenticate(store, added.token) == added.user
+    [entry] = audit_rows(store, "user_added")
+    assert (entry.actor, entry.request_id) == (ADMIN.label, "req-admin")
+    assert (entry.subject_type, entry.subject_id) == ("user", str(added.user.id))
+    assert entry.details == {"email": "pat@firm.example", "role": "staff"}
+    assert added.token not in str(entry.details)  # shown once, to the admin, never kept
+    assert [(u.email, u.disabled_at) for u in queries.users.listing(store)] == [("pat@firm.example", None)]
+
+
+def test_the_same_email_cannot_be_added_twice(store: Engine) -> None:
+    add(store, "pat@firm.example")
+    with pytest.raises(MatterlineError) as caught:
+        add(store, "PAT@firm.example", role="attorney", name="Pat Again")
+    assert (caught.value.kind, caught.value.code) == (Kind.CONFLICT, "user_exists")
+    assert [u.name for u in queries.users.listing(store)] == ["Pat Paralegal"]
+    assert len(audit_rows(store, "user_added")) == 1
+
+
+@pytest.mark.parametrize(
+    ("name", "email", "role", "code"),
+    [
+        ("Pat", "pat@firm.example", "partner", "invalid_role"),
+        ("   ", "pat@firm.example", "staff", "invalid_name"),
+        ("Pat", "pat.firm.example", "staff", "invalid_email"),
+        ("Pat", "pat@", "staff", "invalid_email"),
+    ],
+)
+def test_a_person_who_cannot_be_added_is_refused(store: Engine, name: str, email: str, role: str, code: str) -> None:
+    with pytest.raises(MatterlineError) as caught:
+        services.users.add(store, name=name, email=email, role=role, actor=ADMIN)
+    assert (caught.value.kind, caught.value.code) == (Kind.INVALID, code)
+    assert queries.users.listing(store) == []
+    assert audit_rows(store, "user_added") == []
+
+
+# -- disabling a person ----------------------------------------------------------------------------------
+
+
+def test_a_disabled_persons_token_stops_working_and_the_change_is_audited(store: Engine) -> None:
+    add(store, "gc@firm.example", role="admin", name="Grace Counsel")
+    pat = add(store, "pat@firm.example")
+    assert authenticate(store, pat.token) is not None
+
+    disabled = services.users.disable(store, "pat@firm.example", actor=ADMIN)
+
+    assert disabled == pat.user
+    assert authenticate(store, pat.token) is None
+    [entry] = audit_rows(store, "user_disabled")
+    assert (entry.actor, entry.request_id, entry.subject_id) == (ADMIN.label, "req-admin", str(pat.user.id))
+    assert entry.details == {"email": "pat@firm.example", "role": "staff", "tokens_revoked": 1}
+    listed = {u.email: u for u in queries.users.listing(store)}
+    assert listed["pat@firm.example"].disabled_at is not None
+    assert [u.email for u in queries.users.listing(store, include_disabled=False)] == ["gc@firm.example"]
+
+
+def test_a_person_can_be_disabled_by_id(store: Engine) -> None:
+    pat = add(store, "pat@firm.example")
+    services.users.disable(store, pat.user.id, actor=ADMIN)
+    assert authenticate(store, pat.token) is None
+
+
+def test_a_disabled_persons_threads_stay_assigned_to_them(store: Engine) -> None:
+    pat = add(store, "pat@firm.example")
+    thread_id = text_in(store, JANE).thread_id
+    services.threads.assign(store, thread_id, pat.user.id, actor=ADMIN)
+    services.users.disable(store, pat.user.id, actor=ADMIN)
+    view = queries.threads.get(store, thread_id, None)
+    assert view is not None
+    assert (view.assignee_id, view.assignee) == (pat.user.id, "pat@firm.example")
+
+
+def test_a_person_already_disabled_is_not_disabled_again(store: Engine) -> None:
+    add(store, "pat@firm.example")
+    services.users.disable(store, "pat@firm.example", actor=ADMIN)
+    with pytest.raises(MatterlineError) as caught:
+        services.users.disable(store, "pat@firm.example", actor=ADMIN)
+    assert (caught.value.kind, caught.value.code) == (Kind.CONFLICT, "already_disabled")
+    assert len(audit_rows(store, "user_disabled")) == 1
+
+
+def test_the_last_active_admin_cannot_be_disabled(store: Engine) -> None:
+    grace = add(store, "gc@firm.example", role="admin", name="Grace Counsel")
+    paul = add(store, "partner@firm.example", role="admin", name="Paul Partner")
+    services.users.disable(store, paul.user.id, actor=ADMIN)  # another admin remains: allowed
+    with pytest.raises(MatterlineError) as caught:
+        services.users.disable(store, grace.user.id, actor=ADMIN)
+    assert (caught.value.kind, caught.value.code) == (Kind.CONFLICT, "last_admin")
+    assert authenticate(store, grace.token) == grace.user
+    assert [e.details["email"] for e in audit_rows(store, "user_disabled")] == ["partner@firm.example"]
+
+
+def test_disabling_someone_unknown_is_not_found(store: Engine) -> None:
+    with pytest.raises(MatterlineError) as caught:
+        services.users.disable(store, "nobody@firm.example", actor=ADMIN)
+    assert caught.value.kind is Kind.NOT_FOUND
+    assert audit_rows(store, "user_disabled") == []
