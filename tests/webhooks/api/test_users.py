@@ -1,0 +1,210 @@
+"""`/api/me` and `/api/users` (`webhooks/api/users.py`): the caller, and an admin adding and disabling people."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from connector.store.tables import api_tokens, audit_log, users
+from tests.webhooks.api.harness import Api, Firm, audit_rows, count, error
+
+PAT = {"name": "Pat Paralegal", "email": "pat@firm.example", "role": "staff"}
+
+
+def test_me(firm: Firm) -> None:
+    response = firm.attorney.get("/api/me")
+    assert response.status_code == 200
+    assert response.get_json()["user"] == {
+        "id": firm.ids["attorney"],
+        "name": "The attorney",
+        "email": "attorney@firm.example",
+        "role": "attorney",
+    }
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def add(firm: Firm, person: dict[str, Any]) -> tuple[dict[str, Any], Api]:
+    """Add a person as the admin; who they are, and a client holding their token."""
+    response = firm.admin.post("/api/users", person)
+    assert response.status_code == 201, response.get_json()
+    added = response.get_json()["added"]
+    return added["user"], firm.anonymous.as_(added["token"])
+
+
+def everyone(firm: Firm) -> list[dict[str, Any]]:
+    people: list[dict[str, Any]] = firm.admin.get("/api/users").get_json()["users"]
+    return people
+
+
+@pytest.mark.parametrize("role", ["staff", "attorney"])
+def test_only_admins_list_add_and_disable_people(firm: Firm, role: str) -> None:
+    caller: Api = getattr(firm, role)
+    for method, path, body in (
+        ("GET", "/api/users", None),
+        ("POST", "/api/users", PAT),
+        ("POST", f"/api/users/{firm.ids['staff']}/disable", None),
+    ):
+        refused = caller.call(method, path, body)
+        assert (refused.status_code, error(refused)["code"]) == (403, "forbidden_role"), path
+        assert error(refused)["details"] == {"role": role, "allowed": ["admin"]}
+    assert count(firm.store, users) == 3
+    assert firm.staff.get("/api/me").status_code == 200
+    assert audit_rows(firm.store, "user_disabled") == []
+
+
+def test_an_admin_lists_everyone_by_id_and_never_their_tokens(firm: Firm) -> None:
+    response = firm.admin.get("/api/users")
+    assert response.status_code == 200
+    people = response.get_json()["users"]
+    assert [(p["id"], p["email"], p["role"], p["disabled_at"]) for p in people] == [
+        (firm.ids["admin"], "admin@firm.example", "admin", None),
+        (firm.ids["attorney"], "attorney@firm.example", "attorney", None),
+        (firm.ids["staff"], "staff@firm.example", "staff", None),
+    ]
+    assert people[0]["name"] == "The admin"
+    assert all(set(p) == {"id", "name", "email", "role", "disabled_at"} for p in people)
+    assert "ml_" not in json.dumps(people)
+
+
+def test_an_added_persons_token_is_in_the_answer_once_and_works(firm: Firm) -> None:
+    response = firm.admin.post(
+        "/api/users",
+        {"name": "  Pat Paralegal ", "email": " Pat@Firm.Example ", "role": "staff"},
+        headers={"X-Request-Id": "add-pat"},
+    )
+    assert response.status_code == 201
+    added = response.get_json()["added"]
+    token = added["token"]
+    assert token.startswith("ml_")
+    person = added["user"]
+    assert (person["name"], person["email"], person["role"]) == ("Pat Paralegal", "pat@firm.example", "staff")
+
+    me = firm.anonymous.as_(token).get("/api/me")
+    assert me.status_code == 200
+    assert me.get_json()["user"] == person
+    assert person in [{k: v for k, v in p.items() if k != "disabled_at"} for p in everyone(firm)]
+    assert token not in json.dumps(everyone(firm))
+
+    [entry] = [e for e in audit_rows(firm.store, "user_added") if e.subject_id == str(person["id"])]
+    assert (entry.actor, entry.request_id, entry.subject_type) == (
+        f"user:{firm.ids['admin']}:admin@firm.example",
+        "add-pat",
+        "user",
+    )
+    assert entry.details == {"email": "pat@firm.example", "role": "staff"}
+    with firm.store.connect() as conn:  # only the token's hash is kept
+        stored = [tuple(row) for row in conn.execute(select(api_tokens))] + [
+            tuple(row) for row in conn.execute(select(audit_log))
+        ]
+    assert token not in repr(stored)
+
+
+def test_adding_an_email_already_in_use_is_409_user_exists(firm: Firm) -> None:
+    for email in ("staff@firm.example", "STAFF@Firm.example", "  staff@firm.example"):
+        response = firm.admin.post("/api/users", {**PAT, "email": email})
+        assert (response.status_code, error(response)["code"]) == (409, "user_exists"), email
+        assert error(response)["details"] == {"field": "email"}
+    assert count(firm.store, users) == 3
+
+
+@pytest.mark.parametrize(
+    ("person", "field"),
+    [
+        ({**PAT, "role": "boss"}, "role"),
+        ({**PAT, "role": "Admin"}, "role"),
+        ({"email": "pat@firm.example", "role": "staff"}, "name"),
+        ({**PAT, "name": ""}, "name"),
+        ({**PAT, "name": "x" * 201}, "name"),
+        ({**PAT, "email": "p@"}, "email"),
+        ({**PAT, "email": 7}, "email"),
+        ({**PAT, "token": "ml_mine"}, "token"),
+    ],
+)
+def test_a_person_the_body_schema_refuses_is_400_naming_the_field(
+    firm: Firm, person: dict[str, Any], field: str
+) -> None:
+    response = firm.admin.post("/api/users", person)
+    assert (response.status_code, error(response)["code"]) == (400, "invalid_body")
+    assert field in error(response)["details"]
+    assert count(firm.store, users) == 3
+
+
+@pytest.mark.parametrize(
+    ("person", "code", "field"),
+    [
+        ({**PAT, "email": "pat.firm.example"}, "invalid_email", "email"),
+        ({**PAT, "email": "@firm.example"}, "invalid_email", "email"),
+        ({**PAT, "email": "pat@"}, "invalid_email", "email"),
+        ({**PAT, "name": "   "}, "invalid_name", "name"),
+    ],
+)
+def test_a_person_the_schema_lets_through_but_the_service_refuses_is_422(
+    firm: Firm, person: dict[str, Any], code: str, field: str
+) -> None:
+    response = firm.admin.post("/api/users", person)
+    assert (response.status_code, error(response)["code"]) == (422, code)
+    assert error(response)["details"] == {"field": field}
+    assert count(firm.store, users) == 3
+    assert [e.actor for e in audit_rows(firm.store, "user_added")] == ["cli:test"] * 3  # the firm's three only
+
+
+def test_a_disabled_persons_token_gets_401_invalid_token_at_once(firm: Firm) -> None:
+    pat, as_pat = add(firm, PAT)
+    assert as_pat.get("/api/me").status_code == 200
+    response = firm.admin.post(f"/api/users/{pat['id']}/disable", headers={"X-Request-Id": "bye-pat"})
+    assert response.status_code == 200
+    assert response.get_json()["user"] == pat
+
+    refused = as_pat.get("/api/me")
+    assert (refused.status_code, error(refused)["code"]) == (401, "invalid_token")
+    assert 'error="invalid_token"' in refused.headers["WWW-Authenticate"]
+    assert as_pat.get("/api/threads").status_code == 401
+    [listed] = [p for p in everyone(firm) if p["id"] == pat["id"]]
+    assert listed["disabled_at"] is not None
+
+    [entry] = audit_rows(firm.store, "user_disabled")
+    assert (entry.actor, entry.request_id, entry.subject_type, entry.subject_id) == (
+        f"user:{firm.ids['admin']}:admin@firm.example",
+        "bye-pat",
+        "user",
+        str(pat["id"]),
+    )
+    assert entry.details == {"email": "pat@firm.example", "role": "staff", "tokens_revoked": 1}
+    assert firm.staff.get("/api/me").status_code == 200  # colleagues are not affected
+
+
+def test_a_person_is_disabled_only_once(firm: Firm) -> None:
+    assert firm.admin.post(f"/api/users/{firm.ids['staff']}/disable").status_code == 200
+    again = firm.admin.post(f"/api/users/{firm.ids['staff']}/disable")
+    assert (again.status_code, error(again)["code"]) == (409, "already_disabled")
+    assert len(audit_rows(firm.store, "user_disabled")) == 1
+
+
+def test_the_last_active_admin_cannot_be_disabled(firm: Firm) -> None:
+    alone = firm.admin.post(f"/api/users/{firm.ids['admin']}/disable")
+    assert (alone.status_code, error(alone)["code"]) == (409, "last_admin")
+    assert firm.admin.get("/api/me").status_code == 200
+
+    avery, as_avery = add(firm, {"name": "Avery Admin", "email": "avery@firm.example", "role": "admin"})
+    assert firm.admin.post(f"/api/users/{avery['id']}/disable").status_code == 200
+    still = firm.admin.post(f"/api/users/{firm.ids['admin']}/disable")
+    assert (still.status_code, error(still)["code"]) == (409, "last_admin")  # a disabled admin does not count
+
+    _, as_blake = add(firm, {"name": "Blake Admin", "email": "blake@firm.example", "role": "admin"})
+    assert as_blake.post(f"/api/users/{firm.ids['admin']}/disable").status_code == 200
+    assert firm.admin.get("/api/me").status_code == 401
+    last = as_blake.get("/api/me").get_json()["user"]["id"]
+    refused = as_blake.post(f"/api/users/{last}/disable")
+    assert (refused.status_code, error(refused)["code"]) == (409, "last_admin")
+    assert as_avery.get("/api/me").status_code == 401
+    assert len(audit_rows(firm.store, "user_disabled")) == 2
+
+
+def test_disabling_someone_the_store_does_not_hold_is_404(firm: Firm) -> None:
+    missing = firm.admin.post("/api/users/999999/disable")
+    assert (missing.status_code, error(missing)["code"]) == (404, "not_found")
+    assert firm.admin.post("/api/users/pat@firm.example/disable").status_code == 404
+    assert audit_rows(firm.store, "user_disabled") == []
