@@ -177,28 +177,47 @@ def jobs(engine: Engine, *, dead_only: bool = False) -> list[dict[str, Any]]:
         ]
 
 
-def replay(conn: Connection, job_ids: list[int] | None, *, now: datetime | None = None) -> list[int]:
-    """Put dead jobs back in the queue with fresh attempts (`None`: every dead job); returns their ids."""
+def replay(conn: Connection, job_ids: list[int] | None, *, now: datetime | None = None) -> list[Job]:
+    """Put dead jobs back in the queue with fresh attempts (`None`: every dead job); returns them.
+
+    The job's own record (its message, its write-back) is the caller's to revive: the outbox knows no kind.
+    """
     moment = now or utcnow()
     where = [outbox.c.state == "dead"]
     if job_ids is not None:
         where.append(outbox.c.id.in_(job_ids))
-    ids = list(conn.execute(select(outbox.c.id).where(*where)).scalars())
+    rows = conn.execute(
+        select(outbox.c.id, outbox.c.kind, outbox.c.idempotency_key, outbox.c.payload)
+        .where(*where)
+        .order_by(outbox.c.id)
+        .with_for_update()
+    ).all()
+    ids = [r.id for r in rows]
     if ids:
         conn.execute(
             update(outbox)
             .where(outbox.c.id.in_(ids))
             .values(state="pending", attempts=0, next_attempt_at=moment, leased_until=None, updated_at=moment)
         )
-    return ids
+    return [Job(r.id, r.kind, r.idempotency_key, dict(r.payload), 0) for r in rows]
 
 
-def discard(conn: Connection, job_id: int, reason: str, *, now: datetime | None = None) -> bool:
-    """Give up on a job that is not done; the reason stays on it. False when there is no such job."""
+def discard(conn: Connection, job_id: int, reason: str, *, now: datetime | None = None) -> Job | None:
+    """Give up on a job still waiting (pending or dead); the reason stays on it. None when there is no such job.
+
+    A job already done or discarded keeps the outcome and the reason it has.
+    """
     moment = now or utcnow()
-    result = conn.execute(
+    row = conn.execute(
+        select(outbox.c.id, outbox.c.kind, outbox.c.idempotency_key, outbox.c.payload, outbox.c.attempts)
+        .where(outbox.c.id == job_id, outbox.c.state.in_(("pending", "dead")))
+        .with_for_update()
+    ).first()
+    if row is None:
+        return None
+    conn.execute(
         update(outbox)
-        .where(outbox.c.id == job_id, outbox.c.state != "done")
+        .where(outbox.c.id == job_id)
         .values(state="discarded", leased_until=None, last_error=f"discarded: {reason}"[:2000], updated_at=moment)
     )
-    return bool(result.rowcount)
+    return Job(row.id, row.kind, row.idempotency_key, dict(row.payload), row.attempts)

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final, Protocol
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from connector.cms.client import CmsClient
 from connector.jobs import kinds
@@ -35,13 +35,23 @@ class Resources(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class Handler:
-    """Runs the due jobs of one kind; `needs_cms` says it waits until CMS credentials are configured."""
+    """One kind of job: `run` works the due jobs; `revive` makes a replayed dead job's record live again and
+    `abandon` marks it given up (in the caller's transaction); `needs_cms` waits for CMS credentials."""
 
     run: Callable[[Resources], Any]
+    revive: Callable[[Connection, dict[str, Any]], None]
+    abandon: Callable[[Connection, dict[str, Any], str], None]
     needs_cms: bool = False
 
 
 HANDLERS: Final[dict[str, Handler]] = {
-    kinds.SEND: Handler(lambda r: sender.send_due(r.engine, r.settings, client_factory=r.twilio())),
-    kinds.WRITE: Handler(lambda r: writer.run_due(r.engine, r.settings, r.mapping, r.cms_client()), needs_cms=True),
+    kinds.SEND: Handler(
+        lambda r: sender.send_due(r.engine, r.settings, client_factory=r.twilio()), sender.revive, sender.abandon
+    ),
+    kinds.WRITE: Handler(
+        lambda r: writer.run_due(r.engine, r.settings, r.mapping, r.cms_client()),
+        writer.revive,
+        writer.abandon,
+        needs_cms=True,
+    ),
 }

@@ -365,3 +365,22 @@ def _refused(
         )
         outbox.complete(conn, job, owner, now=now)
     counts.failed += 1
+
+
+def revive(conn: Connection, payload: dict[str, Any]) -> None:
+    """A dead send was replayed: the text it gave up on is waiting again (its unanswered attempts, if any,
+    are still looked up at Twilio before anything is sent)."""
+    conn.execute(
+        update(messages)
+        .where(messages.c.id == int(payload["message_id"]), messages.c.status == "failed")
+        .values(status="pending", error_code=None, error_message=None)
+    )
+
+
+def abandon(conn: Connection, payload: dict[str, Any], why: str) -> None:
+    """An admin discarded the send: a text not yet sent is shown as never sent, with why."""
+    conn.execute(
+        update(messages)
+        .where(messages.c.id == int(payload["message_id"]), messages.c.status.in_((*UNSENT_STATUSES, "failed")))
+        .values(status="canceled", error_message=why[:500])
+    )

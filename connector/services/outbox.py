@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 from connector.compliance import audit
 from connector.errors import conflict, require_reason
 from connector.jobs import outbox
+from connector.jobs.registry import HANDLERS
 from connector.staff.users import Actor
 
 __all__ = ["discard", "replay"]
@@ -21,7 +22,8 @@ def replay(engine: Engine, job_ids: Sequence[int] | None, *, actor: Actor) -> li
         MatterlineError: conflict `not_dead` when named jobs are not dead letters (none is replayed).
     """
     with engine.begin() as conn:
-        replayed = outbox.replay(conn, None if job_ids is None else list(job_ids))
+        jobs = outbox.replay(conn, None if job_ids is None else list(job_ids))
+        replayed = [job.id for job in jobs]
         if job_ids is not None and len(replayed) != len(set(job_ids)):
             missing = sorted(set(job_ids) - set(replayed))
             raise conflict(
@@ -31,14 +33,16 @@ def replay(engine: Engine, job_ids: Sequence[int] | None, *, actor: Actor) -> li
                 else f"jobs {missing} are not dead letters",
                 {"jobs": missing},
             )
-        for job_id in replayed:
+        for job in jobs:
+            HANDLERS[job.kind].revive(conn, job.payload)  # the text or record is live again, not just the job
             audit.append(
                 conn,
                 actor=actor.label,
                 action=audit.Action.REPLAY,
                 subject_type="outbox",
-                subject_id=job_id,
+                subject_id=job.id,
                 request_id=actor.request_id,
+                details={"kind": job.kind},
             )
     return replayed
 
@@ -51,8 +55,10 @@ def discard(engine: Engine, job_id: int, *, reason: str, actor: Actor) -> None:
     """
     why = require_reason(reason)
     with engine.begin() as conn:
-        if not outbox.discard(conn, job_id, why):
-            raise conflict("not_discardable", f"no job {job_id} that is not done", {"job": job_id})
+        job = outbox.discard(conn, job_id, why)
+        if job is None:
+            raise conflict("not_discardable", f"no job {job_id} still waiting (pending or dead)", {"job": job_id})
+        HANDLERS[job.kind].abandon(conn, job.payload, f"discarded by {actor.label}: {why}")
         audit.append(
             conn,
             actor=actor.label,

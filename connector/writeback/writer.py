@@ -365,3 +365,21 @@ def queue_correction(
             now=now,
         )
     return 2
+
+
+def revive(conn: Connection, payload: dict[str, Any]) -> None:
+    """A dead write was replayed: its record is pending again (an ambiguous one is still looked up first)."""
+    conn.execute(
+        update(writebacks)
+        .where(writebacks.c.id == int(payload["writeback_id"]), writebacks.c.state == "dead")
+        .values(state="pending")
+    )
+
+
+def abandon(conn: Connection, payload: dict[str, Any], why: str) -> None:
+    """An admin discarded the write: its record is dead, with why, and never written."""
+    conn.execute(
+        update(writebacks)
+        .where(writebacks.c.id == int(payload["writeback_id"]), writebacks.c.state.in_(("pending", "dead")))
+        .values(state="dead", last_error=why[:2000])
+    )

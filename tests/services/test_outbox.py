@@ -139,6 +139,26 @@ def test_a_discarded_job_keeps_its_reason_is_audited_and_never_runs(store: Engin
     assert entry.details == {"reason": "sent by hand from the office phone"}
 
 
+def test_a_discarded_text_shows_as_never_sent_with_why(store: Engine) -> None:
+    job_id = queued_send(store)
+    message_id = int(job(store, job_id).payload["message_id"])
+    services.outbox.discard(store, job_id, reason="sent by hand from the office phone", actor=ADMIN)
+    with store.connect() as conn:
+        row = conn.execute(select(messages.c.status, messages.c.error_message).where(messages.c.id == message_id)).one()
+    assert row.status == "canceled"  # not left "pending" in the thread for ever
+    assert row.error_message == f"discarded by {ADMIN.label}: sent by hand from the office phone"
+
+
+def test_a_job_is_discarded_once_and_keeps_its_first_reason(store: Engine) -> None:
+    job_id = queued_send(store)
+    services.outbox.discard(store, job_id, reason="first reason", actor=ADMIN)
+    with pytest.raises(MatterlineError) as caught:
+        services.outbox.discard(store, job_id, reason="second reason", actor=ADMIN)
+    assert caught.value.code == "not_discardable"
+    assert job(store, job_id).last_error == "discarded: first reason"
+    assert len(audit_rows(store, "discard")) == 1
+
+
 def test_a_dead_letter_can_be_discarded_too(store: Engine) -> None:
     job_id = queued_send(store)
     give_up(store, job_id)

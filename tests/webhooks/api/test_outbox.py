@@ -255,12 +255,8 @@ def test_a_done_or_unknown_job_is_not_discardable(firm: Firm, jane: int) -> None
 
 # -- a replay does the work again ---------------------------------------------------------------------------
 #
-# Both tests fail today: replay resets the outbox row only. The sender leaves a dead text's message `failed`
-# and the writer leaves a dead write-back `dead`; when the replayed job comes round, each sees a subject that
-# is no longer pending and completes the job without sending or writing (connector/messaging/sender.py,
-# `_SENDABLE` check in `_send_one`; connector/writeback/writer.py, `row.state != "pending"`).
-
-REPLAY_BUG = "product bug: a replayed dead letter is completed without being sent or written (see the comment)"
+# A dead letter's text is `failed` and its write-back `dead`: a replay must make them live again, or the
+# worker would see nothing waiting and complete the replayed job without sending or writing anything.
 
 
 @pytest.fixture
@@ -274,7 +270,6 @@ def twilio() -> Iterator[TwilioServer]:
         yield server
 
 
-@pytest.mark.xfail(strict=True, reason=REPLAY_BUG)
 def test_a_replayed_dead_text_is_sent(engine: Engine, twilio: TwilioServer) -> None:
     seed(engine)
     app_settings = settings(
@@ -308,7 +303,6 @@ def clio() -> Iterator[SandboxServer]:
         yield server
 
 
-@pytest.mark.xfail(strict=True, reason=REPLAY_BUG)
 def test_a_replayed_dead_write_back_is_written(engine: Engine, clio: SandboxServer) -> None:
     app_settings = settings(
         MATTERLINE_CMS_BASE_URL=clio.base_url,
