@@ -1,0 +1,104 @@
+"""`users add|list|disable` from the command line: a person's token is shown once, and disabling them ends it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import Engine
+
+from connector.staff.users import authenticate
+from tests.support.command import run
+
+AuditLog = Callable[..., list[dict[str, Any]]]
+AddUser = Callable[..., dict[str, Any]]
+
+
+def test_users_add_prints_the_token_once_and_lists_without_it(texting: dict[str, str]) -> None:
+    code, out, _ = run(
+        texting,
+        "users",
+        "add",
+        "--name",
+        "Avery Counsel",
+        "--email",
+        "Avery@Firm.example",
+        "--role",
+        "attorney",
+        "--json",
+    )
+    assert code == 0
+    created = json.loads(out)
+    assert created["token"].startswith("ml_")
+    assert created["email"] == "avery@firm.example"
+    code, out, _ = run(texting, "users", "list", "--json")
+    assert json.loads(out) == [
+        {
+            "id": created["id"],
+            "name": "Avery Counsel",
+            "email": "avery@firm.example",
+            "role": "attorney",
+            "disabled": False,
+        }
+    ]
+    assert created["token"] not in out
+    code, _, err = run(texting, "users", "add", "--name", "Again", "--email", "avery@firm.example", "--role", "staff")
+    assert code == 1
+    assert "already exists" in err
+
+
+def test_users_disable_ends_their_api_token_at_once(
+    texting: dict[str, str], store: Engine, user: AddUser, audit_log: AuditLog
+) -> None:
+    ada = user("Ada Admin", "ada@firm.example", "admin")
+    avery = user("Avery Counsel", "avery@firm.example", "attorney")
+    signed_in = authenticate(store, avery["token"])
+    assert signed_in is not None
+    assert signed_in.email == "avery@firm.example"
+
+    code, out, err = run(texting, "users", "disable", "avery@firm.example", "--as", "ada@firm.example")
+    assert code == 0, err
+    assert out == "disabled avery@firm.example; their API tokens no longer work\n"
+    assert authenticate(store, avery["token"]) is None
+    code, out, _ = run(texting, "users", "list", "--json")
+    assert [(u["email"], u["disabled"]) for u in json.loads(out)] == [
+        ("ada@firm.example", False),
+        ("avery@firm.example", True),
+    ]
+    [entry] = audit_log("user_disabled")
+    assert (entry["actor"], entry["subject_type"], entry["subject_id"]) == (
+        f"user:{ada['id']}:ada@firm.example",
+        "user",
+        str(avery["id"]),
+    )
+    assert entry["details"] == {"email": "avery@firm.example", "role": "attorney", "tokens_revoked": 1}
+
+    code, _, err = run(texting, "users", "disable", str(avery["id"]))  # by id this time
+    assert code == 1
+    assert "matterline: already_disabled: avery@firm.example is already disabled" in err
+    code, _, err = run(texting, "users", "disable", "nobody@firm.example")
+    assert code == 1
+    assert "matterline: not_found: no user 'nobody@firm.example'" in err
+    assert len(audit_log("user_disabled")) == 1
+
+
+def test_the_last_active_admin_cannot_be_disabled(
+    texting: dict[str, str], store: Engine, user: AddUser, audit_log: AuditLog
+) -> None:
+    ada = user("Ada Admin", "ada@firm.example", "admin")
+    code, _, err = run(texting, "users", "disable", "ada@firm.example")
+    assert code == 1
+    assert "matterline: last_admin: ada@firm.example is the last active admin" in err
+    assert authenticate(store, ada["token"]) is not None
+    code, out, _ = run(texting, "users", "list", "--json")
+    assert [(u["email"], u["disabled"]) for u in json.loads(out)] == [("ada@firm.example", False)]
+    assert audit_log("user_disabled") == []
+
+    user("Bea Admin", "bea@firm.example", "admin")  # with a second admin, the first may go
+    code, _, err = run(texting, "users", "disable", "ada@firm.example", "--as", "bea@firm.example")
+    assert code == 0, err
+    assert authenticate(store, ada["token"]) is None
+    code, _, err = run(texting, "users", "disable", "bea@firm.example")
+    assert code == 1
+    assert "last_admin" in err
