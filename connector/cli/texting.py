@@ -175,9 +175,10 @@ def threads_cmd(
     for v in views:
         where = v.matter_display_number or ("NEEDS FILING" if v.state == "needs_filing" else "-")
         flags = ("URGENT " if v.urgent else "") + ("OPTED OUT " if v.opted_out else "")
+        unread = f"{v.unread:>3} unread  " if user else ""  # read state is per person: only with --as
         click.echo(
             f"{v.id:>6}  {v.client_phone:<14} {(v.client_name or 'unknown')[:24]:<24} {where:<16} "
-            f"{v.message_count:>4} msgs  {flags}{v.assignee or ''}"
+            f"{v.message_count:>4} msgs  {unread}{flags}{v.assignee or ''}"
         )
     click.echo(f"{len(views)} threads")
 

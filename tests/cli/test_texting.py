@@ -258,6 +258,10 @@ def test_threads_read_and_unread_move_only_that_persons_read_mark(
     assert code == 0, err
     assert out == f"thread {thread_id}: read up to message {second}\n"
     assert (unread(store, thread_id, avery["id"]), unread(store, thread_id, sam["id"])) == (0, 2)
+    # The listing shows each person their own count.
+    for who, count in (("avery@firm.example", 0), ("sam@firm.example", 2)):
+        code, out, _ = run(texting, "threads", "--as", who)
+        assert f"  {count:>3} unread  " in out.splitlines()[0]
     # A read mark only moves forward: reading up to an older text leaves it where it is.
     code, out, _ = run(texting, "threads", "read", str(thread_id), "--as", "avery@firm.example", "--up-to", str(first))
     assert (code, out) == (0, f"thread {thread_id}: read up to message {second}\n")
