@@ -13,7 +13,7 @@ from sqlalchemy import Engine, select, update
 
 from connector import queries
 from connector.compliance import audit
-from connector.errors import conflict, not_found
+from connector.errors import conflict, invalid, not_found
 from connector.jobs import kinds, outbox
 from connector.staff.users import Actor
 from connector.store.engine import utcnow
@@ -29,7 +29,8 @@ def edit(
     """Change a summary's subject or text before it is written; audited as `summary_edit`.
 
     Raises:
-        MatterlineError: not found; conflict `not_editable` (not a summary), `already_written`, `in_flight`.
+        MatterlineError: not found; conflict `not_editable` (not a summary), `already_written`, `in_flight`;
+            invalid `empty_subject`.
     """
     now = utcnow()
     with engine.begin() as conn:
@@ -45,6 +46,8 @@ def edit(
             raise conflict("in_flight", "this summary is being written to the CMS right now; edit it there")
         values: dict[str, Any] = {}
         if subject is not None:
+            if not subject.strip():
+                raise invalid("empty_subject", "a summary needs a subject", {"field": "subject"})
             values["subject"] = f"{subject.strip()} [{row.marker}]"
         if body is not None:
             values["body"] = body

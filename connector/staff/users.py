@@ -17,6 +17,8 @@ from connector.store.engine import utcnow
 from connector.store.tables import api_tokens, users
 
 ROLES = ("admin", "attorney", "staff")
+# How many characters of a person's name for the audit log the store keeps (audit_log.actor and the ledgers).
+ACTOR_CHARS = 128
 # Who may re-file texts and send past a guardrail that allows an override (quiet hours).
 COUNSEL_ROLES = ("admin", "attorney")
 # Who manages people, holds, exports, the outbox and the audit log.
@@ -35,8 +37,12 @@ class User:
 
     @property
     def actor(self) -> str:
-        """How the audit log names this person."""
-        return f"user:{self.id}:{self.email}"
+        """How the audit log names this person: the id makes it unique, the email readable.
+
+        Cut to the 128 characters the audit log and the ledgers keep, so a long email (up to 320)
+        never makes a person's every audited action fail on PostgreSQL.
+        """
+        return f"user:{self.id}:{self.email}"[:ACTOR_CHARS]
 
     @property
     def counsel(self) -> bool:

@@ -77,6 +77,17 @@ def test_editing_only_the_text_leaves_the_subject(store: Engine) -> None:
     assert [e.details for e in audit_rows(store, "summary_edit")] == [{"fields": ["body"]}]
 
 
+@pytest.mark.parametrize("blank", ["", "   "])
+def test_a_blank_subject_is_refused_and_the_summary_kept(store: Engine, blank: str) -> None:
+    summary_id = closed_window(store)["summary"]
+    before = queries.writebacks.get(store, summary_id)
+    with pytest.raises(MatterlineError) as caught:
+        services.summaries.edit(store, summary_id, subject=blank, body="New text", actor=PAT)
+    assert (caught.value.kind, caught.value.code) == (Kind.INVALID, "empty_subject")
+    assert queries.writebacks.get(store, summary_id) == before  # the body did not change either
+    assert audit_rows(store, "summary_edit") == []
+
+
 def test_an_edit_that_changes_nothing_is_not_audited(store: Engine) -> None:
     summary_id = closed_window(store)["summary"]
     before = queries.writebacks.get(store, summary_id)

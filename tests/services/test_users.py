@@ -129,3 +129,13 @@ def test_disabling_someone_unknown_is_not_found(store: Engine) -> None:
         services.users.disable(store, "nobody@firm.example", actor=ADMIN)
     assert caught.value.kind is Kind.NOT_FOUND
     assert audit_rows(store, "user_disabled") == []
+
+
+def test_a_person_with_a_very_long_email_can_still_act_and_be_audited(store: Engine) -> None:
+    long_email = "p" * 290 + "@firm.example"  # within the 320 characters an email may have
+    person = add(store, long_email, role="attorney").user
+    thread_id = text_in(store, JANE, "Hello").thread_id
+    services.threads.set_urgent(store, thread_id, True, actor=Actor.of(person))
+    [entry] = audit_rows(store, "urgent")
+    assert entry.actor.startswith(f"user:{person.id}:ppp")
+    assert len(entry.actor) == 128
