@@ -6,42 +6,23 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine
 
 from connector.cli import cli_actor
-from connector.compliance import audit
+from tests.support.audit_log import six_entries
 from tests.support.command import run
 
 AuditLog = Callable[..., list[dict[str, Any]]]
 AddUser = Callable[..., dict[str, Any]]
 
-START = datetime(2026, 11, 27, 15, 0, tzinfo=UTC)
-MATTERS = ["101", "201", "101", None, "101", "201"]
-
 
 @pytest.fixture
 def log(engine: Engine) -> list[int]:
     """Six entries across two matters (and one about no matter), as the code paths append them."""
-    ids = []
-    with engine.begin() as conn:
-        for n, matter in enumerate(MATTERS):
-            ids.append(
-                audit.append(
-                    conn,
-                    actor=f"user:{n}",
-                    action="refile" if matter else "replay",
-                    subject_type="message" if matter else "outbox",
-                    subject_id=100 + n,
-                    matter_cms_id=matter,
-                    details={"n": n, "to_matter": matter},
-                    at=START + timedelta(minutes=n),
-                )
-            )
-    return ids
+    return six_entries(engine)
 
 
 def test_listing_all_entries_oldest_first_newest_last(env: dict[str, str], log: list[int]) -> None:

@@ -15,12 +15,12 @@ from connector.guardrails import consent, pipeline
 from connector.guardrails.pipeline import INTAKE_WAIT, SendVerdict
 from connector.messaging import intake, reception
 from connector.messaging.sender import send_due
-from connector.sandbox import SANDBOX_ACCOUNT_SID, SANDBOX_AUTH_TOKEN, TwilioServer, TwilioState
+from connector.sandbox import TwilioServer, TwilioState
 from connector.settings import Settings
 from connector.staff.users import Actor
-from connector.store.tables import audit_log, messages, outbox
-from tests.support.firm import JANE, inbound_form, seed
-from tests.support.firm import settings as firm_settings
+from connector.store.tables import messages, outbox
+from tests.support.firm import JANE, inbound_form, seed, via_twilio
+from tests.support.inbox import audit_rows
 
 FIRM = "+14155550100"
 # Jane's number is a San Francisco one: her quiet hours are read in America/Los_Angeles.
@@ -41,22 +41,8 @@ def twilio() -> Iterator[TwilioServer]:
         yield server
 
 
-def settings(twilio: TwilioServer | None = None, **env: str) -> Settings:
-    extra = (
-        {
-            "TWILIO_ACCOUNT_SID": SANDBOX_ACCOUNT_SID,
-            "TWILIO_AUTH_TOKEN": SANDBOX_AUTH_TOKEN,
-            "MATTERLINE_TWILIO_API_URL": twilio.origin,
-        }
-        if twilio
-        else {}
-    )
-    return firm_settings(MATTERLINE_PUBLIC_URL="", **extra, **env)
-
-
-def audits(engine: Engine, action: str) -> list[Any]:
-    with engine.connect() as conn:
-        return list(conn.execute(select(audit_log).where(audit_log.c.action == action)))
+settings = via_twilio
+audits = audit_rows
 
 
 def send(engine: Engine, body: str, s: Settings | None = None, **kw: Any) -> Any:

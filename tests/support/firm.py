@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 from twilio.request_validator import RequestValidator
 
 from connector.guardrails import consent as consents
+from connector.sandbox import SANDBOX_ACCOUNT_SID, SANDBOX_AUTH_TOKEN, TwilioServer
 from connector.settings import Settings, load_settings
 from connector.sync.ingest import apply
 from connector.sync.records import read_contact, read_matter
@@ -97,3 +98,17 @@ def shut_window(zone: str = "America/Los_Angeles") -> str:
     hour = datetime.now(ZoneInfo(zone)).hour
     start = hour + 2 if hour < 20 else hour - 4
     return f"{start:02d}:00-{start + 1:02d}:00"
+
+
+def via_twilio(twilio: TwilioServer | None = None, **env: str) -> Settings:
+    """The firm's settings sending through the Twilio stand-in (when given), with no public URL."""
+    extra = (
+        {
+            "TWILIO_ACCOUNT_SID": SANDBOX_ACCOUNT_SID,
+            "TWILIO_AUTH_TOKEN": SANDBOX_AUTH_TOKEN,
+            "MATTERLINE_TWILIO_API_URL": twilio.origin,
+        }
+        if twilio
+        else {}
+    )
+    return settings(MATTERLINE_PUBLIC_URL="", **extra, **env)
