@@ -12,6 +12,7 @@ from datetime import datetime
 from sqlalchemy import Connection, insert, select, update
 
 from connector.compliance import audit
+from connector.errors import MatterlineError, malformed
 from connector.messaging import twilio_errors
 from connector.store.tables import messages, status_events
 
@@ -33,30 +34,28 @@ RANK = {
 FAILED = ("undelivered", "failed")
 
 
-class StatusError(ValueError):
-    """A malformed callback; `field` names the parameter."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
+def _bad(field: str, message: str) -> MatterlineError:
+    """A malformed webhook parameter: 400 `invalid_parameter` naming the field."""
+    return malformed("invalid_parameter", f"{field}: {message}", {"field": field})
 
 
 def apply(conn: Connection, form: Mapping[str, str], now: datetime) -> int | None:
     """Record one callback; returns the message it moved, None for an unknown SID (still recorded).
 
     Raises:
-        StatusError: MessageSid or MessageStatus missing, or an error code that is not a number.
+        MatterlineError: malformed `invalid_parameter` when MessageSid or MessageStatus is missing, or
+            the error code is not a number.
     """
     raw = {key: str(value) for key, value in form.items()}
     sid = raw.get("MessageSid") or raw.get("SmsSid") or ""
     status = (raw.get("MessageStatus") or raw.get("SmsStatus") or "").strip().lower()
     if not sid:
-        raise StatusError("MessageSid", "missing")
+        raise _bad("MessageSid", "missing")
     if not status:
-        raise StatusError("MessageStatus", "missing")
+        raise _bad("MessageStatus", "missing")
     code_text = (raw.get("ErrorCode") or "").strip()
     if code_text and not code_text.isdigit():
-        raise StatusError("ErrorCode", "must be a number")
+        raise _bad("ErrorCode", "must be a number")
     code = int(code_text) if code_text else None
     message = conn.execute(
         select(messages.c.id, messages.c.status, messages.c.error_code, messages.c.matter_cms_id).where(

@@ -18,6 +18,7 @@ from sqlalchemy import Connection
 
 from connector.compliance import audit
 from connector.const import MAX_MEDIA
+from connector.errors import MatterlineError, malformed
 from connector.guardrails import optouts
 from connector.messaging.keywords import Keyword, keyword_only
 from connector.messaging.segments import measure
@@ -29,12 +30,9 @@ from connector.store.tables import messages
 _SID = re.compile(r"^(SM|MM)[0-9a-fA-F]{32}$")
 
 
-class InboundError(ValueError):
-    """A malformed webhook: `field` names the parameter at fault."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
+def _bad(field: str, message: str) -> MatterlineError:
+    """A malformed webhook parameter: 400 `invalid_parameter` naming the field."""
+    return malformed("invalid_parameter", f"{field}: {message}", {"field": field})
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,33 +63,34 @@ def parse(form: Mapping[str, str], settings: Settings) -> Inbound:
     """Check the parameters Matterline relies on; keep every parameter as sent.
 
     Raises:
-        InboundError: a required parameter is missing or malformed, or the text is not to a firm number.
+        MatterlineError: malformed `invalid_parameter` when a required parameter is missing or malformed,
+            or the text is not to a firm number.
     """
     raw = {key: str(value) for key, value in form.items()}
     sid = raw.get("MessageSid", "").strip()
     if not sid:
-        raise InboundError("MessageSid", "missing")
+        raise _bad("MessageSid", "missing")
     if not _SID.match(sid):
-        raise InboundError("MessageSid", "must be SM or MM followed by 32 hex characters")
+        raise _bad("MessageSid", "must be SM or MM followed by 32 hex characters")
     from_number = raw.get("From", "").strip()
     to_number = raw.get("To", "").strip()
     for name, value in (("From", from_number), ("To", to_number)):
         if not value:
-            raise InboundError(name, "missing")
+            raise _bad(name, "missing")
     service = raw.get("MessagingServiceSid") or None
     ours = to_number in settings.firm_numbers or (
         service is not None and service == settings.twilio_messaging_service_sid
     )
     if not ours:
-        raise InboundError("To", f"{to_number} is not one of the firm's numbers or its Messaging Service")
+        raise _bad("To", f"{to_number} is not one of the firm's numbers or its Messaging Service")
     num_media = _count(raw, "NumMedia")
     if num_media > MAX_MEDIA:
-        raise InboundError("NumMedia", f"at most {MAX_MEDIA}")
+        raise _bad("NumMedia", f"at most {MAX_MEDIA}")
     media = []
     for index in range(num_media):
         url = raw.get(f"MediaUrl{index}")
         if not url:
-            raise InboundError(f"MediaUrl{index}", "missing although NumMedia says it is there")
+            raise _bad(f"MediaUrl{index}", "missing although NumMedia says it is there")
         media.append({"url": url, "content_type": raw.get(f"MediaContentType{index}", "")})
     segments = raw.get("NumSegments")
     return Inbound(
@@ -110,7 +109,7 @@ def parse(form: Mapping[str, str], settings: Settings) -> Inbound:
 def _count(raw: Mapping[str, str], name: str) -> int:
     value = raw.get(name, "0").strip() or "0"
     if not value.isdigit():
-        raise InboundError(name, "must be a whole number")
+        raise _bad(name, "must be a whole number")
     return int(value)
 
 

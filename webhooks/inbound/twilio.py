@@ -23,7 +23,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 from werkzeug.datastructures import MultiDict
 from werkzeug.wsgi import get_current_url
 
-from connector.errors import Kind, MatterlineError, malformed
+from connector.errors import Kind, MatterlineError
 from connector.messaging import delivery, reception
 from connector.settings import Settings
 from connector.store.engine import utcnow
@@ -66,10 +66,7 @@ def signed_url(settings: Settings, path_and_query: str, fallback: str) -> str:
 
 def receive(settings: Settings, writer: Writer, form: MultiDict[str, str]) -> str:
     """Parse, store once (group-committed) and return the TwiML answer."""
-    try:
-        parsed = reception.parse(form, settings)
-    except reception.InboundError as exc:
-        raise malformed("invalid_parameter", str(exc), {"field": exc.field}) from None
+    parsed = reception.parse(form, settings)
     received = writer.submit(parsed)
     if received.duplicate:
         LOGGER.info("twilio.duplicate sid=%s", parsed.sid)
@@ -183,9 +180,6 @@ def delivery_status() -> Response:
     """A status callback: verify, append to the history, move the message's status forward only."""
     _verify()
     state = app_state()
-    try:
-        with state.engine.begin() as conn:
-            delivery.apply(conn, _form(), utcnow())
-    except delivery.StatusError as exc:
-        raise malformed("invalid_parameter", str(exc), {"field": exc.field}) from None
+    with state.engine.begin() as conn:
+        delivery.apply(conn, _form(), utcnow())
     return Response(status=204)
