@@ -1,4 +1,4 @@
-"""The worker and its queue: `worker`, and `outbox list|replay|discard` (replays and discards are audited)."""
+"""The worker and its queues: `worker`, `outbox list|replay|discard`, and `intake list|retry` (audited)."""
 
 from __future__ import annotations
 
@@ -33,6 +33,8 @@ def _report(result: Round) -> None:
         click.echo(f"refreshed {result.refreshed} records announced by CMS webhooks")
     for line in result.renewals:
         click.echo(f"webhook {line}")
+    for error in result.errors:
+        click.echo(f"failed (the other steps ran): {error}", err=True)
 
 
 @click.command()
@@ -105,4 +107,40 @@ def outbox_discard(ctx: Context, job_id: int, reason: str, as_user: str | None) 
     click.echo(f"discarded job {job_id}")
 
 
-COMMANDS = (worker, outbox_group)
+@click.group(name="intake")
+def intake_group() -> None:
+    """Texts intake set aside: stored by the webhook but not threaded, each with the reason."""
+
+
+@intake_group.command("list")
+@json_option
+@pass_ctx
+@handled
+def intake_list(ctx: Context, as_json: bool) -> None:
+    """Set-aside texts, oldest first."""
+    ctx.require_current_store()
+    rows = queries.intake.listing(ctx.engine)
+    if as_json:
+        emit(rows)
+        return
+    for row in rows:
+        click.echo(f"{row.id:>6}  {row.received_at:%Y-%m-%d %H:%M} UTC  from {row.from_number:<20} {row.reason}")
+    click.echo(f"{len(rows)} texts set aside")
+
+
+@intake_group.command("retry")
+@click.argument("message_id", required=False, type=int)
+@click.option("--all", "all_set_aside", is_flag=True, help="Retry every set-aside text.")
+@as_option("Retry as this user (email or id).")
+@pass_ctx
+@handled
+def intake_retry(ctx: Context, message_id: int | None, all_set_aside: bool, as_user: str | None) -> None:
+    """Let intake take set-aside texts again, once their cause is fixed (audited)."""
+    if (message_id is None) == (not all_set_aside):
+        raise click.UsageError("give a MESSAGE_ID or --all")
+    ctx.require_current_store()
+    ids = services.intake.retry(ctx.engine, None if message_id is None else [message_id], actor=ctx.actor(as_user))
+    click.echo(f"{len(ids)} texts put back for intake")
+
+
+COMMANDS = (worker, outbox_group, intake_group)

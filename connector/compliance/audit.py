@@ -57,6 +57,7 @@ class Action(StrEnum):
     LOGIN = "login"
     USER_ADDED = "user_added"
     USER_DISABLED = "user_disabled"
+    INTAKE_RETRY = "intake_retry"
 
 
 GENESIS = "0" * 64

@@ -20,7 +20,7 @@ from connector.compliance import audit
 from connector.errors import invalid
 from connector.phones import to_e164
 from connector.store.engine import utcnow
-from connector.store.tables import consents, messages, threads
+from connector.store.tables import WAITING_FOR_INTAKE, consents, messages, threads
 
 METHODS: Final = ("engagement_letter", "verbal", "web_form", "inbound_text", "cms_field")
 GRANT, REVOKE = "grant", "revoke"
@@ -164,7 +164,7 @@ def check(conn: Connection, phone: str, firm_number: str, *, inbound_days: int, 
     # A text the webhook stored that intake has not threaded yet counts too.
     waiting = conn.execute(
         select(func.max(messages.c.created_at)).where(
-            messages.c.thread_id.is_(None), messages.c.direction == "inbound", messages.c.from_number == phone
+            WAITING_FOR_INTAKE, messages.c.direction == "inbound", messages.c.from_number == phone
         )
     ).scalar()
     if waiting is not None and (last_inbound is None or waiting > last_inbound):

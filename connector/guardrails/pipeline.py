@@ -21,7 +21,7 @@ from connector.const import INTAKE_WAIT
 from connector.errors import MatterlineError, conflict, invalid, unavailable
 from connector.guardrails import consent, content, optouts, quiet_hours, rules_in_force
 from connector.settings import Settings
-from connector.store.tables import contact_phones, contacts, messages
+from connector.store.tables import WAITING_FOR_INTAKE, contact_phones, contacts, messages
 
 __all__ = ["GO", "SendVerdict", "at_queue", "at_send", "findings", "hold_until", "rule_ids"]
 
@@ -125,7 +125,7 @@ def _waiting_inbound(conn: Connection, phone: str) -> bool:
     return (
         conn.execute(
             select(messages.c.id)
-            .where(messages.c.thread_id.is_(None), messages.c.direction == "inbound", messages.c.from_number == phone)
+            .where(WAITING_FOR_INTAKE, messages.c.direction == "inbound", messages.c.from_number == phone)
             .limit(1)
         ).first()
         is not None

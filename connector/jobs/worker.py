@@ -11,13 +11,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, func, select
 
 from connector.cms.client import CmsClient
 from connector.compliance import retention
-from connector.const import DRAIN_HORIZON, PURGE_EVERY, RENEW_EVERY
+from connector.const import DRAIN_HORIZON, LOGGER, PURGE_EVERY, RENEW_EVERY
 from connector.jobs import kinds
 from connector.jobs.registry import HANDLERS
 from connector.messaging import intake
@@ -29,6 +30,8 @@ from connector.sync.subscriptions import renew
 from connector.sync.syncer import Syncer
 from connector.writeback import windows, writer
 from mappings.model import Mapping
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -42,6 +45,8 @@ class Round:
     refreshed: int = 0
     renewals: list[str] = field(default_factory=list)
     purged: int | None = None
+    # Steps that failed this round, each "step: error"; the others ran.
+    errors: list[str] = field(default_factory=list)
 
     @property
     def sends(self) -> SendCounts:
@@ -89,15 +94,39 @@ class Worker:
         return bool(s.cms_access_token or (s.cms_refresh_token and s.cms_client_id))
 
     def round(self) -> Round:
-        """Send what is due, refresh announced records, renew subscriptions when it is time."""
+        """One pass: take texts in, run each kind of job, close windows, refresh, renew and purge when due.
+
+        Each step runs on its own: one that fails (a CMS that is down, a bug) is logged and reported in
+        `Round.errors`, and the steps after it still run, so a failing write-back never stops texts.
+        """
         result = Round()
-        result.taken_in = intake.drain(self.engine, self.settings)
+        result.taken_in = self._step(result, "intake", lambda: intake.drain(self.engine, self.settings), 0)
         for kind, handler in HANDLERS.items():
             if kind == kinds.WRITE:
                 # Windows that closed this round are written in the same round.
-                result.windows = len(windows.close_due(self.engine, self.settings))
+                result.windows = self._step(result, "windows", self._close_windows, 0)
             if not handler.needs_cms or self._cms_configured():
-                result.jobs[kind] = handler.run(self)
+                outcome = self._step(result, kind, partial(handler.run, self), None)
+                if outcome is not None:
+                    result.jobs[kind] = outcome
+        self._step(result, "refresh", lambda: self._refresh(result), None)
+        self._step(result, "renew", lambda: self._renew(result), None)
+        self._step(result, "purge", lambda: self._purge(result), None)
+        return result
+
+    def _step(self, result: Round, name: str, step: Callable[[], T], failed: T) -> T:
+        """Run one step; when it fails, log it, report it in `result.errors`, and answer `failed`."""
+        try:
+            return step()
+        except Exception as exc:  # one failing step must not stop the others
+            LOGGER.exception("worker.step_failed step=%s", name)
+            result.errors.append(f"{name}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
+            return failed
+
+    def _close_windows(self) -> int:
+        return len(windows.close_due(self.engine, self.settings))
+
+    def _refresh(self, result: Round) -> None:
         with self.engine.connect() as conn:
             announced = conn.execute(select(func.count()).select_from(pending_refresh)).scalar_one()
         if announced:
@@ -109,6 +138,8 @@ class Worker:
                 progress=False,
             )
             result.refreshed = syncer.refresh_pending().fetched
+
+    def _renew(self, result: Round) -> None:
         due = self._renewed_at is None or time.monotonic() - self._renewed_at >= RENEW_EVERY.total_seconds()
         if due and self.mapping.webhooks is not None and self.settings.public_url and self._cms_configured():
             actions = renew(
@@ -120,10 +151,11 @@ class Worker:
             )
             result.renewals = [f"{a.model}: {a.action}" for a in actions if a.action != "current"]
             self._renewed_at = time.monotonic()
+
+    def _purge(self, result: Round) -> None:
         if self._purged_at is None or time.monotonic() - self._purged_at >= PURGE_EVERY.total_seconds():
+            self._purged_at = time.monotonic()  # a failing purge waits for tomorrow, not the next round
             result.purged = retention.purge(self.engine, self.settings, actor="worker").purged
-            self._purged_at = time.monotonic()
-        return result
 
     def next_due_in(self) -> float | None:
         """Seconds until the next pending text or CMS write is due (0 when one is due now); None when none is."""

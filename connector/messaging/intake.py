@@ -13,12 +13,12 @@ from typing import Any
 from sqlalchemy import Connection, Engine, select, update
 
 from connector.compliance import audit
-from connector.const import INTAKE_BATCH
+from connector.const import INTAKE_BATCH, LOGGER
 from connector.messaging import filing, reception, texts, urgent
 from connector.messaging.keywords import classify, keyword_only
 from connector.messaging.segments import measure
 from connector.settings import Settings
-from connector.store.tables import messages, threads
+from connector.store.tables import WAITING_FOR_INTAKE, messages, threads
 
 TWILIO_ACTOR = "twilio"
 
@@ -33,21 +33,41 @@ def firm_key(row: Any, settings: Settings) -> str:
 
 
 def run(engine: Engine, settings: Settings, *, limit: int = INTAKE_BATCH) -> int:
-    """Thread and file up to `limit` waiting texts; returns how many."""
+    """Thread and file up to `limit` waiting texts; returns how many were taken in.
+
+    Each text is taken in a savepoint of its own: one that fails (a bug, a value the store refuses) is
+    rolled back alone and set aside with its reason, for an admin to see and retry, and never blocks the
+    texts behind it or the rest of the worker's round.
+    """
+    return _run(engine, settings, limit)[0]
+
+
+def _run(engine: Engine, settings: Settings, limit: int) -> tuple[int, int]:
+    """(texts taken in, texts looked at): a round that looked at none found nothing it could take."""
+    taken = 0
     with engine.begin() as conn:
-        query = select(messages).where(messages.c.thread_id.is_(None)).order_by(messages.c.id).limit(limit)
+        query = select(messages).where(WAITING_FOR_INTAKE).order_by(messages.c.id).limit(limit)
         rows = conn.execute(query.with_for_update(skip_locked=True)).all()
         for row in rows:
-            _take(conn, row, settings)
-    return len(rows)
+            try:
+                with conn.begin_nested():
+                    _take(conn, row, settings)
+                taken += 1
+            except Exception as exc:  # set aside, with its reason, instead of failing the batch
+                reason = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"[:500]
+                LOGGER.exception("intake.set_aside message=%s", row.id)
+                conn.execute(update(messages).where(messages.c.id == row.id).values(intake_error=reason))
+    return taken, len(rows)
 
 
 def drain(engine: Engine, settings: Settings) -> int:
     """Run until nothing waits; returns how many texts were taken in."""
     total = 0
-    while taken := run(engine, settings):
+    while True:
+        taken, seen = _run(engine, settings, INTAKE_BATCH)
         total += taken
-    return total
+        if not seen:
+            return total
 
 
 def _take(conn: Connection, row: Any, settings: Settings) -> None:

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    and_,
 )
 
 
@@ -47,6 +48,10 @@ class UTCDateTime(TypeDecorator[datetime]):
         moment: datetime = value
         return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
+
+# A text's other party: a phone number, or an RCS or WhatsApp address a Messaging Service delivers. One width
+# wherever it is kept, so no sender fits one table and not the next.
+PARTY = 40
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -214,8 +219,8 @@ threads = Table(
     "threads",
     metadata,
     Column("id", Integer, primary_key=True),
-    Column("firm_number", String(40), nullable=False),
-    Column("client_phone", String(20), nullable=False),
+    Column("firm_number", String(PARTY), nullable=False),
+    Column("client_phone", String(PARTY), nullable=False),
     Column("state", String(16), nullable=False),  # filed | needs_filing
     Column("matter_cms_id", String(64), index=True),
     Column("client_cms_id", String(64), index=True),
@@ -249,8 +254,8 @@ messages = Table(
     Column("direction", String(8), nullable=False),  # inbound | outbound
     # message | urgent (an inbound text escalation flagged) | confirmation | help | auto_reply
     Column("kind", String(16), nullable=False, default="message"),
-    Column("from_number", String(40), nullable=False),
-    Column("to_number", String(40), nullable=False),
+    Column("from_number", String(PARTY), nullable=False),
+    Column("to_number", String(PARTY), nullable=False),
     Column("body", Text, nullable=False, default=""),
     Column("encoding", String(8)),
     Column("num_segments", Integer),
@@ -264,6 +269,8 @@ messages = Table(
     Column("raw", JSON),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("sent_at", UTCDateTime()),
+    # Why intake could not take this text in (it waits, listed for an admin, instead of blocking the others).
+    Column("intake_error", Text),
     # The conversation window the message was written back in; null until its window closes.
     Column("window_id", Integer, index=True),
     # Quiet hours: when a held text may go (its status is "scheduled" until then).
@@ -276,6 +283,10 @@ messages = Table(
     Index("ix_messages_thread_id_id", "thread_id", "id"),
     Index("ix_messages_to_number_created_at", "to_number", "created_at"),
 )
+
+# Texts the webhook stored that intake has yet to take in. One set aside by intake (its reason in
+# `intake_error`) is not waiting: it is held for an admin, and nothing may wait on it.
+WAITING_FOR_INTAKE = and_(messages.c.thread_id.is_(None), messages.c.intake_error.is_(None))
 
 # Every Twilio status callback as it came, in arrival order; the message keeps the furthest status.
 status_events = Table(
@@ -310,12 +321,12 @@ opt_outs = Table(
     "opt_outs",
     metadata,
     Column("id", Integer, primary_key=True),
-    Column("phone", String(20), nullable=False),
+    Column("phone", String(PARTY), nullable=False),
     Column("action", String(8), nullable=False),  # opt_out | opt_in
     Column("source", String(32), nullable=False),
     Column("keyword", String(64)),
     Column("message_sid", String(64)),
-    Column("firm_number", String(40)),
+    Column("firm_number", String(PARTY)),
     Column("actor_id", Integer, ForeignKey("users.id", ondelete="SET NULL")),
     Column("created_at", UTCDateTime(), nullable=False),
     Index("ix_opt_outs_phone_id", "phone", "id"),
@@ -326,7 +337,7 @@ consents = Table(
     "consents",
     metadata,
     Column("id", Integer, primary_key=True),
-    Column("phone", String(20), nullable=False),
+    Column("phone", String(PARTY), nullable=False),
     Column("action", String(8), nullable=False),  # grant | revoke
     Column("method", String(32), nullable=False),  # engagement_letter | verbal | web_form | inbound_text | cms_field
     Column("scope", String(256), nullable=False),

@@ -66,3 +66,19 @@ def test_outbox_discard_with_a_blank_reason_exits_2_and_keeps_the_job(
     assert audit_log("discard") == []
     code, out, _ = run(texting, "worker", "--once")
     assert "1 sent" in out
+
+
+def test_intake_list_and_retry_from_the_command_line(texting: dict[str, str]) -> None:
+    from connector.store import make_engine
+    from tests.support.inbox import set_aside
+
+    engine = make_engine(texting["MATTERLINE_DATABASE_URL"])
+    held = set_aside(engine)
+    engine.dispose()
+    code, out, _ = run(texting, "intake", "list", "--json")
+    assert code == 0
+    assert [(r["id"], r["reason"]) for r in json.loads(out)] == [(held, "ValueError: boom")]
+    assert run(texting, "intake", "retry")[0] == 2  # neither an id nor --all
+    code, out, _ = run(texting, "intake", "retry", "--all")
+    assert (code, out) == (0, "1 texts put back for intake\n")
+    assert json.loads(run(texting, "intake", "list", "--json")[1]) == []

@@ -6,12 +6,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
 
 from connector.errors import MatterlineError
 from connector.messaging import intake, reception
 from connector.store.tables import audit_log, messages
-from tests.support.firm import FIRM_NUMBER, NOW, new_sid, settings
+from tests.support.firm import FIRM_NUMBER, JANE, NOW, new_sid, settings
 
 SETTINGS = settings()
 
@@ -50,3 +50,14 @@ def audit_rows(engine: Engine, action: str) -> list[Any]:
     """The audit entries of one action, oldest first."""
     with engine.connect() as conn:
         return list(conn.execute(select(audit_log).where(audit_log.c.action == action).order_by(audit_log.c.id)))
+
+
+def set_aside(engine: Engine, body: str = "held back") -> int:
+    """A stored text intake set aside (as if a step had failed on it); its id."""
+    s = settings()
+    form = {"MessageSid": new_sid(), "From": JANE, "To": FIRM_NUMBER, "Body": body, "NumMedia": "0"}
+    with engine.begin() as conn:
+        reception.receive(conn, reception.parse(form, s), s, NOW)
+        message_id = int(conn.execute(select(messages.c.id).where(messages.c.body == body)).scalar_one())
+        conn.execute(update(messages).where(messages.c.id == message_id).values(intake_error="ValueError: boom"))
+    return message_id

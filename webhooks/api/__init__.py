@@ -24,6 +24,7 @@ from webhooks.api import (
     clients,
     consents,
     guardrails,
+    intake,
     matters,
     messages,
     openapi,
@@ -58,6 +59,7 @@ ROUTES: Final[tuple[Route, ...]] = (
     *optouts.ROUTES,
     *guardrails.ROUTES,
     *outbox.ROUTES,
+    *intake.ROUTES,
     *audit.ROUTES,
     Route(
         "GET",

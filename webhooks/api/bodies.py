@@ -213,3 +213,18 @@ class UserBody(Schema):
     name = fields.String(required=True, validate=Length(min=1, max=200), metadata={"description": "Full name."})
     email = fields.String(required=True, validate=Length(min=3, max=320), metadata={"description": "Email."})
     role = fields.String(required=True, validate=OneOf(ROLES), metadata={"description": "admin, attorney or staff."})
+
+
+class IntakeRetryBody(Schema):
+    """Which set-aside texts intake takes again."""
+
+    class Meta:
+        unknown = RAISE
+
+    message_ids = fields.List(
+        RecordId(),
+        load_default=None,
+        allow_none=True,
+        validate=Length(min=1, max=500),
+        metadata={"description": "The set-aside texts to retry; null retries every one."},
+    )

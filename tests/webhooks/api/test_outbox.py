@@ -350,3 +350,16 @@ def test_a_replayed_dead_write_back_is_written(engine: Engine, clio: SandboxServ
     assert admin.get(f"/api/writebacks/{writeback_id}").get_json()["writeback"]["state"] == "written"
     with engine.connect() as conn:
         assert conn.execute(select(outbox.c.state).where(outbox.c.id == dead["id"])).scalar_one() == "done"
+
+
+def test_an_admin_lists_set_aside_texts_and_puts_them_back(firm: Firm) -> None:
+    from tests.support.inbox import set_aside
+
+    held = set_aside(firm.store)
+    assert firm.staff.get("/api/intake/set-aside").status_code == 403
+    listed = firm.admin.get("/api/intake/set-aside")
+    assert [(s["id"], s["reason"]) for s in listed.get_json()["set_aside"]] == [(held, "ValueError: boom")]
+    assert error(firm.admin.post("/api/intake/retry", {"message_ids": [held + 1000]}))["code"] == "not_set_aside"
+    answer = firm.admin.post("/api/intake/retry", {"message_ids": None}, headers={"X-Request-Id": "req-api"})
+    assert answer.get_json() == {"retried": [held]}
+    assert [e.request_id for e in audit_rows(firm.store, "intake_retry")] == ["req-api"]

@@ -1,0 +1,40 @@
+"""The worker's round: each step runs on its own, so one that fails (a CMS that is down, a bug) never stops
+texts from being taken in and sent."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Engine
+
+from connector import services
+from connector.jobs.worker import Worker
+from connector.sandbox import TwilioServer, TwilioState
+from connector.staff.users import Actor
+from mappings import load_mapping
+from tests.support.firm import FIRM_NUMBER, JANE, seed, via_twilio
+
+CLIO = load_mapping("clio")
+
+
+@pytest.fixture
+def twilio() -> Iterator[TwilioServer]:
+    with TwilioServer(TwilioState(incoming_numbers=(FIRM_NUMBER,))) as server:
+        yield server
+
+
+def test_a_failing_step_is_reported_and_the_others_still_run(engine: Engine, twilio: TwilioServer) -> None:
+    seed(engine)
+    settings = via_twilio(twilio, MATTERLINE_CMS_ACCESS_TOKEN="configured", MATTERLINE_QUIET_HOURS="off")
+
+    def cms_down() -> object:
+        raise ConnectionError("the CMS is unreachable")
+
+    queued = services.messages.send(engine, settings, to=JANE, body="Your papers are ready", actor=Actor("test"))
+    worker = Worker(engine, settings, CLIO, cms_down)  # type: ignore[arg-type]
+    result = worker.round()
+    assert result.sends.sent == 1
+    assert [m["body"] for m in twilio.state.messages(to=JANE)] == ["Your papers are ready"]
+    assert any("the CMS is unreachable" in error for error in result.errors)
+    assert queued.id
