@@ -77,3 +77,13 @@ def test_timestamps_come_back_aware_in_utc_and_naive_ones_are_refused(engine: En
     assert stored.tzinfo == UTC
     with pytest.raises(StatementError, match="naive datetime"), engine.begin() as conn:
         conn.execute(update(sync_state).values(bookmark=datetime(2026, 1, 1)))
+
+
+def test_sqlite_commits_are_durable_before_anything_is_acknowledged(tmp_path: Path) -> None:
+    """WAL with synchronous=NORMAL may lose the last commits when the power goes: texts and STOPs already
+    answered 200. FULL syncs the WAL at every commit, so an answered text is on disk."""
+    engine = make_engine(f"sqlite:///{tmp_path}/durable.db")
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
+    engine.dispose()
