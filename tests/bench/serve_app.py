@@ -30,11 +30,21 @@ def bare_app() -> Flask:
 def matterline_app(database_url: str) -> Flask:
     """The real app on a seeded store."""
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository, for tests.support
+    from sqlalchemy import event
+
     from connector.store import make_engine
     from tests.support.firm import settings
     from webhooks import create_app
 
-    return create_app(settings(MATTERLINE_DATABASE_URL=database_url), make_engine(database_url))
+    engine = make_engine(database_url)
+    relaxed = os.environ.get("BENCH_SQLITE_SYNCHRONOUS")
+    if relaxed and engine.dialect.name == "sqlite":
+        # Only to price the durability setting: the product always runs SQLite with synchronous=FULL.
+        def _relax(dbapi_connection: object, _record: object) -> None:
+            dbapi_connection.execute(f"PRAGMA synchronous={relaxed}")  # type: ignore[attr-defined]
+
+        event.listen(engine, "connect", _relax)
+    return create_app(settings(MATTERLINE_DATABASE_URL=database_url), engine)
 
 
 def main() -> None:
