@@ -593,7 +593,8 @@ def test_given_an_older_open_delivery_replayed_after_the_close_then_the_matter_s
 
         replayed = older.send()  # Clio retries a delivery it thinks failed: the same bytes, the same signature
 
-        assert replayed.status_code == 200
+        assert replayed.status_code == 200  # acknowledged, so Clio stops retrying it...
+        assert replayed.json() == {"status": "stale"}  # ...and said to be older than what is kept
         assert firm.matter() == ("closed", False)
         assert filed_to(engine, text_in(engine, PHONE, "Any news on my case?")) is None
 
