@@ -40,7 +40,7 @@ def model_of(engine: Engine, vendor: str, subscription_id: int | None, webhook_i
 
 
 def retire(engine: Engine, resource: str, cms_id: str, now: datetime) -> None:
-    """The CMS deleted the record: mark it deleted, and drop a queued fetch that could only find nothing."""
+    """The CMS deleted the record: mark it deleted, known or not, and drop a queued fetch that can find nothing."""
     with engine.begin() as conn:
         ingest.mark_deleted(conn, resource, [cms_id], now)
         conn.execute(
@@ -55,16 +55,18 @@ def queue_refresh(engine: Engine, resource: str, cms_id: str, event: str, now: d
         dialect.insert_ignore(conn, pending_refresh, values, ["resource", "cms_id"])
 
 
-def apply_record(engine: Engine, resource: str, record: ingest.Record, now: datetime) -> None:
-    """Upsert one record; if a concurrent writer inserted it first, apply again as an update.
+def apply_record(engine: Engine, resource: str, record: ingest.Record, now: datetime) -> bool:
+    """Upsert one record unless the store holds a newer version; False when it was refused as stale.
 
-    Clio can deliver `created` and `updated` for one record within milliseconds, and a sync page can
-    carry it at the same moment; the loser of that race sees a unique-key violation, not a lost write.
+    If a concurrent writer inserted it first, apply again as an update: Clio can deliver `created` and
+    `updated` for one record within milliseconds, and a sync page can carry it at the same moment; the
+    loser of that race sees a unique-key violation, not a lost write.
     """
     try:
         with engine.begin() as conn:
-            ingest.apply(conn, resource, [record], now=now)
+            counts = ingest.apply(conn, resource, [record], now=now)
     except IntegrityError:
         LOGGER.info("cms.webhook.insert_race resource=%s cms_id=%s", resource, record.cms_id)
         with engine.begin() as conn:
-            ingest.apply(conn, resource, [record], now=now)
+            counts = ingest.apply(conn, resource, [record], now=now)
+    return counts.stale == 0

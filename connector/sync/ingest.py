@@ -6,6 +6,7 @@ looks the same in the store however it arrived.
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
@@ -14,7 +15,8 @@ from typing import Any
 from sqlalchemy import Connection, Table, bindparam, delete, insert, select, update
 
 from connector.guardrails import consent
-from connector.store.tables import contact_phones, contacts, matter_contacts, matters
+from connector.store import dialect
+from connector.store.tables import contact_phones, contacts, matter_contacts, matters, pending_refresh
 from connector.sync.records import ContactRecord, MatterRecord, RelationshipRecord
 
 
@@ -25,9 +27,12 @@ class Counts:
     fetched: int = 0
     created: int = 0
     updated: int = 0
+    # Left as stored: the same, or refused as stale (counted again below).
     unchanged: int = 0
     deleted: int = 0
     skipped: int = 0
+    # Of the unchanged: older than the stored version or its deletion, or not orderable against it.
+    stale: int = 0
 
     def add(self, other: Counts) -> None:
         """Accumulate `other` into this."""
@@ -87,40 +92,49 @@ ROW_BUILDERS: dict[str, Callable[[Any], dict[str, Any]]] = {
 
 
 def apply(
-    conn: Connection, resource: str, records: Sequence[Record], *, now: datetime, run_seq: int | None = None
+    conn: Connection,
+    resource: str,
+    records: Sequence[Record],
+    *,
+    now: datetime,
+    run_seq: int | None = None,
+    fetched_at: datetime | None = None,
 ) -> Counts:
     """Create, update or leave each record; `run_seq` marks them seen by a full run.
 
-    A record that was deleted and comes back is restored. Duplicates within one page keep the last copy.
+    A record replaces the stored one only when it is newer (`_verdict`), so a replayed or late webhook
+    or a page read before a webhook landed never rolls the store back. `fetched_at` is when the records
+    were read from the CMS (a sync page, a refresh); None for a webhook, which may describe the past.
+    Duplicates within one page keep the last copy.
     """
     table = TABLES[resource]
     by_id = {record.cms_id: record for record in records}
     counts = Counts(fetched=len(records))
     if not by_id:
         return counts
-    existing = {
+    existing: dict[str, Any] = {
         row.cms_id: row
         for row in conn.execute(
-            select(table.c.id, table.c.cms_id, table.c.fingerprint, table.c.deleted_at).where(
-                table.c.cms_id.in_(list(by_id))
-            )
+            select(
+                table.c.id,
+                table.c.cms_id,
+                table.c.fingerprint,
+                table.c.deleted_at,
+                table.c.cms_updated_at,
+                table.c.synced_at,
+            ).where(table.c.cms_id.in_(list(by_id)))
         )
     }
     build = ROW_BUILDERS[resource]
     new = [record for cms_id, record in by_id.items() if cms_id not in existing]
-    changed = [
-        (existing[cms_id].id, record)
-        for cms_id, record in by_id.items()
-        if cms_id in existing
-        and (existing[cms_id].fingerprint != record.fingerprint or existing[cms_id].deleted_at is not None)
-    ]
-    unchanged_ids = [
-        existing[cms_id].id
-        for cms_id, record in by_id.items()
-        if cms_id in existing
-        and existing[cms_id].fingerprint == record.fingerprint
-        and existing[cms_id].deleted_at is None
-    ]
+    verdicts = {
+        cms_id: _verdict(existing[cms_id], record, fetched_at) for cms_id, record in by_id.items() if cms_id in existing
+    }
+    changed = [(existing[cms_id].id, by_id[cms_id]) for cms_id, v in verdicts.items() if v is _Verdict.CHANGED]
+    confirmed = [(existing[cms_id].id, by_id[cms_id]) for cms_id, v in verdicts.items() if v is _Verdict.CONFIRMED]
+    left = [existing[cms_id].id for cms_id, v in verdicts.items() if v is not _Verdict.CHANGED]
+    unsure = [cms_id for cms_id, v in verdicts.items() if v is _Verdict.UNSURE]
+    stale = [cms_id for cms_id, v in verdicts.items() if v in (_Verdict.STALE, _Verdict.UNSURE)]
     stamp = {"synced_at": now, "deleted_at": None}
     created_ids: dict[str, int] = {}
     if new:
@@ -135,27 +149,81 @@ def apply(
             .values({name: bindparam(f"b_{name}") for name in columns})
         )
         params = [
-            {"b_id": row_id, **{f"b_{k}": v for k, v in {**build(record), **stamp}.items()}}
+            {
+                "b_id": row_id,
+                **{f"b_{k}": v for k, v in {**build(record), **stamp}.items()},
+                # A record without a timestamp keeps the stored one, so what came before it stays refused.
+                "b_cms_updated_at": record.updated_at or existing[record.cms_id].cms_updated_at,
+            }
             for row_id, record in changed
         ]
         conn.execute(statement, params)
         if run_seq is not None:
             _mark_seen(conn, table, [row_id for row_id, _ in changed], run_seq)
-    if unchanged_ids and run_seq is not None:
-        _mark_seen(conn, table, unchanged_ids, run_seq)
+    if confirmed:
+        conn.execute(
+            update(table)
+            .where(table.c.id == bindparam("b_id"))
+            .values(cms_updated_at=bindparam("b_cms_updated_at"), synced_at=now),
+            [{"b_id": row_id, "b_cms_updated_at": record.updated_at} for row_id, record in confirmed],
+        )
+    if left and run_seq is not None:
+        _mark_seen(conn, table, left, run_seq)
+    if unsure:
+        _ask_again(conn, resource, unsure, now)
     if resource == "clients":
         _replace_phones(conn, new, created_ids, changed)
+        applied = [*new, *(record for _, record in changed)]
         consented = [
             (phone.e164, record.client_key, record.sms_consent)
-            for record in by_id.values()
+            for record in applied
             if isinstance(record, ContactRecord) and record.sms_consent is not None
             for phone in record.phones
             if phone.e164 is not None
         ]
         consent.reconcile_cms_field(conn, consented, field="sms_consent", now=now)
-    counts.created, counts.updated, counts.unchanged = len(new), len(changed), len(unchanged_ids)
+    counts.created, counts.updated, counts.unchanged, counts.stale = len(new), len(changed), len(left), len(stale)
     counts.fetched = len(records)
     return counts
+
+
+class _Verdict(enum.Enum):
+    CHANGED = "changed"  # newer, or no timestamp to say otherwise, and different: applied
+    CONFIRMED = "confirmed"  # the same content at a later timestamp: only the timestamp moves
+    SAME = "same"
+    STALE = "stale"  # older than the stored version or than its deletion: refused
+    UNSURE = "unsure"  # a different version from the same second: refused, and read again from the CMS
+
+
+def _verdict(stored: Any, record: Record, fetched_at: datetime | None) -> _Verdict:
+    """Whether `record` may replace the stored row.
+
+    The CMS's `updated_at` orders versions. A deleted record stays deleted unless the CMS shows a change
+    later than the deletion. Without a timestamp a record is applied as before, except over a deletion.
+    Two different versions stamped in the same second (the CMS's resolution) cannot be ordered by the
+    timestamp; an etag would only say they differ, which the fingerprint already does. So the one read
+    from the CMS after the stored version was written wins (it is the CMS's current state), and otherwise
+    the stored one stands while the record is fetched again by id.
+    """
+    incoming, known = record.updated_at, stored.cms_updated_at
+    if stored.deleted_at is not None:
+        return _Verdict.CHANGED if incoming is not None and incoming > stored.deleted_at else _Verdict.STALE
+    if incoming is not None and known is not None:
+        if incoming < known:
+            return _Verdict.STALE
+        if incoming == known and stored.fingerprint != record.fingerprint:
+            fresh = fetched_at is not None and fetched_at > stored.synced_at
+            return _Verdict.CHANGED if fresh else _Verdict.UNSURE
+    if stored.fingerprint != record.fingerprint:
+        return _Verdict.CHANGED
+    if incoming is not None and (known is None or incoming > known):
+        return _Verdict.CONFIRMED
+    return _Verdict.SAME
+
+
+def _ask_again(conn: Connection, resource: str, cms_ids: Sequence[str], now: datetime) -> None:
+    rows = [{"resource": resource, "cms_id": cms_id, "event": "updated", "received_at": now} for cms_id in cms_ids]
+    dialect.insert_ignore(conn, pending_refresh, rows, ["resource", "cms_id"])
 
 
 def _mark_seen(conn: Connection, table: Table, row_ids: list[int], run_seq: int) -> None:
@@ -190,14 +258,28 @@ def _replace_phones(
 
 
 def mark_deleted(conn: Connection, resource: str, cms_ids: Sequence[str], now: datetime) -> int:
-    """Soft-delete records the CMS reported deleted; their history stays, they stop being routable."""
+    """Soft-delete records the CMS reported deleted; their history stays, they stop being routable.
+
+    A record the store has never seen gets a deleted row of its own: a late `created` or `updated`
+    delivery for it then finds the deletion and is refused, instead of bringing a deleted record in.
+    """
     table = TABLES[resource]
     result = conn.execute(
         update(table)
         .where(table.c.cms_id.in_(list(cms_ids)), table.c.deleted_at.is_(None))
         .values(deleted_at=now, synced_at=now)
     )
+    graves = [{**_TOMBSTONES[resource], "cms_id": cms_id, "deleted_at": now, "synced_at": now} for cms_id in cms_ids]
+    dialect.insert_ignore(conn, table, graves, ["cms_id"])
     return int(result.rowcount or 0)
+
+
+# The columns a deleted row needs besides its id and times; nothing reads them while it stays deleted.
+_TOMBSTONES: dict[str, dict[str, Any]] = {
+    "clients": {"client_key": "", "name": "", "is_client": False, "fingerprint": "", "seen_run": 0},
+    "matters": {"display_number": "", "description": "", "status": "closed", "fingerprint": "", "seen_run": 0},
+    "relationships": {"matter_cms_id": "", "contact_cms_id": "", "fingerprint": "", "seen_run": 0},
+}
 
 
 def sweep_unseen(conn: Connection, resource: str, run_seq: int, now: datetime) -> int:

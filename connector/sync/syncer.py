@@ -159,12 +159,20 @@ class Syncer:
             with bar:
                 while not paginator.finished:
                     path, query = paginator.request(spec.path, params)
+                    fetched_at = self.clock()
                     response = self.client.get(path, query)
                     raw_records = self._records(spec, response.body, endpoint)
                     last_page = paginator.advance(response, raw_records)
                     records = self._read(name, spec, raw_records, report, counts)
                     with self.engine.begin() as conn:
-                        page = apply(conn, name, records, now=self.clock(), run_seq=run_seq if run_full else None)
+                        page = apply(
+                            conn,
+                            name,
+                            records,
+                            now=self.clock(),
+                            run_seq=run_seq if run_full else None,
+                            fetched_at=fetched_at,
+                        )
                         page.fetched = len(raw_records)
                         counts.add(page)
                         if last_page:
@@ -254,11 +262,12 @@ class Syncer:
                 params: dict[str, Any] = {**spec.params, spec.ids_param: ids}
                 if self.mapping.pagination.size_param:
                     params[self.mapping.pagination.size_param] = min(len(ids), self.mapping.pagination.max_page_size)
+                fetched_at = self.clock()
                 response = self.client.get(spec.path, params)
                 raw = self._records(spec, response.body, f"GET {spec.path}")
                 records = self._read(name, spec, raw, SyncReport(), total)
                 with self.engine.begin() as conn:
-                    total.add(apply(conn, name, records, now=self.clock()))
+                    total.add(apply(conn, name, records, now=self.clock(), fetched_at=fetched_at))
                     conn.execute(
                         delete(pending_refresh).where(
                             pending_refresh.c.resource == name, pending_refresh.c.cms_id.in_(ids)

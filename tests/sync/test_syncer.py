@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -37,6 +37,7 @@ from connector.store.tables import (
 )
 from connector.sync.syncer import Syncer
 from mappings import load_mapping
+from tests.support.clio_hooks import cms_client, wired
 
 CLIO = load_mapping("clio")
 CONTACTS, MATTERS = 450, 300
@@ -354,3 +355,40 @@ def test_records_announced_by_webhooks_are_fetched_by_id(engine: Engine, sandbox
     with engine.connect() as conn:
         names = conn.execute(select(contacts.c.name).where(contacts.c.cms_id.in_([str(c) for c in picked]))).scalars()
         assert sorted(names) == sorted(f"Changed {c}" for c in picked)
+
+
+class ChangedWhileInHand:
+    """The CMS changes, and its webhook lands, after a page of `path` was read and before it is applied."""
+
+    def __init__(self, client: CmsClient, path: str, change: Callable[[], object]) -> None:
+        self._client = client
+        self._path = path
+        self._change: Callable[[], object] | None = change
+        self.stats = client.stats
+
+    def get(self, path: str, params: Any = None) -> CmsResponse:
+        response = self._client.get(path, params)
+        if path.endswith(self._path) and self._change is not None:
+            change, self._change = self._change, None
+            change()
+        return response
+
+
+@pytest.mark.parametrize("change", ["closed", "deleted"])
+def test_a_page_read_before_a_webhook_landed_does_not_undo_it(
+    engine: Engine, db_url: str, monkeypatch: pytest.MonkeyPatch, change: str
+) -> None:
+    with wired(engine, db_url, monkeypatch) as firm:
+
+        def close_or_delete() -> None:
+            if change == "closed":
+                firm.state.close_matter(firm.matter_id)
+            else:
+                firm.state.delete_matter(firm.matter_id)
+            assert firm.deliver() == [200]
+
+        in_hand = ChangedWhileInHand(cms_client(firm.server, engine), "/matters.json", close_or_delete)
+        firm.syncer(in_hand).run(full=True)  # type: ignore[arg-type]
+
+        expected = ("closed", False) if change == "closed" else ("open", True)
+        assert firm.matter() == expected

@@ -66,7 +66,7 @@ def receive(vendor: str) -> Response:
     """Verify one CMS delivery and apply it.
 
     Returns:
-        200 with `{"status": "applied" | "queued" | "deleted" | "ignored"}`, or the echoed handshake.
+        200 with `{"status": "applied" | "stale" | "queued" | "deleted" | "ignored"}`, or the echoed handshake.
 
     Raises:
         MatterlineError: 404 unknown vendor; 403 handshake_rejected, webhook_secret_missing or
@@ -233,7 +233,10 @@ def _apply(state: AppState, spec: WebhookSpec, resource: str, delivery: _Deliver
         parsed = READERS[resource](resource_spec, record, state.settings.default_region)
     except RecordError as exc:
         raise _malformed(str(exc)) from None
-    cms_webhooks.apply_record(state.engine, resource, parsed, now)
+    if not cms_webhooks.apply_record(state.engine, resource, parsed, now):
+        # A retried or late delivery of an older version: acknowledged, so Clio stops retrying it.
+        LOGGER.info("cms.webhook.stale resource=%s cms_id=%s event=%s", resource, cms_id, event)
+        return _status("stale")
     LOGGER.info("cms.webhook.applied resource=%s cms_id=%s event=%s", resource, cms_id, event)
     return _status("applied")
 

@@ -23,12 +23,22 @@ from werkzeug.test import TestResponse
 
 from connector.crypto import SecretBox
 from connector.settings import Settings
-from connector.store.tables import cms_webhooks, consents, contact_phones, contacts, matters, pending_refresh
+from connector.store.tables import (
+    cms_webhooks,
+    consents,
+    contact_phones,
+    contacts,
+    matters,
+    messages,
+    pending_refresh,
+)
 from connector.sync import cms_webhooks as cms_module
 from connector.sync.ingest import apply
 from connector.sync.records import read_contact, read_matter
 from mappings import load_mapping
+from tests.support.clio_hooks import PHONE, wired
 from tests.support.fixtures import FIXTURES_ROOT
+from tests.support.inbox import Texted, text_in
 from webhooks import create_app
 from webhooks.inbound.signatures import decode_signature
 
@@ -557,3 +567,71 @@ def test_given_concurrent_insert_of_the_same_contact_then_applied_as_update(
     assert len(calls) == 2
     assert contact_row(store, "1209815777").name == "Jordan Pike"
     assert phones(store, "1209815777") == ["+16282047781", "+14155550199"]
+
+
+# --- the CMS never rolls the store back (Clio over real HTTP) ---------------------------------------
+
+
+def filed_to(engine: Engine, texted: Texted) -> str | None:
+    with engine.connect() as conn:
+        found = conn.execute(select(messages.c.matter_cms_id).where(messages.c.id == texted.message_id)).scalar()
+    return None if found is None else str(found)
+
+
+def test_given_an_older_open_delivery_replayed_after_the_close_then_the_matter_stays_closed_and_texts_wait(
+    engine: Engine, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with wired(engine, db_url, monkeypatch) as firm:
+        firm.state.update_matter(firm.matter_id, description="Quintero v. Harbor Transit - amended")
+        assert firm.deliver() == [200]
+        older = firm.deliveries.sent[-1]
+        assert b'"status":"Open"' in older.body
+        firm.clock.tick()
+        firm.state.close_matter(firm.matter_id)
+        assert firm.deliver() == [200]
+        assert firm.matter() == ("closed", False)
+
+        replayed = older.send()  # Clio retries a delivery it thinks failed: the same bytes, the same signature
+
+        assert replayed.status_code == 200  # acknowledged, so Clio stops retrying it...
+        assert replayed.json() == {"status": "stale"}  # ...and said to be older than what is kept
+        assert firm.matter() == ("closed", False)
+        assert filed_to(engine, text_in(engine, PHONE, "Any news on my case?")) is None
+
+
+@pytest.mark.parametrize("late", ["replayed", "held back"])
+def test_given_a_deleted_matter_then_an_older_update_arriving_after_the_deletion_does_not_bring_it_back(
+    engine: Engine, db_url: str, monkeypatch: pytest.MonkeyPatch, late: str
+) -> None:
+    with wired(engine, db_url, monkeypatch) as firm:
+        firm.deliveries.holding = late == "held back"
+        firm.state.update_matter(firm.matter_id, description="Quintero v. Harbor Transit - amended")
+        firm.deliver()
+        older = (firm.deliveries.held or firm.deliveries.sent)[-1]
+        firm.deliveries.holding = False
+        firm.clock.tick()
+        firm.state.delete_matter(firm.matter_id)
+        assert firm.deliver() == [200]
+        assert firm.matter() == ("open", True)
+
+        assert older.send().status_code == 200
+
+        assert firm.matter() == ("open", True)
+        assert filed_to(engine, text_in(engine, PHONE, "Any news on my case?")) is None
+
+
+def test_given_a_deleted_contact_then_a_replayed_older_update_does_not_bring_it_or_its_number_back(
+    engine: Engine, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with wired(engine, db_url, monkeypatch) as firm:
+        firm.state.update_contact(firm.contact_id, name="Rosa M. Quintero")
+        assert firm.deliver() == [200]
+        older = firm.deliveries.sent[-1]
+        firm.clock.tick()
+        firm.state.delete_contact(firm.contact_id)
+        assert firm.deliver() == [200]
+
+        assert older.send().status_code == 200
+
+        assert firm.contact() == ("Rosa M. Quintero", True)
+        assert filed_to(engine, text_in(engine, PHONE, "Hello?")) is None
