@@ -31,6 +31,7 @@ __all__ = ["describe", "install", "mask_phones"]
 # E.164 as written (+14158675309), URL-encoded (%2B14158675309) or with separators (+1 415-867-5309).
 _PHONE: Final = re.compile(r"(?:\+|%2[Bb])\d(?:[\s().-]?\d){6,14}")
 _MASK: Final = "[phone]"
+_SQLALCHEMY_ROW: Final = "Row %r"
 
 
 def mask_phones(text: str) -> str:
@@ -94,6 +95,9 @@ def _safe_args(args: Any) -> Any:
 
 
 def _guard(record: logging.LogRecord) -> None:
+    if record.name.startswith("sqlalchemy.engine") and record.msg == _SQLALCHEMY_ROW:
+        # SQLAlchemy's DEBUG echo prints every result row (bodies, numbers); hide_parameters leaves rows be.
+        record.args = ("(row hidden)",)
     if record.args:
         record.args = _safe_args(record.args)
     try:
