@@ -9,3 +9,9 @@
   worker), `staff/`, `compliance/` (audit, retention, export), `cms/` (HTTP to the CMS), `store/`.
 - `cli/` and `demo.py` are the entry points; `sandbox/` holds the local Clio and Twilio stand-ins.
 """
+
+from connector import redaction
+
+# Every log record of a process that uses Matterline is made safe before any handler sees it: client
+# texts and phone numbers must never reach a log line, whichever library writes it.
+redaction.install()

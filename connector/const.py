@@ -74,4 +74,12 @@ HANDSHAKE_GRACE: Final = timedelta(minutes=10)
 SQLITE_BUSY_TIMEOUT_MS: Final = 10_000
 POSTGRES_CONNECT_TIMEOUT_S: Final = 5
 
+# -- the web server (waitress) ---------------------------------------------------------------------------
+# Webhook bodies are small (Clio sends one record; Twilio a form): the most any request may carry.
+MAX_BODY_BYTES: Final = 1024 * 1024
+# Headers beyond this are refused (a Twilio signature and a bearer token need a few hundred bytes).
+MAX_HEADER_BYTES: Final = 64 * 1024
+# How often idle connections past their time are closed (waitress's cleanup_interval), in seconds.
+SERVER_CLEANUP_SECONDS: Final = 2
+
 USER_AGENT: Final = "Matterline/0.1 (+https://github.com/matterline)"

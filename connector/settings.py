@@ -287,6 +287,19 @@ class Settings:
         "MATTERLINE_RETENTION_DAYS", "2555", mf.Integer(validate=validate.Range(min=1, max=36500))
     )
     private_previews: bool = setting("MATTERLINE_PRIVATE_PREVIEWS", "false", mf.Boolean())
+    # The web server's limits: nobody without credentials may hold it with big bodies or idle sockets.
+    server_threads: int = setting("MATTERLINE_SERVER_THREADS", "8", mf.Integer(validate=validate.Range(min=1, max=64)))
+    server_max_body_bytes: int = setting(
+        "MATTERLINE_SERVER_MAX_BODY_BYTES",
+        str(const.MAX_BODY_BYTES),
+        mf.Integer(validate=validate.Range(min=1024, max=const.MAX_BODY_BYTES)),
+    )
+    server_connection_limit: int = setting(
+        "MATTERLINE_SERVER_CONNECTION_LIMIT", "1000", mf.Integer(validate=validate.Range(min=10, max=10_000))
+    )
+    server_idle_seconds: int = setting(
+        "MATTERLINE_SERVER_IDLE_SECONDS", "30", mf.Integer(validate=validate.Range(min=2, max=600))
+    )
 
     def __repr__(self) -> str:
         shown = []

@@ -1,4 +1,9 @@
-"""Serving the app with waitress, the production WSGI server, in the foreground or in a test thread."""
+"""Serving the app with waitress, the production WSGI server, in the foreground or in a test thread.
+
+Both run waitress with the same limits (`waitress_options`), so what the tests hold the server to is
+what `matterline serve` runs: no one without credentials can tie it up with a huge body, a pile of idle
+sockets or endless headers.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +19,11 @@ from waitress import wasyncore
 from waitress.server import create_server
 from waitress.task import ThreadedTaskDispatcher
 
-__all__ = ["ServerThread", "serve"]
+from connector import const
+from connector.settings import Settings
+from webhooks.state import app_state
+
+__all__ = ["ServerThread", "serve", "waitress_options"]
 
 LOGGER: Final = logging.getLogger("matterline.webhooks.server")
 
@@ -23,18 +32,44 @@ _POLL_SECONDS: Final = 0.05
 _JOIN_SECONDS: Final = 10.0
 
 
-def serve(app: Flask, host: str, port: int, threads: int = 8) -> None:
+def waitress_options(settings: Settings, threads: int | None = None) -> dict[str, Any]:
+    """Waitress's limits from the settings; its defaults read a 1 GiB body and stop accepting at 100 sockets.
+
+    A body over the limit is refused with 413 from its Content-Length (or as soon as a chunked one
+    passes it) before it is read; idle connections are closed after `server_idle_seconds`; poll()
+    instead of select(), which fails past 1024 open sockets.
+    """
+    return {
+        "threads": threads or settings.server_threads,
+        "max_request_body_size": settings.server_max_body_bytes,
+        "max_request_header_size": const.MAX_HEADER_BYTES,
+        "connection_limit": settings.server_connection_limit,
+        "channel_timeout": settings.server_idle_seconds,
+        "cleanup_interval": const.SERVER_CLEANUP_SECONDS,
+        "asyncore_use_poll": True,
+        "ident": "Matterline",
+    }
+
+
+def serve(app: Flask, host: str, port: int) -> None:
     """Serve `app` on `host:port` until the process is stopped (what `matterline serve` runs).
 
-    Waitress answers each request on one of `threads` worker threads, so a slow request never holds
-    up a Twilio or CMS webhook behind it. The Flask development server is never used.
+    Waitress answers each request on one of its worker threads, so a slow request never holds up a
+    Twilio or CMS webhook behind it. The Flask development server is never used.
     """
-    LOGGER.info("serve.listening host=%s port=%s threads=%s", host, port, threads)
-    waitress_serve(app, host=host, port=port, threads=threads, ident="Matterline")
+    options = waitress_options(app_state(app).settings)
+    LOGGER.info(
+        "serve.listening host=%s port=%s threads=%s connection_limit=%s",
+        host,
+        port,
+        options["threads"],
+        options["connection_limit"],
+    )
+    waitress_serve(app, host=host, port=port, **options)
 
 
 class ServerThread:
-    """`app` served by waitress on 127.0.0.1 and a free port, in a background thread.
+    """`app` served by waitress on 127.0.0.1 and a free port, in a background thread, with `serve`'s limits.
 
     For tests and the demo, where a real HTTP client (or the sandbox CMS posting webhooks) must reach
     the app::
@@ -45,7 +80,7 @@ class ServerThread:
     Leaving the block stops accepting, closes every connection and waits for the worker threads.
     """
 
-    def __init__(self, app: Flask, threads: int = 4) -> None:
+    def __init__(self, app: Flask, threads: int | None = None) -> None:
         self._app = app
         self._threads = threads
         self._stop = threading.Event()
@@ -76,18 +111,22 @@ class ServerThread:
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.bind(("127.0.0.1", 0))
         self._port = int(sock.getsockname()[1])
-        server = create_server(self._app, map=self._map, sockets=[sock], threads=self._threads, ident="Matterline")
+        options = waitress_options(app_state(self._app).settings, self._threads)
+        server = create_server(self._app, map=self._map, sockets=[sock], **options)
         self._stop.clear()
         self._thread = threading.Thread(
-            target=self._loop, args=(server.task_dispatcher,), name=f"waitress:{self._port}", daemon=True
+            target=self._loop,
+            args=(server.task_dispatcher, bool(options["asyncore_use_poll"])),
+            name=f"waitress:{self._port}",
+            daemon=True,
         )
         self._thread.start()
 
-    def _loop(self, dispatcher: ThreadedTaskDispatcher) -> None:
+    def _loop(self, dispatcher: ThreadedTaskDispatcher, use_poll: bool) -> None:
         # The socket loop runs here, and so does every close: waitress's sockets are not thread-safe.
         try:
             while not self._stop.is_set() and self._map:
-                wasyncore.loop(timeout=_POLL_SECONDS, map=self._map, count=1)
+                wasyncore.loop(timeout=_POLL_SECONDS, use_poll=use_poll, map=self._map, count=1)
         finally:
             wasyncore.close_all(self._map, ignore_all=True)
             dispatcher.shutdown()

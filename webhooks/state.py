@@ -12,6 +12,7 @@ from typing import Final
 from flask import Flask, current_app
 from sqlalchemy import Engine
 
+from connector import const
 from connector.settings import Settings
 from mappings.model import Mapping
 
@@ -19,7 +20,7 @@ __all__ = ["EXTENSION_KEY", "MAX_CONTENT_LENGTH", "AppState", "app_state"]
 
 EXTENSION_KEY: Final = "matterline"
 # Webhook bodies are small (Clio sends one record; Twilio a form): anything bigger is refused unread.
-MAX_CONTENT_LENGTH: Final = 1024 * 1024
+MAX_CONTENT_LENGTH: Final = const.MAX_BODY_BYTES
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,6 +23,7 @@ from connector.jobs import kinds
 from connector.jobs.registry import HANDLERS
 from connector.messaging import intake
 from connector.messaging.sender import ClientFactory, SendCounts, make_client
+from connector.redaction import describe
 from connector.settings import Settings
 from connector.store.engine import utcnow
 from connector.store.tables import outbox, pending_refresh
@@ -120,7 +121,7 @@ class Worker:
             return step()
         except Exception as exc:  # one failing step must not stop the others
             LOGGER.exception("worker.step_failed step=%s", name)
-            result.errors.append(f"{name}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
+            result.errors.append(f"{name}: {describe(exc)}")
             return failed
 
     def _close_windows(self) -> int:

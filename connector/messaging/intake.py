@@ -17,6 +17,7 @@ from connector.const import INTAKE_BATCH, LOGGER
 from connector.messaging import filing, reception, texts, urgent
 from connector.messaging.keywords import classify, keyword_only
 from connector.messaging.segments import measure
+from connector.redaction import describe
 from connector.settings import Settings
 from connector.store.tables import WAITING_FOR_INTAKE, messages, threads
 
@@ -54,7 +55,7 @@ def _run(engine: Engine, settings: Settings, limit: int) -> tuple[int, int]:
                     _take(conn, row, settings)
                 taken += 1
             except Exception as exc:  # set aside, with its reason, instead of failing the batch
-                reason = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"[:500]
+                reason = describe(exc)[:500]
                 LOGGER.exception("intake.set_aside message=%s", row.id)
                 conn.execute(update(messages).where(messages.c.id == row.id).values(intake_error=reason))
     return taken, len(rows)

@@ -25,6 +25,7 @@ from connector.const import DEFAULT_TWILIO_API_URL, LOGGER, TWILIO_CLOCK_SKEW, T
 from connector.guardrails import optouts, pipeline
 from connector.jobs import kinds, outbox
 from connector.messaging import twilio_errors
+from connector.redaction import describe
 from connector.retry import JOBS
 from connector.settings import Settings
 from connector.store.engine import utcnow
@@ -89,7 +90,7 @@ def send_due(
                     conn,
                     job,
                     owner,
-                    f"{type(exc).__name__}: {exc}",
+                    describe(exc),
                     delay=JOBS.delay(job.attempts),
                     max_attempts=settings.outbox_max_attempts,
                 ):
@@ -216,7 +217,7 @@ def _send_one(
             conn.execute(
                 update(send_attempts)
                 .where(send_attempts.c.id == attempt_id)
-                .values(outcome="ambiguous", detail=f"{type(exc).__name__}: {exc}"[:500])
+                .values(outcome="ambiguous", detail=describe(exc))
             )
             _try_again(
                 conn,
@@ -322,7 +323,7 @@ def _refused(
         conn.execute(
             update(send_attempts)
             .where(send_attempts.c.id == attempt_id)
-            .values(outcome=outcome, error_code=code, detail=str(exc.msg)[:500])
+            .values(outcome=outcome, error_code=code, detail=describe(exc))
         )
         if action in (twilio_errors.Action.RETRY, twilio_errors.Action.BACK_OFF):
             error = f"Twilio {exc.status} {code}: {exc.msg}"

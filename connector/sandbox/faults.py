@@ -57,6 +57,8 @@ class Fault:
     status: int = 500
     delay: float = 0.0
     retry_after: int = 1
+    # A `status` answer that repeats the request body in its message, as some APIs' validation errors do.
+    echo: bool = False
 
     def __post_init__(self) -> None:
         if self.kind not in FAULT_KINDS:
@@ -76,7 +78,7 @@ class Fault:
     @classmethod
     def from_json(cls, payload: Mapping[str, Any]) -> Fault:
         """Build a fault from the control endpoint's JSON body, rejecting unknown keys."""
-        known = {"kind", "method", "path", "times", "status", "delay", "retry_after"}
+        known = {"kind", "method", "path", "times", "status", "delay", "retry_after", "echo"}
         unknown = sorted(set(payload) - known)
         if unknown:
             raise ValueError(f"unknown fault field(s): {', '.join(unknown)}")
@@ -90,6 +92,7 @@ class Fault:
             status=int(payload.get("status", 500)),
             delay=float(payload.get("delay", 0.0)),
             retry_after=int(payload.get("retry_after", 1)),
+            echo=bool(payload.get("echo", False)),
         )
 
     def to_json(self) -> dict[str, Any]:

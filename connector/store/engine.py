@@ -18,7 +18,12 @@ def utcnow() -> datetime:
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
-    """Open the database at `url` (sqlite:// or postgresql://) with Matterline's connection settings."""
+    """Open the database at `url` (sqlite:// or postgresql://) with Matterline's connection settings.
+
+    SQL parameters are message bodies and phone numbers: they never appear in a database error's text
+    or in SQLAlchemy's own log lines (`hide_parameters`).
+    """
+    kwargs.setdefault("hide_parameters", True)
     parsed = make_url(url)
     if parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() in ("psycopg2", ""):
         parsed = parsed.set(drivername="postgresql+psycopg")

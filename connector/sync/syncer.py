@@ -21,6 +21,7 @@ from connector import const
 from connector.cms.client import CmsClient
 from connector.cms.errors import FatalError
 from connector.cms.pagination import paginator_for
+from connector.redaction import describe
 from connector.store.engine import utcnow
 from connector.store.tables import pending_refresh, sync_state
 from connector.sync.ingest import Counts, Record, apply, sweep_unseen
@@ -188,7 +189,8 @@ class Syncer:
                     bar.update(len(raw_records))
         except Exception as exc:
             with self.engine.begin() as conn:
-                conn.execute(update(sync_state).where(sync_state.c.resource == name).values(last_error=str(exc)[:2000]))
+                failed = update(sync_state).where(sync_state.c.resource == name)
+                conn.execute(failed.values(last_error=describe(exc)[:2000]))
             raise
         return counts
 

@@ -23,6 +23,7 @@ from connector.cms.errors import AmbiguousWriteError, CmsError, ConfigError, Fat
 from connector.compliance import audit
 from connector.const import AUTH_PAUSE
 from connector.jobs import kinds, outbox
+from connector.redaction import describe
 from connector.retry import JOBS
 from connector.settings import Settings
 from connector.store import dialect
@@ -160,33 +161,34 @@ def _write_one(
         creating = True
         body = client.request(request.method, request.path, params=request.params or None, json=request.body).body
     except AmbiguousWriteError as exc:
-        _retry(engine, job, owner, row, str(exc), counts, ambiguous=True, max_attempts=settings.outbox_max_attempts)
+        error = describe(exc)
+        _retry(engine, job, owner, row, error, counts, ambiguous=True, max_attempts=settings.outbox_max_attempts)
         return
     except RateLimitedError as exc:
         # Not the job's fault: it waits as long as asked without using up an attempt. A refused create
         # wrote nothing, so no lookup is needed next time.
+        error = describe(exc)
         with engine.begin() as conn:
-            outbox.defer(conn, job, owner, str(exc), delay=timedelta(seconds=exc.retry_after))
+            outbox.defer(conn, job, owner, error, delay=timedelta(seconds=exc.retry_after))
             resolved = {"ambiguous": False} if creating else {}
-            conn.execute(update(writebacks).where(writebacks.c.id == row.id).values(last_error=str(exc), **resolved))
+            conn.execute(update(writebacks).where(writebacks.c.id == row.id).values(last_error=error, **resolved))
         counts.retried += 1
         return
     except ConfigError as exc:
         counts.paused = True
+        error = f"{exc.code}: {describe(exc)}"
         with engine.begin() as conn:
-            outbox.defer(conn, job, owner, f"paused: {exc.code}: {exc}", delay=AUTH_PAUSE)
+            outbox.defer(conn, job, owner, f"paused: {error}", delay=AUTH_PAUSE)
             resolved = {"ambiguous": False} if creating else {}
-            conn.execute(
-                update(writebacks).where(writebacks.c.id == row.id).values(last_error=f"{exc.code}: {exc}", **resolved)
-            )
+            conn.execute(update(writebacks).where(writebacks.c.id == row.id).values(last_error=error, **resolved))
         return
     except FatalError as exc:
         # A CMS that refuses writes to a closed matter says so in its own words; name the cause first.
         closed = f"matter {row.matter_cms_id} is closed in the CMS: " if live.status == "closed" else ""
-        _dead(engine, job, owner, row, f"{closed}{exc}", counts)
+        _dead(engine, job, owner, row, f"{closed}{describe(exc)}", counts)
         return
     except CmsError as exc:  # retryable (5xx on a lookup, bad body): try again later
-        _retry(engine, job, owner, row, str(exc), counts, max_attempts=settings.outbox_max_attempts)
+        _retry(engine, job, owner, row, describe(exc), counts, max_attempts=settings.outbox_max_attempts)
         return
     record_id = spec.create.id_path.get(body) if spec.create.id_path is not None else None
     _written(engine, job, owner, row, None if record_id is None else str(record_id), adopted=False)

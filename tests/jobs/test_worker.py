@@ -36,5 +36,6 @@ def test_a_failing_step_is_reported_and_the_others_still_run(engine: Engine, twi
     result = worker.round()
     assert result.sends.sent == 1
     assert [m["body"] for m in twilio.state.messages(to=JANE)] == ["Your papers are ready"]
-    assert any("the CMS is unreachable" in error for error in result.errors)
+    # Named by step and kind only: an exception's own text can carry a client's text or number.
+    assert any(error == "cms_write: ConnectionError" for error in result.errors), result.errors
     assert queued.id

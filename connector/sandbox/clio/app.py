@@ -166,7 +166,7 @@ class ClioApp:
             request.method,
             path,
             environ,
-            answer=lambda fault: fault_response(fault, self.state.retry_after_header),
+            answer=lambda fault: fault_response(fault, self.state.retry_after_header, request.get_data(as_text=True)),
             serve=lambda fault: self._limited(
                 _Call(request, record_id, fault is not None and fault.kind == "repeat_token"), endpoint
             ),

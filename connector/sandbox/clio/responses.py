@@ -44,10 +44,11 @@ def error_response(status: int, message: str, headers: Mapping[str, str] | None 
     return json_response(error_body(status, message), status, headers)
 
 
-def fault_response(fault: Fault, retry_header: str = "Retry-After") -> Response | None:
-    """The answer for kinds that never reach the API; None for kinds that let the request through."""
+def fault_response(fault: Fault, retry_header: str = "Retry-After", sent: str = "") -> Response | None:
+    """The answer for kinds that never reach the API (`sent`: the request body, for an echoing fault)."""
     if fault.kind == "status":
-        return error_response(fault.status, f"Sandbox fault: injected {fault.status} response")
+        echoed = f": {sent}" if fault.echo else ""
+        return error_response(fault.status, f"Sandbox fault: injected {fault.status} response{echoed}")
     if fault.kind == "rate_limit":
         message = f"Rate limit exceeded. Retry in {fault.retry_after} seconds."
         return error_response(429, message, {retry_header: str(fault.retry_after)})
