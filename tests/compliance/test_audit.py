@@ -262,3 +262,14 @@ def test_without_the_key_a_keyed_log_refuses_the_action_it_would_record(
     assert [u["email"] for u in json.loads(out)] == ["p0@firm.example"]
     code, verdict, _ = verify(keyed)
     assert (code, verdict["intact"], verdict["entries"]) == (0, True, 1)
+
+
+def test_the_audit_key_keeps_the_log_verifiable_across_a_new_secret_key(keyed: dict[str, str], engine: Engine) -> None:
+    audited_actions(keyed, 2)
+    rotated = {**keyed, "MATTERLINE_SECRET_KEY": "a-brand-new-secret-key-after-rotation"}
+    code, verdict, _ = verify(rotated)
+    assert (code, verdict["broken_id"]) == (1, ids(engine)[0])  # a new secret key alone cannot check the log
+    rotated["MATTERLINE_AUDIT_KEY"] = SECRET_KEY  # the secret key the log was keyed with
+    audited_actions(rotated, 1, first=2)
+    code, verdict, _ = verify(rotated)
+    assert (code, verdict["intact"], verdict["entries"]) == (0, True, 3)
