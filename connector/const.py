@@ -45,6 +45,8 @@ AUTH_PAUSE: Final = timedelta(minutes=5)
 # The worker renews CMS webhook subscriptions this often, and purges past retention this often.
 RENEW_EVERY: Final = timedelta(hours=1)
 PURGE_EVERY: Final = timedelta(hours=24)
+# The worker signs an audit checkpoint (the chain's head) this often, so a cut-off tail shows.
+AUDIT_CHECKPOINT_EVERY: Final = timedelta(hours=24)
 # How far ahead `worker --drain` waits for retries before it calls the rest "later".
 DRAIN_HORIZON: Final = timedelta(minutes=10)
 # Concurrent inbound webhooks share one transaction, up to this many texts.

@@ -1,4 +1,5 @@
-"""Encryption of stored secrets (CMS tokens, webhook secrets) under MATTERLINE_SECRET_KEY."""
+"""Keys from MATTERLINE_SECRET_KEY: the encryption of stored secrets (CMS tokens, webhook secrets), and
+keys for other uses derived with HKDF under their own label, so no two uses share a key."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import base64
 import hashlib
 
 from cryptography.fernet import Fernet, InvalidToken
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 _CONTEXT = b"matterline/stored-secrets/v1"
 
@@ -27,3 +30,11 @@ class SecretBox:
             return self._fernet.decrypt(sealed.encode()).decode()
         except InvalidToken:
             return None
+
+
+def derive_key(secret: str, label: bytes) -> bytes:
+    """A 32-byte key for one use (`label`) from a configured secret (HKDF-SHA256).
+
+    A key derived under one label tells nothing about the key under another, nor about the secret.
+    """
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=label).derive(secret.encode())

@@ -18,6 +18,7 @@ from sqlalchemy import Engine, func, select
 
 from connector import queries, services
 from connector.cms.connect import build_client
+from connector.compliance import audit
 from connector.errors import MatterlineError
 from connector.guardrails import pipeline
 from connector.messaging import filing, intake
@@ -142,6 +143,7 @@ def run_demo(*, once: bool, workdir: Path, echo: Echo = print) -> int:
         settings = _settings(workdir, cms, twilio)
         mapping = load_mapping(settings.cms)
         engine = make_engine(settings.database_url)
+        audit.use_key(engine, settings.audit_secret)
         upgrade(engine)
         echo(f"2. Store created: {workdir / 'matterline-demo.db'} (SQLite, WAL)")
         client = build_client(settings, mapping, engine)

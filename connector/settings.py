@@ -248,6 +248,8 @@ class Settings:
     default_region: str = setting("MATTERLINE_DEFAULT_REGION", const.DEFAULT_REGION, _Parsed(_region))
     zone: ZoneInfo = setting("MATTERLINE_TIMEZONE", const.DEFAULT_TIMEZONE, _Parsed(_zone))
     secret_key: str | None = _secret("MATTERLINE_SECRET_KEY", validate.Length(min=16))
+    # Keys the audit chain instead of MATTERLINE_SECRET_KEY: set it to the old secret key before rotating that.
+    audit_key: str | None = _secret("MATTERLINE_AUDIT_KEY", validate.Length(min=16))
     log_level: str = setting("MATTERLINE_LOG_LEVEL", "INFO", mf.String(validate=validate.OneOf(_LOG_LEVELS)))
     firm_name: str = setting("MATTERLINE_FIRM_NAME", "The firm", mf.String(validate=validate.Length(max=80)))
     help_text: str | None = setting("MATTERLINE_HELP_TEXT", None, mf.String(validate=validate.Length(max=320)))
@@ -314,6 +316,11 @@ class Settings:
     def timezone(self) -> str:
         """The firm's IANA time zone name."""
         return str(self.zone.key)
+
+    @property
+    def audit_secret(self) -> str | None:
+        """What the audit chain's key is derived from: MATTERLINE_AUDIT_KEY, else MATTERLINE_SECRET_KEY."""
+        return self.audit_key or self.secret_key
 
     @property
     def help_reply(self) -> str:

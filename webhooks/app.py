@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from connector.compliance import audit
 from connector.errors import unavailable
 from connector.settings import Settings, load_settings
 from connector.store import current_revision, head_revision, make_engine
@@ -41,6 +42,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     """
     settings = settings if settings is not None else load_settings()
     engine = engine if engine is not None else make_engine(settings.database_url)
+    audit.use_key(engine, settings.audit_secret)
     mapping = load_mapping(settings.cms, settings.mapping_file)
 
     app = Flask("webhooks")

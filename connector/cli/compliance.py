@@ -176,32 +176,70 @@ def audit_group(
 
 @audit_group.command("verify")
 @click.option("--expect-head", help="A head hash an earlier verify printed; it must still be in the log.")
+@click.option("--checkpoint", "kept", help="A checkpoint `audit checkpoint` printed; the log must still hold it.")
 @json_option
 @pass_ctx
 @handled
-def audit_verify(ctx: Context, expect_head: str | None, as_json: bool) -> None:
-    """Recompute the hash chain; exit 1 naming the first entry that was edited, deleted or moved.
+def audit_verify(ctx: Context, expect_head: str | None, kept: str | None, as_json: bool) -> None:
+    """Recompute the keyed hash chain and check every checkpoint; exit 1 naming the first entry (or checkpoint)
+    that was edited, deleted, moved or forged.
 
-    Keep the printed head hash somewhere else (a ticket, the CMS): `--expect-head` then also catches
-    entries cut off the end of the log, which a chain alone cannot show."""
+    Entries cut off the end show against the checkpoints the store keeps; keep the printed checkpoint
+    somewhere else (a ticket, the CMS) and `--checkpoint` catches them even when the checkpoints went too."""
     ctx.require_current_store()
-    verdict = audit.verify(ctx.engine, expect_head=expect_head)
+    checkpoint = audit.Checkpoint.parse(kept) if kept is not None else None
+    verdict = audit.verify(ctx.engine, expect_head=expect_head, kept=checkpoint)
     if as_json:
-        emit(
-            {
-                "intact": verdict.intact,
-                "entries": verdict.entries,
-                "broken_id": verdict.broken_id,
-                "reason": verdict.reason,
-                "head": verdict.head,
-            }
-        )
+        emit(verdict.to_json())
     elif verdict.intact:
-        click.echo(f"audit log intact: {verdict.entries} entries checked; head {verdict.head}")
+        keyed = "keyed" if verdict.keyed_from is not None else "NOT keyed (no audit key set)"
+        click.echo(
+            f"audit log intact: {verdict.entries} entries checked ({keyed}), {verdict.checkpoints} checkpoints; "
+            f"head {verdict.head}"
+        )
+        if verdict.last_checkpoint is not None:
+            last = verdict.last_checkpoint
+            click.echo(f"last checkpoint {last.id} at {last.at:%Y-%m-%d %H:%M} UTC: {last.entries} entries")
     if not verdict.intact:
-        where = f"at entry {verdict.broken_id}" if verdict.broken_id is not None else "at its end"
+        if verdict.broken_id is not None:
+            where = f"at entry {verdict.broken_id}"
+        elif verdict.broken_checkpoint_id is not None:
+            where = f"at checkpoint {verdict.broken_checkpoint_id}"
+        else:
+            where = "at its end"
         click.echo(f"matterline: audit log broken {where}: {verdict.reason}", err=True)
         sys.exit(EXIT_ERROR)
+
+
+@audit_group.command("checkpoint")
+@json_option
+@pass_ctx
+@handled
+def audit_checkpoint(ctx: Context, as_json: bool) -> None:
+    """Sign the log's head (newest entry, its hash, how many entries), keep it, and print it.
+
+    Keep the printed line away from this machine: `audit verify --checkpoint LINE` then shows entries
+    cut off the end even by someone who also deleted the stored checkpoints. The worker signs one daily."""
+    ctx.require_current_store()
+    signed = audit.checkpoint(ctx.engine, actor=cli_actor())
+    if as_json:
+        emit(signed.to_json())
+        return
+    click.echo(f"checkpoint {signed.id}: {signed.entries} entries through entry {signed.entry_id}")
+    click.echo(signed.text)
+
+
+@audit_group.command("rekey")
+@pass_ctx
+@handled
+def audit_rekey(ctx: Context) -> None:
+    """Key a log kept so far with plain SHA-256 (`matterline init` does this when a key is set)."""
+    ctx.require_current_store()
+    entry = audit.rekey(ctx.engine, actor=cli_actor())
+    if entry is None:
+        click.echo("audit log: keyed already (or empty); nothing to do")
+    else:
+        click.echo(f"audit log: the plain chain verified and is keyed from entry {entry} on (chain_rekeyed)")
 
 
 retention_group.name = "retention"

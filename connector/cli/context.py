@@ -25,6 +25,7 @@ from connector import const, jsonable
 from connector.cms.client import CmsClient
 from connector.cms.connect import build_client
 from connector.cms.errors import CmsError
+from connector.compliance import audit
 from connector.compliance.audit import note_mapping
 from connector.errors import MatterlineError
 from connector.phones import to_e164
@@ -91,6 +92,7 @@ class Context:
         """The store."""
         if self._engine is None:
             self._engine = make_engine(self.settings.database_url)
+            audit.use_key(self._engine, self.settings.audit_secret)
         return self._engine
 
     @property

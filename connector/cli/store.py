@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import click
 
-from connector.cli.context import Context, handled, pass_ctx, safe_url
+from connector.cli.context import Context, cli_actor, handled, pass_ctx, safe_url
+from connector.compliance import audit
 from connector.store import current_revision, upgrade
 
 
@@ -21,6 +22,11 @@ def init(ctx: Context) -> None:
         click.echo(f"store at {where} is current (revision {after})")
     else:
         click.echo(f"store at {where} upgraded from {before or 'empty'} to revision {after}")
+    if audit.keyed(ctx.engine):
+        # The first keyed entry closes the plain chain written before a key was set; see `audit rekey`.
+        entry = audit.rekey(ctx.engine, actor=cli_actor())
+        if entry is not None:
+            click.echo(f"audit log: the plain chain verified and is keyed from entry {entry} on")
 
 
 COMMANDS = (init,)

@@ -1,9 +1,9 @@
 """The worker: one loop for everything that happens outside a request.
 
 Each round takes in the texts the webhook stored (thread, filing, audit), sends the texts that are due,
-fetches CMS records that webhooks announced, and keeps the CMS
-webhook subscriptions alive. `--once` runs one round; `--drain` keeps going through retries until only
-dead letters (or work scheduled for later than the drain allows) are left.
+fetches CMS records that webhooks announced, keeps the CMS webhook subscriptions alive, and signs a
+daily checkpoint of the audit log. `--once` runs one round; `--drain` keeps going through retries until
+only dead letters (or work scheduled for later than the drain allows) are left.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from typing import Any, TypeVar
 from sqlalchemy import Engine, func, select
 
 from connector.cms.client import CmsClient
-from connector.compliance import retention
-from connector.const import DRAIN_HORIZON, LOGGER, PURGE_EVERY, RENEW_EVERY
+from connector.compliance import audit, retention
+from connector.const import AUDIT_CHECKPOINT_EVERY, DRAIN_HORIZON, LOGGER, PURGE_EVERY, RENEW_EVERY
 from connector.jobs import kinds
 from connector.jobs.registry import HANDLERS
 from connector.messaging import intake
@@ -46,6 +46,7 @@ class Round:
     refreshed: int = 0
     renewals: list[str] = field(default_factory=list)
     purged: int | None = None
+    checkpoint: int | None = None  # the audit checkpoint signed this round
     # Steps that failed this round, each "step: error"; the others ran.
     errors: list[str] = field(default_factory=list)
 
@@ -113,6 +114,7 @@ class Worker:
         self._step(result, "refresh", lambda: self._refresh(result), None)
         self._step(result, "renew", lambda: self._renew(result), None)
         self._step(result, "purge", lambda: self._purge(result), None)
+        self._step(result, "audit checkpoint", lambda: self._checkpoint(result), None)
         return result
 
     def _step(self, result: Round, name: str, step: Callable[[], T], failed: T) -> T:
@@ -157,6 +159,11 @@ class Worker:
         if self._purged_at is None or time.monotonic() - self._purged_at >= PURGE_EVERY.total_seconds():
             self._purged_at = time.monotonic()  # a failing purge waits for tomorrow, not the next round
             result.purged = retention.purge(self.engine, self.settings, actor="worker").purged
+
+    def _checkpoint(self, result: Round) -> None:
+        # Due by the store's own clock, so rounds of `worker --once` from cron sign one a day too.
+        if audit.checkpoint_due(self.engine, AUDIT_CHECKPOINT_EVERY):
+            result.checkpoint = audit.checkpoint(self.engine, actor="worker").id
 
     def next_due_in(self) -> float | None:
         """Seconds until the next pending text or CMS write is due (0 when one is due now); None when none is."""

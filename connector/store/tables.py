@@ -420,6 +420,22 @@ audit_log = Table(
     Column("details", JSON),
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False, unique=True),
+    # 1: plain SHA-256 (entries written before the chain was keyed); 2: HMAC-SHA256 under the audit key.
+    Column("chain_version", Integer, nullable=False, server_default="1"),
+)
+
+# A signed statement of the audit chain's head (its newest entry and how many there were), so entries
+# cut off the end show; each is also printed for the admin to keep away from the store.
+audit_checkpoints = Table(
+    "audit_checkpoints",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("at", UTCDateTime(), nullable=False),
+    Column("actor", String(128), nullable=False),
+    Column("entry_id", Integer, nullable=False),  # no foreign key: deleting the entry must stay possible, and show
+    Column("entry_hash", String(64), nullable=False),
+    Column("entries", Integer, nullable=False),
+    Column("signature", String(64), nullable=False),
 )
 
 # -- write-back ---------------------------------------------------------------------------------------

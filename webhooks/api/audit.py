@@ -1,12 +1,15 @@
-"""`/api/audit`: who did what, when, in which matter; the hash-chained log, filtered."""
+"""`/api/audit`: who did what, when, in which matter; the hash-chained log, filtered, and its verdict."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Final
 
 from flask import Response
 
 from connector import queries
+from connector.compliance import audit
 from connector.compliance.audit import Action
 from connector.queries.audit import AuditEntry
 from connector.staff.users import ADMIN_ROLES
@@ -28,6 +31,23 @@ def _list(call: Call) -> Response:
     return json_response({"entries": rows})
 
 
+@dataclass(frozen=True, slots=True)
+class AuditCheckpointView:
+    """A signed checkpoint of the log's head; `checkpoint` is the line to keep away from the store."""
+
+    id: int | None
+    at: datetime
+    entry_id: int
+    entry_hash: str
+    entries: int
+    checkpoint: str
+
+
+def _verify(call: Call) -> Response:
+    """The verdict on the chain and its checkpoints, as `matterline audit verify --json` prints it."""
+    return json_response(audit.verify(app_state().engine).to_json())
+
+
 ROUTES: Final[tuple[Route, ...]] = (
     Route(
         "GET",
@@ -43,6 +63,32 @@ ROUTES: Final[tuple[Route, ...]] = (
             Param("action", TextParam(48, tuple(a.value for a in Action)), "Only this action."),
             Param("limit", IntParam(1, 1000, 200), "The newest N matching entries."),
         ),
+        roles=ADMIN_ROLES,
+        tags=("compliance",),
+    ),
+    Route(
+        "GET",
+        "/audit/verify",
+        _verify,
+        "verifyAudit",
+        "Check the audit log",
+        (
+            200,
+            "Whether every entry and checkpoint checks out; the first that does not, the head, the last checkpoint.",
+            {
+                "intact": bool,
+                "entries": int,
+                "broken_id": int | None,
+                "broken_checkpoint_id": int | None,
+                "reason": str | None,
+                "head": str | None,
+                "head_id": int | None,
+                "keyed_from": int | None,
+                "checkpoints": int,
+                "last_checkpoint": AuditCheckpointView | None,
+            },
+        ),
+        description="Admins only. Recomputes the keyed hash chain and checks every signed checkpoint.",
         roles=ADMIN_ROLES,
         tags=("compliance",),
     ),

@@ -7,10 +7,16 @@ import json
 from typing import Any
 
 import pytest
+from sqlalchemy import Engine, update
 
 from connector.compliance.audit import GENESIS
-from tests.support.firm import JANE, OMAR
+from connector.store.tables import audit_log
+from tests.support.audit_log import SECRET_KEY
+from tests.support.command import run
+from tests.support.firm import JANE, OMAR, settings
+from tests.support.people import add_user
 from tests.webhooks.api.harness import Api, Firm, error, text_in, thread_id_of
+from webhooks import create_app
 
 
 def entries(api: Api, query: str = "") -> list[dict[str, Any]]:
@@ -119,3 +125,30 @@ def test_list_audit_refuses_bad_parameters_by_name(firm: Firm, query: str, param
     assert response.status_code == 400
     assert error(response)["code"] == "invalid_parameter"
     assert error(response)["details"]["parameter"] == parameter
+
+
+def test_admins_verify_the_log_over_the_api(engine: Engine, env: dict[str, str]) -> None:
+    keyed = {**env, "MATTERLINE_SECRET_KEY": SECRET_KEY}
+    app = create_app(settings(MATTERLINE_SECRET_KEY=SECRET_KEY), engine)
+    _, admin_token = add_user(engine, name="Ada", email="ada@firm.example", role="admin")
+    _, staff_token = add_user(engine, name="Sam", email="sam@firm.example", role="staff")
+    base = Api(app.test_client(), app, None)
+    admin, staff = base.as_(admin_token), base.as_(staff_token)
+    refused = staff.get("/api/audit/verify")
+    assert (refused.status_code, error(refused)["code"]) == (403, "forbidden_role")
+    assert run(keyed, "audit", "checkpoint")[0] == 0
+    admin.post("/api/users", {"name": "Lee", "email": "lee@firm.example", "role": "staff"})
+    response = admin.get("/api/audit/verify")
+    assert response.status_code == 200, response.get_json()
+    verdict = response.get_json()
+    log = entries(admin)
+    assert (verdict["intact"], verdict["entries"], verdict["broken_id"]) == (True, len(log), None)
+    assert (verdict["head_id"], verdict["head"]) == (log[-1]["id"], log[-1]["hash"])
+    signed = [e["action"] for e in log].index("audit_checkpoint")  # it signed the entries before its own
+    checkpoint = verdict["last_checkpoint"]
+    assert (checkpoint["entries"], checkpoint["entry_id"]) == (signed, log[signed - 1]["id"])
+    with engine.begin() as conn:  # someone edits who added Lee, straight in the database
+        conn.execute(update(audit_log).where(audit_log.c.id == log[-1]["id"]).values(actor="cli:nobody"))
+    verdict = admin.get("/api/audit/verify").get_json()
+    assert (verdict["intact"], verdict["broken_id"]) == (False, log[-1]["id"])
+    assert "edited" in verdict["reason"]
