@@ -1,4 +1,5 @@
-"""`users add|list|disable`: the people who use Matterline and their API tokens (adding and disabling is audited)."""
+"""`users add|list|disable` and `users token list|revoke|rotate`: the people who use Matterline and their API
+tokens (every change is audited)."""
 
 from __future__ import annotations
 
@@ -65,6 +66,60 @@ def users_disable(ctx: Context, user: str, as_user: str | None) -> None:
     ctx.require_current_store()
     person = services.users.disable(ctx.engine, user, actor=ctx.actor(as_user))
     click.echo(f"disabled {person.email}; their API tokens no longer work")
+
+
+@users.group("token")
+def token() -> None:
+    """A person's API tokens: list them, revoke a leaked one, or rotate it."""
+
+
+@token.command("list")
+@click.argument("user")
+@json_option
+@pass_ctx
+@handled
+def token_list(ctx: Context, user: str, as_json: bool) -> None:
+    """List a user's API tokens (email or id): id, first characters, when used and revoked; never the token."""
+    ctx.require_current_store()
+    person = ctx.user(user)
+    assert person is not None  # a name was given
+    found = queries.users.tokens(ctx.engine, person.id)
+    if as_json:
+        emit(found)
+        return
+    for t in found:
+        used = f"last used {t.last_used_at:%Y-%m-%d %H:%M}" if t.last_used_at else "never used"
+        gone = f"  (revoked {t.revoked_at:%Y-%m-%d %H:%M})" if t.revoked_at else ""
+        click.echo(f"{t.id:>4}  {t.prefix}…  created {t.created_at:%Y-%m-%d %H:%M}  {used}{gone}")
+
+
+@token.command("revoke")
+@click.argument("token_id", type=int)
+@as_option("Revoke it as this user (email or id).")
+@pass_ctx
+@handled
+def token_revoke(ctx: Context, token_id: int, as_user: str | None) -> None:
+    """Revoke one API token (by id, from `users token list`): it stops working at once (audited)."""
+    ctx.require_current_store()
+    revoked = services.users.revoke_token(ctx.engine, token_id, actor=ctx.actor(as_user))
+    person = ctx.user(str(revoked.user_id))
+    click.echo(f"revoked API token {revoked.id} ({revoked.prefix}…) of {person.email if person else revoked.user_id}")
+
+
+@token.command("rotate")
+@click.argument("token_id", type=int)
+@as_option("Rotate it as this user (email or id).")
+@json_option
+@pass_ctx
+@handled
+def token_rotate(ctx: Context, token_id: int, as_user: str | None, as_json: bool) -> None:
+    """Replace one API token: the old one stops working now; the new one is printed once (audited)."""
+    ctx.require_current_store()
+    rotated = services.users.rotate_token(ctx.engine, token_id, actor=ctx.actor(as_user))
+    if as_json:
+        emit({"id": rotated.user.id, "email": rotated.user.email, "token_id": rotated.token_id, "token": rotated.token})
+        return
+    click.echo(f"API token for {rotated.user.email} (shown once, keep it safe): {rotated.token}")
 
 
 COMMANDS = (users,)

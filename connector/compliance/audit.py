@@ -66,6 +66,8 @@ class Action(StrEnum):
     LOGIN = "login"
     USER_ADDED = "user_added"
     USER_DISABLED = "user_disabled"
+    TOKEN_REVOKED = "token_revoked"  # noqa: S105 - an action's name, not a secret
+    TOKEN_ROTATED = "token_rotated"  # noqa: S105 - an action's name, not a secret
     INTAKE_RETRY = "intake_retry"
     CHAIN_REKEYED = "chain_rekeyed"
     AUDIT_CHECKPOINT = "audit_checkpoint"

@@ -441,42 +441,47 @@ def _audit(conn: Connection, matter_cms_id: str) -> list[dict[str, Any]]:
 # -- rendering ---------------------------------------------------------------------------------------------
 
 
-def _cell(value: str | None) -> str:
-    """Free text as a spreadsheet will show it, never run it: a leading formula character gets a quote."""
-    if not value:
+def _cell(value: Any) -> str:
+    """A value as a spreadsheet will show it, never run it: a leading formula character gets a quote.
+
+    Every column, not only the free-text ones: a media URL, an author's name, Twilio's error text and
+    whatever a later column holds all reach the sheet, and a safe column today is one edit from not.
+    """
+    if value is None:
         return ""
-    return "'" + value if value.startswith(_FORMULA_START) else value
+    text = str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
 
 
 def _csv(record: dict[str, Any], zone: ZoneInfo) -> bytes:
+    """Every field quoted, so a separator inside a text (`ok;=1+1` where `;` separates) never starts a cell."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer = csv.writer(buffer, lineterminator="\r\n", quoting=csv.QUOTE_ALL)
     writer.writerow(CSV_COLUMNS)
     for m in record["messages"]:
         created = datetime.fromisoformat(m["created_at"])
-        writer.writerow(
-            [
-                m["id"],
-                m["sid"] or "",
-                m["created_at"],
-                _local(created, zone),
-                m["direction"],
-                m["kind"],
-                m["from"],
-                m["to"],
-                _cell(m["author"]),
-                m["status"],
-                "" if m["error_code"] is None else m["error_code"],
-                _cell(m["error_message"]),
-                m["num_media"],
-                " ".join(str(item["url"]) for item in m["media"] or []),
-                _cell(m["body"]),
-                m["body_sha256"] or "",
-                m["purged_at"] or "",
-                "" if m["thread_id"] is None else m["thread_id"],
-                "" if m["window_id"] is None else m["window_id"],
-            ]
+        row = (
+            m["id"],
+            m["sid"],
+            m["created_at"],
+            _local(created, zone),
+            m["direction"],
+            m["kind"],
+            m["from"],
+            m["to"],
+            m["author"],
+            m["status"],
+            m["error_code"],
+            m["error_message"],
+            m["num_media"],
+            " ".join(str(item["url"]) for item in m["media"] or []),
+            m["body"],
+            m["body_sha256"],
+            m["purged_at"],
+            m["thread_id"],
+            m["window_id"],
         )
+        writer.writerow([_cell(value) for value in row])
     # A byte-order mark so spreadsheet programs read the UTF-8 (names, emoji, "más") as UTF-8.
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 

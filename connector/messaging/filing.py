@@ -83,9 +83,16 @@ def owners_of(conn: Connection, phone: str) -> list[Any]:
 
 
 def decide(conn: Connection, thread: Row[Any], now: datetime, active_days: int) -> Filing:
-    """The filing chain: recent thread, last outbound text, the client's only open matter, else needs filing."""
+    """The filing chain: recent thread, last outbound text, the client's only open matter, else needs filing.
+
+    A number several contacts share goes to needs filing before any rule runs: the thread's matter and
+    the last text the firm sent say who the firm was talking to, not who is texting now, so any of
+    them would be a guess between people (and their matters).
+    """
     owners = owners_of(conn, thread.client_phone)
-    client = owners[0].cms_id if len(owners) == 1 else None
+    if len(owners) > 1:
+        return Filing(None, RULE_NEEDS_FILING, f"number shared by {len(owners)} contacts", None)
+    client = owners[0].cms_id if owners else None
     recent = thread.last_message_at is not None and now - thread.last_message_at <= timedelta(days=active_days)
     if recent and _live_matter(conn, thread.matter_cms_id):
         return Filing(thread.matter_cms_id, RULE_RECENT_THREAD, f"thread active within {active_days} days", client)
@@ -104,8 +111,6 @@ def decide(conn: Connection, thread: Row[Any], now: datetime, active_days: int) 
         return Filing(last_out, RULE_LAST_OUTBOUND, "matter of the last text the firm sent to this number", client)
     if not owners:
         return Filing(None, RULE_NEEDS_FILING, "unknown number", None)
-    if len(owners) > 1:
-        return Filing(None, RULE_NEEDS_FILING, f"number shared by {len(owners)} contacts", None)
     open_matters = list(
         conn.execute(
             select(matters.c.cms_id).where(

@@ -1,4 +1,5 @@
-"""The people who use Matterline: name, email, role, and whether they may still sign in (never a token)."""
+"""The people who use Matterline: name, email, role, whether they may still sign in, and their API tokens
+as an admin tells them apart (id, the first characters, when used and revoked; never a token itself)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,10 @@ from datetime import datetime
 
 from sqlalchemy import Engine, select
 
-from connector.store.tables import users
+from connector.errors import not_found
+from connector.store.tables import api_tokens, users
 
-__all__ = ["UserRecord", "listing"]
+__all__ = ["TokenRecord", "UserRecord", "listing", "tokens"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,3 +32,28 @@ def listing(engine: Engine, *, include_disabled: bool = True) -> list[UserRecord
         query = query.where(users.c.disabled_at.is_(None))
     with engine.connect() as conn:
         return [UserRecord(r.id, r.name, r.email, r.role, r.disabled_at) for r in conn.execute(query)]
+
+
+@dataclass(frozen=True, slots=True)
+class TokenRecord:
+    """An API token as an admin sees it: enough to tell which one leaked (`prefix`), never enough to use it."""
+
+    id: int
+    user_id: int
+    prefix: str
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+def tokens(engine: Engine, user_id: int) -> list[TokenRecord]:
+    """A person's tokens, oldest first, revoked ones included.
+
+    Raises:
+        MatterlineError: not found (the person).
+    """
+    with engine.connect() as conn:
+        if conn.execute(select(users.c.id).where(users.c.id == user_id)).first() is None:
+            raise not_found(f"no user {user_id}")
+        rows = conn.execute(select(api_tokens).where(api_tokens.c.user_id == user_id).order_by(api_tokens.c.id))
+        return [TokenRecord(r.id, r.user_id, r.prefix, r.created_at, r.last_used_at, r.revoked_at) for r in rows]

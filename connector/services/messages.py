@@ -18,6 +18,7 @@ from connector import queries
 from connector.compliance import audit
 from connector.const import MAX_MEDIA, UNSENT_STATUSES
 from connector.errors import (
+    MatterlineError,
     conflict,
     forbidden,
     invalid,
@@ -27,7 +28,7 @@ from connector.errors import (
 )
 from connector.guardrails import content, pipeline
 from connector.jobs import kinds, outbox
-from connector.messaging import filing, recipients, texts
+from connector.messaging import filing, recipients, texts, urgent
 from connector.messaging.segments import MAX_BODY_CHARS, measure, too_long
 from connector.settings import Settings
 from connector.staff.users import COUNSEL_ROLES, Actor
@@ -107,6 +108,9 @@ def send(
     `override_reason` sends past content-rule warnings; `quiet_hours_reason` sends now during the
     recipient's quiet hours (attorneys, admins and operators only). `now` is the clock's unless given.
 
+    A text from a matter other than its thread's (or to a thread waiting in needs filing) would move the
+    thread, and re-filing is for attorneys and admins: staff are refused, theirs is audited as `refile`.
+
     Raises:
         MatterlineError: conflict `recipient_opted_out` or `consent_required`; invalid `content_rule`,
             `body_too_long`, `empty_message`, `bad_media`, `empty_reason` and the recipient errors;
@@ -151,6 +155,9 @@ def send(
                 at=moment,
             )
         else:
+            moves = _moves_thread(thread, matter_cms_id)
+            if moves and not actor.counsel:
+                raise _move_refused(actor, thread, matter_cms_id)
             queued, exempt = _store(
                 conn,
                 settings,
@@ -169,9 +176,57 @@ def send(
                 audit.Action.QUIET_HOURS_OVERRIDE: (quiet_hours_reason if exempt else None, {}),
             }
             _audit_send(conn, actor, queued, overrides, len(media_urls), moment)
+            if moves:
+                _audit_move(conn, settings, actor, thread, queued, moment)
     if refusal is not None:
         raise refusal
     return queued
+
+
+def _moves_thread(thread: Any, from_matter: str | None) -> bool:
+    """Whether texting from `from_matter` re-files the thread: it is on another matter, or waits in needs
+    filing with texts in it. A thread's first text (a new thread) decides its matter and moves nothing."""
+    if from_matter is None or thread.matter_cms_id == from_matter:
+        return False
+    return thread.matter_cms_id is not None or thread.message_count > 0
+
+
+def _move_refused(actor: Actor, thread: Any, matter_cms_id: str | None) -> MatterlineError:
+    where = f"filed to matter {thread.matter_cms_id}" if thread.matter_cms_id else "waiting in needs filing"
+    return forbidden(
+        "forbidden_role",
+        f"thread {thread.id} is {where}; only attorneys and admins may move it to matter {matter_cms_id}: "
+        "reply in the thread instead",
+        {
+            "role": actor.user.role if actor.user else None,
+            "allowed": list(COUNSEL_ROLES),
+            "thread_id": thread.id,
+            "thread_matter": thread.matter_cms_id,
+            "matter": matter_cms_id,
+        },
+    )
+
+
+def _audit_move(conn: Connection, settings: Settings, actor: Actor, thread: Any, queued: Queued, now: datetime) -> None:
+    """A send that moved its thread is a re-file, on record as one; an urgent thread's new matter is tasked."""
+    audit.append(
+        conn,
+        actor=actor.label,
+        action=audit.Action.REFILE,
+        subject_type="thread",
+        subject_id=thread.id,
+        matter_cms_id=queued.matter_cms_id,
+        request_id=actor.request_id,
+        details={
+            "from_matter": thread.matter_cms_id,
+            "to_matter": queued.matter_cms_id,
+            "via": "send",
+            "message_id": queued.id,
+        },
+        at=now,
+    )
+    if queued.matter_cms_id is not None:
+        urgent.on_filed(conn, settings, thread.id, queued.matter_cms_id)
 
 
 def _store(

@@ -1,25 +1,31 @@
-"""An admin adds the people who use Matterline and disables those who leave; both audited.
+"""An admin adds the people who use Matterline, disables those who leave, and revokes or rotates a token
+that leaked; each audited.
 
 A new person gets an API token, shown once (only its hash is kept). Disabling ends their access at
 once: their tokens stop authenticating and their threads stay assigned until someone reassigns them.
-The last active admin cannot be disabled, so a firm can never lock itself out.
+Revoking one token ends that token alone; rotating it ends it and issues its replacement, whose secret
+is shown that once. The last active admin cannot be disabled, nor their last token revoked (it can be
+rotated), so a firm can never lock itself out.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Connection, Engine, func, select, update
 
 from connector.compliance import audit
 from connector.errors import conflict, not_found
+from connector.queries.users import TokenRecord
 from connector.staff import users
 from connector.staff.users import Actor, User
 from connector.store.engine import utcnow
 from connector.store.tables import api_tokens
 from connector.store.tables import users as user_rows
 
-__all__ = ["Added", "add", "disable"]
+__all__ = ["Added", "Rotated", "add", "disable", "revoke_token", "rotate_token"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +33,15 @@ class Added:
     """A new person and their first API token (the only time it is shown)."""
 
     user: User
+    token: str
+
+
+@dataclass(frozen=True, slots=True)
+class Rotated:
+    """A token's replacement and whose it is; the only time its secret is shown."""
+
+    user: User
+    token_id: int
     token: str
 
 
@@ -91,3 +106,88 @@ def disable(engine: Engine, key: str | int, *, actor: Actor) -> User:
             at=now,
         )
     return person
+
+
+def revoke_token(engine: Engine, token_id: int, *, actor: Actor) -> TokenRecord:
+    """End one API token now (a leaked one), leaving the person and their other tokens; audited as
+    `token_revoked`.
+
+    Raises:
+        MatterlineError: not found; conflict `already_revoked`, `last_admin` (the last active admin's last
+            token: rotate it instead).
+    """
+    now = utcnow()
+    with engine.begin() as conn:
+        row, person = _active_token(conn, token_id)
+        if person.role == "admin" and _admin_tokens_left(conn, token_id) == 0:
+            raise conflict("last_admin", f"token {token_id} is the last active admin's last token; rotate it instead")
+        conn.execute(update(api_tokens).where(api_tokens.c.id == token_id).values(revoked_at=now))
+        _audit_token(conn, actor, audit.Action.TOKEN_REVOKED, token_id, person, {}, now)
+    return TokenRecord(row.id, row.user_id, row.prefix, row.created_at, row.last_used_at, now)
+
+
+def rotate_token(engine: Engine, token_id: int, *, actor: Actor) -> Rotated:
+    """Replace one API token: the old one stops working now and the new one is returned this once (only its
+    hash is kept); audited as `token_rotated`.
+
+    Raises:
+        MatterlineError: not found; conflict `already_revoked` (a disabled person's tokens all are).
+    """
+    now = utcnow()
+    with engine.begin() as conn:
+        _, person = _active_token(conn, token_id)
+        conn.execute(update(api_tokens).where(api_tokens.c.id == token_id).values(revoked_at=now))
+        new_id, token = users.issue_token(conn, person.id)
+        _audit_token(conn, actor, audit.Action.TOKEN_ROTATED, token_id, person, {"new_token_id": new_id}, now)
+    return Rotated(person, new_id, token)
+
+
+def _active_token(conn: Connection, token_id: int) -> tuple[Any, User]:
+    """The token, locked, and whose it is; refused unless it still works."""
+    row = conn.execute(select(api_tokens).where(api_tokens.c.id == token_id).with_for_update()).first()
+    if row is None:
+        raise not_found(f"no API token {token_id}")
+    if row.revoked_at is not None:
+        raise conflict("already_revoked", f"API token {token_id} is already revoked")
+    person = users.find_user(conn, int(row.user_id))
+    if person is None:  # pragma: no cover - a token's person is deleted with it (ON DELETE CASCADE)
+        raise not_found(f"no user for API token {token_id}")
+    return row, person
+
+
+def _admin_tokens_left(conn: Connection, token_id: int) -> int:
+    """How many working tokens active admins would still hold without this one."""
+    return int(
+        conn.execute(
+            select(func.count())
+            .select_from(api_tokens.join(user_rows, user_rows.c.id == api_tokens.c.user_id))
+            .where(
+                user_rows.c.role == "admin",
+                user_rows.c.disabled_at.is_(None),
+                api_tokens.c.revoked_at.is_(None),
+                api_tokens.c.id != token_id,
+            )
+        ).scalar_one()
+    )
+
+
+def _audit_token(
+    conn: Connection,
+    actor: Actor,
+    action: audit.Action,
+    token_id: int,
+    person: User,
+    extra: dict[str, Any],
+    now: datetime,
+) -> None:
+    """Which token, whose (never the token itself)."""
+    audit.append(
+        conn,
+        actor=actor.label,
+        action=action,
+        subject_type="api_token",
+        subject_id=token_id,
+        request_id=actor.request_id,
+        details={"user_id": person.id, "email": person.email, **extra},
+        at=now,
+    )

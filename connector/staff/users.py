@@ -109,17 +109,19 @@ def create(conn: Connection, *, name: str, email: str, role: str, now: datetime)
             )
     except IntegrityError:  # added by someone else a moment ago
         raise conflict("user_exists", f"a user with email {email!r} already exists", {"field": "email"}) from None
-    token = issue_token(conn, user_id)
+    _, token = issue_token(conn, user_id)
     return User(user_id, name.strip(), email, role), token
 
 
-def issue_token(conn: Connection, user_id: int) -> str:
-    """A new token for `user_id`."""
+def issue_token(conn: Connection, user_id: int) -> tuple[int, str]:
+    """A new token for `user_id`: its id, and the secret, which the caller shows once (only its hash is kept)."""
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    conn.execute(
-        insert(api_tokens).values(user_id=user_id, token_hash=_hash(token), prefix=token[:10], created_at=utcnow())
-    )
-    return token
+    token_id = conn.execute(
+        insert(api_tokens)
+        .values(user_id=user_id, token_hash=_hash(token), prefix=token[:10], created_at=utcnow())
+        .returning(api_tokens.c.id)
+    ).scalar_one()
+    return int(token_id), token
 
 
 def authenticate(engine: Engine, token: str) -> User | None:

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from connector.staff.users import authenticate
+from connector.staff.users import TOKEN_PREFIX, authenticate
 from tests.support.command import run
 
 AuditLog = Callable[..., list[dict[str, Any]]]
@@ -102,3 +102,65 @@ def test_the_last_active_admin_cannot_be_disabled(
     code, _, err = run(texting, "users", "disable", "bea@firm.example")
     assert code == 1
     assert "last_admin" in err
+
+
+def token_list(texting: dict[str, str], person: str) -> list[dict[str, Any]]:
+    code, out, err = run(texting, "users", "token", "list", person, "--json")
+    assert code == 0, err
+    listed: list[dict[str, Any]] = json.loads(out)
+    return listed
+
+
+def test_users_token_revoke_ends_that_token_alone_and_is_audited(
+    texting: dict[str, str], store: Engine, user: AddUser, audit_log: AuditLog
+) -> None:
+    ada = user("Ada Admin", "ada@firm.example", "admin")
+    avery = user("Avery Counsel", "avery@firm.example", "attorney")
+    [token] = token_list(texting, "avery@firm.example")
+    assert (token["prefix"], token["revoked_at"]) == (avery["token"][: len(token["prefix"])], None)
+    assert avery["token"] not in json.dumps(token_list(texting, str(avery["id"])))
+
+    code, out, err = run(texting, "users", "token", "revoke", str(token["id"]), "--as", "ada@firm.example")
+    assert code == 0, err
+    assert out == f"revoked API token {token['id']} ({token['prefix']}…) of avery@firm.example\n"
+    assert authenticate(store, avery["token"]) is None
+    assert authenticate(store, ada["token"]) is not None
+    [entry] = audit_log("token_revoked")
+    assert (entry["actor"], entry["subject_type"], entry["subject_id"]) == (
+        f"user:{ada['id']}:ada@firm.example",
+        "api_token",
+        str(token["id"]),
+    )
+    code, _, err = run(texting, "users", "token", "revoke", str(token["id"]))
+    assert code == 1
+    assert f"matterline: already_revoked: API token {token['id']} is already revoked" in err
+    code, _, err = run(texting, "users", "token", "list", "nobody@firm.example")
+    assert code == 1
+    assert "no user 'nobody@firm.example'" in err
+
+
+def test_users_token_rotate_prints_the_new_token_once_and_the_old_one_stops(
+    texting: dict[str, str], store: Engine, user: AddUser, audit_log: AuditLog
+) -> None:
+    user("Ada Admin", "ada@firm.example", "admin")
+    avery = user("Avery Counsel", "avery@firm.example", "attorney")
+    [old] = token_list(texting, "avery@firm.example")
+    code, out, err = run(texting, "users", "token", "rotate", str(old["id"]), "--json")
+    assert code == 0, err
+    rotated = json.loads(out)
+    assert rotated["email"] == "avery@firm.example"
+    assert rotated["token"].startswith(TOKEN_PREFIX)
+    assert rotated["token"] != avery["token"]
+    assert authenticate(store, avery["token"]) is None
+    signed_in = authenticate(store, rotated["token"])
+    assert signed_in is not None
+    assert signed_in.email == "avery@firm.example"
+    listed = token_list(texting, "avery@firm.example")
+    assert [(t["id"], t["revoked_at"] is None) for t in listed] == [(old["id"], False), (rotated["token_id"], True)]
+    assert rotated["token"] not in json.dumps(listed) + json.dumps(audit_log())
+    [entry] = audit_log("token_rotated")
+    assert entry["details"]["new_token_id"] == rotated["token_id"]
+
+    code, out, err = run(texting, "users", "token", "rotate", str(rotated["token_id"]))
+    assert code == 0, err
+    assert out.startswith(f"API token for avery@firm.example (shown once, keep it safe): {TOKEN_PREFIX}")

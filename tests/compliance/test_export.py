@@ -6,7 +6,7 @@ import csv
 import hashlib
 import io
 import json
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -32,6 +32,7 @@ from tests.support.matter_history import (
     reply,
     text_in,
 )
+from tests.support.people import add_user
 
 NY = ZoneInfo("America/New_York")
 T0 = datetime(2026, 11, 2, 9, 14, tzinfo=NY)  # EST: daylight saving ended the day before
@@ -197,6 +198,50 @@ def test_a_spreadsheet_formula_in_a_text_is_shown_not_run(store: Engine, tmp_pat
     assert not any(b.startswith("=") for b in bodies)
     data = read_json(tmp_path / "out" / "export.json")  # the JSON keeps the text exactly
     assert '=HYPERLINK("https://evil.example","click")' in [m["body"] for m in data["messages"]]
+
+
+# Cells a spreadsheet would run: OWASP's leading characters, and a separator hiding a formula mid-text.
+HOSTILE_BODIES = ("ok;=1+1", "=1+1", "+1+1", "-1+1", "@SUM(A1)", "\t=1+1", "\r=1+1")
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def test_every_cell_of_a_hostile_row_is_quoted_and_shown_not_run(store: Engine, tmp_path: Path) -> None:
+    at = T0 + timedelta(hours=5)
+    for offset, body in enumerate(HOSTILE_BODIES):
+        text_in(store, JANE, body, at + timedelta(minutes=offset))
+    text_in(store, JANE, "see photo", at + timedelta(minutes=10), media=True, media_url="=IMPORTXML(CONCAT(A1))")
+    mallory, _ = add_user(store, name='=HYPERLINK("https://evil.example")', email="m@firm.example", role="staff")
+    reply(
+        store,
+        "101",
+        "On my way",
+        at + timedelta(minutes=11),
+        actor=Actor.of(mallory),
+        outcome={"MessageStatus": "undelivered", "ErrorCode": "30003", "ErrorMessage": "@cmd|' /C calc'!A0"},
+    )
+    do_export(store, tmp_path / "out")
+    text = (tmp_path / "out" / "messages.csv").read_bytes().decode("utf-8-sig")
+
+    rows = list(csv.reader(io.StringIO(text)))
+    assert tuple(rows[0]) == CSV_COLUMNS
+    by_column = [dict(zip(CSV_COLUMNS, row, strict=True)) for row in rows[1:]]
+    hostile = [r for r in by_column if r["created_at_utc"] >= at.astimezone(UTC).isoformat()]
+    assert len(hostile) == len(HOSTILE_BODIES) + 2
+    for row in hostile:
+        for column, cell in row.items():
+            assert not cell.startswith(FORMULA_START), (column, cell)
+    assert sorted(r["body"] for r in hostile) == sorted(
+        ["ok;=1+1", "'=1+1", "'+1+1", "'-1+1", "'@SUM(A1)", "'\t=1+1", "'\r=1+1", "see photo", "On my way"]
+    )
+    [photo] = [r for r in hostile if r["body"] == "see photo"]
+    assert photo["media_urls"] == "'=IMPORTXML(CONCAT(A1))"
+    [answer] = [r for r in hostile if r["body"] == "On my way"]
+    assert answer["author"] == '\'=HYPERLINK("https://evil.example")'
+    assert answer["error_message"] == "'@cmd|' /C calc'!A0"
+    assert answer["to"] == "'" + JANE  # a number is shown as the number, not summed
+    # Every field is quoted, so a spreadsheet that splits on ';' keeps "ok;=1+1" in one cell.
+    assert text.splitlines()[0] == ",".join(f'"{column}"' for column in CSV_COLUMNS)
+    assert '"ok;=1+1"' in text
 
 
 def test_the_html_is_escaped_printable_self_contained_and_in_the_firms_zone(store: Engine, tmp_path: Path) -> None:

@@ -24,10 +24,12 @@ from tests.support.firm import OMAR, TWILIO_SID, inbound_form, new_sid, settings
 MEDIA_URL = f"https://api.twilio.com/2010-04-01/Accounts/{TWILIO_SID}/Messages/MM{'0' * 32}/Media/ME{'1' * 32}"
 
 
-def text_in(engine: Engine, from_: str, body: str, at: datetime, *, media: bool = False) -> int:
+def text_in(
+    engine: Engine, from_: str, body: str, at: datetime, *, media: bool = False, media_url: str = MEDIA_URL
+) -> int:
     """A client's text through the webhook's store and the worker's intake; the stored message id."""
     s = settings()
-    extra = {"NumMedia": "1", "MediaUrl0": MEDIA_URL, "MediaContentType0": "image/jpeg"} if media else {}
+    extra = {"NumMedia": "1", "MediaUrl0": media_url, "MediaContentType0": "image/jpeg"} if media else {}
     with engine.begin() as conn:
         received = reception.receive(conn, reception.parse(inbound_form(from_, body, **extra), s), s, at)
     intake.drain(engine, s)
@@ -35,10 +37,24 @@ def text_in(engine: Engine, from_: str, body: str, at: datetime, *, media: bool 
     return received.message_id
 
 
-def reply(engine: Engine, matter_cms_id: str, body: str, at: datetime, s: Settings | None = None) -> int:
-    """A staff reply from the matter, accepted by Twilio and then reported sent and delivered."""
+def reply(
+    engine: Engine,
+    matter_cms_id: str,
+    body: str,
+    at: datetime,
+    s: Settings | None = None,
+    *,
+    actor: Actor | None = None,
+    outcome: dict[str, str] | None = None,
+) -> int:
+    """A staff reply from the matter, accepted by Twilio and then reported sent and delivered (or, with
+    `outcome`, the callback form fields of how it ended instead, e.g. undelivered with an error)."""
     queued = services.messages.send(
-        engine, s or settings(), matter_cms_id=matter_cms_id, body=body, actor=Actor("user:1:ann@firm.example")
+        engine,
+        s or settings(),
+        matter_cms_id=matter_cms_id,
+        body=body,
+        actor=actor or Actor("user:1:ann@firm.example"),
     )
     sid = new_sid()
     with engine.begin() as conn:
@@ -47,8 +63,9 @@ def reply(engine: Engine, matter_cms_id: str, body: str, at: datetime, s: Settin
             .where(messages.c.id == queued.id)
             .values(sid=sid, status="queued", sent_at=at, created_at=at, scheduled_for=None)
         )
-        for offset, state in enumerate(("sent", "delivered"), start=1):
-            delivery.apply(conn, {"MessageSid": sid, "MessageStatus": state}, at + timedelta(seconds=offset))
+        ending = outcome or {"MessageStatus": "delivered"}
+        for offset, fields in enumerate(({"MessageStatus": "sent"}, ending), start=1):
+            delivery.apply(conn, {"MessageSid": sid, **fields}, at + timedelta(seconds=offset))
     return queued.id
 
 

@@ -94,7 +94,9 @@ ROUTES: Final[tuple[Route, ...]] = (
         (201, "Stored and queued; the worker sends it.", {"message": services.messages.Queued}),
         description=(
             "Sends from the firm number to the matter client's primary readable phone, on that number's thread, "
-            "filed to the matter. Refusals as for sending in a thread, plus 422 `no_textable_number` and "
+            "filed to the matter. When that thread is on another matter (or waits in needs filing) the text "
+            "re-files it: attorneys and admins only (audited as `refile`), staff get 403 `forbidden_role`. "
+            "Refusals as for sending in a thread, plus 422 `no_textable_number` and "
             "`no_firm_number`. " + SEND_DESCRIPTION
         ),
         body=SendBody,

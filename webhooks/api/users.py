@@ -1,4 +1,5 @@
-"""`/api/users` and `/api/me`: the caller, and an admin's list of people, adding and disabling them."""
+"""`/api/users`, `/api/tokens` and `/api/me`: the caller, and an admin's list of people, adding and disabling
+them, and listing, revoking and rotating their API tokens."""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ from typing import Final
 from flask import Response
 
 from connector import queries, services
-from connector.queries.users import UserRecord
-from connector.services.users import Added
+from connector.queries.users import TokenRecord, UserRecord
+from connector.services.users import Added, Rotated
 from connector.staff.users import ADMIN_ROLES, User
 from webhooks.api.bodies import UserBody
 from webhooks.api.routing import Call, Route, json_response
@@ -39,6 +40,21 @@ def _add(call: Call) -> Response:
 def _disable(call: Call, user_id: int) -> Response:
     """Disable a person: their tokens stop working at once."""
     return json_response({"user": services.users.disable(app_state().engine, user_id, actor=call.actor)})
+
+
+def _tokens(call: Call, user_id: int) -> Response:
+    """A person's tokens: which one leaked is told by its first characters, never by the token."""
+    return json_response({"tokens": queries.users.tokens(app_state().engine, user_id)})
+
+
+def _revoke(call: Call, token_id: int) -> Response:
+    """End one token now; the person and their other tokens go on."""
+    return json_response({"token": services.users.revoke_token(app_state().engine, token_id, actor=call.actor)})
+
+
+def _rotate(call: Call, token_id: int) -> Response:
+    """Replace one token; the new one is in this answer and nowhere else."""
+    return json_response({"rotated": services.users.rotate_token(app_state().engine, token_id, actor=call.actor)}, 201)
 
 
 ROUTES: Final[tuple[Route, ...]] = (
@@ -85,6 +101,51 @@ ROUTES: Final[tuple[Route, ...]] = (
         description=(
             "Admins only. Their tokens are revoked; audited as `user_disabled`. 409 `already_disabled`, or "
             "`last_admin` for the last active admin."
+        ),
+        errors=(404, 409),
+        roles=ADMIN_ROLES,
+        tags=("users",),
+    ),
+    Route(
+        "GET",
+        "/users/<int:user_id>/tokens",
+        _tokens,
+        "listUserTokens",
+        "A person's API tokens",
+        (
+            200,
+            "Their tokens, oldest first, revoked ones included; never a token's secret.",
+            {"tokens": list[TokenRecord]},
+        ),
+        description="Admins only. `prefix` is the token's first characters, to tell which one leaked.",
+        errors=(404,),
+        roles=ADMIN_ROLES,
+        tags=("users",),
+    ),
+    Route(
+        "POST",
+        "/tokens/<int:token_id>/revoke",
+        _revoke,
+        "revokeToken",
+        "Revoke an API token",
+        (200, "The token, revoked: its next request gets 401.", {"token": TokenRecord}),
+        description=(
+            "Admins only. Audited as `token_revoked`. 409 `already_revoked`, or `last_admin` for the last active "
+            "admin's last token (rotate it instead)."
+        ),
+        errors=(404, 409),
+        roles=ADMIN_ROLES,
+        tags=("users",),
+    ),
+    Route(
+        "POST",
+        "/tokens/<int:token_id>/rotate",
+        _rotate,
+        "rotateToken",
+        "Rotate an API token",
+        (201, "The replacement token, shown this once; the old one gets 401 from now on.", {"rotated": Rotated}),
+        description=(
+            "Admins only. Audited as `token_rotated`; only the new token's hash is kept. 409 `already_revoked`."
         ),
         errors=(404, 409),
         roles=ADMIN_ROLES,

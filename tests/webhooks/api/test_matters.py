@@ -6,13 +6,14 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import datetime
+from typing import Any
 
 import pytest
 
-from connector.store.tables import legal_holds
+from connector.store.tables import filing_decisions, legal_holds, messages, outbox
 from connector.sync.ingest import mark_deleted
-from tests.support.firm import JANE, NOW
-from tests.webhooks.api.harness import Firm, audit_rows, count, error
+from tests.support.firm import JANE, NOW, OMAR
+from tests.webhooks.api.harness import Firm, audit_rows, count, error, text_in, thread_id_of
 
 
 def test_send_for_a_matter(firm: Firm) -> None:
@@ -24,6 +25,79 @@ def test_send_for_a_matter(firm: Firm) -> None:
     assert (thread["matter_cms_id"], thread["state"], thread["unread"]) == ("101", "filed", 0)
     missing = firm.attorney.post("/api/matters/nope/messages", {"body": "hello"})
     assert (missing.status_code, error(missing)["code"]) == (404, "not_found")
+
+
+def omar_thread(firm: Firm) -> dict[str, Any]:
+    thread: dict[str, Any] = firm.admin.get(f"/api/threads/{thread_id_of(firm.store, OMAR)}").get_json()["thread"]
+    return thread
+
+
+def texts_to_omar(firm: Firm) -> int:
+    return count(firm.store, messages, messages.c.to_number == OMAR, messages.c.direction == "outbound")
+
+
+def test_staff_cannot_move_a_thread_to_another_matter_by_texting_from_that_matter(firm: Firm) -> None:
+    text_in(firm.admin.client, OMAR, "about my case")  # Omar has two open matters: needs filing
+    waiting = firm.staff.post("/api/matters/202/messages", {"body": "Hi Omar, about your lease."})
+    assert (waiting.status_code, error(waiting)["code"]) == (403, "forbidden_role")
+    assert error(waiting)["details"]["thread_matter"] is None
+    assert (omar_thread(firm)["state"], omar_thread(firm)["matter_cms_id"]) == ("needs_filing", None)
+
+    assert (
+        firm.attorney.post(f"/api/threads/{omar_thread(firm)['id']}/refile", {"matter_cms_id": "201"}).status_code
+        == 200
+    )
+    refused = firm.staff.post("/api/matters/202/messages", {"body": "Hi Omar, about your lease."})
+    assert (refused.status_code, error(refused)["code"]) == (403, "forbidden_role")
+    assert error(refused)["details"] == {
+        "role": "staff",
+        "allowed": ["admin", "attorney"],
+        "thread_id": omar_thread(firm)["id"],
+        "thread_matter": "201",
+        "matter": "202",
+    }
+    assert (omar_thread(firm)["matter_cms_id"], omar_thread(firm)["filing_rule"]) == ("201", "manual")
+    assert texts_to_omar(firm) == 0  # nothing stored, nothing queued
+    assert count(firm.store, outbox) == 0
+    assert count(firm.store, filing_decisions, filing_decisions.c.rule == "sent_from_matter") == 0
+    assert [e.details["to_matter"] for e in audit_rows(firm.store, "refile")] == ["201"]
+
+    same = firm.staff.post("/api/matters/201/messages", {"body": "Hi Omar, about your DUI case."})
+    assert same.status_code == 201  # texting from the thread's own matter is a plain send
+    assert (omar_thread(firm)["matter_cms_id"], texts_to_omar(firm)) == ("201", 1)
+
+
+def test_an_attorney_texting_from_another_matter_moves_the_thread_and_it_is_audited_as_a_refile(firm: Firm) -> None:
+    text_in(firm.admin.client, OMAR, "about my case")
+    thread = omar_thread(firm)["id"]
+    assert firm.attorney.post(f"/api/threads/{thread}/refile", {"matter_cms_id": "201"}).status_code == 200
+    sent = firm.attorney.post(
+        "/api/matters/202/messages", {"body": "Hi Omar, about your lease."}, headers={"X-Request-Id": "lease-1"}
+    )
+    assert sent.status_code == 201
+    assert sent.get_json()["message"]["matter_cms_id"] == "202"
+    assert (omar_thread(firm)["matter_cms_id"], omar_thread(firm)["filing_rule"]) == ("202", "sent_from_matter")
+    moved = audit_rows(firm.store, "refile")[-1]
+    assert (moved.actor, moved.request_id, moved.subject_type, moved.subject_id, moved.matter_cms_id) == (
+        f"user:{firm.ids['attorney']}:attorney@firm.example",
+        "lease-1",
+        "thread",
+        str(thread),
+        "202",
+    )
+    assert moved.details == {
+        "from_matter": "201",
+        "to_matter": "202",
+        "via": "send",
+        "message_id": sent.get_json()["message"]["id"],
+    }
+
+
+def test_staff_texting_a_client_from_a_matter_for_the_first_time_starts_the_thread_on_that_matter(firm: Firm) -> None:
+    sent = firm.staff.post("/api/matters/202/messages", {"body": "Hi Omar, about your lease."})
+    assert sent.status_code == 201
+    assert (omar_thread(firm)["matter_cms_id"], omar_thread(firm)["filing_rule"]) == ("202", "sent_from_matter")
+    assert audit_rows(firm.store, "refile") == []
 
 
 def test_an_admin_exports_a_matter_and_the_export_is_audited(firm: Firm, jane: int) -> None:

@@ -6,10 +6,12 @@ import json
 from typing import Any
 
 import pytest
+import requests
 from sqlalchemy import select
 
 from connector.store.tables import api_tokens, audit_log, users
 from tests.webhooks.api.harness import Api, Firm, audit_rows, count, error
+from webhooks.server import ServerThread
 
 PAT = {"name": "Pat Paralegal", "email": "pat@firm.example", "role": "staff"}
 
@@ -208,3 +210,134 @@ def test_disabling_someone_the_store_does_not_hold_is_404(firm: Firm) -> None:
     assert (missing.status_code, error(missing)["code"]) == (404, "not_found")
     assert firm.admin.post("/api/users/pat@firm.example/disable").status_code == 404
     assert audit_rows(firm.store, "user_disabled") == []
+
+
+# -- API tokens: revoke and rotate -------------------------------------------------------------------------
+
+
+def over_http(server: ServerThread, token: str) -> tuple[int, str | None]:
+    """`GET /api/me` over real HTTP with a bearer token: the status and the error code, if any."""
+    response = requests.get(f"{server.url}/api/me", headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    return response.status_code, response.json().get("error", {}).get("code")
+
+
+def tokens_of(firm: Firm, user_id: int) -> list[dict[str, Any]]:
+    response = firm.admin.get(f"/api/users/{user_id}/tokens")
+    assert response.status_code == 200
+    listed: list[dict[str, Any]] = response.get_json()["tokens"]
+    return listed
+
+
+def stored_text(firm: Firm) -> str:
+    with firm.store.connect() as conn:
+        rows = [tuple(r) for r in conn.execute(select(api_tokens))] + [
+            tuple(r) for r in conn.execute(select(audit_log))
+        ]
+    return repr(rows)
+
+
+def test_over_http_a_revoked_token_and_a_disabled_persons_token_are_refused_on_their_next_request(
+    firm: Firm,
+) -> None:
+    pat, as_pat = add(firm, PAT)
+    quinn, as_quinn = add(firm, {"name": "Quinn Staff", "email": "quinn@firm.example", "role": "staff"})
+    [pat_token] = tokens_of(firm, pat["id"])
+    with ServerThread(firm.app) as server:
+        assert over_http(server, str(as_pat.token)) == (200, None)
+        assert over_http(server, str(as_quinn.token)) == (200, None)
+
+        revoke = requests.post(
+            f"{server.url}/api/tokens/{pat_token['id']}/revoke",
+            headers={"Authorization": f"Bearer {firm.admin.token}", "X-Request-Id": "leaked-1"},
+            timeout=10,
+        )
+        assert revoke.status_code == 200
+        assert revoke.json()["token"]["revoked_at"] is not None
+        assert over_http(server, str(as_pat.token)) == (401, "invalid_token")
+
+        disable = requests.post(
+            f"{server.url}/api/users/{quinn['id']}/disable",
+            headers={"Authorization": f"Bearer {firm.admin.token}"},
+            timeout=10,
+        )
+        assert disable.status_code == 200
+        assert over_http(server, str(as_quinn.token)) == (401, "invalid_token")
+        assert over_http(server, str(firm.staff.token)) == (200, None)  # colleagues are not affected
+
+    [entry] = audit_rows(firm.store, "token_revoked")
+    assert (entry.actor, entry.request_id, entry.subject_type, entry.subject_id) == (
+        f"user:{firm.ids['admin']}:admin@firm.example",
+        "leaked-1",
+        "api_token",
+        str(pat_token["id"]),
+    )
+    assert entry.details == {"user_id": pat["id"], "email": "pat@firm.example"}
+
+
+def test_rotating_a_token_ends_the_old_one_and_shows_the_new_one_once(firm: Firm) -> None:
+    pat, as_pat = add(firm, PAT)
+    [old] = tokens_of(firm, pat["id"])
+    assert old["prefix"] == str(as_pat.token)[: len(old["prefix"])]
+    response = firm.admin.post(f"/api/tokens/{old['id']}/rotate", headers={"X-Request-Id": "rotate-pat"})
+    assert response.status_code == 201
+    rotated = response.get_json()["rotated"]
+    assert rotated["user"] == pat
+    assert rotated["token"].startswith("ml_")
+    assert rotated["token"] != as_pat.token
+
+    assert as_pat.get("/api/me").status_code == 401
+    assert firm.anonymous.as_(rotated["token"]).get("/api/me").get_json()["user"] == pat
+    listed = tokens_of(firm, pat["id"])
+    assert [(t["id"], t["revoked_at"] is None) for t in listed] == [(old["id"], False), (rotated["token_id"], True)]
+    assert rotated["token"] not in json.dumps(listed)  # shown once: no listing holds it
+    assert rotated["token"] not in stored_text(firm)  # only its hash is kept
+    assert str(as_pat.token) not in stored_text(firm)
+
+    [entry] = audit_rows(firm.store, "token_rotated")
+    assert (entry.actor, entry.request_id, entry.subject_type, entry.subject_id) == (
+        f"user:{firm.ids['admin']}:admin@firm.example",
+        "rotate-pat",
+        "api_token",
+        str(old["id"]),
+    )
+    assert entry.details == {"user_id": pat["id"], "email": "pat@firm.example", "new_token_id": rotated["token_id"]}
+
+
+@pytest.mark.parametrize("role", ["staff", "attorney"])
+def test_only_admins_list_revoke_or_rotate_tokens_and_a_refusal_changes_nothing(firm: Firm, role: str) -> None:
+    caller: Api = getattr(firm, role)
+    [target] = tokens_of(firm, firm.ids["staff"])
+    for path in (
+        f"/api/users/{firm.ids['staff']}/tokens",
+        f"/api/tokens/{target['id']}/revoke",
+        f"/api/tokens/{target['id']}/rotate",
+    ):
+        refused = caller.call("GET" if path.endswith("tokens") else "POST", path)
+        assert (refused.status_code, error(refused)["code"]) == (403, "forbidden_role"), path
+    assert [(t["id"], t["revoked_at"]) for t in tokens_of(firm, firm.ids["staff"])] == [(target["id"], None)]
+    assert firm.staff.get("/api/me").status_code == 200
+    assert count(firm.store, api_tokens) == 3
+    assert audit_rows(firm.store, "token_revoked") == audit_rows(firm.store, "token_rotated") == []
+
+
+def test_a_revoked_token_is_neither_revoked_again_nor_rotated_and_an_unknown_one_is_404(firm: Firm) -> None:
+    [token] = tokens_of(firm, firm.ids["staff"])
+    assert firm.admin.post(f"/api/tokens/{token['id']}/revoke").status_code == 200
+    for action in ("revoke", "rotate"):
+        again = firm.admin.post(f"/api/tokens/{token['id']}/{action}")
+        assert (again.status_code, error(again)["code"]) == (409, "already_revoked"), action
+        missing = firm.admin.post(f"/api/tokens/999999/{action}")
+        assert (missing.status_code, error(missing)["code"]) == (404, "not_found"), action
+    assert firm.admin.get("/api/users/999999/tokens").status_code == 404
+    assert len(audit_rows(firm.store, "token_revoked")) == 1
+    assert count(firm.store, api_tokens) == 3
+
+
+def test_the_last_active_admins_last_token_is_rotated_not_revoked(firm: Firm) -> None:
+    [token] = tokens_of(firm, firm.ids["admin"])
+    refused = firm.admin.post(f"/api/tokens/{token['id']}/revoke")
+    assert (refused.status_code, error(refused)["code"]) == (409, "last_admin")
+    assert firm.admin.get("/api/me").status_code == 200
+    rotated = firm.admin.post(f"/api/tokens/{token['id']}/rotate").get_json()["rotated"]
+    assert firm.admin.get("/api/me").status_code == 401
+    assert firm.anonymous.as_(rotated["token"]).get("/api/me").status_code == 200
