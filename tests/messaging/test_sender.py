@@ -165,6 +165,48 @@ def test_accepted_but_the_answer_lost_is_found_at_twilio_and_not_sent_again(
     assert outcomes == ["adopted"]
 
 
+def test_answers_lost_while_twilio_queues_the_texts_are_adopted_and_each_text_goes_once(
+    store: Engine, twilio: TwilioServer
+) -> None:
+    """A burst from a long code waits in Twilio's queue (`queued`, no `date_sent`); losing the answers to its
+    creates must not make the retries send the texts again."""
+    settings = settings_for(twilio)
+    twilio.state.send_rate = 1 / 45  # each text after the first waits 45 s in the number's queue
+    bodies = [f"Update {n} on your case" for n in range(5)]
+    twilio.state.faults.add(twilio_fault("applied_lost", times=len(bodies)))
+    queued = [services.messages.send(store, settings, to=JANE, body=b, actor=Actor("test")).id for b in bodies]
+    assert send_due(store, settings).retried == len(bodies)
+    assert [m["status"] for m in twilio.state.messages(to=JANE)].count("queued") == len(bodies) - 1
+    make_due(store)
+    assert send_due(store, settings).adopted == len(bodies)
+    make_due(store)
+    assert send_due(store, settings).sent == 0
+    at_twilio = twilio.state.messages(to=JANE)
+    assert sorted(m["body"] for m in at_twilio) == bodies  # the client gets each text once
+    assert {row(store, i).sid for i in queued} == {m["sid"] for m in at_twilio}
+
+
+def test_a_text_sent_again_is_not_mistaken_for_the_same_words_sent_before(store: Engine, twilio: TwilioServer) -> None:
+    """The firm texts "Call me" twice; the second create is lost before Twilio has it. The look-up must not
+    take the first "Call me" for the second: the second is sent."""
+    settings = settings_for(twilio)
+    earlier = services.messages.send(store, settings, to=JANE, body="Call me", actor=Actor("test"))
+    assert send_due(store, settings).sent == 1
+    twilio.state.faults.add(twilio_fault("drop"))
+    again = services.messages.send(store, settings, to=JANE, body="Call me", actor=Actor("test"))
+    assert send_due(store, settings).retried == 1
+    make_due(store)
+    assert send_due(store, settings).sent == 1
+    at_twilio = twilio.state.messages(to=JANE)
+    assert [m["body"] for m in at_twilio] == ["Call me", "Call me"]
+    assert {row(store, earlier.id).sid, row(store, again.id).sid} == {m["sid"] for m in at_twilio}
+    with store.connect() as conn:
+        outcomes = conn.execute(
+            select(send_attempts.c.outcome).where(send_attempts.c.message_id == again.id).order_by(send_attempts.c.id)
+        ).scalars()
+        assert list(outcomes) == ["not_sent", "sent"]
+
+
 def test_a_dropped_connection_before_twilio_created_anything_is_sent_on_the_next_round(
     store: Engine, twilio: TwilioServer
 ) -> None:
@@ -301,15 +343,15 @@ def test_a_stop_that_lands_while_an_unanswered_attempt_is_looked_up_blocks_the_t
 
         def client_that_hears_a_stop(for_settings: Settings) -> Any:
             client = make_client(for_settings)
-            look_up = client.messages.list
+            look_up = client.messages.stream
 
             def list_while_the_client_says_stop(**kwargs: Any) -> Any:
-                found = look_up(**kwargs)
+                found = list(look_up(**kwargs))
                 reply = twilio.state.inbound(f"{app.url}/webhooks/twilio/sms", from_=JANE, to=FIRM_NUMBER, body=stop)
                 answers.append(reply.status_code)
-                return found
+                return iter(found)
 
-            client.messages.list = list_while_the_client_says_stop  # type: ignore[method-assign]
+            client.messages.stream = list_while_the_client_says_stop  # type: ignore[method-assign]
             return client
 
         make_due(store)
