@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine, func, select, update
 
-from connector import services
+from connector import const, services
 from connector.errors import Kind, MatterlineError
 from connector.guardrails import optouts
-from connector.messaging.sender import send_due
+from connector.jobs import outbox as outbox_queue
+from connector.messaging import intake
+from connector.messaging.sender import make_client, send_due
 from connector.sandbox import (
     SANDBOX_ACCOUNT_SID,
     SANDBOX_AUTH_TOKEN,
@@ -23,6 +32,7 @@ from connector.sandbox import (
 )
 from connector.settings import Settings
 from connector.staff.users import Actor
+from connector.store.engine import utcnow
 from connector.store.tables import audit_log, messages, opt_outs, outbox, send_attempts
 from tests.support.firm import FIRM_NUMBER, JANE, OMAR, seed
 from tests.support.firm import settings as firm_settings
@@ -281,7 +291,7 @@ def test_the_ledger_survives_as_an_append_only_record(store: Engine, twilio: Twi
 
 
 def test_a_send_waits_while_the_recipients_newest_text_is_not_taken_in(store: Engine, twilio: TwilioServer) -> None:
-    from connector.messaging import intake, reception
+    from connector.messaging import reception
     from connector.store.engine import utcnow
 
     settings = settings_for(twilio)
@@ -329,8 +339,6 @@ def test_a_stop_that_lands_while_an_unanswered_attempt_is_looked_up_blocks_the_t
     the webhook answers 200. Twilio has no such message, and the text must not go: the opt-out (or the
     client's text still waiting for intake) is checked in the transaction that records the new attempt.
     """
-    from connector.messaging import intake
-    from connector.messaging.sender import make_client
 
     app_settings = settings_for(twilio)
     with ServerThread(create_app(app_settings, store)) as app:
@@ -394,3 +402,98 @@ def test_a_delivery_error_without_twilios_words_gets_its_meaning(store: Engine, 
         30006,
         "landline or unreachable carrier: call instead",
     )
+
+
+# -- several workers at once ----------------------------------------------------------------------------
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+def started_attempts(engine: Engine) -> int:
+    return count(engine, send_attempts, send_attempts.c.outcome == "started")
+
+
+def flush(engine: Engine, settings: Settings) -> None:
+    """Every claim and lease long over: whatever is left goes, or is found at Twilio."""
+    later = utcnow() + const.SEND_CLAIM + const.LEASE
+    send_due(engine, settings, now=later)
+    assert count(engine, outbox, outbox.c.state == "pending") == 0
+
+
+def test_a_second_worker_never_sends_a_text_the_first_is_still_sending(
+    store: Engine, twilio: TwilioServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Worker A leases both texts; Twilio is slow to take the first, and A's leases run out meanwhile. Worker B
+    then takes the jobs: it must leave the text A is sending alone, and send the other once."""
+    monkeypatch.setattr(outbox_queue, "LEASE", timedelta(seconds=1))  # the two minutes, in a test's time
+    settings = settings_for(twilio)
+    twilio.state.faults.add(twilio_fault("slow", delay=3.0))
+    first = services.messages.send(store, settings, to=JANE, body="First: your hearing moved", actor=Actor("t"))
+    second = services.messages.send(store, settings, to=OMAR, body="Second: sign the letter", actor=Actor("t"))
+    errors: list[BaseException] = []
+
+    def worker(owner: str) -> None:
+        try:
+            send_due(store, settings, owner=owner)
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    a = threading.Thread(target=worker, args=("worker-a",))
+    a.start()
+    wait_for(lambda: started_attempts(store) == 1)  # A's call for the first text is under way
+    time.sleep(1.2)  # A's leases are over
+    b = threading.Thread(target=worker, args=("worker-b",))
+    b.start()
+    a.join(30)
+    b.join(30)
+    assert errors == []
+    flush(store, settings)
+    assert sorted(m["body"] for m in twilio.state.messages()) == [
+        "First: your hearing moved",
+        "Second: sign the letter",
+    ]
+    assert {row(store, first.id).sid, row(store, second.id).sid} == {m["sid"] for m in twilio.state.messages()}
+
+
+KILLED_WORKER = """
+import sys
+from connector.messaging.sender import send_due
+from connector.store import make_engine
+from tests.support.firm import settings
+send_due(make_engine(sys.argv[1]), settings(
+    TWILIO_ACCOUNT_SID=sys.argv[2], TWILIO_AUTH_TOKEN=sys.argv[3], MATTERLINE_TWILIO_API_URL=sys.argv[4],
+    MATTERLINE_PUBLIC_URL="",
+))
+"""
+
+
+def test_a_worker_killed_mid_call_leaves_its_text_to_be_found_at_twilio_once_its_claim_ends(
+    store: Engine, twilio: TwilioServer, db_url: str
+) -> None:
+    settings = settings_for(twilio)
+    twilio.state.send_rate = 1 / 600  # after this first text, the firm number's next waits in Twilio's queue
+    services.messages.send(store, settings, to=OMAR, body="Your file is ready", actor=Actor("t"))
+    assert send_due(store, settings).sent == 1
+    twilio.state.faults.add(twilio_fault("slow", delay=1.5))
+    queued = services.messages.send(store, settings, to=JANE, body="Your deposition is Friday", actor=Actor("t"))
+    worker = subprocess.Popen(
+        [sys.executable, "-c", KILLED_WORKER, db_url, SANDBOX_ACCOUNT_SID, SANDBOX_AUTH_TOKEN, twilio.origin],
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )
+    try:
+        wait_for(lambda: started_attempts(store) == 1, timeout=30)
+        wait_for(lambda: twilio.state.stats.snapshot()["faults_fired"] == 1)  # Twilio has the create: slow to answer
+    finally:
+        os.kill(worker.pid, signal.SIGKILL)
+        worker.wait(10)
+    wait_for(lambda: len(twilio.state.messages(to=JANE)) == 1)  # Twilio had the request: it creates the text
+    assert send_due(store, settings).sent == 0  # the dead worker's claim and lease still stand
+    assert row(store, queued.id).status == "pending"
+    later = send_due(store, settings, now=utcnow() + const.SEND_CLAIM + const.LEASE)
+    assert (later.adopted, later.sent) == (1, 0)
+    assert [(m["sid"], m["status"]) for m in twilio.state.messages(to=JANE)] == [(row(store, queued.id).sid, "queued")]
