@@ -497,3 +497,60 @@ def test_a_worker_killed_mid_call_leaves_its_text_to_be_found_at_twilio_once_its
     later = send_due(store, settings, now=utcnow() + const.SEND_CLAIM + const.LEASE)
     assert (later.adopted, later.sent) == (1, 0)
     assert [(m["sid"], m["status"]) for m in twilio.state.messages(to=JANE)] == [(row(store, queued.id).sid, "queued")]
+
+
+@pytest.mark.parametrize("stop", ["STOP", "please stop texting me"])
+def test_no_text_whose_create_starts_after_a_stop_is_answered_exists(
+    store: Engine, twilio: TwilioServer, stop: str
+) -> None:
+    """A worker sends a burst while the client's STOP (a keyword, or in words) is answered 200 over HTTP by the
+    signed webhook. No create the worker starts after that 200 may be a text to the client (the one
+    confirmation a STOP in words is owed aside); each text either went before, or is blocked."""
+    twilio.state.builtin_opt_out = False  # our own ledger, not Twilio's block list, must stop the texts
+    bodies = [f"Note {n} about your case" for n in range(12)]
+    twilio.state.faults.add(twilio_fault("slow", delay=0.15, times=len(bodies)))
+    app_settings = settings_for(twilio)
+    with ServerThread(create_app(app_settings, store)) as app:
+        settings = settings_for(twilio, public_url=app.url)
+        queued = [services.messages.send(store, settings, to=JANE, body=b, actor=Actor("t")).id for b in bodies]
+        creates: list[tuple[float, str]] = []  # (when the worker's create started, its body)
+
+        def watched_client(for_settings: Settings) -> Any:
+            client = make_client(for_settings)
+            create = client.messages.create
+
+            def timed_create(**kwargs: Any) -> Any:
+                creates.append((time.monotonic(), str(kwargs.get("body"))))
+                return create(**kwargs)
+
+            client.messages.create = timed_create  # type: ignore[method-assign]
+            return client
+
+        done = threading.Event()
+        errors: list[BaseException] = []
+
+        def worker() -> None:
+            try:
+                while not done.is_set():
+                    intake.drain(store, settings)
+                    send_due(store, settings, client_factory=watched_client)
+                    time.sleep(0.05)
+            except BaseException as exc:  # reported below
+                errors.append(exc)
+
+        running = threading.Thread(target=worker)
+        running.start()
+        wait_for(lambda: len(creates) >= 3)
+        answer = twilio.state.inbound(f"{app.url}/webhooks/twilio/sms", from_=JANE, to=FIRM_NUMBER, body=stop)
+        answered = time.monotonic()
+        assert answer.status_code == 200
+        wait_for(lambda: all(row(store, i).status not in const.UNSENT_STATUSES for i in queued), timeout=30)
+        done.set()
+        running.join(30)
+    assert errors == []
+    after = [body for started, body in creates if started > answered and body in bodies]
+    assert after == []
+    went = {m["body"] for m in twilio.state.messages(to=JANE)}
+    statuses = [row(store, i).status for i in queued]
+    assert all((status == "blocked") == (body not in went) for body, status in zip(bodies, statuses, strict=True))
+    assert 3 <= len(went & set(bodies)) < len(bodies)
