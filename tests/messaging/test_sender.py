@@ -79,6 +79,17 @@ def make_due(engine: Engine) -> None:
         conn.execute(update(outbox).values(next_attempt_at=outbox.c.created_at))
 
 
+def assert_no_body_kept_in_errors(engine: Engine, *bodies: str) -> None:
+    """What the queue and the attempts say about a failure never repeats what the client was told."""
+    with engine.connect() as conn:
+        texts = [
+            *conn.execute(select(outbox.c.last_error)).scalars(),
+            *conn.execute(select(send_attempts.c.detail)).scalars(),
+        ]
+    assert any(texts)
+    assert [t for t in texts if t and any(body in t for body in bodies)] == []
+
+
 def count(engine: Engine, table: Any, *where: Any) -> int:
     with engine.connect() as conn:
         return int(conn.execute(select(func.count()).select_from(table).where(*where)).scalar_one())
@@ -194,6 +205,7 @@ def test_answers_lost_while_twilio_queues_the_texts_are_adopted_and_each_text_go
     at_twilio = twilio.state.messages(to=JANE)
     assert sorted(m["body"] for m in at_twilio) == bodies  # the client gets each text once
     assert {row(store, i).sid for i in queued} == {m["sid"] for m in at_twilio}
+    assert_no_body_kept_in_errors(store, *bodies)
 
 
 def test_a_text_sent_again_is_not_mistaken_for_the_same_words_sent_before(store: Engine, twilio: TwilioServer) -> None:
@@ -215,6 +227,7 @@ def test_a_text_sent_again_is_not_mistaken_for_the_same_words_sent_before(store:
             select(send_attempts.c.outcome).where(send_attempts.c.message_id == again.id).order_by(send_attempts.c.id)
         ).scalars()
         assert list(outcomes) == ["not_sent", "sent"]
+    assert_no_body_kept_in_errors(store, "Call me")
 
 
 def test_a_dropped_connection_before_twilio_created_anything_is_sent_on_the_next_round(
