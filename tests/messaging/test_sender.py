@@ -492,7 +492,9 @@ def test_a_worker_killed_mid_call_leaves_its_text_to_be_found_at_twilio_once_its
     twilio.state.send_rate = 1 / 600  # after this first text, the firm number's next waits in Twilio's queue
     services.messages.send(store, settings, to=OMAR, body="Your file is ready", actor=Actor("t"))
     assert send_due(store, settings).sent == 1
-    twilio.state.faults.add(twilio_fault("slow", delay=1.5))
+    twilio.state.faults.add(
+        twilio_fault("slow", delay=5.0)
+    )  # room to kill the worker while it waits, even on a busy box
     queued = services.messages.send(store, settings, to=JANE, body="Your deposition is Friday", actor=Actor("t"))
     worker = subprocess.Popen(
         [sys.executable, "-c", KILLED_WORKER, db_url, SANDBOX_ACCOUNT_SID, SANDBOX_AUTH_TOKEN, twilio.origin],
@@ -504,7 +506,7 @@ def test_a_worker_killed_mid_call_leaves_its_text_to_be_found_at_twilio_once_its
     finally:
         os.kill(worker.pid, signal.SIGKILL)
         worker.wait(10)
-    wait_for(lambda: len(twilio.state.messages(to=JANE)) == 1)  # Twilio had the request: it creates the text
+    wait_for(lambda: len(twilio.state.messages(to=JANE)) == 1, timeout=30)  # Twilio had the request: it creates it
     assert send_due(store, settings).sent == 0  # the dead worker's claim and lease still stand
     assert row(store, queued.id).status == "pending"
     later = send_due(store, settings, now=utcnow() + const.SEND_CLAIM + const.LEASE)
@@ -520,8 +522,8 @@ def test_no_text_whose_create_starts_after_a_stop_is_answered_exists(
     signed webhook. No create the worker starts after that 200 may be a text to the client (the one
     confirmation a STOP in words is owed aside); each text either went before, or is blocked."""
     twilio.state.builtin_opt_out = False  # our own ledger, not Twilio's block list, must stop the texts
-    bodies = [f"Note {n} about your case" for n in range(12)]
-    twilio.state.faults.add(twilio_fault("slow", delay=0.15, times=len(bodies)))
+    bodies = [f"Note {n} about your case" for n in range(15)]
+    twilio.state.faults.add(twilio_fault("slow", delay=0.3, times=len(bodies)))
     app_settings = settings_for(twilio)
     with ServerThread(create_app(app_settings, store)) as app:
         settings = settings_for(twilio, public_url=app.url)
