@@ -36,6 +36,14 @@ BOOKMARK_OVERLAP: Final = timedelta(minutes=5)
 # -- the worker and its queue -------------------------------------------------------------------------
 # A leased outbox job is another worker's to take after this long (a crashed worker's lease expires).
 LEASE: Final = timedelta(minutes=2)
+# A call to Twilio's create is its worker's alone this long (well past the longest call TWILIO_TIMEOUT
+# allows); a second worker leaves the text alone until then, and looks it up at Twilio after.
+SEND_CLAIM: Final = timedelta(minutes=2)
+# How many send jobs one round leases; each lease is renewed just before its call, so a slow batch never
+# lets a text still being sent go to another worker.
+SEND_BATCH: Final = 50
+# How many of a recipient's messages the sender reads per page when it looks an unanswered create up.
+LOOK_UP_PAGE: Final = 50
 # How many waiting inbound texts one intake transaction threads and files.
 INTAKE_BATCH: Final = 200
 # While a client's newest text waits for intake, a send to them waits this long and looks again.

@@ -88,6 +88,21 @@ def _owned(job: Job, owner: str) -> Any:
     return and_(outbox.c.id == job.id, outbox.c.lease_owner == owner)
 
 
+def renew(conn: Connection, job: Job, owner: str, *, now: datetime | None = None) -> bool:
+    """Extend `owner`'s lease on a job still waiting for it; False when another worker has taken it since.
+
+    Called just before the job's work leaves the building, in the transaction that records it: a lease that
+    ran out while earlier jobs of the batch were slow is either renewed here or already someone else's.
+    """
+    moment = now or utcnow()
+    renewed = conn.execute(
+        update(outbox)
+        .where(_owned(job, owner), outbox.c.state == "pending")
+        .values(leased_until=moment + LEASE, updated_at=moment)
+    )
+    return bool(renewed.rowcount)
+
+
 def complete(conn: Connection, job: Job, owner: str, *, now: datetime | None = None) -> None:
     """The job is done; written in the same transaction as its result."""
     conn.execute(

@@ -1,14 +1,18 @@
-"""The worker's side of sending: one text to Twilio, never twice.
+"""The worker's side of sending: one text to Twilio, never twice, never after STOP.
 
-Each call to Twilio's create is recorded before it is made. When a call ends without an answer (a
-timeout, a dropped connection, a 5xx), the next attempt first looks the message up at Twilio (list by
-To and date, match the body) and adopts it if it went; only when Twilio has no such message is the
-text sent again.
+Each call to Twilio's create is recorded before it is made, as an attempt its worker claims for the
+length of the call: another worker that meets the text meanwhile leaves it alone. When a call ends
+without an answer (a timeout, a dropped connection, a 5xx, a worker killed mid-call), the next attempt
+first looks the message up at Twilio and adopts it if Twilio has it; only when Twilio has no such
+message is the text sent again. The look-up goes by what Twilio records at once (the recipient, the
+sender, the body, the creation time), never by `date_sent`, which stays empty while Twilio queues a text.
 """
 
 from __future__ import annotations
 
+import os
 import socket
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,7 +25,16 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
 from connector.compliance import audit
-from connector.const import DEFAULT_TWILIO_API_URL, LOGGER, TWILIO_CLOCK_SKEW, TWILIO_TIMEOUT, UNSENT_STATUSES
+from connector.const import (
+    DEFAULT_TWILIO_API_URL,
+    LOGGER,
+    LOOK_UP_PAGE,
+    SEND_BATCH,
+    SEND_CLAIM,
+    TWILIO_CLOCK_SKEW,
+    TWILIO_TIMEOUT,
+    UNSENT_STATUSES,
+)
 from connector.guardrails import optouts, pipeline
 from connector.jobs import kinds, outbox
 from connector.messaging import twilio_errors
@@ -70,11 +83,15 @@ def send_due(
     *,
     client_factory: ClientFactory = make_client,
     owner: str | None = None,
-    limit: int = 50,
+    limit: int = SEND_BATCH,
     now: datetime | None = None,
 ) -> SendCounts:
-    """Send every text that is due (at `now`, by default the clock's); returns what happened."""
-    owner = owner or f"{socket.gethostname()}:{id(engine)}"
+    """Send every text that is due (at `now`, by default the clock's); returns what happened.
+
+    `owner` names this round in leases and claims; by default it is unique to the round, so two rounds (two
+    threads, two processes, two hosts) never take each other's claims for their own.
+    """
+    owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
     counts = SendCounts()
     jobs = outbox.lease(engine, owner, kinds=(kinds.SEND,), limit=limit, now=now)
     if not jobs:
@@ -157,31 +174,11 @@ def _send_one(
         if message is None or message.status not in UNSENT_STATUSES:
             outbox.complete(conn, job, owner, now=now)
             return
-        unresolved = conn.execute(
-            select(send_attempts.c.id, send_attempts.c.started_at)
-            .where(send_attempts.c.message_id == message_id, send_attempts.c.outcome.in_(("started", "ambiguous")))
-            .order_by(send_attempts.c.id)
-        ).all()
-    if unresolved:
-        # An earlier attempt got no answer: Twilio may have sent it. Look before sending again.
-        found = _look_up(client, settings, message, unresolved[0].started_at)
-        with engine.begin() as conn:
-            attempt_ids = [a.id for a in unresolved]
-            if found is not None:
-                _accepted(conn, message, found, now)
-                conn.execute(
-                    update(send_attempts)
-                    .where(send_attempts.c.id.in_(attempt_ids))
-                    .values(outcome="adopted", sid=found.sid)
-                )
-                outbox.complete(conn, job, owner, now=now)
-                counts.adopted += 1
-                return
-            conn.execute(
-                update(send_attempts)
-                .where(send_attempts.c.id.in_(attempt_ids))
-                .values(outcome="not_sent", detail="Twilio has no such message")
-            )
+        unresolved = _unresolved(conn, message_id)
+        if _leave_alone(conn, job, owner, unresolved, now, counts):
+            return
+    if unresolved and not _resolve(engine, settings, client, job, owner, message, unresolved, now, counts):
+        return
     with engine.begin() as conn:
         # The guardrails' last word, in the transaction that records the attempt, on the locked row, after
         # any look-up and immediately before the call: a STOP, a withdrawal or a cancel that committed
@@ -189,6 +186,12 @@ def _send_one(
         current = _locked(conn, message_id)
         if current is None or current.status not in UNSENT_STATUSES:
             outbox.complete(conn, job, owner, now=now)
+            return
+        # The job is still this worker's (its lease may have run out while earlier texts of the batch were
+        # slow, and another worker may have it now), and no other worker's call for this text is under way.
+        if not outbox.renew(conn, job, owner, now=now) or _leave_alone(
+            conn, job, owner, _unresolved(conn, message_id), now, counts
+        ):
             return
         verdict = pipeline.at_send(conn, settings, current, now)
         if verdict.action == "block":
@@ -203,7 +206,13 @@ def _send_one(
         attempt_id = int(
             conn.execute(
                 insert(send_attempts)
-                .values(message_id=message_id, started_at=now, outcome="started")
+                .values(
+                    message_id=message_id,
+                    started_at=now,
+                    outcome="started",
+                    owner=owner,
+                    claimed_until=now + SEND_CLAIM,
+                )
                 .returning(send_attempts.c.id)
             ).scalar_one()
         )
@@ -240,6 +249,95 @@ def _send_one(
     counts.sent += 1
 
 
+def _unresolved(conn: Connection, message_id: int) -> list[Any]:
+    """The text's attempts that got no answer yet (one may still be under way), oldest first."""
+    return list(
+        conn.execute(
+            select(
+                send_attempts.c.id,
+                send_attempts.c.started_at,
+                send_attempts.c.outcome,
+                send_attempts.c.owner,
+                send_attempts.c.claimed_until,
+            )
+            .where(send_attempts.c.message_id == message_id, send_attempts.c.outcome.in_(("started", "ambiguous")))
+            .order_by(send_attempts.c.id)
+        ).all()
+    )
+
+
+def _leave_alone(
+    conn: Connection, job: outbox.Job, owner: str, unresolved: list[Any], now: datetime, counts: SendCounts
+) -> bool:
+    """True (and the job put back, untried) when another worker's call for this text is still under way.
+
+    Its answer decides whether the text went; looking it up now could find nothing only because that
+    call has not reached Twilio yet, and sending again would text the client twice.
+    """
+    claims = [
+        a.claimed_until
+        for a in unresolved
+        if a.outcome == "started" and a.owner != owner and a.claimed_until is not None and a.claimed_until > now
+    ]
+    if not claims:
+        return False
+    outbox.defer(conn, job, owner, "another worker is sending this text", delay=max(claims) - now, now=now)
+    counts.retried += 1
+    return True
+
+
+def _resolve(
+    engine: Engine,
+    settings: Settings,
+    client: Client,
+    job: outbox.Job,
+    owner: str,
+    message: Any,
+    unresolved: list[Any],
+    now: datetime,
+    counts: SendCounts,
+) -> bool:
+    """Earlier attempts got no answer: adopt the message Twilio made for them, if any. True when none went."""
+    found = _look_up(client, message, unresolved[0].started_at)
+    attempt_ids = [a.id for a in unresolved]
+    with engine.begin() as conn:
+        current = _locked(conn, message.id)
+        if current is None or current.status not in UNSENT_STATUSES:
+            outbox.complete(conn, job, owner, now=now)
+            return False
+        adopted = _first_unclaimed(conn, message.id, found)
+        if adopted is not None:
+            _accepted(conn, current, adopted, now)
+            conn.execute(
+                update(send_attempts)
+                .where(send_attempts.c.id.in_(attempt_ids))
+                .values(outcome="adopted", sid=adopted.sid, claimed_until=None)
+            )
+            outbox.complete(conn, job, owner, now=now)
+            counts.adopted += 1
+            return False
+        conn.execute(
+            update(send_attempts)
+            .where(send_attempts.c.id.in_(attempt_ids))
+            .values(outcome="not_sent", detail="Twilio has no such message", claimed_until=None)
+        )
+    return True
+
+
+def _first_unclaimed(conn: Connection, message_id: int, found: list[Any]) -> Any:
+    """The oldest of the messages found that no other text of ours already is (the same words sent before)."""
+    sids = [candidate.sid for candidate in found]
+    if not sids:
+        return None
+    taken = set(conn.execute(select(messages.c.sid).where(messages.c.sid.in_(sids))).scalars())
+    taken |= set(
+        conn.execute(
+            select(send_attempts.c.sid).where(send_attempts.c.sid.in_(sids), send_attempts.c.message_id != message_id)
+        ).scalars()
+    )
+    return next((candidate for candidate in reversed(found) if candidate.sid not in taken), None)
+
+
 def _create_args(settings: Settings, message: Any) -> dict[str, Any]:
     args: dict[str, Any] = {"to": message.to_number}
     if message.body:
@@ -257,15 +355,30 @@ def _create_args(settings: Settings, message: Any) -> dict[str, Any]:
     return args
 
 
-def _look_up(client: Client, settings: Settings, message: Any, since: datetime) -> Any:
-    """The message Twilio created for an unanswered attempt, if it did."""
-    kwargs: dict[str, Any] = {"to": message.to_number, "date_sent_after": since - TWILIO_CLOCK_SKEW, "limit": 50}
-    if not message.from_number.startswith("MG"):
+def _look_up(client: Client, message: Any, since: datetime) -> list[Any]:
+    """The messages Twilio created, since an unanswered attempt began, that may be this text: newest first.
+
+    Twilio's list filters only by To, From and DateSent, and a message waiting in its queue has no
+    `date_sent` yet; so the recipient's messages are read newest first, without a date filter, until one
+    was created before the attempt (less the clock skew between us and Twilio), and matched on what a
+    create sets at once: direction, sender (number or Messaging Service) and body.
+    """
+    floor = since - TWILIO_CLOCK_SKEW
+    service = message.from_number.startswith("MG")
+    kwargs: dict[str, Any] = {"to": message.to_number, "page_size": LOOK_UP_PAGE}
+    if not service:
         kwargs["from_"] = message.from_number
-    for candidate in client.messages.list(**kwargs):
-        if (candidate.body or "") == (message.body or "") and str(candidate.direction or "").startswith("outbound"):
-            return candidate
-    return None
+    found: list[Any] = []
+    for candidate in client.messages.stream(**kwargs):
+        if candidate.date_created is not None and candidate.date_created < floor:
+            break
+        if not str(candidate.direction or "").startswith("outbound"):
+            continue
+        if service and candidate.messaging_service_sid != message.from_number:
+            continue
+        if (candidate.body or "") == (message.body or ""):
+            found.append(candidate)
+    return found
 
 
 def _accepted(conn: Connection, message: Any, created: Any, now: datetime) -> None:

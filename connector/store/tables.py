@@ -399,10 +399,13 @@ send_attempts = Table(
     Column("id", Integer, primary_key=True),
     Column("message_id", Integer, ForeignKey("messages.id", ondelete="CASCADE"), nullable=False, index=True),
     Column("started_at", UTCDateTime(), nullable=False),
-    Column("outcome", String(16), nullable=False),  # started | sent | refused | ambiguous | adopted
+    Column("outcome", String(16), nullable=False),  # started | sent | refused | ambiguous | adopted | not_sent
     Column("sid", String(64)),
     Column("error_code", Integer),
     Column("detail", Text),
+    # A call under way is its worker's alone until then; after that (a worker killed mid-call) it is looked up.
+    Column("owner", String(128)),
+    Column("claimed_until", UTCDateTime()),
 )
 
 # Append-only and hash-chained: each entry holds the hash of the one before; no message bodies.

@@ -355,6 +355,35 @@ def test_list_filters(server: TwilioServer, clock: Clock, params: dict[str, str]
     assert [m["body"] for m in answer.json()["messages"]] == expected
 
 
+def test_a_long_code_sends_one_message_a_second_and_a_queued_one_has_no_date_sent(
+    server: TwilioServer, client: Client, clock: Clock
+) -> None:
+    """Twilio queues what a number cannot send yet: `queued`, no `date_sent`, invisible to `DateSent` filters."""
+    requests.post(f"{server.origin}/_sandbox/settings", json={"send_rate": 1}, timeout=10).raise_for_status()
+    first, second, third = (send(client, to=to, body=f"text {n}") for n, to in enumerate((ALICE, BOB, CAROL)))
+    from_the_pool = client.messages.create(
+        to=ALICE, body="via the service", messaging_service_sid=SANDBOX_MESSAGING_SERVICE_SID
+    )
+    sent_since = {"DateSent>": START.isoformat()}
+
+    def shown(sid: str) -> tuple[str, datetime | None]:
+        fetched = client.messages(sid).fetch()
+        return fetched.status, fetched.date_sent
+
+    assert shown(first.sid) == ("delivered", START)
+    assert [shown(m.sid) for m in (second, third)] == [("queued", None), ("queued", None)]
+    assert shown(from_the_pool.sid) == ("delivered", START)  # another number, its own queue
+    listed = requests.get(server.url("/Messages.json"), params=sent_since, auth=AUTH, timeout=10).json()
+    assert sorted(m["body"] for m in listed["messages"]) == ["text 0", "via the service"]
+    assert [m.sid for m in client.messages.list(to=BOB)] == [second.sid]  # listed without a date: it is there
+    clock.tick(1)
+    assert shown(second.sid) == ("delivered", START + timedelta(seconds=1))
+    assert shown(third.sid)[0] == "queued"
+    clock.tick(1)
+    assert shown(third.sid) == ("delivered", START + timedelta(seconds=2))
+    assert [c.status for c in server.state.pending_callbacks() if c.sid == third.sid] == []  # no callback URL
+
+
 def test_a_bad_list_filter_is_a_400(server: TwilioServer) -> None:
     answer = requests.get(server.url("/Messages.json"), params={"DateSent>": "soon"}, auth=AUTH, timeout=10)
     assert answer.status_code == 400

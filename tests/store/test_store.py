@@ -7,12 +7,12 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, column, insert, select, table, update
 from sqlalchemy.exc import StatementError
 
 from connector import const
 from connector.store import current_revision, head_revision, make_engine, upgrade
-from connector.store.tables import sync_state
+from connector.store.tables import UTCDateTime, send_attempts, sync_state
 
 
 def test_sqlite_runs_in_wal_with_a_busy_timeout(sqlite_engine: Engine) -> None:
@@ -86,4 +86,48 @@ def test_sqlite_commits_are_durable_before_anything_is_acknowledged(tmp_path: Pa
     with engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
+    engine.dispose()
+
+
+def test_an_attempt_under_way_at_the_upgrade_keeps_its_claim(db_url: str) -> None:
+    """Upgrading to send claims gives a call started before it the claim it would have had; others get none."""
+    engine = make_engine(db_url)
+    upgrade(engine, "0006")
+    started = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
+    with engine.begin() as conn:
+        message_id = conn.execute(
+            table(
+                "messages",
+                column("id"),
+                column("direction"),
+                column("kind"),
+                column("from_number"),
+                column("to_number"),
+                column("body"),
+                column("num_media"),
+                column("status"),
+                column("created_at", UTCDateTime()),
+            )
+            .insert()
+            .values(
+                direction="outbound",
+                kind="message",
+                from_number="+16175550100",
+                to_number="+12025550123",
+                body="hello",
+                num_media=0,
+                status="pending",
+                created_at=started,
+            )
+            .returning(column("id"))
+        ).scalar_one()
+        attempts = table("send_attempts", column("message_id"), column("started_at", UTCDateTime()), column("outcome"))
+        for outcome in ("started", "sent"):
+            conn.execute(attempts.insert().values(message_id=message_id, started_at=started, outcome=outcome))
+    upgrade(engine)
+    with engine.connect() as conn:
+        claims = conn.execute(
+            select(send_attempts.c.outcome, send_attempts.c.claimed_until).order_by(send_attempts.c.id)
+        ).all()
+    assert [tuple(c) for c in claims] == [("started", started + const.SEND_CLAIM), ("sent", None)]
     engine.dispose()

@@ -40,7 +40,7 @@ _METHODS: Final = {
     "media_list": ("GET",),
     "media": ("GET", "DELETE"),
 }
-_CONTROL_SETTINGS: Final = ("strict_numbers", "builtin_opt_out", "record_requests")
+_CONTROL_SETTINGS: Final = ("strict_numbers", "builtin_opt_out", "record_requests", "send_rate")
 
 
 def _route(rest: str) -> tuple[str | None, str, dict[str, str]]:
@@ -226,7 +226,13 @@ class TwilioApp:
         if unknown:
             raise ValueError(f"unknown setting(s): {', '.join(unknown)}")
         for key, value in payload.items():
-            setattr(self.state, key, bool(value))
+            if key == "send_rate":
+                rate = None if value is None else float(value)
+                if rate is not None and rate <= 0:
+                    raise ValueError("send_rate must be positive, or null to send at once")
+                self.state.send_rate = rate
+            else:
+                setattr(self.state, key, bool(value))
         return {key: getattr(self.state, key) for key in _CONTROL_SETTINGS}
 
 

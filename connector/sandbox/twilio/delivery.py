@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from datetime import datetime, timedelta
 
 import requests
 
@@ -12,13 +13,21 @@ from connector.sandbox.twilio.webhooks import post_signed, twilio_signature
 
 
 class Delivery(TwilioStore):
-    """Delivery steps (queued, sent, delivered / undelivered / failed) and `deliver_callbacks`, which posts them."""
+    """Delivery steps (queued, sent, delivered / undelivered / failed) and `deliver_callbacks`, which posts them.
+
+    Each sender number sends at `send_rate` messages a second (None: at once), as a long code's 1 MPS does:
+    a message waits `queued`, with no `date_sent`, until its turn, which comes when the state is next read
+    at or after that moment.
+    """
 
     def _init_delivery(self) -> None:
         self._callbacks: list[QueuedCallback] = []
         self._sticky: dict[str, str] = {}
         self.callback_timeout = CALLBACK_TIMEOUT
         self.proxy_origins: dict[str, str] = {}
+        self.send_rate: float | None = None
+        self._queue: list[tuple[datetime, _Message]] = []
+        self._free_at: dict[str, datetime] = {}
 
     def _sender(self, to: str) -> str:
         """Sticky sender: a recipient keeps the pool number it was first texted from."""
@@ -28,9 +37,30 @@ class Delivery(TwilioStore):
         return self._sticky[to]
 
     def _deliver(self, message: _Message) -> None:
+        """Queue the message behind its sender number's earlier ones; it goes when its turn comes (lock held)."""
+        if message.messaging_service_sid:
+            self._advance(message, "queued", None)
+        sender = message.from_ or self._sender(message.to)
+        moment = self._clock()
+        turn = max(moment, self._free_at.get(sender, moment))
+        if self.send_rate:
+            self._free_at[sender] = turn + timedelta(seconds=1 / self.send_rate)
+        self._queue.append((turn, message))
+        self._send_queued()
+
+    def _send_queued(self) -> None:
+        """Send every queued message whose turn has come, in turn order (lock held)."""
+        moment = self._clock()
+        due = [entry for entry in self._queue if entry[0] <= moment]
+        if due:
+            self._queue = [entry for entry in self._queue if entry[0] > moment]
+            for _, message in sorted(due, key=lambda entry: (entry[0], entry[1].seq)):
+                self._play(message)
+
+    def _play(self, message: _Message) -> None:
         """Play the message's delivery through, queuing one status callback per step (lock held)."""
         code = self.undeliverable.get(message.to)
-        steps: list[tuple[str, int | None]] = [("queued", None)] if message.messaging_service_sid else []
+        steps: list[tuple[str, int | None]] = []
         if code is None:
             steps += [("sent", None), ("delivered", None)]
         elif DELIVERY_ERRORS.get(code, ("", False))[1]:
@@ -85,6 +115,7 @@ class Delivery(TwilioStore):
     def pending_callbacks(self) -> list[QueuedCallback]:
         """Status callbacks queued and not yet delivered, in the order Twilio would send them."""
         with self._lock:
+            self._send_queued()
             return list(self._callbacks)
 
     def _target(self, url: str) -> str:
@@ -103,6 +134,7 @@ class Delivery(TwilioStore):
         Twilio, the stand-in does not retry.
         """
         with self._lock:
+            self._send_queued()
             jobs, self._callbacks = self._callbacks, []
         if shuffle:
             random.Random(seed).shuffle(jobs)

@@ -130,6 +130,7 @@ class Messages(MediaFiles, Delivery):
         page_raw = args.get("Page", "0")
         page = int(page_raw) if page_raw.isdigit() else 0
         with self._lock:
+            self._send_queued()
             rows = [m for m in self._newest_first() if all(check(m) for check in filters)]
             start = self._page_start(rows, args.get("PageToken"), page, size)
             chunk = rows[start : start + size]

@@ -196,14 +196,19 @@ class TwilioStore:
             "uri": uri,
         }
 
+    def _send_queued(self) -> None:
+        """Move on the messages whose turn to be sent has come (lock held); delivery's to say when."""
+
     def message(self, sid: str) -> dict[str, Any]:
         """One message's JSON (raises `TwilioApiError` 404 / 20404 when unknown)."""
         with self._lock:
+            self._send_queued()
             return self.render(self._require_message(sid))
 
     def messages(self, *, to: str | None = None, from_: str | None = None) -> list[dict[str, Any]]:
         """Every stored message (optionally filtered), newest first, as JSON."""
         with self._lock:
+            self._send_queued()
             return [
                 self.render(m)
                 for m in self._newest_first()

@@ -18,7 +18,7 @@ from alembic import op
 import connector.store.tables
 
 revision = "0011"
-down_revision = "0006"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
