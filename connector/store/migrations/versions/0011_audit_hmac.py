@@ -6,7 +6,7 @@ verifies that plain chain and appends a `chain_rekeyed` entry, the first HMAC-ke
 which covers the last plain hash: from then on, editing an old entry breaks the keyed chain.
 
 Revision ID: 0011
-Revises: 0006
+Revises: 0007
 Create Date: 2026-12-05 10:00:00
 """
 
