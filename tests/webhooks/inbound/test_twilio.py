@@ -360,6 +360,16 @@ def test_start_opts_back_in(client: FlaskClient, store: Engine) -> None:
     assert ledger(store, JANE) == [("opt_out", "keyword"), ("opt_in", "keyword")]
 
 
+def test_start_sent_after_a_stop_in_words_but_before_intake_leaves_the_client_opted_in(
+    client: FlaskClient, store: Engine
+) -> None:
+    for params in (inbound(JANE, "please stop texting me"), inbound(JANE, "START")):
+        assert client.post(SMS, data=params, headers=signed(SMS, params)).status_code == 200
+    intake.drain(store, settings())  # the worker reads the words only now, after START was applied
+    assert ledger(store, JANE) == [("opt_in", "keyword")]
+    assert count(store, outbox) == 0  # and no confirmation of a stop that did not happen
+
+
 def test_help_gets_the_firms_help_text(client: FlaskClient) -> None:
     response = post(client, inbound(JANE, "help"))
     assert "Doe &amp; Roe LLP" in response.get_data(as_text=True)
