@@ -18,7 +18,7 @@ from urllib.parse import quote, unquote
 from sqlalchemy import Connection, String
 
 from connector.compliance import audit
-from connector.const import LOGGER
+from connector.const import LOGGER, MAX_MEDIA
 from connector.errors import MatterlineError, malformed
 from connector.guardrails import optouts
 from connector.messaging.keywords import Keyword, keyword_only
@@ -29,7 +29,7 @@ from connector.store import dialect
 from connector.store.tables import PARTY, messages, opt_outs
 
 _SID = re.compile(r"^(SM|MM)[0-9a-fA-F]{32}$")
-_MEDIA_URL = re.compile(r"^MediaUrl([0-9]{1,4})$")
+_MEDIA_SCAN: Final = 100  # MediaUrlN looked for at most, however many NumMedia claims
 _NUL = "\x00"
 # The key in messages.raw that lists the parameters kept percent-encoded (see `stored_raw`).
 ENCODED_KEY: Final = "_matterline_percent_encoded"
@@ -130,12 +130,13 @@ def _count(value: str | None) -> int | None:
 
 
 def _media(form: Mapping[str, str]) -> tuple[dict[str, str], ...]:
-    """Every MediaUrlN sent, in order of N: the URLs are the media, NumMedia only describes them."""
-    indexes = sorted(int(found.group(1)) for key in form if (found := _MEDIA_URL.match(key)))
+    """Every MediaUrlN sent (N below Twilio's 10, or below NumMedia when it claims more), in order of N: the
+    URLs are the media, NumMedia only describes them. Any further ones stay in the raw form."""
+    limit = max(MAX_MEDIA, min(_count(form.get("NumMedia")) or 0, _MEDIA_SCAN))
     return tuple(
         {"url": _storable(url), "content_type": _storable(str(form.get(f"MediaContentType{index}", "")))}
-        for index in indexes
-        if (url := str(form[f"MediaUrl{index}"]))
+        for index in range(limit)
+        if (url := str(form.get(f"MediaUrl{index}", "")))
     )
 
 
@@ -146,17 +147,18 @@ def stored_raw(form: Mapping[str, str]) -> dict[str, Any]:
     one is kept percent-encoded (RFC 3986, UTF-8, every reserved character escaped: `urllib.parse.quote`
     with `safe=""`), and its stored name is listed under ENCODED_KEY. Every other parameter is kept as is.
     """
-    raw: dict[str, Any] = {}
+    raw: dict[str, Any] = {str(key): str(value) for key, value in form.items()}
+    if not any(_NUL in key or _NUL in value for key, value in raw.items()):
+        return raw
     encoded: list[str] = []
-    for key, value in form.items():
-        name, text = str(key), str(value)
-        if _NUL in name or _NUL in text:
-            name, text = quote(name, safe=""), quote(text, safe="")
-            encoded.append(name)
-        raw[name] = text
-    if encoded:
-        raw[ENCODED_KEY] = encoded
-    return raw
+    kept: dict[str, Any] = {}
+    for key, value in raw.items():
+        if _NUL in key or _NUL in value:
+            key, value = quote(key, safe=""), quote(value, safe="")
+            encoded.append(key)
+        kept[key] = value
+    kept[ENCODED_KEY] = encoded
+    return kept
 
 
 def original_raw(raw: Mapping[str, Any]) -> dict[str, str]:
