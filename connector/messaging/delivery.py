@@ -1,4 +1,4 @@
-"""Delivery status callbacks: every one kept in order of arrival, the message's status only moving forward.
+"""Delivery status callbacks: each kept once, in order of arrival, the message's status only moving forward.
 
 Twilio's callbacks arrive late, twice, or out of order; a `sent` that lands after `delivered` must not
 make a delivered text look undelivered, and a later callback without an error code must not erase one.
@@ -9,11 +9,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, select, update
 
 from connector.compliance import audit
 from connector.errors import MatterlineError, malformed
 from connector.messaging import twilio_errors
+from connector.store import dialect
 from connector.store.tables import messages, status_events
 
 # Twilio's statuses by how far a message has come; terminal ones share the top rank, so the first wins.
@@ -62,18 +63,19 @@ def apply(conn: Connection, form: Mapping[str, str], now: datetime) -> int | Non
             messages.c.sid == sid
         )
     ).first()
-    conn.execute(
-        insert(status_events).values(
-            message_id=message.id if message else None,
-            sid=sid,
-            status=status,
-            error_code=code,
-            raw=raw,
-            received_at=now,
-        )
-    )
-    if message is None:
-        return None
+    event = {
+        "message_id": message.id if message else None,
+        "sid": sid,
+        "status": status,
+        "error_code": code,
+        "raw": raw,
+        "received_at": now,
+    }
+    # Twilio retries a callback it thinks went unanswered; the unique index keeps the first, and a repeat
+    # has nothing new to apply.
+    repeated = not conn.execute(dialect.insert(conn, status_events).values(**event).on_conflict_do_nothing()).rowcount
+    if message is None or repeated:
+        return None if message is None else int(message.id)
     values: dict[str, object] = {}
     if RANK.get(status, -1) > RANK.get(message.status, -1):
         values["status"] = status

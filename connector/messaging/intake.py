@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, Engine, select, update
+from sqlalchemy import Connection, Engine, and_, or_, select, update
 
 from connector.compliance import audit
 from connector.const import INTAKE_BATCH, LOGGER
@@ -19,7 +19,7 @@ from connector.messaging.keywords import classify, keyword_only
 from connector.messaging.segments import measure
 from connector.redaction import describe
 from connector.settings import Settings
-from connector.store.tables import WAITING_FOR_INTAKE, messages, threads
+from connector.store.tables import WAITING_FOR_INTAKE, messages, opt_outs, threads
 
 TWILIO_ACTOR = "twilio"
 
@@ -111,16 +111,44 @@ def _take(conn: Connection, row: Any, settings: Settings) -> None:
     )
 
 
+def _answered_later(conn: Connection, row: Any) -> bool:
+    """Whether the ledger holds a signal for the sender newer than `row`: later in time, or from a text that
+    arrived with it in the same group commit (same instant) but after it."""
+    after_it = select(messages.c.sid).where(messages.c.created_at == row.created_at, messages.c.id > row.id)
+    newer = or_(
+        opt_outs.c.created_at > row.created_at,
+        and_(opt_outs.c.created_at == row.created_at, opt_outs.c.message_sid.in_(after_it)),
+    )
+    found = conn.execute(select(opt_outs.c.id).where(opt_outs.c.phone == row.from_number, newer).limit(1)).first()
+    return found is not None
+
+
 def _plain_language(conn: Connection, row: Any, settings: Settings, decision: filing.Filing, thread_id: int) -> None:
     """A revocation in the client's own words ("please stop texting me") opts the number out here.
 
-    Single keywords were handled by the webhook. The one confirmation goes out through the outbox; it is
-    the only text the sender lets through to an opted-out number.
+    Single keywords were handled by the webhook, so one sent after these words may already be in the
+    ledger: signals apply in the order the client sent them, not the order they were read. The one
+    confirmation goes out through the outbox; it is the only text the sender lets through to an
+    opted-out number.
     """
     if keyword_only(row.body, (row.raw or {}).get("OptOutType")).kind != "none":
         return
     found = classify(row.body)
     if found.kind != "opt_out":
+        return
+    if _answered_later(conn, row):
+        # The client said START (or STOP) after these words, and the webhook applied it at once: applying the
+        # older words now would undo what they said last. The words stay on record, unapplied.
+        audit.append(
+            conn,
+            actor=f"client:{row.from_number}",
+            action=audit.Action.OPT_OUT,
+            subject_type="phone",
+            subject_id=row.from_number,
+            matter_cms_id=decision.matter_cms_id,
+            details={"source": found.source, "keyword": found.keyword, "sid": row.sid, "changed": False},
+            at=row.created_at,
+        )
         return
     text = reception.record_signal(
         conn,

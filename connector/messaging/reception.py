@@ -12,12 +12,13 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Final, cast
+from urllib.parse import quote, unquote
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, String
 
 from connector.compliance import audit
-from connector.const import MAX_MEDIA
+from connector.const import LOGGER, MAX_MEDIA
 from connector.errors import MatterlineError, malformed
 from connector.guardrails import optouts
 from connector.messaging.keywords import Keyword, keyword_only
@@ -25,13 +26,19 @@ from connector.messaging.segments import measure
 from connector.phones import to_e164
 from connector.settings import Settings
 from connector.store import dialect
-from connector.store.tables import messages
+from connector.store.tables import PARTY, messages, opt_outs
 
 _SID = re.compile(r"^(SM|MM)[0-9a-fA-F]{32}$")
+_MEDIA_SCAN: Final = 100  # MediaUrlN looked for at most, however many NumMedia claims
+_NUL = "\x00"
+# The key in messages.raw that lists the parameters kept percent-encoded (see `stored_raw`).
+ENCODED_KEY: Final = "_matterline_percent_encoded"
+_PARTY_WIDTH: Final = PARTY
+_KEYWORD_WIDTH: Final = cast(String, opt_outs.c.keyword.type).length or 64
 
 
 def _bad(field: str, message: str) -> MatterlineError:
-    """A malformed webhook parameter: 400 `invalid_parameter` naming the field."""
+    """A malformed webhook parameter: 400 `invalid_parameter` naming the field (never quoting its value)."""
     return malformed("invalid_parameter", f"{field}: {message}", {"field": field})
 
 
@@ -47,7 +54,7 @@ class Inbound:
     num_segments: int | None
     messaging_service_sid: str | None
     opt_out_type: str | None
-    raw: dict[str, str]
+    raw: dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,57 +67,108 @@ class Received:
 
 
 def parse(form: Mapping[str, str], settings: Settings) -> Inbound:
-    """Check the parameters Matterline relies on; keep every parameter as sent.
+    """Check the parameters a text cannot be kept without; make the rest storable, keeping every one as sent.
+
+    A signed text is Twilio's word that a client wrote to the firm, and Twilio does not retry an inbound
+    webhook that fails: refusing it loses it. So only what identifies the text and its two parties can
+    refuse it: MessageSid, From and To. Everything else is cosmetic and normalised: a NUL (which
+    PostgreSQL cannot store) becomes U+FFFD in the body, a NumSegments that is not a sensible count is
+    dropped (intake measures the body instead), media are the MediaUrlN actually sent, whatever NumMedia
+    says. A To that is not a configured firm number is kept too: the signature proves it reached one of
+    the account's numbers (one added in Twilio and not yet here, say), and intake threads it by that number.
 
     Raises:
-        MatterlineError: malformed `invalid_parameter` when a required parameter is missing or malformed,
-            or the text is not to a firm number.
+        MatterlineError: malformed `invalid_parameter` when MessageSid, From or To is missing or malformed.
     """
-    raw = {key: str(value) for key, value in form.items()}
-    sid = raw.get("MessageSid", "").strip()
+    sid = str(form.get("MessageSid", "")).strip()
     if not sid:
         raise _bad("MessageSid", "missing")
     if not _SID.match(sid):
         raise _bad("MessageSid", "must be SM or MM followed by 32 hex characters")
-    from_number = raw.get("From", "").strip()
-    to_number = raw.get("To", "").strip()
-    for name, value in (("From", from_number), ("To", to_number)):
-        if not value:
-            raise _bad(name, "missing")
-    service = raw.get("MessagingServiceSid") or None
+    from_number = _address(form, "From")
+    to_number = _address(form, "To")
+    service = str(form.get("MessagingServiceSid", "")) or None
     ours = to_number in settings.firm_numbers or (
         service is not None and service == settings.twilio_messaging_service_sid
     )
     if not ours:
-        raise _bad("To", f"{to_number} is not one of the firm's numbers or its Messaging Service")
-    num_media = _count(raw, "NumMedia")
-    if num_media > MAX_MEDIA:
-        raise _bad("NumMedia", f"at most {MAX_MEDIA}")
-    media = []
-    for index in range(num_media):
-        url = raw.get(f"MediaUrl{index}")
-        if not url:
-            raise _bad(f"MediaUrl{index}", "missing although NumMedia says it is there")
-        media.append({"url": url, "content_type": raw.get(f"MediaContentType{index}", "")})
-    segments = raw.get("NumSegments")
+        LOGGER.warning("twilio.unconfigured_firm_number sid=%s", sid)
     return Inbound(
         sid=sid,
         from_number=to_e164(from_number, settings.default_region) or from_number,
         to_number=to_number,
-        body=raw.get("Body", ""),
-        media=tuple(media),
-        num_segments=int(segments) if segments and segments.isdigit() else None,
+        body=_storable(str(form.get("Body", ""))),
+        media=_media(form),
+        num_segments=_count(form.get("NumSegments")),
         messaging_service_sid=service,
-        opt_out_type=(raw.get("OptOutType") or None),
-        raw=raw,
+        opt_out_type=(str(form.get("OptOutType", "")) or None),
+        raw=stored_raw(form),
     )
 
 
-def _count(raw: Mapping[str, str], name: str) -> int:
-    value = raw.get(name, "0").strip() or "0"
-    if not value.isdigit():
-        raise _bad(name, "must be a whole number")
-    return int(value)
+def _address(form: Mapping[str, str], name: str) -> str:
+    """From or To: a phone number or channel address (`whatsapp:+1…`) that fits where parties are kept."""
+    value = str(form.get(name, "")).strip()
+    if not value:
+        raise _bad(name, "missing")
+    if len(value) > _PARTY_WIDTH or not value.isprintable():
+        raise _bad(name, f"must be a phone number or channel address of at most {_PARTY_WIDTH} printable characters")
+    return value
+
+
+def _storable(text: str) -> str:
+    """A value for a text column: NUL, which PostgreSQL refuses, becomes U+FFFD (the raw form keeps it)."""
+    return text.replace(_NUL, "\ufffd")
+
+
+def _count(value: str | None) -> int | None:
+    """A count Twilio sent, or None when it is not a plausible one (absent, words, negative, overflowing)."""
+    text = (value or "").strip()
+    if not (text.isascii() and text.isdecimal()) or len(text) > 9:
+        return None
+    return int(text) or None
+
+
+def _media(form: Mapping[str, str]) -> tuple[dict[str, str], ...]:
+    """Every MediaUrlN sent (N below Twilio's 10, or below NumMedia when it claims more), in order of N: the
+    URLs are the media, NumMedia only describes them. Any further ones stay in the raw form."""
+    limit = max(MAX_MEDIA, min(_count(form.get("NumMedia")) or 0, _MEDIA_SCAN))
+    return tuple(
+        {"url": _storable(url), "content_type": _storable(str(form.get(f"MediaContentType{index}", "")))}
+        for index in range(limit)
+        if (url := str(form.get(f"MediaUrl{index}", "")))
+    )
+
+
+def stored_raw(form: Mapping[str, str]) -> dict[str, Any]:
+    """Every parameter as sent, for messages.raw; reversible with `original_raw`.
+
+    PostgreSQL keeps neither a NUL in text nor its escape in JSONB, so a parameter whose name or value holds
+    one is kept percent-encoded (RFC 3986, UTF-8, every reserved character escaped: `urllib.parse.quote`
+    with `safe=""`), and its stored name is listed under ENCODED_KEY. Every other parameter is kept as is.
+    """
+    raw: dict[str, Any] = {str(key): str(value) for key, value in form.items()}
+    if not any(_NUL in key or _NUL in value for key, value in raw.items()):
+        return raw
+    encoded: list[str] = []
+    kept: dict[str, Any] = {}
+    for key, value in raw.items():
+        if _NUL in key or _NUL in value:
+            key, value = quote(key, safe=""), quote(value, safe="")
+            encoded.append(key)
+        kept[key] = value
+    kept[ENCODED_KEY] = encoded
+    return kept
+
+
+def original_raw(raw: Mapping[str, Any]) -> dict[str, str]:
+    """The parameters exactly as Twilio sent them, from messages.raw (`stored_raw` undone)."""
+    encoded = set(raw.get(ENCODED_KEY) or ())
+    return {
+        (unquote(key) if key in encoded else key): (unquote(value) if key in encoded else value)
+        for key, value in raw.items()
+        if key != ENCODED_KEY
+    }
 
 
 # Built once: the webhook's one statement, without per-request construction cost. Rows whose MessageSid
@@ -188,8 +246,9 @@ def record_signal(
     unless the firm turned Twilio's keyword replies off) or when the number was already in that state.
     """
     action = "opt_out" if found.kind == "opt_out" else "opt_in"
+    keyword = found.keyword[:_KEYWORD_WIDTH] if found.keyword else None  # OptOutType with one long word as body
     changed = optouts.record(
-        conn, phone, action, found.source, keyword=found.keyword, message_sid=sid, firm_number=firm_number, at=now
+        conn, phone, action, found.source, keyword=keyword, message_sid=sid, firm_number=firm_number, at=now
     )
     audit.append(
         conn,

@@ -5,6 +5,11 @@ first request to arrive becomes the leader: it takes every request waiting at th
 in one transaction, hands each its own result, and passes leadership to whoever queued meanwhile. A
 lone request is its own batch, so latency at low load is unchanged; nothing is acknowledged before it
 is durable.
+
+A batch shares a transaction but not a fate: when it fails, its items are written again one by one,
+each in its own transaction, so only the item the store refuses fails (an inbound text that is
+answered 500 is lost: Twilio does not retry it). The exception is a store that cannot be reached or
+locked (OperationalError, a lock wait that timed out): one by one would only wait longer for each.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import OperationalError
 
 from connector.const import GROUP_COMMIT_MAX
 
@@ -48,7 +54,7 @@ class GroupCommit(Generic[T, R]):
         """Write `item` and return its result once its transaction has committed.
 
         Raises:
-            BaseException: whatever the write or the commit raised; every item of a failed batch fails.
+            BaseException: whatever the write or the commit raised for this item.
         """
         slot: _Slot[T, R] = _Slot(item)
         with self._lock:
@@ -75,21 +81,37 @@ class GroupCommit(Generic[T, R]):
         """Release the connection (the app is shutting down)."""
         self._discard()
 
+    def _commit(self, batch: list[_Slot[T, R]]) -> None:
+        """Write `batch` in one transaction and hand out the results; raises (rolled back) when it fails."""
+        if self._conn is None:
+            self._conn = self._engine.connect()
+        try:
+            with self._conn.begin():
+                results = self._write(self._conn, [slot.item for slot in batch])
+        except BaseException:
+            self._discard()
+            raise
+        for slot, result in zip(batch, results, strict=True):
+            slot.result = result
+
     def _run_batch(self) -> None:
         with self._lock:
             batch, self._queue = self._queue[:GROUP_COMMIT_MAX], self._queue[GROUP_COMMIT_MAX:]
         try:
-            if self._conn is None:
-                self._conn = self._engine.connect()
-            with self._conn.begin():
-                results = self._write(self._conn, [slot.item for slot in batch])
-        except BaseException as exc:  # the whole batch rolled back: every request in it fails
+            self._commit(batch)
+        except Exception as exc:  # rolled back whole: find the item at fault by writing each alone
+            unavailable = isinstance(exc, OperationalError | TimeoutError)  # alone, each would only wait longer
+            for slot in batch:
+                if unavailable or len(batch) == 1:
+                    slot.error = exc
+                    continue
+                try:
+                    self._commit([slot])
+                except Exception as alone:
+                    slot.error = alone
+        except BaseException as exc:  # interrupted: nothing is known to be written
             for slot in batch:
                 slot.error = exc
-            self._discard()
-        else:
-            for slot, result in zip(batch, results, strict=True):
-                slot.result = result
         with self._lock:
             successor = self._queue[0] if self._queue else None
             if successor is None:

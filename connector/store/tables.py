@@ -21,6 +21,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     and_,
+    func,
 )
 
 
@@ -299,6 +300,15 @@ status_events = Table(
     Column("error_code", Integer),
     Column("raw", JSON),
     Column("received_at", UTCDateTime(), nullable=False),
+)
+# Twilio repeats a callback it thinks went unanswered: the same (MessageSid, status, error code) is kept once.
+# NULLs are distinct in a unique index on both engines, hence the code as -1 when there is none.
+Index(
+    "uq_status_events_sid_status_code",
+    status_events.c.sid,
+    status_events.c.status,
+    func.coalesce(status_events.c.error_code, -1),
+    unique=True,
 )
 
 # Why each message sits on its matter: the rule that filed it, or the person who re-filed it.

@@ -10,8 +10,9 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from connector import queries
+from connector.guardrails import optouts
 from connector.messaging import intake, reception, urgent
-from connector.store.tables import messages, threads
+from connector.store.tables import audit_log, messages, threads
 from tests.support.firm import FIRM_NUMBER, JANE, NOW, new_sid, seed, settings
 
 SERVICE = "MG" + "b2" * 16
@@ -75,3 +76,40 @@ def test_a_text_intake_cannot_take_is_set_aside_with_its_reason_and_the_others_g
     with store.connect() as conn:  # nothing of the bad text's half-done intake is left behind
         odd_threads = select(func.count()).select_from(threads).where(threads.c.client_phone == "+14155550177")
         assert conn.execute(odd_threads).scalar() == 0
+
+
+def opted_out(engine: Engine, phone: str) -> bool:
+    with engine.connect() as conn:
+        return optouts.is_opted_out(conn, phone)
+
+
+def test_start_after_a_stop_in_words_wins_though_intake_reads_the_words_later(store: Engine) -> None:
+    arrives(store, JANE, "please stop texting me", minutes=0)
+    arrives(store, JANE, "START", minutes=1)  # the webhook applies the keyword at once
+    intake.drain(store, settings())
+    assert not opted_out(store, JANE)
+    with store.connect() as conn:  # the words are still on record, and were not applied
+        details = conn.execute(
+            select(audit_log.c.details).where(audit_log.c.action == "opt_out").order_by(audit_log.c.id)
+        ).scalar_one()
+    assert details["source"] == "plain_language"
+    assert details["changed"] is False
+
+
+def test_start_in_the_same_group_commit_as_a_stop_in_words_still_wins(store: Engine) -> None:
+    s = settings()
+    forms = [
+        {"MessageSid": new_sid(), "From": JANE, "To": FIRM_NUMBER, "Body": body, "NumMedia": "0"}
+        for body in ("please stop texting me", "START")
+    ]
+    with store.begin() as conn:  # one batch: both arrive at the same instant, in this order
+        reception.receive_many(conn, [reception.parse(form, s) for form in forms], s, NOW)
+    intake.drain(store, s)
+    assert not opted_out(store, JANE)
+
+
+def test_a_stop_in_words_after_start_still_opts_out(store: Engine) -> None:
+    arrives(store, JANE, "START", minutes=0)
+    arrives(store, JANE, "please stop texting me", minutes=1)
+    intake.drain(store, settings())
+    assert opted_out(store, JANE)

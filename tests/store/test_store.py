@@ -12,7 +12,7 @@ from sqlalchemy.exc import StatementError
 
 from connector import const
 from connector.store import current_revision, head_revision, make_engine, upgrade
-from connector.store.tables import UTCDateTime, send_attempts, sync_state
+from connector.store.tables import UTCDateTime, send_attempts, status_events, sync_state
 
 
 def test_sqlite_runs_in_wal_with_a_busy_timeout(sqlite_engine: Engine) -> None:
@@ -130,4 +130,31 @@ def test_an_attempt_under_way_at_the_upgrade_keeps_its_claim(db_url: str) -> Non
             select(send_attempts.c.outcome, send_attempts.c.claimed_until).order_by(send_attempts.c.id)
         ).all()
     assert [tuple(c) for c in claims] == [("started", started + const.SEND_CLAIM), ("sent", None)]
+
+
+def test_the_migration_keeps_the_first_of_each_repeated_status_callback(db_url: str) -> None:
+    engine = make_engine(db_url)
+    upgrade(engine, "0006")
+    at = datetime(2026, 12, 1, tzinfo=UTC)
+    rows = [
+        ("SM" + "a" * 32, "delivered", None),
+        ("SM" + "a" * 32, "delivered", None),
+        ("SM" + "a" * 32, "undelivered", 30007),
+        ("SM" + "a" * 32, "undelivered", 30007),
+        ("SM" + "a" * 32, "undelivered", 30006),
+        ("SM" + "b" * 32, "delivered", None),
+    ]
+    with engine.begin() as conn:
+        for sid, status, code in rows:
+            conn.execute(insert(status_events).values(sid=sid, status=status, error_code=code, received_at=at))
+    upgrade(engine)
+    with engine.begin() as conn:
+        kept = conn.execute(select(status_events.c.id, status_events.c.status, status_events.c.error_code)).all()
+        assert [(r.status, r.error_code) for r in sorted(kept)] == [
+            ("delivered", None),
+            ("undelivered", 30007),
+            ("undelivered", 30006),
+            ("delivered", None),
+        ]
+        assert [r.id for r in sorted(kept)] == [1, 3, 5, 6]
     engine.dispose()

@@ -13,6 +13,7 @@ Flask view below (which stays registered so routing, 405s and the manifest see o
 from __future__ import annotations
 
 import logging
+import traceback
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import parse_qsl
@@ -107,8 +108,11 @@ class SmsEndpoint:
         except MatterlineError as exc:
             body = errors.error_json(exc.code, exc.message, exc.details)
             status_line, content_type = errors.status_line(errors.STATUS[exc.kind]), "application/json"
-        except Exception:  # the same fixed answer Flask gives: an exception's text may hold secrets
-            LOGGER.exception("twilio.sms failed")
+        except Exception as exc:  # the same fixed answer Flask gives: an exception's text may hold secrets
+            # Where it failed, not what it said: a database error's text quotes the parameters (bodies, numbers),
+            # which is why this is not LOGGER.exception.
+            where = "".join(traceback.format_tb(exc.__traceback__))
+            LOGGER.error("twilio.sms failed: %s\n%s", type(exc).__name__, where)  # noqa: TRY400
             body = errors.error_json("internal_error", errors.INTERNAL_MESSAGE)
             status_line, content_type = errors.status_line(500), "application/json"
         payload = body.encode()

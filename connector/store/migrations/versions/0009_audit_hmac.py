@@ -5,8 +5,8 @@ so no key is needed here (migrations may run without one). `matterline init`, gi
 verifies that plain chain and appends a `chain_rekeyed` entry, the first HMAC-keyed one (version 2),
 which covers the last plain hash: from then on, editing an old entry breaks the keyed chain.
 
-Revision ID: 0011
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-05 10:00:00
 """
 
@@ -17,8 +17,8 @@ from alembic import op
 
 import connector.store.tables
 
-revision = "0011"
-down_revision = "0007"
+revision = "0009"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 

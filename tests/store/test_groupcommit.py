@@ -1,0 +1,60 @@
+"""Group commit: requests that share a transaction do not share a failure."""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from sqlalchemy import Connection, Engine, func, insert, select
+
+from connector.store.engine import utcnow
+from connector.store.groupcommit import GroupCommit
+from connector.store.tables import opt_outs
+
+
+def _write(conn: Connection, phones: list[str | None]) -> list[int]:
+    """One ledger row per phone; None breaks the NOT NULL constraint, as a value the store refuses would."""
+    ids = []
+    for phone in phones:
+        row = {"phone": phone, "action": "opt_out", "source": "test", "created_at": utcnow()}
+        ids.append(int(conn.execute(insert(opt_outs).values(**row).returning(opt_outs.c.id)).scalar_one()))
+    return ids
+
+
+def test_a_failed_batch_fails_only_the_item_that_cannot_be_written(engine: Engine) -> None:
+    release = threading.Event()
+    seen: list[int] = []
+
+    def slow_first(conn: Connection, phones: list[str | None]) -> list[int]:
+        seen.append(len(phones))
+        if len(seen) == 1:
+            release.wait(5)  # the first batch is held so every other item queues into the second
+        return _write(conn, phones)
+
+    writer: GroupCommit[str | None, int] = GroupCommit(engine, slow_first)
+    items: list[str | None] = [f"+1415555{n:04d}" for n in range(12)]
+    items.insert(6, None)
+    with ThreadPoolExecutor(max_workers=len(items) + 1) as pool:
+        first = pool.submit(writer.submit, "+14155559999")
+        time.sleep(0.3)
+        futures = [pool.submit(writer.submit, item) for item in items]
+        time.sleep(0.5)
+        release.set()
+        assert first.result() > 0
+        outcomes = [future.exception() for future in futures]
+    writer.close()
+    assert seen[1] == len(items)  # they did share one batch
+    assert [index for index, error in enumerate(outcomes) if error is not None] == [6]
+    assert [future.result() > 0 for index, future in enumerate(futures) if index != 6] == [True] * 12
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(opt_outs)).scalar_one() == 13
+
+
+def test_a_lone_failure_is_raised_to_its_caller(engine: Engine) -> None:
+    writer: GroupCommit[str | None, int] = GroupCommit(engine, _write)
+    with pytest.raises(Exception, match=r"(?i)null"):
+        writer.submit(None)
+    assert writer.submit("+14155550000") > 0
+    writer.close()
