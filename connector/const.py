@@ -80,6 +80,15 @@ TOKEN_TOUCH_EVERY: Final = timedelta(minutes=1)
 SUBSCRIPTION_MARGIN: Final = timedelta(hours=1)
 HANDSHAKE_GRACE: Final = timedelta(minutes=10)
 
+# Every id is an INTEGER column: 32-bit on PostgreSQL (SQLite's hold 64), and one store's ids must fit the
+# other's. An id or cursor beyond this names nothing; passed to SQL, it was an exception (a 500).
+STORE_ID_MAX: Final = 2**31 - 1
+# A JSON body's integer beyond the signed 64-bit range is refused before any code sees it.
+JSON_INT_MIN: Final = -(2**63)
+JSON_INT_MAX: Final = 2**63 - 1
+# A JSON body nested deeper than this is refused (no API body nests more than two levels).
+JSON_MAX_DEPTH: Final = 32
+
 # SQLite waits this long for a lock instead of failing at once ("database is locked").
 SQLITE_BUSY_TIMEOUT_MS: Final = 10_000
 POSTGRES_CONNECT_TIMEOUT_S: Final = 5

@@ -9,7 +9,7 @@ revocation stops texts until consent is recorded again or the client texts the f
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Final
 
@@ -24,6 +24,7 @@ from connector.store.tables import WAITING_FOR_INTAKE, consents, messages, threa
 
 METHODS: Final = ("engagement_letter", "verbal", "web_form", "inbound_text", "cms_field")
 GRANT, REVOKE = "grant", "revoke"
+ACTIONS: Final = (GRANT, REVOKE)
 # What a CMS consent field records, and what it is written down as.
 CMS_FIELD_ACTOR: Final = "sync"
 
@@ -43,8 +44,8 @@ class ConsentRow:
 
     id: int
     phone: str
-    action: str
-    method: str
+    action: str = field(metadata={"enum": ACTIONS})
+    method: str = field(metadata={"enum": METHODS})
     scope: str
     source: str | None
     captured_by: str
@@ -105,7 +106,7 @@ def record(
         MatterlineError: invalid `invalid_consent` when the number cannot be read, or the method or
             scope is missing or unknown.
     """
-    if action not in (GRANT, REVOKE):
+    if action not in ACTIONS:
         raise invalid("invalid_consent", f"action must be {GRANT!r} or {REVOKE!r}", {"field": "action"})
     if method not in METHODS:
         raise invalid(

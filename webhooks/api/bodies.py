@@ -11,7 +11,8 @@ from typing import Any, Final
 from marshmallow import RAISE, Schema, ValidationError, fields
 from marshmallow.validate import Length, OneOf
 
-from connector.guardrails.consent import METHODS
+from connector.const import STORE_ID_MAX
+from connector.guardrails.consent import ACTIONS, GRANT, METHODS
 from connector.staff.users import ROLES
 
 
@@ -27,12 +28,12 @@ class StrictBoolean(fields.Field[bool]):
 
 
 class RecordId(fields.Field[int]):
-    """A positive whole-number id; JSON `true` is not 1 and "5" is not 5."""
+    """A positive whole-number id the store can hold; JSON `true` is not 1 and "5" is not 5."""
 
-    json_schema: Final = {"type": "integer", "minimum": 1}
+    json_schema: Final = {"type": "integer", "minimum": 1, "maximum": STORE_ID_MAX}
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= STORE_ID_MAX:
             raise ValidationError("Not a valid id: use a positive whole number.")
         return value
 
@@ -41,13 +42,16 @@ class UserRef(fields.Field[str | int]):
     """A person named by email address or by user id."""
 
     json_schema: Final = {
-        "oneOf": [{"type": "string", "minLength": 1, "maxLength": 320}, {"type": "integer", "minimum": 1}]
+        "oneOf": [
+            {"type": "string", "minLength": 1, "maxLength": 320},
+            {"type": "integer", "minimum": 1, "maximum": STORE_ID_MAX},
+        ]
     }
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str | int:
         if isinstance(value, str) and 0 < len(value.strip()) <= 320:
             return value.strip()
-        if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
+        if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= STORE_ID_MAX:
             return value
         raise ValidationError("Not a valid user: use an email address or a user id.")
 
@@ -97,7 +101,7 @@ class ConsentBody(Schema):
 
     phone = fields.String(required=True, validate=Length(min=1, max=40), metadata={"description": "The number."})
     action = fields.String(
-        load_default="grant", validate=OneOf(("grant", "revoke")), metadata={"description": "grant or revoke."}
+        load_default=GRANT, validate=OneOf(ACTIONS), metadata={"description": "A grant, or its withdrawal."}
     )
     method = fields.String(required=True, validate=OneOf(METHODS), metadata={"description": "How the client gave it."})
     scope = fields.String(

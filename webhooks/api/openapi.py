@@ -20,7 +20,7 @@ from typing import Any, Final, Union, get_args, get_origin, get_type_hints
 from marshmallow import Schema, fields
 from marshmallow.validate import Length, OneOf
 
-from webhooks.api.routing import FlagsParam, Route
+from webhooks.api.routing import FlagsParam, Route, StoreId
 
 __all__ = ["API_VERSION", "PREFIX", "document", "path_of"]
 
@@ -28,10 +28,14 @@ PREFIX: Final = "/api"
 API_VERSION: Final = "1.1.0"
 _RULE_ARG: Final = re.compile(r"<(?:(?P<converter>\w+):)?(?P<name>\w+)>")
 _STATUS_TEXT: Final = {
-    400: "Malformed: bad JSON, a body or query parameter that does not fit the schema, or an unknown one.",
+    400: (
+        "Malformed: bad JSON (`invalid_json`; nested deeper than 32 levels: `too_deep`; an integer beyond the "
+        "signed 64-bit range: `number_out_of_range`), a body or query parameter that does not fit the schema "
+        "(a cursor beyond the store's range is `invalid_parameter`), or an unknown one."
+    ),
     401: "No bearer token, or an unknown, revoked or disabled one.",
     403: "The caller's role may not do this.",
-    404: "No such thread, message, matter, job or user.",
+    404: "No such thread, message, matter, job or user; an id beyond the store's range (`maximum`) names none.",
     409: "Conflict with the record's state: e.g. `recipient_opted_out`, `consent_required`, `not_cancelable`.",
     415: "The body is not application/json.",
     422: "Well-formed but refused; `error.code` says why.",
@@ -100,11 +104,16 @@ class _Components:
         self.schemas[name] = {}  # placeholder: a view may refer to itself
         hints = get_type_hints(cls)
         names = [f.name for f in dataclasses.fields(cls)]
+        properties = {}
+        for item in dataclasses.fields(cls):
+            properties[item.name] = self.type_schema(hints[item.name])
+            if "enum" in item.metadata:  # the constant the code checks, named on the field
+                properties[item.name]["enum"] = list(item.metadata["enum"])
         self.schemas[name] = {
             "type": "object",
             "description": (cls.__doc__ or "").strip().split("\n\n")[0],
             "required": names,
-            "properties": {field_name: self.type_schema(hints[field_name]) for field_name in names},
+            "properties": properties,
             "additionalProperties": False,
         }
         return name
@@ -169,7 +178,7 @@ def _parameters(route: Route) -> list[dict[str, Any]]:
                 "name": match.group("name"),
                 "in": "path",
                 "required": True,
-                "schema": {"type": "integer", "minimum": 0} if integer else {"type": "string"},
+                "schema": StoreId.schema() if integer else {"type": "string"},
             }
         )
     for param in route.params:
@@ -193,6 +202,8 @@ def _operation(route: Route, components: _Components) -> dict[str, Any]:
         str(status): {"description": description, "content": {"application/json": {"schema": schema}}}
     }
     errors = set(route.errors) | {400}  # every route refuses unknown query parameters
+    if _RULE_ARG.search(route.rule):
+        errors.add(404)  # a path whose id names nothing (or is no id) matches no record
     if route.body is not None:
         errors.add(415)
     if route.authenticated:

@@ -16,9 +16,13 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from flask import Blueprint, Response, g, jsonify, request
+from flask.blueprints import BlueprintSetupState
 from marshmallow import Schema, ValidationError
+from werkzeug.routing import BaseConverter
+from werkzeug.routing import ValidationError as NoMatch
 
 from connector import jsonable
+from connector.const import JSON_INT_MAX, JSON_INT_MIN, JSON_MAX_DEPTH, STORE_ID_MAX
 from connector.errors import Kind, MatterlineError, bad_parameter, forbidden, malformed
 from connector.staff.users import Actor, User, authenticate
 from webhooks.state import app_state
@@ -30,6 +34,7 @@ __all__ = [
     "IntParam",
     "Param",
     "Route",
+    "StoreId",
     "TextParam",
     "install",
     "json_response",
@@ -37,6 +42,55 @@ __all__ = [
 
 _REQUEST_ID: Final = re.compile(r"[A-Za-z0-9._:\-]{1,64}")
 _REALM: Final = 'Bearer realm="matterline"'
+
+
+def _digits_up_to(limit: int) -> str:
+    """A regex for the ASCII whole numbers from 0 to `limit`.
+
+    The bound is in the pattern, not only checked after it: Werkzeug matches a path's rules before it
+    converts, so an id that matched and failed conversion would answer 405 where another method's rule
+    has the same path, instead of 404.
+    """
+    text = str(limit)
+    options = [f"[0-9]{{1,{len(text) - 1}}}"] if len(text) > 1 else []
+    options += [f"{text[:i]}[0-{int(d) - 1}][0-9]{{{len(text) - i - 1}}}" for i, d in enumerate(text) if d != "0"]
+    return "(?:" + "|".join([*options, text]) + ")"
+
+
+# ASCII digits only (str.isdigit and `\d` also take "²" and "٣"), and no more than the store's range can hold.
+_DIGITS: Final = re.compile(_digits_up_to(STORE_ID_MAX))
+
+
+def store_int(text: str, minimum: int = 0) -> int | None:
+    """`text` as a whole number from `minimum` that the store can hold, or None: how every id and cursor is read."""
+    if not _DIGITS.fullmatch(text):
+        return None
+    value = int(text)
+    return value if minimum <= value <= STORE_ID_MAX else None
+
+
+class StoreId(BaseConverter):
+    """The app's `<int:...>` in a path: an id the store can hold, else the path names nothing (404).
+
+    Werkzeug's own `int` takes any length of digits, and an id beyond the store's INTEGER columns
+    reached the database, which answered with an exception (500) instead of "no such record".
+    """
+
+    regex = _DIGITS.pattern
+    weight = 50
+
+    def to_python(self, value: str) -> int:
+        number = store_int(value)
+        if number is None:
+            raise NoMatch()
+        return number
+
+    def to_url(self, value: Any) -> str:
+        return str(int(value))
+
+    @staticmethod
+    def schema() -> dict[str, Any]:
+        return {"type": "integer", "minimum": 0, "maximum": STORE_ID_MAX}
 
 
 # -- query parameters -----------------------------------------------------------------------------------
@@ -50,25 +104,22 @@ def _single(name: str, values: Sequence[str]) -> str:
 
 @dataclass(frozen=True, slots=True)
 class IntParam:
-    """A whole number within bounds."""
+    """A whole number within bounds; a cursor's upper bound is the store's range, so it never reaches SQL beyond it."""
 
     minimum: int
-    maximum: int | None = None
+    maximum: int = STORE_ID_MAX
     default: int | None = None
 
     def parse(self, name: str, values: Sequence[str]) -> int | None:
         if not values:
             return self.default
-        text = _single(name, values).strip()
-        if not text.isdigit() or int(text) < self.minimum or (self.maximum is not None and int(text) > self.maximum):
-            upper = f" to {self.maximum}" if self.maximum is not None else " or more"
-            raise bad_parameter(name, f"must be a whole number from {self.minimum}{upper}")
-        return int(text)
+        number = store_int(_single(name, values).strip(), self.minimum)
+        if number is None or number > self.maximum:
+            raise bad_parameter(name, f"must be a whole number from {self.minimum} to {self.maximum}")
+        return number
 
     def schema(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"type": "integer", "minimum": self.minimum}
-        if self.maximum is not None:
-            out["maximum"] = self.maximum
+        out: dict[str, Any] = {"type": "integer", "minimum": self.minimum, "maximum": self.maximum}
         if self.default is not None:
             out["default"] = self.default
         return out
@@ -250,16 +301,68 @@ def _query(route: Route) -> dict[str, Any]:
     return {name: param.kind.parse(name, request.args.getlist(name)) for name, param in declared.items()}
 
 
+class _OutOfRange(Exception):
+    """A JSON integer beyond 64 bits: nothing the API keeps can hold it."""
+
+
+def _bounded_int(text: str) -> int:
+    value = int(text)
+    if not JSON_INT_MIN <= value <= JSON_INT_MAX:
+        raise _OutOfRange
+    return value
+
+
+def _no_constant(text: str) -> Any:
+    raise ValueError(f"{text} is not JSON")
+
+
+def _too_deep(data: Any) -> bool:
+    """Whether `data` nests deeper than JSON_MAX_DEPTH, found level by level rather than by recursion."""
+    level: list[Any] = [data]
+    for _ in range(JSON_MAX_DEPTH):
+        level = [
+            child
+            for node in level
+            if isinstance(node, dict | list)
+            for child in (node.values() if isinstance(node, dict) else node)
+        ]
+    return any(isinstance(node, dict | list) for node in level)
+
+
+def _deep() -> MatterlineError:
+    return malformed("too_deep", f"the body nests deeper than {JSON_MAX_DEPTH} levels", {"max_depth": JSON_MAX_DEPTH})
+
+
+def parse_json(raw: bytes) -> Any:
+    """A request body as JSON, refused (400) when it is not JSON, nests too deep, or holds an integer beyond 64 bits.
+
+    Python's parser reads integers of any size and recurses once per level: an over-large id reached the
+    database as an exception, and a deeply nested body exhausted the stack; both were a 500.
+    """
+    try:
+        data = json.loads(raw, parse_int=_bounded_int, parse_constant=_no_constant)
+    except _OutOfRange:
+        raise malformed(
+            "number_out_of_range",
+            "the body holds an integer beyond the 64-bit range",
+            {"minimum": JSON_INT_MIN, "maximum": JSON_INT_MAX},
+        ) from None
+    except RecursionError:
+        raise _deep() from None
+    except (ValueError, UnicodeDecodeError):
+        raise malformed("invalid_json", "the body is not valid JSON") from None
+    if _too_deep(data):
+        raise _deep()
+    return data
+
+
 def _body(schema: type[Schema]) -> dict[str, Any]:
     raw = request.get_data(cache=True)
     data: Any = {}
     if raw.strip():
         if not (request.mimetype == "application/json" or request.mimetype.endswith("+json")):
             raise MatterlineError(Kind.UNSUPPORTED, "unsupported_media_type", "send the body as application/json")
-        try:
-            data = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
-            raise malformed("invalid_json", "the body is not valid JSON") from None
+        data = parse_json(raw)
         if not isinstance(data, dict):
             raise malformed("invalid_json", "the body must be a JSON object")
     try:
@@ -293,8 +396,17 @@ def _endpoint(route: Route) -> Callable[..., Response]:
     return view
 
 
+def _store_ids(state: BlueprintSetupState) -> None:
+    state.app.url_map.converters["int"] = StoreId
+
+
 def install(blueprint: Blueprint, routes: Sequence[Route]) -> None:
-    """Register every route on `blueprint`, behind the request-id and header hooks."""
+    """Register every route on `blueprint`, behind the request-id and header hooks.
+
+    The app's `int` path converter becomes `StoreId` before any rule is added, so every `<int:...>` in
+    the route table (and any added later) is bounded to the store's range and documented so.
+    """
+    blueprint.record_once(_store_ids)
     blueprint.before_request(_request_id)
     blueprint.after_request(_finish)
     for route in routes:

@@ -164,3 +164,25 @@ def test_admin_refiles_a_message(firm: Firm, jane: int) -> None:
         "rf",
     )
     assert entry.actor == f"user:{firm.ids['admin']}:admin@firm.example"
+
+
+# The store's ids are INTEGER columns (32-bit on PostgreSQL): a larger one in a path is no such record, and a
+# larger cursor is refused by name, on both backends.
+LARGEST = 2**31 - 1
+
+
+def test_a_cursor_beyond_the_stores_range_is_refused_and_the_largest_one_pages(firm: Firm, jane: int) -> None:
+    for before in (str(LARGEST + 1), str(2**63), "13287254460359871436520", "9" * 5000):
+        refused = firm.staff.get(f"/api/threads/{jane}/messages?before={before}")
+        assert (refused.status_code, error(refused)["code"]) == (400, "invalid_parameter")
+        assert error(refused)["details"]["parameter"] == "before"
+    everything = firm.staff.get(f"/api/threads/{jane}/messages?before={LARGEST}").get_json()["messages"]
+    assert [m["body"] for m in everything] == ["Please call me", "Is my hearing still on?"]
+
+
+def test_a_message_id_beyond_the_stores_range_is_no_such_message(firm: Firm, jane: int) -> None:
+    for message_id in (LARGEST + 1, 2**63, 51858379236419746832115, LARGEST):
+        missing = firm.staff.post(f"/api/messages/{message_id}/cancel", {"reason": "sent by mistake"})
+        assert missing.status_code == 404
+        assert firm.staff.get(f"/api/threads/{message_id}/messages").status_code == 404
+    assert audit_rows(firm.store, "send_canceled") == []

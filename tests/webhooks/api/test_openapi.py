@@ -174,3 +174,41 @@ def test_the_document_is_valid_openapi_3_0() -> None:
 def test_the_document_passes_openapi_spec_validator() -> None:
     validator = pytest.importorskip("openapi_spec_validator")
     validator.validate(DOC)
+
+
+def _operations() -> list[tuple[str, str, dict[str, Any]]]:
+    return [(method, path, op) for path, item in DOC["paths"].items() for method, op in item.items()]
+
+
+def test_every_id_in_a_path_states_the_stores_range_and_its_operation_answers_404() -> None:
+    with_ids = [(m, p, op) for m, p, op in _operations() if any(x["in"] == "path" for x in op.get("parameters", []))]
+    assert len(with_ids) > 15
+    for method, path, op in with_ids:
+        for parameter in (x for x in op["parameters"] if x["in"] == "path"):
+            integer = {"type": "integer", "maximum": 2**31 - 1}
+            expected = {"type": "string"} if parameter["name"] == "cms_id" else integer
+            assert expected.items() <= parameter["schema"].items(), (method, path)
+        assert "404" in op["responses"], f"{method} {path}: an id that matches nothing is 404"
+
+
+def test_every_whole_number_query_parameter_states_the_stores_range() -> None:
+    numbers = [
+        (method, path, x["name"], x["schema"])
+        for method, path, op in _operations()
+        for x in op.get("parameters", [])
+        if x["in"] == "query" and x["schema"]["type"] == "integer"
+    ]
+    assert {name for _, _, name, _ in numbers} >= {"before", "after", "limit"}
+    for method, path, name, schema in numbers:
+        assert 0 <= schema["minimum"] <= schema["maximum"] <= 2**31 - 1, (method, path, name)
+
+
+def test_the_consent_enums_are_the_ones_the_ledger_checks() -> None:
+    from connector.guardrails import consent
+
+    body = DOC["paths"]["/api/consents"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert body["properties"]["method"]["enum"] == list(consent.METHODS)
+    assert body["properties"]["action"]["enum"] == [consent.GRANT, consent.REVOKE]
+    row = DOC["components"]["schemas"]["ConsentRow"]["properties"]
+    assert row["method"]["enum"] == list(consent.METHODS)
+    assert row["action"]["enum"] == [consent.GRANT, consent.REVOKE]

@@ -363,3 +363,13 @@ def test_an_admin_lists_set_aside_texts_and_puts_them_back(firm: Firm) -> None:
     answer = firm.admin.post("/api/intake/retry", {"message_ids": None}, headers={"X-Request-Id": "req-api"})
     assert answer.get_json() == {"retried": [held]}
     assert [e.request_id for e in audit_rows(firm.store, "intake_retry")] == ["req-api"]
+
+
+def test_a_job_id_that_names_nothing_is_a_404_the_document_lists(firm: Firm) -> None:
+    from tests.webhooks.api.harness import DOC
+
+    assert "404" in DOC["paths"]["/api/outbox/{job_id}/discard"]["post"]["responses"]
+    for job_id in ("null,null", str(2**31), str(2**63)):
+        response = firm.admin.post(f"/api/outbox/{job_id}/discard", {"reason": "no such job"})
+        assert (response.status_code, error(response)["code"]) == (404, "not_found")
+    assert audit_rows(firm.store, "discard") == []

@@ -89,3 +89,38 @@ def test_send_refuses_malformed_bodies(
 def test_unknown_body_fields_are_named(firm: Firm, jane: int) -> None:
     response = firm.staff.post(f"/api/threads/{jane}/messages", {"body": "hi", "to": "+15550001111"})
     assert error(response)["details"] == {"to": ["Unknown field."]}
+
+
+@pytest.mark.parametrize(
+    ("raw", "code"),
+    [
+        ('{"urgent": true, "n": 92233720368547758070}', "number_out_of_range"),
+        ('{"urgent": true, "n": -9223372036854775809}', "number_out_of_range"),
+        ('{"urgent": true, "n": ' + "9" * 5000 + "}", "invalid_json"),
+        ('{"urgent": true, "n": NaN}', "invalid_json"),
+        ('{"urgent": true, "n": ' + "[" * 100_000 + "]" * 100_000 + "}", "too_deep"),
+        ('{"urgent": true, "n": ' + '{"a": ' * 33 + "1" + "}" * 33 + "}", "too_deep"),
+    ],
+    ids=["huge", "huge-negative", "5000-digits", "nan", "nested-100000", "nested-34"],
+)
+def test_a_body_with_a_number_beyond_64_bits_or_nested_too_deep_is_malformed(
+    firm: Firm, jane: int, raw: str, code: str
+) -> None:
+    response = firm.staff.post(f"/api/threads/{jane}/urgent", data=raw, content_type="application/json")
+    assert (response.status_code, error(response)["code"]) == (400, code)
+    assert audit_rows(firm.store, "urgent") == []
+
+
+def test_a_body_nested_as_deep_as_allowed_reaches_the_schema(firm: Firm, jane: int) -> None:
+    raw = '{"urgent": true, "n": ' + "[" * 31 + "]" * 31 + "}"
+    response = firm.staff.post(f"/api/threads/{jane}/urgent", data=raw, content_type="application/json")
+    assert (response.status_code, error(response)["code"]) == (400, "invalid_body")
+    assert error(response)["details"] == {"n": ["Unknown field."]}
+
+
+def test_ids_and_cursors_are_ascii_digits_only(firm: Firm, jane: int) -> None:
+    # "²" and "٣" are digits to Python's str.isdigit; a cursor of them is refused by name, not a crash.
+    for before in ("²", "٣", "%2B1", "-1", "1.0", "1e3", "0x1"):
+        refused = firm.staff.get(f"/api/threads/{jane}/messages?before={before}")
+        assert (refused.status_code, error(refused)["details"]["parameter"]) == (400, "before")
+    assert firm.staff.get("/api/threads/٣").status_code == 404

@@ -164,3 +164,12 @@ def test_an_unknown_writeback_state_is_refused_naming_it_and_the_states_allowed(
     refused = firm.staff.get("/api/writebacks?state=bogus")
     assert "bogus" in error(refused)["message"]
     assert error(refused)["details"] == {"parameter": "state", "allowed": ["draft", "pending", "written", "dead"]}
+
+
+def test_a_record_id_beyond_the_stores_range_is_no_such_record(firm: Firm) -> None:
+    for writeback_id in (2**31, 2**63, 24108993320715129443162, 2**31 - 1):
+        assert firm.staff.get(f"/api/writebacks/{writeback_id}").status_code == 404
+        assert firm.staff.call("PATCH", f"/api/writebacks/{writeback_id}", {"subject": "x"}).status_code == 404
+        assert firm.staff.post(f"/api/writebacks/{writeback_id}/file").status_code == 404
+    beyond = firm.staff.get(f"/api/writebacks?after={2**31}")
+    assert (beyond.status_code, error(beyond)["details"]["parameter"]) == (400, "after")
