@@ -45,6 +45,7 @@ from connector.sandbox import twilio_fault
 from connector.settings import Settings
 from connector.staff.users import Actor
 from connector.store import make_engine, upgrade
+from connector.store.engine import utcnow
 from connector.store.tables import messages, outbox
 from tests.bench.test_webhook_bench import served
 from tests.bench.witness import Created, WitnessServer, WitnessState, creates_by_body
@@ -95,7 +96,7 @@ class RunSizes:
             failure_rate=_env_float("FAULTBENCH_FAILURE", 0.30),
             stop_share=_env_float("FAULTBENCH_STOPS", 0.10),
             kill_seconds=_env_float("FAULTBENCH_KILL_SECONDS", 90.0),
-            kill_every=(_env_float("FAULTBENCH_KILL_MIN", 3.0), _env_float("FAULTBENCH_KILL_MAX", 15.0)),
+            kill_every=(_env_float("FAULTBENCH_KILL_MIN", 5.0), _env_float("FAULTBENCH_KILL_MAX", 25.0)),
             deadline=_env_float("FAULTBENCH_DEADLINE", 420.0),
             slow=_env_float("FAULTBENCH_SLOW", 1.0),
             seed=_env_int("FAULTBENCH_SEED", 10),
@@ -196,6 +197,27 @@ def pending_sends(engine: Engine) -> int:
         )
 
 
+def still_pending(engine: Engine) -> list[str]:
+    """Why send jobs are still pending: leased or waiting (and how long), by attempts, and their last errors."""
+    now = utcnow()
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(outbox.c.attempts, outbox.c.next_attempt_at, outbox.c.leased_until, outbox.c.last_error).where(
+                outbox.c.kind == kinds.SEND, outbox.c.state == "pending"
+            )
+        ).all()
+    if not rows:
+        return []
+    leased = sum(1 for r in rows if r.leased_until is not None and r.leased_until > now)
+    waits = [(r.next_attempt_at - now).total_seconds() for r in rows]
+    errors = Counter((r.last_error or "none")[:70] for r in rows)
+    return [
+        f"{len(rows)} send jobs pending: {leased} under a live lease, {sum(w <= 0 for w in waits)} due now, "
+        f"longest wait {max(waits):.0f}s; attempts {dict(sorted(Counter(r.attempts for r in rows).items()))}",
+        *(f"    last error x{n}: {error}" for error, n in errors.most_common(3)),
+    ]
+
+
 def resolved_share(engine: Engine, first: int, last: int) -> float:
     """The share of the run's texts that are no longer waiting to go."""
     with engine.connect() as conn:
@@ -294,6 +316,7 @@ class Figures:
 
     duplicated: int
     extra_creates: int
+    duplicated_after_hold: int
     after_stop: int
     after_stop_in_flight: int
     lost: int
@@ -318,6 +341,12 @@ def figures(
         }
     duplicated = sum(1 for notes in by_body.values() if len(notes) > 1)
     extra = sum(len(notes) - 1 for notes in by_body.values() if len(notes) > 1)
+    # A create the stand-in held past the sender's timeout, and made after the sender had given up on it.
+    after_hold = sum(
+        1
+        for notes in by_body.values()
+        if len(notes) > 1 and any(note.made - note.arrived > TWILIO_TIMEOUT for note in notes)
+    )
     late = [note for notes in by_body.values() for note in notes if note.to in stops and note.made > stops[note.to]]
     in_flight = sum(1 for note in late if note.arrived <= stops[note.to])
     lost_by_status: Counter[str] = Counter()
@@ -333,6 +362,7 @@ def figures(
     return Figures(
         duplicated=duplicated,
         extra_creates=extra,
+        duplicated_after_hold=after_hold,
         after_stop=len(late),
         after_stop_in_flight=in_flight,
         lost=sum(lost_by_status.values()),
@@ -393,6 +423,7 @@ def test_sending_through_kills_faults_and_stops(pg_url: str, tmp_path: Path) -> 
         stats = state.stats.snapshot()
     result = figures(engine, queued, created, stops, first, last)
     left = pending_sends(engine)
+    diagnosis = still_pending(engine)
     engine.dispose()
 
     creates = stats["by_endpoint"].get("POST /Messages.json", 0)
@@ -415,8 +446,13 @@ def test_sending_through_kills_faults_and_stops(pg_url: str, tmp_path: Path) -> 
     )
     drained = "drained" if left == 0 else f"NOT drained: {left} send jobs still pending at the deadline"
     print(f"  wall time {run_seconds:.1f}s ({drained}); witness settled: {settled}")
+    for line in diagnosis:
+        print(f"  {line}")
     print(f"  final statuses: {dict(sorted(result.statuses.items()))}")
-    print(f"  delivered twice:  {result.duplicated} texts ({result.extra_creates} extra creates at Twilio)")
+    print(
+        f"  delivered twice:  {result.duplicated} texts ({result.extra_creates} extra creates at Twilio; "
+        f"{result.duplicated_after_hold} of them one held past the sender's timeout)"
+    )
     print(
         f"  sent after STOP:  {result.after_stop} "
         f"({result.after_stop_in_flight} of them had reached Twilio before the STOP was answered)"
