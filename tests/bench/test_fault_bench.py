@@ -95,7 +95,7 @@ class RunSizes:
             workers=_env_int("FAULTBENCH_WORKERS", 4),
             failure_rate=_env_float("FAULTBENCH_FAILURE", 0.30),
             stop_share=_env_float("FAULTBENCH_STOPS", 0.10),
-            kill_seconds=_env_float("FAULTBENCH_KILL_SECONDS", 90.0),
+            kill_seconds=_env_float("FAULTBENCH_KILL_SECONDS", 60.0),
             kill_every=(_env_float("FAULTBENCH_KILL_MIN", 5.0), _env_float("FAULTBENCH_KILL_MAX", 25.0)),
             deadline=_env_float("FAULTBENCH_DEADLINE", 420.0),
             slow=_env_float("FAULTBENCH_SLOW", 1.0),
