@@ -10,6 +10,7 @@ only the shape of the answer is each stand-in's own.
 from __future__ import annotations
 
 import contextlib
+import random
 import socket
 import threading
 import time
@@ -47,7 +48,9 @@ class Fault:
     """One armed failure: which requests it hits, how often, and what the client sees.
 
     `path` is relative to the stand-in's API root (`/api/v4` for Clio, `/2010-04-01/Accounts/{AccountSid}`
-    for Twilio) and may use `*` globs; `method` may be `*`.
+    for Twilio) and may use `*` globs; `method` may be `*`. With a `probability` below 1 a matching request
+    is hit only that often (drawn from its own generator, seeded by `seed` so a run can be repeated); a
+    miss uses up none of its `times` and lets the next armed fault try, so a few such faults make a mix.
     """
 
     kind: str
@@ -59,6 +62,8 @@ class Fault:
     retry_after: int = 1
     # A `status` answer that repeats the request body in its message, as some APIs' validation errors do.
     echo: bool = False
+    probability: float = 1.0
+    seed: int | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in FAULT_KINDS:
@@ -69,6 +74,8 @@ class Fault:
             raise ValueError("status must be an HTTP status code")
         if self.delay < 0 or self.retry_after < 0:
             raise ValueError("delay and retry_after must not be negative")
+        if not 0 < self.probability <= 1:
+            raise ValueError("probability must be above 0 and at most 1")
 
     def matches(self, method: str, path: str) -> bool:
         """True when this fault applies to a request (method case-insensitive, path glob)."""
@@ -78,7 +85,7 @@ class Fault:
     @classmethod
     def from_json(cls, payload: Mapping[str, Any]) -> Fault:
         """Build a fault from the control endpoint's JSON body, rejecting unknown keys."""
-        known = {"kind", "method", "path", "times", "status", "delay", "retry_after", "echo"}
+        known = {"kind", "method", "path", "times", "status", "delay", "retry_after", "echo", "probability", "seed"}
         unknown = sorted(set(payload) - known)
         if unknown:
             raise ValueError(f"unknown fault field(s): {', '.join(unknown)}")
@@ -93,6 +100,8 @@ class Fault:
             delay=float(payload.get("delay", 0.0)),
             retry_after=int(payload.get("retry_after", 1)),
             echo=bool(payload.get("echo", False)),
+            probability=float(payload.get("probability", 1.0)),
+            seed=None if payload.get("seed") is None else int(payload["seed"]),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -101,13 +110,20 @@ class Fault:
 
 
 class _Armed:
-    """A fault plus how many more requests it will hit."""
+    """A fault plus how many more requests it will hit, and the draws that decide whether it hits this one."""
 
-    __slots__ = ("fault", "remaining")
+    __slots__ = ("_draws", "fault", "remaining")
 
     def __init__(self, fault: Fault) -> None:
         self.fault = fault
         self.remaining = fault.times
+        self._draws = random.Random(fault.seed)
+
+    def hits(self, method: str, path: str) -> bool:
+        """True when the fault matches the request and, for a probabilistic one, the draw says so."""
+        if not self.fault.matches(method, path):
+            return False
+        return self.fault.probability >= 1 or self._draws.random() < self.fault.probability
 
 
 class FaultQueue:
@@ -126,7 +142,7 @@ class FaultQueue:
         """Consume one use of the first armed fault matching this request, if any."""
         with self._lock:
             for armed in self._armed:
-                if armed.fault.matches(method, path):
+                if armed.hits(method, path):
                     armed.remaining -= 1
                     if armed.remaining <= 0:
                         self._armed.remove(armed)

@@ -163,3 +163,33 @@ def test_fault_validation_and_the_queue() -> None:
     assert taken.kind == "status"
     assert queue.take("POST", "/notes.json") is None
     assert Fault.from_json(Fault("slow", delay=1.5).to_json()) == Fault("slow", delay=1.5)
+
+
+def test_a_fault_with_a_probability_hits_about_that_share_and_the_seed_repeats_it() -> None:
+    def hits(seed: int) -> list[bool]:
+        queue = FaultQueue()
+        queue.add(Fault("status", method="POST", path="/notes.json", times=10_000, probability=0.3, seed=seed))
+        return [queue.take("POST", "/notes.json") is not None for _ in range(2_000)]
+
+    first = hits(5)
+    assert 0.25 < sum(first) / len(first) < 0.35
+    assert hits(5) == first
+    assert hits(6) != first
+
+
+def test_a_probabilistic_fault_that_misses_lets_the_next_armed_fault_try(
+    server: SandboxServer, state: ClioState
+) -> None:
+    state.faults.add(Fault("status", status=503, times=5, probability=0.5, seed=1))
+    state.faults.add(Fault("status", status=500, times=100))
+    codes = [contacts(server).status_code for _ in range(40)]
+    assert codes.count(503) == 5
+    assert set(codes) == {500, 503}
+    listed = requests.post(
+        f"{server.origin}/_sandbox/faults", json={"kind": "drop", "probability": 0.25, "seed": 3}, timeout=10
+    ).json()["result"]
+    assert (listed["probability"], listed["seed"]) == (0.25, 3)
+    with pytest.raises(ValueError, match="probability"):
+        Fault("status", probability=0)
+    with pytest.raises(ValueError, match="probability"):
+        Fault("status", probability=1.5)

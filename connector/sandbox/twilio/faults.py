@@ -37,9 +37,21 @@ def twilio_fault(
     status: int = 500,
     delay: float = 0.0,
     retry_after: int = 1,
+    probability: float = 1.0,
+    seed: int | None = None,
 ) -> Fault:
     """A `Fault` aimed at message creates by default (the request a worker must never blindly repeat)."""
-    return Fault(kind, method=method, path=path, times=times, status=status, delay=delay, retry_after=retry_after)
+    return Fault(
+        kind,
+        method=method,
+        path=path,
+        times=times,
+        status=status,
+        delay=delay,
+        retry_after=retry_after,
+        probability=probability,
+        seed=seed,
+    )
 
 
 def twilio_fault_response(fault: Fault) -> Response | None:
