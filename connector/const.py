@@ -37,7 +37,8 @@ BOOKMARK_OVERLAP: Final = timedelta(minutes=5)
 # A leased outbox job is another worker's to take after this long (a crashed worker's lease expires).
 LEASE: Final = timedelta(minutes=2)
 # A call to Twilio's create is its worker's alone this long (well past the longest call TWILIO_TIMEOUT
-# allows); a second worker leaves the text alone until then, and looks it up at Twilio after.
+# allows): a second worker leaves the text alone until then, and a call that ended without an answer is
+# looked up at Twilio only after it, since Twilio may still carry out a create it held past our timeout.
 SEND_CLAIM: Final = timedelta(minutes=2)
 # How many send jobs one round leases; each lease is renewed just before its call, so a slow batch never
 # lets a text still being sent go to another worker.

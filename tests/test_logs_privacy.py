@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, insert, select, text, update
+from sqlalchemy import Engine, insert, select, text
 
 from connector import services
 from connector.cms.connect import build_client
@@ -26,6 +26,7 @@ from connector.store.engine import utcnow
 from connector.store.tables import outbox, send_attempts, writebacks
 from connector.writeback.writer import enqueue, run_due
 from tests.support.firm import CLIO, FIRM_NUMBER, JANE, OMAR, seed, via_twilio
+from tests.support.queue import make_due
 
 SECRET = "Tangerine-Okapi-4471 he hit me again"
 WORDS = "Tangerine-Okapi-4471"
@@ -56,11 +57,6 @@ def logs(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
     for name in ("sqlalchemy", "werkzeug", "waitress", "twilio", "urllib3", "flask"):
         caplog.set_level(logging.DEBUG, logger=name)
     return caplog
-
-
-def make_due(engine: Engine) -> None:
-    with engine.begin() as conn:
-        conn.execute(update(outbox).values(next_attempt_at=outbox.c.created_at, leased_until=None))
 
 
 def refuse_sent_messages(engine: Engine) -> None:

@@ -238,6 +238,7 @@ def _send_one(
                 (None, "Twilio did not answer; gave up"),
                 now,
                 counts,
+                not_before=now + SEND_CLAIM,
             )
         return
     with engine.begin() as conn:
@@ -269,19 +270,23 @@ def _unresolved(conn: Connection, message_id: int) -> list[Any]:
 def _leave_alone(
     conn: Connection, job: outbox.Job, owner: str, unresolved: list[Any], now: datetime, counts: SendCounts
 ) -> bool:
-    """True (and the job put back, untried) when another worker's call for this text is still under way.
+    """True (and the job put back, untried) while an unanswered call for this text may still reach Twilio.
 
-    Its answer decides whether the text went; looking it up now could find nothing only because that
-    call has not reached Twilio yet, and sending again would text the client twice.
+    That is another worker's call still under way, or any call that ended without an answer less than
+    SEND_CLAIM ago: Twilio may carry out a create it held past our timeout, so a look-up before then
+    could find nothing only because the message is not made yet, and sending again would text the
+    client twice (the fault run saw exactly that with creates held 20 s).
     """
     claims = [
         a.claimed_until
         for a in unresolved
-        if a.outcome == "started" and a.owner != owner and a.claimed_until is not None and a.claimed_until > now
+        if a.claimed_until is not None and a.claimed_until > now and (a.outcome == "ambiguous" or a.owner != owner)
     ]
     if not claims:
         return False
-    outbox.defer(conn, job, owner, "another worker is sending this text", delay=max(claims) - now, now=now)
+    sending = any(a.outcome == "started" for a in unresolved)
+    reason = "another worker is sending this text" if sending else "Twilio has not answered yet; will look it up"
+    outbox.defer(conn, job, owner, reason, delay=max(claims) - now, now=now)
     counts.retried += 1
     return True
 
@@ -404,11 +409,17 @@ def _try_again(
     given_up: tuple[int | None, str],
     now: datetime,
     counts: SendCounts,
+    *,
+    not_before: datetime | None = None,
 ) -> None:
-    """Back off and try again (the one retry policy), or, out of attempts, mark the text failed with `given_up`."""
-    dead = outbox.retry(
-        conn, job, owner, error, delay=JOBS.delay(job.attempts), max_attempts=settings.outbox_max_attempts
-    )
+    """Back off and try again (the one retry policy), or, out of attempts, mark the text failed with `given_up`.
+
+    `not_before`: an unanswered call is not looked up before its claim ends, so the job waits at least that long.
+    """
+    delay = JOBS.delay(job.attempts)
+    if not_before is not None:
+        delay = max(delay, not_before - now)
+    dead = outbox.retry(conn, job, owner, error, delay=delay, max_attempts=settings.outbox_max_attempts)
     if dead:
         _finish(conn, message, "failed", given_up[0], given_up[1], now)
     counts.dead += dead
@@ -439,10 +450,10 @@ def _refused(
             .values(outcome=outcome, error_code=code, detail=describe(exc))
         )
         if action in (twilio_errors.Action.RETRY, twilio_errors.Action.BACK_OFF):
-            error = f"Twilio {exc.status} {code}: {exc.msg}"
-            _try_again(
-                conn, settings, job, owner, message, error, (code, f"Twilio kept refusing: {exc.msg}"), now, counts
-            )
+            # A 5xx may have created the message: like an unanswered call, it is looked up once its claim ends.
+            not_before = now + SEND_CLAIM if outcome == "ambiguous" else None
+            gave_up = (code, f"Twilio kept refusing: {describe(exc)}")
+            _try_again(conn, settings, job, owner, message, describe(exc), gave_up, now, counts, not_before=not_before)
             return
         known = twilio_errors.ERRORS.get(code) if code is not None else None
         meaning = known.meaning if known is not None else str(exc.msg)

@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine, func, select, update
+from twilio.http.http_client import TwilioHttpClient
+from twilio.rest import Client
 
 from connector import const, services
 from connector.errors import Kind, MatterlineError
@@ -37,6 +39,7 @@ from connector.store.tables import audit_log, messages, opt_outs, outbox, send_a
 from tests.support.firm import FIRM_NUMBER, JANE, OMAR, seed
 from tests.support.firm import settings as firm_settings
 from tests.support.fixtures import twilio_form
+from tests.support.queue import make_due
 from webhooks import create_app
 from webhooks.server import ServerThread
 
@@ -72,11 +75,6 @@ def settings_for(twilio: TwilioServer, public_url: str | None = None, **env: str
 def row(engine: Engine, message_id: int) -> Any:
     with engine.connect() as conn:
         return conn.execute(select(messages).where(messages.c.id == message_id)).one()
-
-
-def make_due(engine: Engine) -> None:
-    with engine.begin() as conn:
-        conn.execute(update(outbox).values(next_attempt_at=outbox.c.created_at))
 
 
 def assert_no_body_kept_in_errors(engine: Engine, *bodies: str) -> None:
@@ -339,6 +337,36 @@ def test_a_5xx_from_twilio_is_looked_up_before_the_text_is_sent_again(store: Eng
         outcomes = conn.execute(select(send_attempts.c.outcome).order_by(send_attempts.c.id)).scalars().all()
     assert outcomes == ["not_sent", "sent"]
     assert row(store, queued.id).sid is not None
+
+
+def test_a_create_twilio_carries_out_after_our_timeout_is_adopted_not_sent_again(
+    store: Engine, twilio: TwilioServer
+) -> None:
+    """Twilio holds a create past the sender's timeout and then makes the message (the fault run's doubles).
+
+    The round right after the timeout must not look the text up yet (Twilio has nothing to show) and so
+    must not send it again; once the claim on the unanswered call ends, the look-up finds and adopts it.
+    """
+    settings = settings_for(twilio)
+
+    def impatient(given: Settings) -> Client:
+        client = make_client(given)
+        client.http_client = TwilioHttpClient(timeout=0.5)
+        return client
+
+    twilio.state.faults.add(twilio_fault("slow", delay=1.5))
+    queued = services.messages.send(store, settings, to=JANE, body="Court moved to 2 pm", actor=Actor("t"))
+    assert send_due(store, settings, client_factory=impatient).retried == 1
+    with store.begin() as conn:  # due again at once, as a short backoff would make it
+        conn.execute(update(outbox).values(next_attempt_at=outbox.c.created_at))
+    assert send_due(store, settings, client_factory=impatient).retried == 1
+    deadline = time.monotonic() + 10
+    while not twilio.state.messages(to=JANE) and time.monotonic() < deadline:
+        time.sleep(0.1)  # the held create lands at Twilio
+    make_due(store)  # the claim has run out
+    assert send_due(store, settings, client_factory=impatient).adopted == 1
+    assert [m["body"] for m in twilio.state.messages(to=JANE)] == ["Court moved to 2 pm"]
+    assert row(store, queued.id).sid == twilio.state.messages(to=JANE)[0]["sid"]
 
 
 @pytest.mark.parametrize("stop", ["STOP", "please stop texting me"])
