@@ -70,9 +70,10 @@ def test_a_text_intake_cannot_take_is_set_aside_with_its_reason_and_the_others_g
     assert threaded(store, before).thread_id is not None
     assert threaded(store, after).thread_id is not None
     assert threaded(store, bad).thread_id is None
-    assert "ValueError: a bug in one step" in threaded(store, bad).intake_error
+    # The reason names what failed, never its text (which may repeat a body or a number); the log has the trace.
+    assert threaded(store, bad).intake_error == "ValueError"
     [held] = queries.intake.listing(store)
-    assert (held.sid, held.from_number, held.reason) == (bad, "+14155550177", "ValueError: a bug in one step")
+    assert (held.sid, held.from_number, held.reason) == (bad, "+14155550177", "ValueError")
     with store.connect() as conn:  # nothing of the bad text's half-done intake is left behind
         odd_threads = select(func.count()).select_from(threads).where(threads.c.client_phone == "+14155550177")
         assert conn.execute(odd_threads).scalar() == 0
