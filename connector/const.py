@@ -37,12 +37,15 @@ BOOKMARK_OVERLAP: Final = timedelta(minutes=5)
 # A leased outbox job is another worker's to take after this long (a crashed worker's lease expires).
 LEASE: Final = timedelta(minutes=2)
 # A call to Twilio's create is its worker's alone this long (well past the longest call TWILIO_TIMEOUT
-# allows): a second worker leaves the text alone until then, and a call that ended without an answer is
-# looked up at Twilio only after it, since Twilio may still carry out a create it held past our timeout.
+# allows): a second worker leaves the text alone until then (a worker killed mid-call holds it that long).
 SEND_CLAIM: Final = timedelta(minutes=2)
+# A call that ended without an answer (a timeout, a lost answer, a 5xx) is looked up at Twilio only this
+# long after it began: Twilio may still carry out a create it held past our timeout, and a look-up before
+# then finds nothing and sends the text again (the fault run saw that with creates held for 20 s).
+LOOK_UP_SETTLE: Final = timedelta(seconds=60)
 # How many send jobs one round leases; each lease is renewed just before its call, so a slow batch never
 # lets a text still being sent go to another worker.
-SEND_BATCH: Final = 50
+SEND_BATCH: Final = 10
 # How many of a recipient's messages the sender reads per page when it looks an unanswered create up.
 LOOK_UP_PAGE: Final = 50
 # How many waiting inbound texts one intake transaction threads and files.

@@ -29,6 +29,7 @@ from connector.const import (
     DEFAULT_TWILIO_API_URL,
     LOGGER,
     LOOK_UP_PAGE,
+    LOOK_UP_SETTLE,
     SEND_BATCH,
     SEND_CLAIM,
     TWILIO_CLOCK_SKEW,
@@ -226,7 +227,7 @@ def _send_one(
             conn.execute(
                 update(send_attempts)
                 .where(send_attempts.c.id == attempt_id)
-                .values(outcome="ambiguous", detail=describe(exc))
+                .values(outcome="ambiguous", detail=describe(exc), claimed_until=now + LOOK_UP_SETTLE)
             )
             _try_again(
                 conn,
@@ -238,7 +239,7 @@ def _send_one(
                 (None, "Twilio did not answer; gave up"),
                 now,
                 counts,
-                not_before=now + SEND_CLAIM,
+                not_before=now + LOOK_UP_SETTLE,
             )
         return
     with engine.begin() as conn:
@@ -272,8 +273,8 @@ def _leave_alone(
 ) -> bool:
     """True (and the job put back, untried) while an unanswered call for this text may still reach Twilio.
 
-    That is another worker's call still under way, or any call that ended without an answer less than
-    SEND_CLAIM ago: Twilio may carry out a create it held past our timeout, so a look-up before then
+    That is another worker's call still under way (SEND_CLAIM), or a call that ended without an answer
+    less than LOOK_UP_SETTLE ago: Twilio may carry out a create it held past our timeout, so a look-up then
     could find nothing only because the message is not made yet, and sending again would text the
     client twice (the fault run saw exactly that with creates held 20 s).
     """
@@ -447,11 +448,16 @@ def _refused(
         conn.execute(
             update(send_attempts)
             .where(send_attempts.c.id == attempt_id)
-            .values(outcome=outcome, error_code=code, detail=describe(exc))
+            .values(
+                outcome=outcome,
+                error_code=code,
+                detail=describe(exc),
+                claimed_until=now + LOOK_UP_SETTLE if outcome == "ambiguous" else None,
+            )
         )
         if action in (twilio_errors.Action.RETRY, twilio_errors.Action.BACK_OFF):
             # A 5xx may have created the message: like an unanswered call, it is looked up once its claim ends.
-            not_before = now + SEND_CLAIM if outcome == "ambiguous" else None
+            not_before = now + LOOK_UP_SETTLE if outcome == "ambiguous" else None
             gave_up = (code, f"Twilio kept refusing: {describe(exc)}")
             _try_again(conn, settings, job, owner, message, describe(exc), gave_up, now, counts, not_before=not_before)
             return

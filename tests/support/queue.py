@@ -8,7 +8,7 @@ from connector.store.tables import outbox, send_attempts
 
 
 def make_due(engine: Engine) -> None:
-    """Every job due now and unleased, and every unanswered Twilio call past its claim (SEND_CLAIM).
+    """Every job due now and unleased, and every unanswered Twilio call past its claim (SEND_CLAIM, LOOK_UP_SETTLE).
 
     After a call ends without an answer the sender waits out the claim before it looks the text up at
     Twilio; a test that means "later" moves the claim into the past instead of waiting two minutes.
