@@ -30,8 +30,8 @@ from twilio.request_validator import RequestValidator
 
 from connector.store import make_engine, upgrade
 from connector.store.tables import messages
-from tests.bench.test_webhook_bench import served
-from tests.support.firm import FIRM_NUMBER, JANE, OMAR, PUBLIC_URL, TWILIO_SID, TWILIO_TOKEN, seed
+from tests.bench.test_webhook_bench import served, twilio_params
+from tests.support.firm import PUBLIC_URL, TWILIO_TOKEN, seed
 
 pytestmark = pytest.mark.bench
 
@@ -39,7 +39,6 @@ PATH = "/webhooks/twilio/sms"
 TEXTS = int(os.environ.get("BENCH_INBOUND_TEXTS", "10000"))
 BURST = 32
 ODD_EVERY = 100  # 1%
-SENDERS = (JANE, OMAR, "+13105550142", "+16465550187")
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,20 +52,7 @@ class Post:
 
 
 def _base(n: int) -> dict[str, str]:
-    sid = f"SM{n:032x}"
-    return {
-        "MessageSid": sid,
-        "SmsSid": sid,
-        "SmsMessageSid": sid,
-        "AccountSid": TWILIO_SID,
-        "From": SENDERS[n % len(SENDERS)],
-        "To": FIRM_NUMBER,
-        "Body": f"Question number {n} about my case",
-        "NumMedia": "0",
-        "NumSegments": "1",
-        "SmsStatus": "received",
-        "ApiVersion": "2010-04-01",
-    }
+    return twilio_params(n)
 
 
 def _sign(params: dict[str, str]) -> str:

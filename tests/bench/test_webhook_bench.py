@@ -64,25 +64,30 @@ def served(kind: str, database_url: str = "", env: Mapping[str, str] | None = No
         proc.wait(timeout=30)
 
 
+def twilio_params(n: int) -> dict[str, str]:
+    """Text number `n` as Twilio posts it: uniquely numbered, from one of a few senders."""
+    sid = f"SM{n:032x}"
+    return {
+        "MessageSid": sid,
+        "SmsSid": sid,
+        "SmsMessageSid": sid,
+        "AccountSid": TWILIO_SID,
+        "From": SENDERS[n % len(SENDERS)],
+        "To": FIRM_NUMBER,
+        "Body": f"Question number {n} about my case",
+        "NumMedia": "0",
+        "NumSegments": "1",
+        "SmsStatus": "received",
+        "ApiVersion": "2010-04-01",
+    }
+
+
 def signed_requests(count: int, offset: int) -> list[tuple[bytes, str]]:
     """Twilio-shaped, uniquely numbered, signed form bodies."""
     validator = RequestValidator(TWILIO_TOKEN)
     made = []
     for n in range(offset, offset + count):
-        sid = f"SM{n:032x}"
-        params = {
-            "MessageSid": sid,
-            "SmsSid": sid,
-            "SmsMessageSid": sid,
-            "AccountSid": TWILIO_SID,
-            "From": SENDERS[n % len(SENDERS)],
-            "To": FIRM_NUMBER,
-            "Body": f"Question number {n} about my case",
-            "NumMedia": "0",
-            "NumSegments": "1",
-            "SmsStatus": "received",
-            "ApiVersion": "2010-04-01",
-        }
+        params = twilio_params(n)
         made.append((urlencode(params).encode(), validator.compute_signature(f"{PUBLIC_URL}{PATH}", params)))
     return made
 
