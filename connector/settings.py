@@ -104,6 +104,18 @@ def _url_check(https_only_remote: bool, *, base_only: bool = False) -> validate.
     return _check(test, "")
 
 
+# An https origin: scheme, host and optional port, nothing a CSP source list could read as more.
+_HTTPS_ORIGIN: Final = re.compile(r"https://[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::[0-9]{1,5})?")
+
+
+def _https_origins(value: str) -> tuple[str, ...]:
+    origins = _split(value)
+    bad = [o for o in origins if not _HTTPS_ORIGIN.fullmatch(o)]
+    if bad or not origins:
+        raise ValueError("each must be an https origin (https://host or https://host:port), comma-separated")
+    return tuple(origins)
+
+
 def _database_url(value: str) -> bool:
     try:
         url = make_url(value)
@@ -245,6 +257,8 @@ class Settings:
     public_url: str | None = setting(
         "MATTERLINE_PUBLIC_URL", None, mf.String(validate=_url_check(True, base_only=True))
     )
+    # Who may show the pages in a frame (the CMS, e.g. https://app.clio.com); nobody when unset.
+    frame_ancestors: tuple[str, ...] = setting("MATTERLINE_FRAME_ANCESTORS", None, _Parsed(_https_origins), empty=())
     default_region: str = setting("MATTERLINE_DEFAULT_REGION", const.DEFAULT_REGION, _Parsed(_region))
     zone: ZoneInfo = setting("MATTERLINE_TIMEZONE", const.DEFAULT_TIMEZONE, _Parsed(_zone))
     secret_key: str | None = _secret("MATTERLINE_SECRET_KEY", validate.Length(min=16))

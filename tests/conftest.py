@@ -11,6 +11,9 @@ from sqlalchemy import Engine, create_engine
 from connector.store import make_engine, upgrade
 from tests.support.stores import BACKENDS, empty_store_url
 
+# The browser fixtures (browser, page, console, live_url) and the hook that keeps a failed page's trace.
+pytest_plugins = ["tests.support.browser"]
+
 
 @pytest.fixture(params=BACKENDS)
 def db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:

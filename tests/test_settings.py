@@ -96,3 +96,33 @@ def test_setting_names_mark_secrets() -> None:
     assert names["MATTERLINE_CMS_CLIENT_SECRET"] is True
     assert names["MATTERLINE_DATABASE_URL"] is False
     assert "MATTERLINE_PUBLIC_URL" in names
+
+
+@pytest.mark.parametrize(
+    ("text", "origins"),
+    [
+        ("https://app.clio.com", ("https://app.clio.com",)),
+        ("https://eu.app.clio.com, https://app.clio.com:8443", ("https://eu.app.clio.com", "https://app.clio.com:8443")),
+    ],
+)
+def test_given_https_origins_to_frame_the_pages_then_each_is_kept(text: str, origins: tuple[str, ...]) -> None:
+    assert load_settings({"MATTERLINE_FRAME_ANCESTORS": text}, env_file=None).frame_ancestors == origins
+    assert load_settings({}, env_file=None).frame_ancestors == ()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "http://app.clio.com",
+        "https://app.clio.com/nc/",
+        "*",
+        "'self'",
+        "https://app.clio.com; script-src *",
+        "https://user@app.clio.com",
+        "app.clio.com",
+    ],
+)
+def test_given_a_frame_ancestor_that_is_not_an_https_origin_then_refused(text: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        load_settings({"MATTERLINE_FRAME_ANCESTORS": text}, env_file=None)
+    assert "https origin" in caught.value.problems["MATTERLINE_FRAME_ANCESTORS"]

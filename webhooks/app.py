@@ -15,7 +15,7 @@ from connector.errors import unavailable
 from connector.settings import Settings, load_settings
 from connector.store import current_revision, head_revision, make_engine
 from mappings import load_mapping
-from webhooks import errors
+from webhooks import errors, headers
 from webhooks.api import blueprint as api_blueprint
 from webhooks.inbound import cms, twilio
 from webhooks.state import EXTENSION_KEY, MAX_CONTENT_LENGTH, AppState, app_state
@@ -53,6 +53,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         settings=settings, engine=engine, mapping=mapping, head_revision=head_revision()
     )
     errors.install(app)
+    headers.install(app)
     app.add_url_rule("/healthz", "healthz", _healthz, methods=["GET"])
     app.add_url_rule("/readyz", "readyz", _readyz, methods=["GET"])
     app.register_blueprint(cms.blueprint)

@@ -3,16 +3,15 @@
 A `MatterlineError` from any service or view becomes its kind's HTTP status here and nowhere else;
 Werkzeug's own errors (unknown path, wrong method, oversized body, an unexpected exception) get the same
 shape. Callers under /api, /webhooks and the health checks are machines and always get JSON; a person's
-browser elsewhere gets a plain HTML page saying the same thing.
+browser elsewhere gets the same thing as a page (templates/errors/error.html), titled by its status.
 """
 
 from __future__ import annotations
 
 import json
-from html import escape
 from typing import Any, Final
 
-from flask import Flask, Response, jsonify, request
+from flask import Flask, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from connector.errors import Kind, MatterlineError
@@ -86,11 +85,8 @@ def _wants_html() -> bool:
 def error_response(status: int, code: str, message: str, details: Any = None) -> Response:
     """The error as JSON (or, for a person's browser outside /api and /webhooks, as a page), with `status`."""
     if _wants_html():
-        page = (
-            f"<!doctype html><html lang=en><head><meta charset=utf-8><title>{status} · Matterline</title></head>"
-            f"<body><main><h1>{escape(_REASONS.get(status, 'Error'))}</h1><p>{escape(message)}</p>"
-            f"<p><small>{escape(code)}</small></p></main></body></html>"
-        )
+        title = _REASONS.get(status, "Error").capitalize()  # "Not found", as a sentence
+        page = render_template("errors/error.html", title=title, message=message, code=code, status=status)
         response = Response(page, status=status, mimetype="text/html")
     else:
         response = jsonify({"error": {"code": code, "message": message, "details": details}})

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import re
+
+import pytest
 from flask import Flask
+from playwright.sync_api import Page, expect
 from sqlalchemy import Engine
 
 from connector.errors import Kind, MatterlineError, conflict
 from connector.settings import Settings
+from tests.support.browser import DESKTOP, PHONE, Console, assert_accessible
 from webhooks import create_app
 from webhooks.errors import STATUS
+from webhooks.server import ServerThread
 
 
 def app_with_a_refusing_route(engine: Engine) -> Flask:
@@ -67,3 +73,48 @@ def test_a_refusal_message_is_escaped_on_the_page(sqlite_engine: Engine) -> None
     page = app.test_client().get("/hostile", headers={"Accept": "text/html"})
     assert "<script>" not in page.get_data(as_text=True)
     assert "&lt;script&gt;" in page.get_data(as_text=True)
+
+
+# -- in a real browser, over the real server --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
+def test_a_person_who_opens_an_unknown_page_sees_not_found_with_a_way_home(
+    live_url: str, page: Page, console: Console, viewport: dict[str, int]
+) -> None:
+    page.set_viewport_size(viewport)  # type: ignore[arg-type]
+    response = page.goto(f"{live_url}/no-such-page")
+    assert response is not None
+    assert response.status == 404
+    assert page.title() == "Not found · Matterline"
+    expect(page.get_by_role("heading", level=1)).to_have_text("Not found")
+    home = page.get_by_role("link", name=re.compile("home", re.IGNORECASE))
+    expect(home).to_have_attribute("href", "/")
+    # The stylesheet loaded under the page's policy: the layout is the app's, not the browser's default.
+    assert page.evaluate("() => getComputedStyle(document.querySelector('main')).maxWidth") != "none"
+    assert_accessible(page)
+    assert console.csp_violations() == []
+    # The page's own 404 is the one resource Chromium reports as failed; nothing else may error.
+    errors = [m for m in console.messages if m.startswith(("error", "pageerror")) and "status of 404" not in m]
+    assert errors == []
+
+
+def test_a_refusal_message_shows_escaped_in_the_browser(sqlite_engine: Engine, page: Page) -> None:
+    app = create_app(Settings(database_url="sqlite://"), sqlite_engine)
+
+    def hostile() -> str:
+        raise MatterlineError(Kind.INVALID, "bad", "<img src=x onerror=alert(1)>")
+
+    app.add_url_rule("/hostile", "hostile", hostile)
+    with ServerThread(app) as server:
+        page.goto(f"{server.url}/hostile")
+        expect(page.locator("main")).to_contain_text("<img src=x onerror=alert(1)>")
+        assert page.locator("main img").count() == 0
+
+
+def test_an_api_path_still_answers_json_to_a_browser(live_url: str, page: Page) -> None:
+    response = page.goto(f"{live_url}/api/no-such-thing")
+    assert response is not None
+    assert response.status in (401, 404)
+    assert response.headers["content-type"].startswith("application/json")
+    assert "error" in response.json()
