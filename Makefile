@@ -12,10 +12,17 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# The browser tests drive Debian's chromium (Playwright never downloads a browser of its own).
+CHROMIUM := /usr/bin/chromium
+
+$(CHROMIUM):
+	@echo "chromium is missing; installing Debian's package for the browser tests"
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+
 demo: $(STAMP)
 	$(BIN)/matterline demo
 
-test: $(STAMP)
+test: $(STAMP) $(CHROMIUM)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
