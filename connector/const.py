@@ -106,3 +106,12 @@ MAX_HEADER_BYTES: Final = 64 * 1024
 SERVER_CLEANUP_SECONDS: Final = 2
 
 USER_AGENT: Final = "Matterline/0.1 (+https://github.com/matterline)"
+
+# Staff sign-in: a password shorter than this is refused; failed sign-ins within the window are counted
+# per account and per client address, and past either limit sign-in is refused until the oldest ages out.
+PASSWORD_MIN_CHARS: Final = 12
+SIGNIN_WINDOW: Final = timedelta(minutes=15)
+SIGNIN_FAILURES_PER_ACCOUNT: Final = 5
+SIGNIN_FAILURES_PER_ADDRESS: Final = 20
+# A session's last-seen time is written at most this often, so page views do not all become writes.
+SESSION_TOUCH_EVERY: Final = timedelta(minutes=1)

@@ -275,6 +275,12 @@ class Settings:
     window_idle_minutes: int = setting(
         "MATTERLINE_WINDOW_IDLE_MINUTES", "60", mf.Integer(validate=validate.Range(min=1, max=24 * 60))
     )
+    session_idle_minutes: int = setting(
+        "MATTERLINE_SESSION_IDLE_MINUTES", "30", mf.Integer(validate=validate.Range(min=1, max=24 * 60))
+    )
+    session_max_hours: int = setting(
+        "MATTERLINE_SESSION_MAX_HOURS", "12", mf.Integer(validate=validate.Range(min=1, max=24 * 7))
+    )
     day_end: time = setting("MATTERLINE_DAY_END", "18:00", _Parsed(_day_end))
     summary_review: bool = setting("MATTERLINE_SUMMARY_REVIEW", "false", mf.Boolean())
     outbox_max_attempts: int = setting(

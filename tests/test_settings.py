@@ -102,7 +102,10 @@ def test_setting_names_mark_secrets() -> None:
     ("text", "origins"),
     [
         ("https://app.clio.com", ("https://app.clio.com",)),
-        ("https://eu.app.clio.com, https://app.clio.com:8443", ("https://eu.app.clio.com", "https://app.clio.com:8443")),
+        (
+            "https://eu.app.clio.com, https://app.clio.com:8443",
+            ("https://eu.app.clio.com", "https://app.clio.com:8443"),
+        ),
     ],
 )
 def test_given_https_origins_to_frame_the_pages_then_each_is_kept(text: str, origins: tuple[str, ...]) -> None:

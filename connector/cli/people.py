@@ -19,20 +19,43 @@ def users() -> None:
 @click.option("--name", required=True)
 @click.option("--email", required=True)
 @click.option("--role", required=True, type=click.Choice(ROLES))
+@click.option("--password-prompt", is_flag=True, help="Ask for a password to sign in with (twice, not echoed).")
 @as_option("Add them as this user (email or id).")
 @json_option
 @pass_ctx
 @handled
-def users_add(ctx: Context, name: str, email: str, role: str, as_user: str | None, as_json: bool) -> None:
+def users_add(
+    ctx: Context, name: str, email: str, role: str, password_prompt: bool, as_user: str | None, as_json: bool
+) -> None:
     """Add a user and print their API token (shown this once; only a hash is kept)."""
     ctx.require_current_store()
-    added = services.users.add(ctx.engine, name=name, email=email, role=role, actor=ctx.actor(as_user))
+    password = _ask_password() if password_prompt else None
+    added = services.users.add(
+        ctx.engine, name=name, email=email, role=role, actor=ctx.actor(as_user), password=password
+    )
     user = added.user
     if as_json:
         emit({"id": user.id, "name": user.name, "email": user.email, "role": user.role, "token": added.token})
         return
     click.echo(f"user {user.id}: {user.name} <{user.email}> ({user.role})")
     click.echo(f"API token (shown once, keep it safe): {added.token}")
+
+
+@users.command("password")
+@click.argument("user")
+@as_option("Set it as this user (email or id).")
+@pass_ctx
+@handled
+def users_password(ctx: Context, user: str, as_user: str | None) -> None:
+    """Set a user's sign-in password (asked twice, never echoed); their open sessions end (audited)."""
+    ctx.require_current_store()
+    person = services.users.set_password(ctx.engine, user, _ask_password(), actor=ctx.actor(as_user))
+    click.echo(f"password set for {person.email}; their open sessions have ended")
+
+
+def _ask_password() -> str:
+    """The password, typed twice without echo; click asks again when the two differ."""
+    return str(click.prompt("Password", hide_input=True, confirmation_prompt=True))
 
 
 @users.command("list")

@@ -64,6 +64,9 @@ class Action(StrEnum):
     HOLD_RELEASE = "hold_release"
     MAPPING_CHANGE = "mapping_change"
     LOGIN = "login"
+    LOGIN_FAILED = "login_failed"
+    LOGOUT = "logout"
+    PASSWORD_SET = "password_set"  # noqa: S105 - an action's name, not a secret
     USER_ADDED = "user_added"
     USER_DISABLED = "user_disabled"
     TOKEN_REVOKED = "token_revoked"  # noqa: S105 - an action's name, not a secret

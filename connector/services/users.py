@@ -19,13 +19,13 @@ from sqlalchemy import Connection, Engine, func, select, update
 from connector.compliance import audit
 from connector.errors import conflict, not_found
 from connector.queries.users import TokenRecord
-from connector.staff import users
+from connector.staff import passwords, sessions, users
 from connector.staff.users import Actor, User
 from connector.store.engine import utcnow
 from connector.store.tables import api_tokens
 from connector.store.tables import users as user_rows
 
-__all__ = ["Added", "Rotated", "add", "disable", "revoke_token", "rotate_token"]
+__all__ = ["Added", "Rotated", "add", "disable", "revoke_token", "rotate_token", "set_password"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,15 +45,19 @@ class Rotated:
     token: str
 
 
-def add(engine: Engine, *, name: str, email: str, role: str, actor: Actor) -> Added:
-    """Add a person with a role; audited as `user_added`.
+def add(engine: Engine, *, name: str, email: str, role: str, actor: Actor, password: str | None = None) -> Added:
+    """Add a person with a role, and a password to sign in with if given; audited as `user_added`.
 
     Raises:
-        MatterlineError: invalid role, name or email; conflict `user_exists`.
+        MatterlineError: invalid role, name, email or password; conflict `user_exists`.
     """
+    if password is not None:
+        passwords.check_strength(password)
     now = utcnow()
     with engine.begin() as conn:
         user, token = users.create(conn, name=name, email=email, role=role, now=now)
+        if password is not None:
+            _store_password(conn, user, password, actor, now)
         audit.append(
             conn,
             actor=actor.label,
@@ -95,6 +99,7 @@ def disable(engine: Engine, key: str | int, *, actor: Actor) -> User:
             .where(api_tokens.c.user_id == person.id, api_tokens.c.revoked_at.is_(None))
             .values(revoked_at=now)
         ).rowcount
+        ended = sessions.end_all(conn, person.id, now)
         audit.append(
             conn,
             actor=actor.label,
@@ -102,10 +107,44 @@ def disable(engine: Engine, key: str | int, *, actor: Actor) -> User:
             subject_type="user",
             subject_id=person.id,
             request_id=actor.request_id,
-            details={"email": person.email, "role": person.role, "tokens_revoked": revoked},
+            details={"email": person.email, "role": person.role, "tokens_revoked": revoked, "sessions_ended": ended},
             at=now,
         )
     return person
+
+
+def set_password(engine: Engine, key: str | int, password: str, *, actor: Actor) -> User:
+    """Set a person's sign-in password (by email or id), ending their open sessions; audited as
+    `password_set` (never the password).
+
+    Raises:
+        MatterlineError: not found; invalid `password_too_short`.
+    """
+    passwords.check_strength(password)
+    now = utcnow()
+    with engine.begin() as conn:
+        person = users.find_user(conn, key)
+        if person is None:
+            raise not_found(f"no user {key!r}")
+        _store_password(conn, person, password, actor, now)
+    return person
+
+
+def _store_password(conn: Connection, person: User, password: str, actor: Actor, now: datetime) -> None:
+    conn.execute(
+        update(user_rows).where(user_rows.c.id == person.id).values(password_hash=passwords.hash_password(password))
+    )
+    ended = sessions.end_all(conn, person.id, now)
+    audit.append(
+        conn,
+        actor=actor.label,
+        action=audit.Action.PASSWORD_SET,
+        subject_type="user",
+        subject_id=person.id,
+        request_id=actor.request_id,
+        details={"email": person.email, "sessions_ended": ended},
+        at=now,
+    )
 
 
 def revoke_token(engine: Engine, token_id: int, *, actor: Actor) -> TokenRecord:

@@ -198,6 +198,28 @@ users = Table(
     Column("role", String(16), nullable=False),  # admin | attorney | staff
     Column("created_at", UTCDateTime(), nullable=False),
     Column("disabled_at", UTCDateTime()),
+    Column("password_hash", String(256)),  # argon2id, with its own salt and parameters; None: no password
+)
+
+# A signed-in browser. The cookie holds a random token; only its SHA-256 is kept, as the id.
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("last_seen_at", UTCDateTime(), nullable=False),
+    Column("ended_at", UTCDateTime()),
+)
+
+# Failed sign-ins, kept in the store so every process counts the same ones (the throttle).
+signin_failures = Table(
+    "signin_failures",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("at", UTCDateTime(), nullable=False, index=True),
+    Column("email", String(320), nullable=False, index=True),
+    Column("address", String(64), nullable=False, index=True),
 )
 
 # Only a SHA-256 of each token is kept: a stolen database does not hand out working tokens.

@@ -6,9 +6,13 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from click.testing import CliRunner
 from sqlalchemy import Engine
 
+from connector.cli import main
+from connector.services import signin
 from connector.staff.users import TOKEN_PREFIX, authenticate
+from connector.store import make_engine
 from tests.support.command import run
 
 AuditLog = Callable[..., list[dict[str, Any]]]
@@ -72,7 +76,12 @@ def test_users_disable_ends_their_api_token_at_once(
         "user",
         str(avery["id"]),
     )
-    assert entry["details"] == {"email": "avery@firm.example", "role": "attorney", "tokens_revoked": 1}
+    assert entry["details"] == {
+        "email": "avery@firm.example",
+        "role": "attorney",
+        "tokens_revoked": 1,
+        "sessions_ended": 0,
+    }
 
     code, _, err = run(texting, "users", "disable", str(avery["id"]))  # by id this time
     assert code == 1
@@ -164,3 +173,29 @@ def test_users_token_rotate_prints_the_new_token_once_and_the_old_one_stops(
     code, out, err = run(texting, "users", "token", "rotate", str(rotated["token_id"]))
     assert code == 0, err
     assert out.startswith(f"API token for avery@firm.example (shown once, keep it safe): {TOKEN_PREFIX}")
+
+
+def test_a_password_is_asked_twice_never_echoed_and_then_signs_in(texting: dict[str, str]) -> None:
+    runner = CliRunner()
+    env = dict(texting)
+    added = runner.invoke(
+        main,
+        ["users", "add", "--name", "Pat", "--email", "pat@firm.example", "--role", "staff", "--password-prompt"],
+        env=env,
+        input="first passphrase\nfirst passphrase\n",
+    )
+    assert added.exit_code == 0, added.output
+    assert "first passphrase" not in added.output
+    short = runner.invoke(main, ["users", "password", "pat@firm.example"], env=env, input="short\nshort\n")
+    assert short.exit_code != 0
+    assert "at least 12 characters" in short.output
+    changed = runner.invoke(
+        main, ["users", "password", "pat@firm.example"], env=env, input="second passphrase\nsecond passphrase\n"
+    )
+    assert changed.exit_code == 0, changed.output
+    assert "second passphrase" not in changed.output
+    engine = make_engine(env["MATTERLINE_DATABASE_URL"])
+    try:
+        assert signin.sign_in(engine, email="pat@firm.example", password="second passphrase", address="a")
+    finally:
+        engine.dispose()

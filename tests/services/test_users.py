@@ -82,7 +82,7 @@ def test_a_disabled_persons_token_stops_working_and_the_change_is_audited(store:
     assert authenticate(store, pat.token) is None
     [entry] = audit_rows(store, "user_disabled")
     assert (entry.actor, entry.request_id, entry.subject_id) == (ADMIN.label, "req-admin", str(pat.user.id))
-    assert entry.details == {"email": "pat@firm.example", "role": "staff", "tokens_revoked": 1}
+    assert entry.details == {"email": "pat@firm.example", "role": "staff", "tokens_revoked": 1, "sessions_ended": 0}
     listed = {u.email: u for u in queries.users.listing(store)}
     assert listed["pat@firm.example"].disabled_at is not None
     assert [u.email for u in queries.users.listing(store, include_disabled=False)] == ["gc@firm.example"]

@@ -182,7 +182,6 @@ def assert_accessible(page: Page) -> None:
     )
     violations = result["violations"]
     lines = [
-        f"{v['id']} ({v['impact']}): {v['help']} at {json.dumps([n['target'] for n in v['nodes']])}"
-        for v in violations
+        f"{v['id']} ({v['impact']}): {v['help']} at {json.dumps([n['target'] for n in v['nodes']])}" for v in violations
     ]
     assert not violations, f"axe found {len(violations)} violation(s) on {page.url}:\n" + "\n".join(lines)

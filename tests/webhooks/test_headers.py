@@ -71,4 +71,3 @@ def test_with_the_cms_host_allowed_the_policy_names_it_and_others_still_cannot_f
         assert "base-uri 'none'" in headers["Content-Security-Policy"]  # the rest of the policy stands
         assert "X-Frame-Options" not in headers  # DENY would refuse the CMS too
         assert "Not found" not in _frame(page, f"{url}/no-such-page")
-

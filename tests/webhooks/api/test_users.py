@@ -174,7 +174,7 @@ def test_a_disabled_persons_token_gets_401_invalid_token_at_once(firm: Firm) -> 
         "user",
         str(pat["id"]),
     )
-    assert entry.details == {"email": "pat@firm.example", "role": "staff", "tokens_revoked": 1}
+    assert entry.details == {"email": "pat@firm.example", "role": "staff", "tokens_revoked": 1, "sessions_ended": 0}
     assert firm.staff.get("/api/me").status_code == 200  # colleagues are not affected
 
 
