@@ -6,6 +6,7 @@ import logging
 from typing import Final
 
 from flask import Flask, Response, jsonify
+from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -18,6 +19,7 @@ from mappings import load_mapping
 from webhooks import errors, headers
 from webhooks.api import blueprint as api_blueprint
 from webhooks.inbound import cms, twilio
+from webhooks.pages import auth
 from webhooks.state import EXTENSION_KEY, MAX_CONTENT_LENGTH, AppState, app_state
 
 __all__ = ["create_app"]
@@ -49,6 +51,10 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.config["MAX_CONTENT_LENGTH"] = MAX_CONTENT_LENGTH
     if settings.secret_key:
         app.config["SECRET_KEY"] = settings.secret_key
+    # The CSRF token lives as long as the sign-in session, whose own timeouts bound it.
+    app.config["WTF_CSRF_TIME_LIMIT"] = None
+    app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    app.config["SESSION_COOKIE_SECURE"] = (settings.public_url or "").startswith("https://")
     app.extensions[EXTENSION_KEY] = AppState(
         settings=settings, engine=engine, mapping=mapping, head_revision=head_revision()
     )
@@ -60,6 +66,12 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.register_blueprint(twilio.blueprint)
     twilio.install(app)
     app.register_blueprint(api_blueprint)
+    app.register_blueprint(auth.blueprint)
+    # Every form POST carries a token signed with MATTERLINE_SECRET_KEY (none set: every POST is refused).
+    # The API authenticates by bearer token and the webhooks by signature, so they are exempt.
+    csrf = CSRFProtect(app)
+    for exempt in (api_blueprint, cms.blueprint, twilio.blueprint):
+        csrf.exempt(exempt)
     if settings.proxy_hops:
         hops = settings.proxy_hops
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]

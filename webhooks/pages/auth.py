@@ -1,0 +1,125 @@
+"""Sign-in, sign-out and the signed-in landing page.
+
+The session cookie carries only a random token (the store keeps its hash): HttpOnly, SameSite=Lax,
+and Secure when the public URL is https. Every page that needs a person goes through `signed_in`,
+which sends anyone without a live session to /signin with a `next=` back to where they were.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import timedelta
+from typing import Final
+
+from flask import Blueprint, Response, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response as BaseResponse
+
+from connector import services
+from connector.errors import MatterlineError
+from connector.staff.sessions import Lifetimes
+from connector.staff.users import User
+from webhooks.state import app_state
+
+__all__ = ["COOKIE", "blueprint", "safe_next", "signed_in"]
+
+blueprint = Blueprint("auth", __name__)
+
+COOKIE: Final = "matterline_session"
+HOME: Final = "/inbox"
+# A path of this app only: one leading slash, then no slash or backslash; no scheme, no control characters.
+_OWN_PATH: Final = re.compile(r"/(?![/\\])[^\\\x00-\x20\x7f]*")
+
+
+def safe_next(value: str | None) -> str:
+    """Where to go after signing in: `value` if it is one of the app's own paths, else the inbox."""
+    if value and _OWN_PATH.fullmatch(value) and ":" not in value.split("?", 1)[0]:
+        return value
+    return HOME
+
+
+def _lifetimes() -> Lifetimes:
+    settings = app_state().settings
+    return Lifetimes(timedelta(minutes=settings.session_idle_minutes), timedelta(hours=settings.session_max_hours))
+
+
+def signed_in() -> User | None:
+    """The person this browser's session cookie signs in, or None."""
+    token = request.cookies.get(COOKIE)
+    return services.signin.resume(app_state().engine, token, _lifetimes()) if token else None
+
+
+def _to_signin() -> BaseResponse:
+    target = request.full_path.rstrip("?")
+    response = redirect(url_for("auth.signin_form", next=target))
+    response.delete_cookie(COOKIE)
+    return response
+
+
+def _form(message: str | None = None, email: str = "", status: int = 200) -> Response:
+    page = render_template("auth/signin.html", message=message, email=email, next=request.values.get("next", ""))
+    return Response(page, status=status, mimetype="text/html")
+
+
+@blueprint.get("/signin")
+def signin_form() -> BaseResponse:
+    """The sign-in form; someone already signed in goes straight on."""
+    if signed_in() is not None:
+        return redirect(safe_next(request.args.get("next")))
+    return _form()
+
+
+@blueprint.post("/signin")
+def signin_submit() -> BaseResponse:
+    """Check the password; on success set the session cookie and go on, else say why on the form."""
+    email = request.form.get("email", "")
+    address = request.remote_addr or "unknown"
+    try:
+        signed = services.signin.sign_in(
+            app_state().engine,
+            email=email,
+            password=request.form.get("password", ""),
+            address=address,
+            request_id=uuid.uuid4().hex,
+        )
+    except MatterlineError as refusal:
+        status = 429 if refusal.code == "signin_throttled" else 401
+        return _form(refusal.message, email=email, status=status)
+    response = redirect(safe_next(request.form.get("next")))
+    settings = app_state().settings
+    response.set_cookie(
+        COOKIE,
+        signed.token,
+        httponly=True,
+        samesite="Lax",
+        secure=(settings.public_url or "").startswith("https://"),
+        path="/",
+    )
+    return response
+
+
+@blueprint.post("/signout")
+def signout() -> BaseResponse:
+    """End this browser's session and forget the cookie."""
+    token = request.cookies.get(COOKIE)
+    if token:
+        services.signin.sign_out(app_state().engine, token, request_id=uuid.uuid4().hex)
+    response = redirect(url_for("auth.signin_form"))
+    response.delete_cookie(COOKIE)
+    return response
+
+
+@blueprint.get("/inbox")
+def inbox() -> BaseResponse:
+    """Where a person lands after signing in."""
+    user = signed_in()
+    if user is None:
+        return _to_signin()
+    return Response(render_template("auth/inbox.html", user=user), mimetype="text/html")
+
+
+@blueprint.after_request
+def _no_store(response: Response) -> Response:
+    """Signed-in pages and the sign-in form are never kept in a shared or back-button cache."""
+    response.headers["Cache-Control"] = "no-store"
+    return response
