@@ -11,9 +11,11 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import Engine
 
 from connector import services
+from connector.settings import Settings
 from connector.staff.users import Actor
 from tests.support.browser import DESKTOP, PHONE, assert_accessible, live_server
 from tests.support.inbox import audit_rows
+from webhooks import create_app
 
 ADMIN = Actor("operator:root")
 PASSWORD = "correct horse battery"
@@ -105,3 +107,27 @@ def test_the_signin_page_is_accessible(page: Page, site: str, size: dict[str, in
     sign_in(page, password="not the password")
     expect(page.get_by_role("alert")).to_be_visible()
     assert_accessible(page)
+
+
+def test_the_session_cookie_is_secure_when_the_public_url_is_https(sqlite_engine: Engine) -> None:
+    services.users.add(
+        sqlite_engine, name="Pat Paralegal", email="pat@firm.example", role="staff", actor=ADMIN, password=PASSWORD
+    )
+    settings = Settings(
+        database_url=str(sqlite_engine.url),
+        secret_key="a test secret key, long enough",
+        public_url="https://matterline.firm.example",
+    )
+    client = create_app(settings, sqlite_engine).test_client()
+    form = client.get("/signin", base_url="https://matterline.firm.example").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form)
+    assert token is not None
+    answer = client.post(
+        "/signin",
+        base_url="https://matterline.firm.example",
+        data={"email": "pat@firm.example", "password": PASSWORD, "csrf_token": token.group(1)},
+        headers={"Referer": "https://matterline.firm.example/signin"},  # over https the origin is checked too
+    )
+    assert answer.status_code == 302
+    [cookie] = [h for h in answer.headers.getlist("Set-Cookie") if h.startswith("matterline_session=")]
+    assert {"Secure", "HttpOnly", "SameSite=Lax"} <= {part.strip() for part in cookie.split(";")}
