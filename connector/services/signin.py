@@ -8,6 +8,7 @@ failure ages out of the window.
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,6 +21,7 @@ from connector.errors import Kind, MatterlineError
 from connector.staff import passwords, sessions
 from connector.staff.sessions import Lifetimes
 from connector.staff.users import ACTOR_CHARS, User
+from connector.store import dialect
 from connector.store.engine import utcnow
 from connector.store.tables import signin_failures
 from connector.store.tables import users as user_rows
@@ -50,6 +52,10 @@ def sign_in(engine: Engine, *, email: str, password: str, address: str, request_
     address = (address or "unknown")[:_ADDRESS_CHARS]
     now = utcnow()
     with engine.begin() as conn:
+        # Attempts on one account, or from one address, take turns: parallel guesses cannot all be counted
+        # before any is recorded (always the account's lock first, so two attempts never wait on each other).
+        dialect.advisory_lock(conn, _lock_key("account", email))
+        dialect.advisory_lock(conn, _lock_key("address", address))
         minutes = _throttled_for(conn, email, address, now)
         if minutes:
             _audit_failure(conn, email, address, "throttled", request_id, now)
@@ -89,6 +95,8 @@ def sign_in(engine: Engine, *, email: str, password: str, address: str, request_
                 if stored is None
                 else "wrong_password"
             )
+            # Failures older than the window count for nothing: drop them as new ones come, so the table stays small.
+            conn.execute(delete(signin_failures).where(signin_failures.c.at <= now - SIGNIN_WINDOW))
             conn.execute(insert(signin_failures).values(at=now, email=email, address=address))
             _audit_failure(conn, email, address, reason, request_id, now)
             refusal = MatterlineError(Kind.UNAUTHENTICATED, "signin_failed", WRONG)
@@ -117,6 +125,12 @@ def sign_out(engine: Engine, token: str, *, request_id: str | None = None) -> No
             request_id=request_id,
             at=now,
         )
+
+
+def _lock_key(kind: str, value: str) -> int:
+    """A PostgreSQL advisory lock key (signed 64-bit) of one account or address."""
+    digest = hashlib.sha256(f"matterline/signin/{kind}/{value}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
 
 
 def _throttled_for(conn: Connection, email: str, address: str, now: datetime) -> int:

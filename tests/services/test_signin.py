@@ -3,6 +3,7 @@ person is disabled; failed attempts get one generic answer and are throttled in 
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
@@ -14,7 +15,7 @@ from connector.services.signin import WRONG
 from connector.staff.sessions import Lifetimes
 from connector.staff.users import Actor
 from connector.store.engine import utcnow
-from connector.store.tables import sessions
+from connector.store.tables import sessions, signin_failures
 from tests.support.inbox import audit_rows
 
 ADMIN = Actor("operator:root")
@@ -112,3 +113,22 @@ def test_a_password_is_set_only_when_long_enough_and_its_setting_is_audited_with
     assert refusal(store, "pat@firm.example", PASSWORD).code == "signin_failed"
     assert services.signin.sign_in(store, email="pat@firm.example", password="a brand new passphrase", address="a")
     assert not any("passphrase" in str(row.details) for row in audit_rows(store, "password_set"))
+
+
+def test_a_locked_account_opens_again_once_its_failures_age_out(store: Engine) -> None:
+    for _ in range(5):
+        refusal(store, "pat@firm.example", "wrong password here")
+    assert refusal(store, "pat@firm.example", PASSWORD).code == "signin_throttled"
+    with store.begin() as conn:
+        conn.execute(update(signin_failures).values(at=utcnow() - timedelta(minutes=16)))
+    assert services.signin.sign_in(store, email="pat@firm.example", password=PASSWORD, address="10.0.0.1")
+
+
+def test_parallel_guesses_cannot_get_past_the_limit(store: Engine) -> None:
+    def guess(n: int) -> str:
+        return refusal(store, "pat@firm.example", f"wrong password {n}", address=f"10.1.0.{n}").code
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        codes = list(pool.map(guess, range(12)))
+    assert codes.count("signin_failed") == 5
+    assert codes.count("signin_throttled") == 7
