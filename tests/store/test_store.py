@@ -12,7 +12,7 @@ from sqlalchemy.exc import StatementError
 
 from connector import const
 from connector.store import current_revision, head_revision, make_engine, upgrade
-from connector.store.tables import UTCDateTime, send_attempts, status_events, sync_state
+from connector.store.tables import UTCDateTime, send_attempts, status_events, sync_state, users
 
 
 def test_sqlite_runs_in_wal_with_a_busy_timeout(sqlite_engine: Engine) -> None:
@@ -157,4 +157,19 @@ def test_the_migration_keeps_the_first_of_each_repeated_status_callback(db_url: 
             ("delivered", None),
         ]
         assert [r.id for r in sorted(kept)] == [1, 3, 5, 6]
+    engine.dispose()
+
+
+def test_people_added_before_sign_in_existed_are_kept_without_a_password(db_url: str) -> None:
+    """Upgrading to sessions keeps every user and their token; none can sign in until given a password."""
+    engine = make_engine(db_url)
+    upgrade(engine, "0009")
+    added = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    people = table("users", column("name"), column("email"), column("role"), column("created_at", UTCDateTime()))
+    with engine.begin() as conn:
+        conn.execute(people.insert().values(name="Pat", email="pat@firm.example", role="staff", created_at=added))
+    upgrade(engine)
+    with engine.connect() as conn:
+        rows = conn.execute(select(users.c.email, users.c.created_at, users.c.password_hash)).all()
+    assert [tuple(r) for r in rows] == [("pat@firm.example", added, None)]
     engine.dispose()
