@@ -206,9 +206,19 @@ def refile_message(
 
 
 def refile_thread(
-    conn: Connection, thread_id: int, matter_cms_id: str, *, actor: str, actor_id: int | None, now: datetime
+    conn: Connection,
+    thread_id: int,
+    matter_cms_id: str,
+    *,
+    actor: str,
+    actor_id: int | None,
+    now: datetime,
+    rule: str = RULE_MANUAL,
+    reason: str | None = None,
 ) -> int:
     """Staff file a thread to a matter: it becomes the thread's matter, and its unfiled texts go there.
+
+    `rule` and `reason` say how (by hand, by default; or by texting from the matter).
 
     Returns the number of messages filed.
 
@@ -221,7 +231,7 @@ def refile_thread(
             select(messages.c.id).where(messages.c.thread_id == thread_id, messages.c.matter_cms_id.is_(None))
         ).scalars()
     )
-    filing = Filing(matter_cms_id, RULE_MANUAL, f"filed by {actor}", None)
+    filing = Filing(matter_cms_id, rule, reason or f"filed by {actor}", None)
     for message_id in unfiled:
         apply_filing(conn, thread_id, message_id, filing, now, actor_id=actor_id)
     apply_filing(conn, thread_id, None, filing, now, actor_id=actor_id)

@@ -28,8 +28,9 @@ from connector.errors import (
 )
 from connector.guardrails import content, pipeline
 from connector.jobs import kinds, outbox
-from connector.messaging import filing, recipients, texts, urgent
+from connector.messaging import filing, recipients, texts
 from connector.messaging.segments import MAX_BODY_CHARS, measure, too_long
+from connector.services import threads as threads_service
 from connector.settings import Settings
 from connector.staff.users import COUNSEL_ROLES, Actor
 from connector.store.engine import utcnow
@@ -175,9 +176,19 @@ def send(
                 audit.Action.OVERRIDE: (override_reason if found else None, {"rules": pipeline.rule_ids(found)}),
                 audit.Action.QUIET_HOURS_OVERRIDE: (quiet_hours_reason if exempt else None, {}),
             }
+            if moves and matter_cms_id is not None:  # a re-file like any other: its unfiled texts go too, audited
+                threads_service.refile_in(
+                    conn,
+                    settings,
+                    thread,
+                    matter_cms_id,
+                    actor=actor,
+                    now=moment,
+                    details={"via": "send", "message_id": queued.id},
+                    rule=filing.RULE_OUTBOUND,
+                    reason=f"sent from matter {matter_cms_id}",
+                )
             _audit_send(conn, actor, queued, overrides, len(media_urls), moment)
-            if moves:
-                _audit_move(conn, settings, actor, thread, queued, moment)
     if refusal is not None:
         raise refusal
     return queued
@@ -205,28 +216,6 @@ def _move_refused(actor: Actor, thread: Any, matter_cms_id: str | None) -> Matte
             "matter": matter_cms_id,
         },
     )
-
-
-def _audit_move(conn: Connection, settings: Settings, actor: Actor, thread: Any, queued: Queued, now: datetime) -> None:
-    """A send that moved its thread is a re-file, on record as one; an urgent thread's new matter is tasked."""
-    audit.append(
-        conn,
-        actor=actor.label,
-        action=audit.Action.REFILE,
-        subject_type="thread",
-        subject_id=thread.id,
-        matter_cms_id=queued.matter_cms_id,
-        request_id=actor.request_id,
-        details={
-            "from_matter": thread.matter_cms_id,
-            "to_matter": queued.matter_cms_id,
-            "via": "send",
-            "message_id": queued.id,
-        },
-        at=now,
-    )
-    if queued.matter_cms_id is not None:
-        urgent.on_filed(conn, settings, thread.id, queued.matter_cms_id)
 
 
 def _store(
@@ -261,7 +250,8 @@ def _store(
         held_until=held_until,
         quiet_hours_exempt=exempt,
     )
-    if from_matter is not None and thread.matter_cms_id != from_matter:
+    if from_matter is not None and thread.matter_cms_id is None and thread.message_count == 0:
+        # A new thread's first text decides its matter (a move is `refile_in`'s, after this).
         decision = filing.Filing(from_matter, filing.RULE_OUTBOUND, f"sent from matter {from_matter}", None)
         filing.apply_filing(conn, thread.id, None, decision, now, actor_id=actor.user_id)
     conn.execute(

@@ -220,19 +220,39 @@ def refile(
     """
     now = now or utcnow()
     with engine.begin() as conn:
-        thread = _thread(conn, thread_id)
-        moved = filing.refile_thread(conn, thread_id, matter_cms_id, actor=actor.label, actor_id=actor.user_id, now=now)
-        _audit(
-            conn,
-            actor,
-            audit.Action.REFILE,
-            thread,
-            {"from_matter": thread.matter_cms_id, "to_matter": matter_cms_id, "messages": moved},
-            matter_cms_id=matter_cms_id,
-            at=now,
-        )
-        urgent.on_filed(conn, settings, thread_id, matter_cms_id)
+        moved = refile_in(conn, settings, _thread(conn, thread_id), matter_cms_id, actor=actor, now=now)
     return _seen_by(engine, thread_id, actor), moved
+
+
+def refile_in(
+    conn: Connection,
+    settings: Settings,
+    thread: Any,
+    matter_cms_id: str,
+    *,
+    actor: Actor,
+    now: datetime,
+    details: dict[str, Any] | None = None,
+    rule: str = filing.RULE_MANUAL,
+    reason: str | None = None,
+) -> int:
+    """`refile` inside the caller's transaction (a send from another matter is a re-file too): the thread
+    and its unfiled texts go to the matter, audited as `refile`, and an urgent thread's new attorney is
+    tasked. Returns how many texts moved."""
+    moved = filing.refile_thread(
+        conn, thread.id, matter_cms_id, actor=actor.label, actor_id=actor.user_id, now=now, rule=rule, reason=reason
+    )
+    _audit(
+        conn,
+        actor,
+        audit.Action.REFILE,
+        thread,
+        {"from_matter": thread.matter_cms_id, "to_matter": matter_cms_id, "messages": moved, **(details or {})},
+        matter_cms_id=matter_cms_id,
+        at=now,
+    )
+    urgent.on_filed(conn, settings, thread.id, matter_cms_id)
+    return moved
 
 
 def close_windows(

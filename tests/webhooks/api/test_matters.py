@@ -88,6 +88,7 @@ def test_an_attorney_texting_from_another_matter_moves_the_thread_and_it_is_audi
     assert moved.details == {
         "from_matter": "201",
         "to_matter": "202",
+        "messages": 0,  # a re-file like any other: unfiled texts would have moved with it (here all were filed)
         "via": "send",
         "message_id": sent.get_json()["message"]["id"],
     }
