@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from connector.store.tables import filing_decisions, legal_holds, messages, outbox
 from connector.sync.ingest import mark_deleted
@@ -92,6 +93,21 @@ def test_an_attorney_texting_from_another_matter_moves_the_thread_and_it_is_audi
         "via": "send",
         "message_id": sent.get_json()["message"]["id"],
     }
+
+
+def test_an_attorney_texting_from_a_matter_files_the_waiting_texts_there_as_a_refile_does(firm: Firm) -> None:
+    text_in(firm.admin.client, OMAR, "about my case")  # Omar has two open matters: it waits in needs filing
+    with firm.store.connect() as conn:
+        [waiting] = conn.execute(
+            messages.select().where(messages.c.from_number == OMAR, messages.c.direction == "inbound")
+        ).all()
+    assert waiting.matter_cms_id is None
+    sent = firm.attorney.post("/api/matters/202/messages", {"body": "Hi Omar, about your lease."})
+    assert sent.status_code == 201
+    assert (omar_thread(firm)["state"], omar_thread(firm)["matter_cms_id"]) != ("needs_filing", None)
+    with firm.store.connect() as conn:
+        assert conn.execute(select(messages.c.matter_cms_id).where(messages.c.id == waiting.id)).scalar() == "202"
+    assert audit_rows(firm.store, "refile")[-1].details["messages"] == 1
 
 
 def test_staff_texting_a_client_from_a_matter_for_the_first_time_starts_the_thread_on_that_matter(firm: Firm) -> None:
