@@ -281,6 +281,12 @@ class Settings:
     session_max_hours: int = setting(
         "MATTERLINE_SESSION_MAX_HOURS", "12", mf.Integer(validate=validate.Range(min=1, max=24 * 7))
     )
+    # Open-office privacy: initials and matter numbers instead of names, no snippets, text blurred until revealed.
+    privacy_mode: bool = setting("MATTERLINE_PRIVACY_MODE", "false", mf.Boolean())
+    # Minutes without a key press or pointer move before the pages draw a curtain over client data; 0: never.
+    idle_curtain_minutes: int = setting(
+        "MATTERLINE_IDLE_CURTAIN_MINUTES", "5", mf.Integer(validate=validate.Range(min=0, max=24 * 60))
+    )
     day_end: time = setting("MATTERLINE_DAY_END", "18:00", _Parsed(_day_end))
     summary_review: bool = setting("MATTERLINE_SUMMARY_REVIEW", "false", mf.Boolean())
     outbox_max_attempts: int = setting(

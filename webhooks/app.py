@@ -16,10 +16,9 @@ from connector.errors import unavailable
 from connector.settings import Settings, load_settings
 from connector.store import current_revision, head_revision, make_engine
 from mappings import load_mapping
-from webhooks import errors, headers
+from webhooks import errors, headers, pages
 from webhooks.api import blueprint as api_blueprint
 from webhooks.inbound import cms, twilio
-from webhooks.pages import auth
 from webhooks.state import EXTENSION_KEY, MAX_CONTENT_LENGTH, AppState, app_state
 
 __all__ = ["create_app"]
@@ -66,7 +65,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.register_blueprint(twilio.blueprint)
     twilio.install(app)
     app.register_blueprint(api_blueprint)
-    app.register_blueprint(auth.blueprint)
+    pages.register(app)
     # Every form POST carries a token signed with MATTERLINE_SECRET_KEY (none set: every POST is refused).
     # The API authenticates by bearer token and the webhooks by signature, so they are exempt.
     csrf = CSRFProtect(app)

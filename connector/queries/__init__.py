@@ -7,6 +7,7 @@ thing wherever it is shown and its shape is the one the API documents.
 from __future__ import annotations
 
 from connector.queries import (
+    activity,
     audit,
     clients,
     consents,
@@ -22,6 +23,7 @@ from connector.queries import (
 )
 
 __all__ = [
+    "activity",
     "audit",
     "clients",
     "consents",

@@ -103,9 +103,12 @@ def sign_in(engine: Engine, *, email: str, password: str, address: str, request_
     raise refusal  # after the commit: the failure is counted and audited even though sign-in is refused
 
 
-def resume(engine: Engine, token: str, lifetimes: Lifetimes) -> User | None:
-    """Who a session cookie signs in, or None (unknown, ended, timed out, or the person disabled)."""
-    return sessions.resume(engine, token, lifetimes)
+def resume(engine: Engine, token: str, lifetimes: Lifetimes, *, touch: bool = True) -> User | None:
+    """Who a session cookie signs in, or None (unknown, ended, timed out, or the person disabled).
+
+    A background poll passes `touch=False`: it is not the person's activity and must not keep them signed in.
+    """
+    return sessions.resume(engine, token, lifetimes, touch=touch)
 
 
 def sign_out(engine: Engine, token: str, *, request_id: str | None = None) -> None:

@@ -41,10 +41,12 @@ def open_session(conn: Connection, user_id: int, now: datetime) -> str:
     return token
 
 
-def resume(engine: Engine, token: str, lifetimes: Lifetimes) -> User | None:
+def resume(engine: Engine, token: str, lifetimes: Lifetimes, *, touch: bool = True) -> User | None:
     """Who a cookie's token signs in, or None when it is unknown, ended, timed out or its person disabled.
 
     A timed-out session is ended on the spot, so it cannot come back if the settings are relaxed later.
+    `touch=False` (a page's background poll) checks the session without counting as activity, so a tab
+    left open still times out after the idle limit.
     """
     now = utcnow()
     sid = session_id(token)
@@ -69,7 +71,7 @@ def resume(engine: Engine, token: str, lifetimes: Lifetimes) -> User | None:
         with engine.begin() as conn:
             end(conn, sid, now)
         return None
-    if now - row.last_seen_at > SESSION_TOUCH_EVERY:
+    if touch and now - row.last_seen_at > SESSION_TOUCH_EVERY:
         with engine.begin() as conn:
             conn.execute(update(sessions).where(sessions.c.id == sid).values(last_seen_at=now))
     return User(row.id, row.name, row.email, row.role)

@@ -1,8 +1,8 @@
-"""Sign-in, sign-out and the signed-in landing page.
+"""Sign-in and sign-out.
 
 The session cookie carries only a random token (the store keeps its hash): HttpOnly, SameSite=Lax,
-and Secure when the public URL is https. Every page that needs a person goes through `signed_in`,
-which sends anyone without a live session to /signin with a `next=` back to where they were.
+and Secure when the public URL is https. Every page that needs a person goes through
+`render.person_page`, which sends anyone without a live session here with a `next=` back to where they were.
 """
 
 from __future__ import annotations
@@ -43,17 +43,10 @@ def _lifetimes() -> Lifetimes:
     return Lifetimes(timedelta(minutes=settings.session_idle_minutes), timedelta(hours=settings.session_max_hours))
 
 
-def signed_in() -> User | None:
-    """The person this browser's session cookie signs in, or None."""
+def signed_in(*, touch: bool = True) -> User | None:
+    """The person this browser's session cookie signs in, or None; `touch=False` for a background poll."""
     token = request.cookies.get(COOKIE)
-    return services.signin.resume(app_state().engine, token, _lifetimes()) if token else None
-
-
-def _to_signin() -> BaseResponse:
-    target = request.full_path.rstrip("?")
-    response = redirect(url_for("auth.signin_form", next=target))
-    response.delete_cookie(COOKIE)
-    return response
+    return services.signin.resume(app_state().engine, token, _lifetimes(), touch=touch) if token else None
 
 
 def _form(message: str | None = None, email: str = "", status: int = 200) -> Response:
@@ -107,15 +100,6 @@ def signout() -> BaseResponse:
     response = redirect(url_for("auth.signin_form"))
     response.delete_cookie(COOKIE)
     return response
-
-
-@blueprint.get("/inbox")
-def inbox() -> BaseResponse:
-    """Where a person lands after signing in."""
-    user = signed_in()
-    if user is None:
-        return _to_signin()
-    return Response(render_template("auth/inbox.html", user=user), mimetype="text/html")
 
 
 @blueprint.after_request

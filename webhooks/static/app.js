@@ -1,0 +1,199 @@
+/* Matterline's one script: what htmx cannot do by attributes alone, under a CSP with no inline script.
+ *
+ * - every htmx request carries the CSRF token (Flask-WTF reads X-CSRFToken);
+ * - the live poll: fires `ml:poll` every 5 s while the tab is visible, at once when it becomes visible;
+ * - the tab title leads with the unread count; opt-in notifications say only how many texts are new;
+ * - privacy: blurred text is revealed by its button; the idle curtain covers the page when away;
+ * - keyboard shortcuts: j/k next and previous thread, r reply, / search, ? the list of keys.
+ */
+(function () {
+  "use strict";
+
+  var POLL_MS = 5000;
+  var NOTIFY_KEY = "matterline-notify";
+
+  function csrfToken() {
+    var meta = document.querySelector('meta[name="csrf-token"]');
+    return meta ? meta.getAttribute("content") : "";
+  }
+
+  document.addEventListener("htmx:configRequest", function (event) {
+    event.detail.headers["X-CSRFToken"] = csrfToken();
+  });
+
+  /* -- the live poll ------------------------------------------------------------------------- */
+
+  function poll() {
+    if (document.visibilityState === "visible" && window.htmx) {
+      window.htmx.trigger(document.body, "ml:poll");
+    }
+  }
+  setInterval(poll, POLL_MS);
+  document.addEventListener("visibilitychange", poll);
+
+  /* -- the badge: title, notifications ------------------------------------------------------- */
+
+  var lastCount = null;
+
+  function badgeCount() {
+    var badge = document.getElementById("badge");
+    return badge ? parseInt(badge.getAttribute("data-count") || "0", 10) : 0;
+  }
+
+  function updateTitle() {
+    var base = document.body.getAttribute("data-title");
+    if (!base) { return; }
+    var badge = document.getElementById("badge");
+    var count = badgeCount();
+    document.title = count > 0 && badge ? "(" + badge.textContent.trim() + ") " + base : base;
+  }
+
+  function notifyOn() {
+    return window.Notification && Notification.permission === "granted" && localStorage.getItem(NOTIFY_KEY) === "on";
+  }
+
+  function announceNew() {
+    var count = badgeCount();
+    if (lastCount !== null && count > lastCount && notifyOn()) {
+      var fresh = count - lastCount;
+      /* Never a name or a word of a text: a lock screen shows notifications to anyone passing. */
+      new Notification("Matterline", { body: fresh + (fresh === 1 ? " new text" : " new texts"), tag: "matterline" });
+    }
+    lastCount = count;
+  }
+
+  function showNotifyState() {
+    document.querySelectorAll("[data-notify-toggle]").forEach(function (button) {
+      var on = notifyOn();
+      button.setAttribute("aria-pressed", on ? "true" : "false");
+      button.textContent = on ? "Notifications on" : "Notifications off";
+    });
+  }
+
+  document.addEventListener("click", function (event) {
+    var toggle = event.target.closest("[data-notify-toggle]");
+    if (!toggle || !window.Notification) { return; }
+    if (notifyOn()) {
+      localStorage.setItem(NOTIFY_KEY, "off");
+      showNotifyState();
+      return;
+    }
+    Notification.requestPermission().then(function (answer) {
+      localStorage.setItem(NOTIFY_KEY, answer === "granted" ? "on" : "off");
+      showNotifyState();
+    });
+  });
+
+  document.addEventListener("htmx:afterSettle", function () {
+    updateTitle();
+    announceNew();
+  });
+
+  /* -- privacy: reveal one blurred text ---------------------------------------------------- */
+
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-reveal]");
+    if (!button) { return; }
+    var target = document.getElementById(button.getAttribute("aria-controls"));
+    if (!target) { return; }
+    var shown = target.classList.toggle("revealed");
+    button.setAttribute("aria-expanded", shown ? "true" : "false");
+    button.textContent = shown ? "Hide" : "Reveal";
+  });
+
+  /* -- the idle curtain -------------------------------------------------------------------- */
+
+  var idleTimer = null;
+
+  function curtain() { return document.getElementById("curtain"); }
+
+  function lower() {
+    var cover = curtain();
+    var main = document.getElementById("main");
+    if (!cover || !main) { return; }
+    cover.hidden = false;
+    main.setAttribute("aria-hidden", "true");
+    main.classList.add("curtained");
+    var lift = cover.querySelector("[data-curtain-lift]");
+    if (lift) { lift.focus(); }
+  }
+
+  function lift() {
+    var cover = curtain();
+    var main = document.getElementById("main");
+    if (!cover || cover.hidden) { return; }
+    cover.hidden = true;
+    main.removeAttribute("aria-hidden");
+    main.classList.remove("curtained");
+  }
+
+  function awake() {
+    var minutes = parseFloat(document.body.getAttribute("data-idle-minutes") || "0");
+    if (idleTimer) { clearTimeout(idleTimer); }
+    if (minutes > 0 && curtain() && curtain().hidden) {
+      idleTimer = setTimeout(lower, minutes * 60000);
+    }
+  }
+
+  ["keydown", "pointerdown", "pointermove", "wheel", "touchstart"].forEach(function (name) {
+    document.addEventListener(name, awake, { passive: true });
+  });
+
+  document.addEventListener("click", function (event) {
+    if (event.target.closest("[data-curtain-lift]")) {
+      lift();
+      awake();
+    }
+  });
+
+  /* -- keyboard shortcuts ------------------------------------------------------------------ */
+
+  function typing(target) {
+    return target.closest("input, textarea, select, [contenteditable]") !== null;
+  }
+
+  function moveThread(step) {
+    var rows = Array.prototype.slice.call(document.querySelectorAll("[data-thread-link]"));
+    if (rows.length > 0) {
+      var index = rows.indexOf(document.activeElement);
+      var next = index < 0 ? (step > 0 ? 0 : rows.length - 1) : Math.min(rows.length - 1, Math.max(0, index + step));
+      rows[next].focus();
+      return;
+    }
+    var link = document.querySelector(step > 0 ? "[data-next-thread]" : "[data-prev-thread]");
+    if (link) { link.click(); }
+  }
+
+  function openKeys() {
+    var dialog = document.getElementById("keys");
+    if (dialog && !dialog.open) { dialog.showModal(); }
+  }
+
+  document.addEventListener("click", function (event) {
+    if (event.target.closest("[data-keys-open]")) { openKeys(); }
+  });
+
+  document.addEventListener("keydown", function (event) {
+    if (event.ctrlKey || event.metaKey || event.altKey || typing(event.target)) { return; }
+    var dialog = document.getElementById("keys");
+    if (dialog && dialog.open) { return; }
+    var target = null;
+    switch (event.key) {
+      case "j": moveThread(1); break;
+      case "k": moveThread(-1); break;
+      case "r": target = document.querySelector("[data-composer]"); break;
+      case "/": target = document.querySelector("[data-search]"); break;
+      case "?": openKeys(); break;
+      default: return;
+    }
+    if (target) { target.focus(); }
+    event.preventDefault();
+  });
+
+  document.addEventListener("DOMContentLoaded", function () {
+    lastCount = badgeCount();
+    updateTitle();
+    showNotifyState();
+    awake();
+  });
+})();
