@@ -68,11 +68,17 @@ class Frame:
         self.person = user
         self.privacy = app_state().settings.privacy_mode
         self.idle_minutes = app_state().settings.idle_curtain_minutes
+        # What a page adds to the store's stamp for its own poll (a thread page: who else is viewing it).
+        self.stamp_extra = ""
 
     @cached_property
-    def stamp(self) -> str:
-        """What the store looked like when the page was drawn (see queries.activity.stamp)."""
+    def _store_stamp(self) -> str:
         return queries.activity.stamp(app_state().engine)
+
+    @property
+    def stamp(self) -> str:
+        """What the store looked like when the page was drawn (see queries.activity.stamp), and the page's extra."""
+        return self._store_stamp + (f"~{self.stamp_extra}" if self.stamp_extra else "")
 
     @cached_property
     def unread(self) -> int:
