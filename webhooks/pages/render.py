@@ -92,11 +92,10 @@ class Frame:
 
     @property
     def badge_label(self) -> str:
-        """The badge's accessible name, which a screen reader says in full."""
-        if self.unread == 0:
-            return "No unread texts"
+        """The badge's accessible name, which a screen reader says in full; it starts with the figure shown
+        (WCAG 2.5.3, label in name), so "0" reads "0 unread texts" and "99+" reads "99+ unread texts"."""
         if self.unread >= queries.activity.BADGE_CAP:
-            return f"More than {queries.activity.BADGE_CAP - 1} unread texts"
+            return f"{self.badge} unread texts"
         return f"{self.unread} unread text{'s' if self.unread != 1 else ''}"
 
 
