@@ -106,15 +106,18 @@ def test_mms_comes_through_the_apps_proxy_and_never_as_a_twilio_url(page: Page, 
     sign_in(page, site, then=f"/inbox/{thread_id}")
     image = page.get_by_role("img", name="Picture 1 sent with this text")
     expect(image).to_be_visible()
-    assert item["url"] not in page.content() and site.twilio.origin not in page.content()
+    assert item["url"] not in page.content()
+    assert site.twilio.origin not in page.content()
     src = image.get_attribute("src")
-    assert src is not None and src.startswith("/media/")
+    assert src is not None
+    assert src.startswith("/media/")
     answer = page.request.get(site.url + src)
     assert (answer.status, answer.body()) == (200, PHOTO)
     stranger = browser.new_context()
     try:
         refused = stranger.request.get(site.url + src, max_redirects=0)
-        assert refused.status == 302 and "/signin" in refused.headers["location"]
+        assert refused.status == 302
+        assert "/signin" in refused.headers["location"]
     finally:
         stranger.close()
 
