@@ -85,7 +85,7 @@ def test_an_attorney_refiles_from_the_matter_picker(page: Page, site: Site) -> N
     sign_in(page, site, "avery", then=f"/inbox/{thread_id}")
     page.get_by_label("File to matter").select_option("202")
     page.get_by_role("button", name="Re-file").click()
-    expect(page.locator("#thread-facts")).to_contain_text("00202-Haddad")
+    expect(page.locator(".facts-list dt:text-is('Matter') + dd")).to_have_text("00202-Haddad")
     assert queries.threads.require(site.engine, thread_id, None).matter_cms_id == "202"
 
 
