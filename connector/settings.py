@@ -298,6 +298,10 @@ class Settings:
     content_rules_file: str | None = setting(
         "MATTERLINE_CONTENT_RULES_FILE", None, mf.String(validate=_check(_content_rules, ""))
     )
+    # The composer's canned replies (connector/messaging/reply_templates.py); unset: the built-in set.
+    reply_templates_file: str | None = setting(
+        "MATTERLINE_REPLY_TEMPLATES_FILE", None, mf.String(validate=_check(_existing_file, ""))
+    )
     quiet_hours: Window | None = setting("MATTERLINE_QUIET_HOURS", "08:00-20:00", _Parsed(_quiet_hours))
     quiet_hours_by_state: Mapping[str, Window] = setting(
         "MATTERLINE_QUIET_HOURS_BY_STATE", None, _Parsed(_state_windows), empty=MappingProxyType({})

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, select, update
+from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from connector import queries
 from connector.compliance import audit
@@ -34,7 +35,8 @@ from connector.services import threads as threads_service
 from connector.settings import Settings
 from connector.staff.users import COUNSEL_ROLES, Actor
 from connector.store.engine import utcnow
-from connector.store.tables import messages, send_attempts, threads
+from connector.store.tables import matters, messages, send_attempts, send_keys, threads
+from connector.writeback import writer
 
 __all__ = ["Draft", "Queued", "cancel", "check_draft", "refile", "send"]
 
@@ -102,6 +104,8 @@ def send(
     media_urls: Sequence[str] = (),
     override_reason: str | None = None,
     quiet_hours_reason: str | None = None,
+    idempotency_key: str | None = None,
+    call_back: bool = False,
     now: datetime | None = None,
 ) -> Queued:
     """Check, store and queue one text to a thread, a matter's client, or a number.
@@ -109,16 +113,27 @@ def send(
     `override_reason` sends past content-rule warnings; `quiet_hours_reason` sends now during the
     recipient's quiet hours (attorneys, admins and operators only). `now` is the clock's unless given.
 
+    `idempotency_key` (a composer's one-time key for the draft it showed): a second send with the same
+    key stores nothing and answers with the text the first one stored, so a double click or a resent
+    form reaches the client once. `call_back`: the text promises the client a call (the firm answers
+    legal questions by phone, not by text), so the matter's attorney gets a CMS task to call, queued
+    in the same transaction as the text, once per text.
+
     A text from a matter other than its thread's (or to a thread waiting in needs filing) would move the
     thread, and re-filing is for attorneys and admins: staff are refused, theirs is audited as `refile`.
 
     Raises:
         MatterlineError: conflict `recipient_opted_out` or `consent_required`; invalid `content_rule`,
             `body_too_long`, `empty_message`, `bad_media`, `empty_reason` and the recipient errors;
-            forbidden `forbidden_role`; not found (thread, matter); unavailable `rules_unavailable`.
+            forbidden `forbidden_role`; not found (thread, matter); unavailable `rules_unavailable`;
+            invalid `needs_matter` (a call-back task for a thread not filed to a matter).
     """
     if sum(x is not None for x in (thread_id, matter_cms_id, to)) != 1:
         raise malformed("bad_request", "give exactly one of a thread, a matter or a number")
+    if idempotency_key is not None:
+        earlier = _sent_with(engine, settings, idempotency_key)
+        if earlier is not None:
+            return earlier
     _check_input(body, media_urls, {"override_reason": override_reason, "quiet_hours_reason": quiet_hours_reason})
     if quiet_hours_reason is not None and not actor.counsel:
         raise forbidden(
@@ -128,6 +143,47 @@ def send(
         )
     found = pipeline.findings(settings, body)
     moment = now or utcnow()
+    try:
+        queued = _send_checked(
+            engine,
+            settings,
+            body=body,
+            actor=actor,
+            target=(thread_id, matter_cms_id, to),
+            media_urls=media_urls,
+            found=found,
+            override_reason=override_reason,
+            quiet_hours_reason=quiet_hours_reason,
+            idempotency_key=idempotency_key,
+            call_back=call_back,
+            moment=moment,
+        )
+    except IntegrityError:
+        # Two submits of one draft at once: the other stored it first (its key is unique); answer with its text.
+        earlier = None if idempotency_key is None else _sent_with(engine, settings, idempotency_key)
+        if earlier is None:
+            raise
+        return earlier
+    return queued
+
+
+def _send_checked(
+    engine: Engine,
+    settings: Settings,
+    *,
+    body: str,
+    actor: Actor,
+    target: tuple[int | None, str | None, str | None],
+    media_urls: Sequence[str],
+    found: list[content.Finding],
+    override_reason: str | None,
+    quiet_hours_reason: str | None,
+    idempotency_key: str | None,
+    call_back: bool,
+    moment: datetime,
+) -> Queued:
+    """`send` once its input is checked: the guardrails, the stored text, its job, its audit entries."""
+    thread_id, matter_cms_id, to = target
     # One transaction: the checks and the stored text see the same opt-out, consent and quiet-hours state.
     # A refusal commits only its audit entry, so the attempt is on record; the refusal is raised after.
     with engine.begin() as conn:
@@ -159,6 +215,12 @@ def send(
             moves = _moves_thread(thread, matter_cms_id)
             if moves and not actor.counsel:
                 raise _move_refused(actor, thread, matter_cms_id)
+            if call_back and matter is None:
+                raise invalid(
+                    "needs_matter",
+                    "a call-back task goes to a matter's attorney: file the thread to a matter first",
+                    {"field": "call_back"},
+                )
             queued, exempt = _store(
                 conn,
                 settings,
@@ -189,9 +251,57 @@ def send(
                     reason=f"sent from matter {matter_cms_id}",
                 )
             _audit_send(conn, actor, queued, overrides, len(media_urls), moment)
+            if call_back and matter is not None:
+                _queue_call_task(conn, settings, queued, matter, moment)
+            if idempotency_key is not None:
+                conn.execute(
+                    insert(send_keys).values(
+                        key=idempotency_key, user_id=actor.user_id, message_id=queued.id, created_at=moment
+                    )
+                )
     if refusal is not None:
         raise refusal
     return queued
+
+
+def _sent_with(engine: Engine, settings: Settings, key: str) -> Queued | None:
+    """The text an earlier send with `key` stored, as that send answered it; None when there was none."""
+    with engine.connect() as conn:
+        row = conn.execute(
+            select(messages).join(send_keys, send_keys.c.message_id == messages.c.id).where(send_keys.c.key == key)
+        ).first()
+    if row is None:
+        return None
+    segments = measure(row.body or "")
+    return Queued(
+        id=row.id,
+        thread_id=row.thread_id,
+        to=row.to_number,
+        status=row.status,
+        encoding=segments.encoding,
+        segments=segments.segments,
+        matter_cms_id=row.matter_cms_id,
+        scheduled_for=row.scheduled_for if row.status == "scheduled" else None,
+        warnings=tuple(f.view() for f in pipeline.findings(settings, row.body or "")),
+    )
+
+
+def _queue_call_task(conn: Connection, settings: Settings, queued: Queued, matter_cms_id: str, now: datetime) -> None:
+    """The attorney's task to call the client the text promised a call; its trigger is the text, so once."""
+    number = conn.execute(select(matters.c.display_number).where(matters.c.cms_id == matter_cms_id)).scalar()
+    label = number or f"matter {matter_cms_id}"
+    writer.queue_task(
+        conn,
+        thread_id=queued.thread_id,
+        matter_cms_id=matter_cms_id,
+        trigger=f"call_back:{queued.id}",
+        subject=f"Call the client — {label}",
+        body=(
+            f"The firm told the client by text (message {queued.id}) that someone will call about their "
+            f"question on {label}. Call them; open thread {queued.thread_id} in Matterline to read it."
+        ),
+        now=now,
+    )
 
 
 def _moves_thread(thread: Any, from_matter: str | None) -> bool:
@@ -368,8 +478,10 @@ def refile(
     """Move one message to another matter; a text already written gets a correction note on both matters.
 
     Raises:
-        MatterlineError: not found (message); invalid `unknown_matter`.
+        MatterlineError: forbidden `forbidden_role` (attorneys and admins only); not found (message);
+            invalid `unknown_matter`.
     """
+    threads_service.require_counsel(actor, "move a text to another matter")
     moment = now or utcnow()
     with engine.begin() as conn:
         previous = filing.refile_message(

@@ -404,6 +404,27 @@ thread_reads = Table(
     Column("read_at", UTCDateTime(), nullable=False),
 )
 
+# Who has a thread open now: the thread page's poll writes the viewer's row at most every few seconds, and a
+# row older than a poll or two is someone who left. Not audited: being there changes nothing.
+thread_presence = Table(
+    "thread_presence",
+    metadata,
+    Column("thread_id", Integer, ForeignKey("threads.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("seen_at", UTCDateTime(), nullable=False),
+)
+
+# A composer's one-time key for each draft it shows: a second submit of the same draft (a double click,
+# a resent form) finds the text the first one stored instead of storing another.
+send_keys = Table(
+    "send_keys",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE")),
+    Column("message_id", Integer, ForeignKey("messages.id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False, index=True),
+)
+
 # Work that leaves the building (texts now; CMS writes later), written in the same transaction as the
 # state it carries, leased by workers, retried with backoff, dead-lettered when it keeps failing.
 outbox = Table(

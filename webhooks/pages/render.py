@@ -68,11 +68,17 @@ class Frame:
         self.person = user
         self.privacy = app_state().settings.privacy_mode
         self.idle_minutes = app_state().settings.idle_curtain_minutes
+        # What a page adds to the store's stamp for its own poll (a thread page: who else is viewing it).
+        self.stamp_extra = ""
 
     @cached_property
-    def stamp(self) -> str:
-        """What the store looked like when the page was drawn (see queries.activity.stamp)."""
+    def _store_stamp(self) -> str:
         return queries.activity.stamp(app_state().engine)
+
+    @property
+    def stamp(self) -> str:
+        """What the store looked like when the page was drawn (see queries.activity.stamp), and the page's extra."""
+        return self._store_stamp + (f"~{self.stamp_extra}" if self.stamp_extra else "")
 
     @cached_property
     def unread(self) -> int:
@@ -86,11 +92,10 @@ class Frame:
 
     @property
     def badge_label(self) -> str:
-        """The badge's accessible name, which a screen reader says in full."""
-        if self.unread == 0:
-            return "No unread texts"
+        """The badge's accessible name, which a screen reader says in full; it starts with the figure shown
+        (WCAG 2.5.3, label in name), so "0" reads "0 unread texts" and "99+" reads "99+ unread texts"."""
         if self.unread >= queries.activity.BADGE_CAP:
-            return f"More than {queries.activity.BADGE_CAP - 1} unread texts"
+            return f"{self.badge} unread texts"
         return f"{self.unread} unread text{'s' if self.unread != 1 else ''}"
 
 
