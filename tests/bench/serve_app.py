@@ -44,7 +44,8 @@ def matterline_app(database_url: str) -> Flask:
             dbapi_connection.execute(f"PRAGMA synchronous={relaxed}")  # type: ignore[attr-defined]
 
         event.listen(engine, "connect", _relax)
-    return create_app(settings(MATTERLINE_DATABASE_URL=database_url), engine)
+    secret = {"MATTERLINE_SECRET_KEY": os.environ["BENCH_SECRET_KEY"]} if os.environ.get("BENCH_SECRET_KEY") else {}
+    return create_app(settings(MATTERLINE_DATABASE_URL=database_url, **secret), engine)
 
 
 def main() -> None:

@@ -1,0 +1,244 @@
+"""Staff pages benchmark (`make bench`): the inbox, a thread and the live poll with 1,000,000 messages.
+
+Targets (issue 11), on SQLite and PostgreSQL with 1,000,000 messages in 50,000 threads:
+- server time for the inbox page and a thread page: p95 under 50 ms;
+- the poll answering "nothing new": p95 under 5 ms;
+- 200 staff polling every 5 seconds: the CPU this costs, as a share of one core.
+
+Server time is measured in process through the WSGI app (the Flask test client), so it is the app's own
+time without a network; the baseline is the same pages on a store of 1,000 messages in the same run.
+The CPU share is measured on the real server (waitress in its own process) under 200 signed-in
+sessions polling on their 5-second clock, read from the server process's own CPU counters.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from flask.testing import FlaskClient
+from sqlalchemy import Engine
+
+from connector.staff import sessions
+from connector.store.engine import utcnow
+from tests.bench.test_inbox_bench import PER_THREAD, THREADS, _seed, _store
+from tests.support.firm import settings
+from tests.support.inbox import stranger, text_in
+from tests.support.people import add_user
+from webhooks import create_app
+from webhooks.pages.auth import COOKIE
+
+pytestmark = pytest.mark.bench
+
+RUNS = 40
+STAFF = 200
+POLL_EVERY = 5.0
+LOAD_SECONDS = 20.0
+SECRET = "a bench secret key, long enough"
+_POLLER = re.compile('id="poller"[^>]*?hx-(?:get|post)="([^"]+)"[^>]*?hx-vals=\'\\{"stamp": "([^"]+)"', re.S)
+
+
+def _timed(fn: Callable[[], Any]) -> tuple[float, float]:
+    fn()  # warm
+    samples = []
+    for _ in range(RUNS):
+        started = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - started) * 1000)
+    samples.sort()
+    return statistics.median(samples), samples[int(len(samples) * 0.95) - 1]
+
+
+def _session(engine: Engine, user_id: int) -> str:
+    with engine.begin() as conn:
+        return sessions.open_session(conn, user_id, utcnow())
+
+
+def _ok(client: FlaskClient, url: str, status: int = 200) -> Callable[[], Any]:
+    def call() -> Any:
+        answer = client.get(url)
+        assert answer.status_code == status, (url, answer.status_code)
+        return answer
+
+    return call
+
+
+def _poller(html: str) -> tuple[str, str]:
+    found = _POLLER.search(html)
+    assert found, "the page has no live poller"
+    return found.group(1).replace("&amp;", "&"), found.group(2)
+
+
+def _pages(engine: Engine, thread_id: int) -> dict[str, Callable[[], Any]]:
+    user, _ = add_user(engine, name="Bench Attorney", email="bench@firm.example", role="attorney")
+    app = create_app(settings(MATTERLINE_DATABASE_URL=str(engine.url), MATTERLINE_SECRET_KEY=SECRET), engine)
+    client = app.test_client()
+    client.set_cookie(COOKIE, _session(engine, user.id))
+    inbox_html = client.get("/inbox").get_data(as_text=True)
+    inbox_poll, inbox_stamp = _poller(inbox_html)
+    thread_html = client.get(f"/inbox/{thread_id}").get_data(as_text=True)
+    thread_poll, thread_stamp = _poller(thread_html)
+    quiet = {"X-Matterline-Poll": "1", "HX-Request": "true"}
+
+    def poll(url: str, stamp: str) -> Callable[[], Any]:
+        def call() -> Any:
+            answer = client.get(url, query_string={"stamp": stamp}, headers=quiet)
+            assert answer.status_code == 204, (url, answer.status_code)
+
+        return call
+
+    return {
+        "inbox page": _ok(client, "/inbox"),
+        "inbox page, urgent": _ok(client, "/inbox?filter=urgent"),
+        "thread page": _ok(client, f"/inbox/{thread_id}"),
+        "poll, nothing new (inbox)": poll(inbox_poll, inbox_stamp),
+        "poll, nothing new (thread)": poll(thread_poll, thread_stamp),
+    }
+
+
+def _backends(tmp_path: Path) -> Iterator[tuple[str, str, str]]:
+    yield "sqlite", f"sqlite:///{tmp_path}/small.db", f"sqlite:///{tmp_path}/big.db"
+    url = os.environ.get("MATTERLINE_TEST_DATABASE_URL")
+    if url:
+        yield "postgresql", url, url
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_pages_and_the_poll_with_a_million_messages(tmp_path: Path, backend: str) -> None:
+    urls = {name: (small, big) for name, small, big in _backends(tmp_path)}
+    if backend not in urls:
+        pytest.skip("MATTERLINE_TEST_DATABASE_URL is not set")
+    small_url, big_url = urls[backend]
+    results: dict[str, dict[str, tuple[float, float]]] = {}
+    for label, url, threads in (("baseline", small_url, 50), ("large", big_url, THREADS)):
+        engine = _store(url)
+        started = time.perf_counter()
+        _seed(engine, threads, PER_THREAD)
+        print(
+            f"\n[{backend}] {label}: {threads * PER_THREAD:,} messages in {threads:,} threads "
+            f"(loaded in {time.perf_counter() - started:.0f}s)"
+        )
+        results[label] = {name: _timed(fn) for name, fn in _pages(engine, threads // 2).items()}
+        if label == "large":
+            _cpu_share(engine, url, backend)
+        engine.dispose()
+    for name, (median, p95) in results["large"].items():
+        base = results["baseline"][name][0]
+        target = 5 if name.startswith("poll") else 50
+        print(
+            f"[{backend}]   {name:<28} median {median:6.2f} ms  p95 {p95:6.2f} ms (target {target} ms)  "
+            f"baseline {base:5.2f} ms, ratio {median / base:5.2f}"
+        )
+
+
+# -- 200 staff polling --------------------------------------------------------------------------------
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@contextmanager
+def _server(url: str) -> Iterator[tuple[str, int]]:
+    port = _free_port()
+    env = {**os.environ, "BENCH_SECRET_KEY": SECRET}
+    process = subprocess.Popen(
+        [sys.executable, str(Path(__file__).with_name("serve_app.py")), "matterline", str(port), url],
+        stdout=subprocess.PIPE,
+        env=env,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        assert process.stdout.readline().strip() == "ready"
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(100):
+            try:
+                requests.get(base + "/healthz", timeout=1)
+                break
+            except requests.ConnectionError:
+                time.sleep(0.05)
+        yield base, process.pid
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _cpu_share(engine: Engine, url: str, backend: str) -> None:
+    people = [
+        add_user(engine, name=f"Staff {n}", email=f"staff{n}@firm.example", role="staff")[0] for n in range(STAFF)
+    ]
+    tokens = [_session(engine, person.id) for person in people]
+    with _server(url) as (base, pid):
+        for scenario, new_text_every in (("nothing new", None), ("a new text every 5 s", 5.0)):
+            share, polls, changed = _load(base, pid, tokens, engine, new_text_every)
+            print(
+                f"[{backend}]   {STAFF} staff polling every {POLL_EVERY:.0f} s, {scenario}: "
+                f"{share * 100:5.1f}% of one core ({polls} polls in {LOAD_SECONDS:.0f} s, {changed} with news)"
+            )
+
+
+def _load(
+    base: str, pid: int, tokens: list[str], engine: Engine, new_text_every: float | None
+) -> tuple[float, int, int]:
+    """Each session opens the inbox once, then polls it on its own 5-second clock, staggered over the period."""
+    counts = {"polls": 0, "changed": 0}
+    lock = threading.Lock()
+    stop = time.monotonic() + LOAD_SECONDS
+
+    def staff(index: int, token: str) -> None:
+        http = requests.Session()
+        http.cookies.set(COOKIE, token)
+        poll_url, stamp = _poller(http.get(base + "/inbox", timeout=10).text)
+        time.sleep(POLL_EVERY * index / len(tokens))
+        while time.monotonic() < stop:
+            answer = http.get(
+                base + poll_url,
+                params={"stamp": stamp},
+                headers={"X-Matterline-Poll": "1", "HX-Request": "true"},
+                timeout=10,
+            )
+            with lock:
+                counts["polls"] += 1
+                counts["changed"] += answer.status_code == 200
+            if answer.status_code == 200:
+                stamp = re.search(r'"stamp": "([^"]+)"', answer.text).group(1)  # type: ignore[union-attr]
+            time.sleep(POLL_EVERY)
+
+    workers = [threading.Thread(target=staff, args=(i, t)) for i, t in enumerate(tokens)]
+    for worker in workers:
+        worker.start()
+    time.sleep(POLL_EVERY)  # everyone has opened the page and started polling
+    cpu_before, wall_before = _cpu_seconds(pid), time.monotonic()
+    sent = 0
+    while time.monotonic() < stop:
+        if new_text_every is not None:
+            text_in(engine, stranger(sent % 50), f"bench text {sent}")
+            sent += 1
+            time.sleep(new_text_every)
+        else:
+            time.sleep(0.5)
+    share = (_cpu_seconds(pid) - cpu_before) / (time.monotonic() - wall_before)
+    for worker in workers:
+        worker.join()
+    return share, counts["polls"], counts["changed"]
