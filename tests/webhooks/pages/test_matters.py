@@ -11,15 +11,18 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from flask import render_template_string
 from playwright.sync_api import Page, expect
 from sqlalchemy import Engine, select, update
 
 from connector import services
 from connector.guardrails import consent, optouts
 from connector.messaging import intake
+from connector.settings import Settings
 from connector.staff import sessions
 from connector.staff.users import Actor
 from connector.store.engine import utcnow
@@ -40,6 +43,7 @@ from tests.support.firm import (
 )
 from tests.support.inbox import audit_rows
 from tests.support.matter_history import close_windows
+from webhooks import create_app
 from webhooks.pages.auth import COOKIE
 
 ADMIN = Actor("operator:root")
@@ -291,3 +295,16 @@ def test_the_panel_is_accessible(page: Page, site: Site, size: dict[str, int]) -
     assert_accessible(page)
     width = page.evaluate("() => document.documentElement.scrollWidth")
     assert width <= size["width"], f"the page scrolls sideways at {size['width']} px ({width} px wide)"
+
+
+def test_the_matter_link_macro_links_by_cms_id_and_initials_hide_names_in_privacy_mode(sqlite_engine: Engine) -> None:
+    app = create_app(Settings(database_url=str(sqlite_engine.url)), sqlite_engine)
+    source = (
+        '{% import "matters/macros.html" as m with context %}'
+        '{{ m.matter_link("101", "00101-Doe") }}|{{ m.matter_link(None, "x") }}|{{ m.person("Jane  van Doe") }}'
+    )
+    with app.test_request_context():
+        plain = render_template_string(source, frame=SimpleNamespace(privacy=False))
+        private = render_template_string(source, frame=SimpleNamespace(privacy=True))
+    assert plain == '<a class="matter-link" href="/matters/101">00101-Doe</a>||Jane  van Doe'
+    assert private.endswith('|<abbr class="initials" title="Name hidden in privacy mode">JVD</abbr>')
