@@ -10,13 +10,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, or_, select
 
 from connector.errors import invalid, not_found
 from connector.messaging import filing
 from connector.phones import to_e164
 from connector.settings import Settings
-from connector.store.tables import contact_phones, contacts, matters, threads
+from connector.store.tables import contact_phones, contacts, matter_contacts, matters, threads
 
 __all__ = ["client_phone", "resolve"]
 
@@ -56,19 +56,52 @@ def resolve(
     if sender is None:
         raise invalid("no_firm_number", "set MATTERLINE_FIRM_NUMBERS or TWILIO_MESSAGING_SERVICE_SID")
     if matter_cms_id is not None:
-        matter = conn.execute(
-            select(matters.c.client_cms_id, matters.c.status).where(
-                matters.c.cms_id == matter_cms_id, matters.c.deleted_at.is_(None)
-            )
-        ).first()
-        if matter is None:
-            raise not_found(f"no matter {matter_cms_id} in the store (run `matterline sync`?)")
-        phone = client_phone(conn, matter.client_cms_id) if matter.client_cms_id else None
-        if phone is None:
-            raise invalid("no_textable_number", f"matter {matter_cms_id}'s client has no readable phone number")
-        return filing.thread_for(conn, sender, phone, now), matter_cms_id
+        return _for_matter(conn, sender, matter_cms_id, to, settings.default_region, now), matter_cms_id
     phone = to_e164(to or "", settings.default_region)
     if phone is None:
         raise invalid("invalid_recipient", f"{to!r} is not a valid phone number")
     thread = filing.thread_for(conn, sender, phone, now)
     return thread, thread.matter_cms_id
+
+
+def matter_numbers(conn: Connection, matter_cms_id: str, client_cms_id: str | None) -> set[str]:
+    """Every readable number of a matter's client and of the contacts related to the matter."""
+    related = select(matter_contacts.c.contact_cms_id).where(
+        matter_contacts.c.matter_cms_id == matter_cms_id, matter_contacts.c.deleted_at.is_(None)
+    )
+    people = contacts.c.cms_id.in_(related)
+    if client_cms_id is not None:
+        people = or_(people, contacts.c.client_key == client_cms_id)
+    rows = conn.execute(
+        select(contact_phones.c.e164)
+        .join(contacts, contacts.c.id == contact_phones.c.contact_id)
+        .where(people, contacts.c.deleted_at.is_(None), contact_phones.c.e164.is_not(None))
+    )
+    return {row.e164 for row in rows}
+
+
+def _for_matter(conn: Connection, sender: str, matter_cms_id: str, to: str | None, region: str, now: datetime) -> Any:
+    """The thread for a text about a matter: to its client's number, or to `to` if it is one of the matter's people.
+
+    A number outside the matter is refused rather than texted under the matter's name: the text would be
+    filed to a matter its recipient has nothing to do with.
+    """
+    matter = conn.execute(
+        select(matters.c.client_cms_id, matters.c.status).where(
+            matters.c.cms_id == matter_cms_id, matters.c.deleted_at.is_(None)
+        )
+    ).first()
+    if matter is None:
+        raise not_found(f"no matter {matter_cms_id} in the store (run `matterline sync`?)")
+    if to is not None:
+        phone = to_e164(to, region)
+        if phone is None or phone not in matter_numbers(conn, matter_cms_id, matter.client_cms_id):
+            raise invalid(
+                "invalid_recipient",
+                f"{to!r} is not a number of matter {matter_cms_id}'s client or of a contact related to it",
+            )
+    else:
+        phone = client_phone(conn, matter.client_cms_id) if matter.client_cms_id else None
+        if phone is None:
+            raise invalid("no_textable_number", f"matter {matter_cms_id}'s client has no readable phone number")
+    return filing.thread_for(conn, sender, phone, now)

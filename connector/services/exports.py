@@ -2,7 +2,8 @@
 
 Written into a new or empty folder the caller names (the CLI), or returned with each file's text (the
 API and the pages, which have no folder of the caller's to write to). Either way it is the same
-export, checksummed in the same manifest and recorded by the same audit entry.
+export, checksummed in the same manifest and recorded by the same audit entry, and refused to staff
+here, so the API, the pages and the CLI's `--as` agree on who may export.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from connector.compliance import export
+from connector.errors import forbidden
 from connector.settings import Settings
-from connector.staff.users import Actor
+from connector.staff.users import COUNSEL_ROLES, Actor
 
 __all__ = ["ExportFile", "MatterExport", "export_matter"]
 
@@ -55,9 +57,18 @@ def export_matter(
 ) -> MatterExport:
     """Export the matter's texts into `out_dir` (new or empty), or inline when it is None; audited as `export`.
 
+    Attorneys, admins and operators only: a matter's whole history leaves the system with it.
+
     Raises:
-        MatterlineError: not found (the matter); conflict `bad_target`; unavailable `export_failed`.
+        MatterlineError: forbidden `forbidden_role` (staff); not found (the matter); conflict `bad_target`;
+            unavailable `export_failed`.
     """
+    if not actor.counsel:
+        raise forbidden(
+            "forbidden_role",
+            "only attorneys and admins may export a matter",
+            {"role": actor.user.role if actor.user else None, "allowed": list(COUNSEL_ROLES)},
+        )
     if out_dir is not None:
         result = export.export_matter(
             engine, settings, matter_cms_id, out_dir, actor=actor.label, request_id=actor.request_id

@@ -108,7 +108,9 @@ def send(
     call_back: bool = False,
     now: datetime | None = None,
 ) -> Queued:
-    """Check, store and queue one text to a thread, a matter's client, or a number.
+    """Check, store and queue one text to a thread, a matter's client, a number, or a matter's person by number.
+
+    With a matter and `to`, the number must be one of the matter's client's or related contacts' numbers.
 
     `override_reason` sends past content-rule warnings; `quiet_hours_reason` sends now during the
     recipient's quiet hours (attorneys, admins and operators only). `now` is the clock's unless given.
@@ -128,8 +130,8 @@ def send(
             forbidden `forbidden_role`; not found (thread, matter); unavailable `rules_unavailable`;
             invalid `needs_matter` (a call-back task for a thread not filed to a matter).
     """
-    if sum(x is not None for x in (thread_id, matter_cms_id, to)) != 1:
-        raise malformed("bad_request", "give exactly one of a thread, a matter or a number")
+    if (thread_id is None) == (matter_cms_id is None and to is None) or (thread_id is not None and to is not None):
+        raise malformed("bad_request", "give a thread, or a matter, or a number, or a matter and one of its numbers")
     if idempotency_key is not None:
         earlier = _sent_with(engine, settings, idempotency_key)
         if earlier is not None:

@@ -19,9 +19,9 @@ from connector.store.tables import api_tokens, users
 ROLES = ("admin", "attorney", "staff")
 # How many characters of a person's name for the audit log the store keeps (audit_log.actor and the ledgers).
 ACTOR_CHARS = 128
-# Who may re-file texts and send past a guardrail that allows an override (quiet hours).
+# Who may re-file texts, export a matter and send past a guardrail that allows an override (quiet hours).
 COUNSEL_ROLES = ("admin", "attorney")
-# Who manages people, holds, exports, the outbox and the audit log.
+# Who manages people, holds, the outbox and the audit log.
 ADMIN_ROLES = ("admin",)
 TOKEN_PREFIX = "ml_"  # noqa: S105 - a marker, not a secret
 

@@ -11,7 +11,7 @@ from connector.queries.holds import HoldView
 from connector.queries.matters import MatterView
 from connector.services.exports import ExportFile
 from connector.services.holds import HoldChange
-from connector.staff.users import ADMIN_ROLES
+from connector.staff.users import ADMIN_ROLES, COUNSEL_ROLES
 from webhooks.api.bodies import ReasonBody, SendBody
 from webhooks.api.messages import SEND_DESCRIPTION, send
 from webhooks.api.routing import Call, IntParam, Param, Route, TextParam, json_response
@@ -116,9 +116,12 @@ ROUTES: Final[tuple[Route, ...]] = (
             "of every file), each with its text.",
             {"matter_cms_id": str, "messages": int, "audit_id": int, "files": list[ExportFile]},
         ),
-        description="Admins only. The export is audited as `export`. 404 for a matter the store does not hold.",
+        description=(
+            "Attorneys and admins only (staff get 403 `forbidden_role`). The export is audited as `export`. "
+            "404 for a matter the store does not hold."
+        ),
         errors=(404,),
-        roles=ADMIN_ROLES,
+        roles=COUNSEL_ROLES,
         tags=("compliance",),
     ),
     Route(

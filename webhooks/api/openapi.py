@@ -264,8 +264,8 @@ def document(routes: Sequence[Route]) -> dict[str, Any]:
                 "The firm inbox, sending, assignment, read state, re-filing, write-backs, consent, holds and "
                 "the outbox. Every operation but this document needs `Authorization: Bearer <token>` "
                 "(`matterline users add` prints a token once). Roles: admin, attorney and staff may read, send, "
-                "assign, mark read and flag urgent; only admin and attorney may re-file (staff get 403 "
-                "`forbidden_role`); admins alone manage users, holds, exports, the outbox and the audit log. "
+                "assign, mark read and flag urgent; only admin and attorney may re-file and export a matter (staff get "
+                "403 `forbidden_role`); admins alone manage users, holds, the outbox and the audit log. "
                 "Every response carries `X-Request-Id` (the caller's, when sent, else a new one); audit entries "
                 'record it. Errors are `{"error": {"code", "message", "details"}}`. Unknown query parameters '
                 "and body fields are refused with 400."

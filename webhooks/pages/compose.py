@@ -167,14 +167,12 @@ def template(user: User) -> BaseResponse:
 
 
 def _send_args(target: ComposeTarget) -> dict[str, object]:
-    """Exactly one recipient for the service: the thread; else the matter's client; else the number."""
+    """The recipient for the service: the thread; else the matter (its client, or the chosen number of its people)."""
     if target.thread_id is not None:
         return {"thread_id": target.thread_id}
-    if target.matter_cms_id is not None and target.to is None:
-        return {"matter_cms_id": target.matter_cms_id}
-    if target.to is not None:
-        return {"to": target.to}
-    raise invalid("bad_request", "the composer has no recipient")
+    if target.matter_cms_id is None and target.to is None:
+        raise invalid("bad_request", "the composer has no recipient")
+    return {"matter_cms_id": target.matter_cms_id, "to": target.to}
 
 
 @blueprint.post("/compose/send")

@@ -118,7 +118,8 @@ def test_staff_texting_a_client_from_a_matter_for_the_first_time_starts_the_thre
 
 
 def test_an_admin_exports_a_matter_and_the_export_is_audited(firm: Firm, jane: int) -> None:
-    assert firm.staff.post("/api/matters/101/export", {}).status_code == 403
+    refused = firm.staff.post("/api/matters/101/export", {})
+    assert (refused.status_code, error(refused)["code"]) == (403, "forbidden_role")
     answer = firm.admin.post("/api/matters/101/export", {})
     assert answer.status_code == 200
     files = {f["name"]: f for f in answer.get_json()["files"]}
@@ -132,6 +133,13 @@ def test_an_admin_exports_a_matter_and_the_export_is_audited(firm: Firm, jane: i
     assert [e.matter_cms_id for e in audit_rows(firm.store, "export")] == ["101"]
     missing = firm.admin.post("/api/matters/999/export", {})
     assert missing.status_code == 404
+
+
+def test_an_attorney_exports_a_matter_too(firm: Firm, jane: int) -> None:
+    answer = firm.attorney.post("/api/matters/101/export", {})
+    assert answer.status_code == 200
+    assert {f["name"] for f in answer.get_json()["files"]} >= {"export.json", "manifest.json"}
+    assert [e.matter_cms_id for e in audit_rows(firm.store, "export")] == ["101"]
 
 
 # -- the synced matters ------------------------------------------------------------------------------------
