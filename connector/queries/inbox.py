@@ -17,6 +17,7 @@ from connector.errors import bad_parameter
 from connector.guardrails import consent
 from connector.queries import threads
 from connector.settings import Settings
+from connector.store.engine import utcnow
 
 __all__ = ["ALL", "FILTER_LABELS", "InboxPage", "InboxRow", "page"]
 
@@ -61,7 +62,7 @@ def page(
     q: str = "",
     before: str | None = None,
     limit: int = threads.DEFAULT_LIMIT,
-    now: datetime,
+    now: datetime | None = None,
 ) -> InboxPage:
     """A page of the inbox as `user_id` sees it.
 
@@ -86,6 +87,7 @@ def page(
         before=before,
         limit=limit,
     )
+    moment = now or utcnow()
     with engine.connect() as conn:
         ledger = consent.latest_of(conn, [view.client_phone for view in views])
     rows = [
@@ -96,7 +98,7 @@ def page(
                 ledger.get(view.client_phone),
                 view.last_inbound_at,
                 inbound_days=settings.consent_inbound_days,
-                now=now,
+                now=moment,
             ).allowed,
         )
         for view in views
