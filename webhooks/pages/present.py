@@ -29,7 +29,7 @@ STATUS_WORDS: Final = {
 
 
 def initials(name: str | None) -> str:
-    """"Jane Q. Doe" → "JD": enough to tell rows apart on a shared screen without naming anyone."""
+    """Initials for a name (Jane Q. Doe: JD), enough to tell rows apart on a shared screen without naming anyone."""
     words = [word for word in (name or "").replace(".", " ").split() if word[:1].isalpha()]
     if not words:
         return "?"

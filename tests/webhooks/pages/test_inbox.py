@@ -5,9 +5,9 @@ state, privacy mode, paging, and axe at desktop and phone width."""
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 from collections.abc import Iterator
 from dataclasses import dataclass, fields
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -52,7 +52,12 @@ def fill_inbox(engine: Engine) -> tuple[User, User, dict[str, int]]:
     a stranger waiting for a reply, one who opted out, and one whose consent was withdrawn."""
     seed(engine)
     pat = services.users.add(
-        engine, name="Pat Paralegal", email="pat@firm.example", role="staff", actor=Actor("operator:root"), password=PASSWORD
+        engine,
+        name="Pat Paralegal",
+        email="pat@firm.example",
+        role="staff",
+        actor=Actor("operator:root"),
+        password=PASSWORD,
     ).user
     alice, _ = add_user(engine, name="Alice Attorney", email="alice@firm.example", role="attorney")
     jane = text_in(engine, JANE, "Is my hearing still on?", minutes=1).thread_id
@@ -62,7 +67,13 @@ def fill_inbox(engine: Engine) -> tuple[User, User, dict[str, int]]:
     withdrawn = text_in(engine, stranger(3), "ok", minutes=5).thread_id
     with engine.begin() as conn:
         consent.record(
-            conn, stranger(3), action="revoke", method="verbal", captured_by="seed", region="US", now=NOW.replace(hour=16)
+            conn,
+            stranger(3),
+            action="revoke",
+            method="verbal",
+            captured_by="seed",
+            region="US",
+            now=NOW.replace(hour=16),
         )
     services.threads.assign(engine, jane, pat.id, actor=Actor.of(alice))
     services.threads.assign(engine, omar, alice.id, actor=Actor.of(alice))
