@@ -49,3 +49,15 @@ _PARSE_ERRORS = {
     phonenumbers.NumberParseException.TOO_SHORT_NSN: "too short",
     phonenumbers.NumberParseException.TOO_LONG: "too long",
 }
+
+
+def pretty(e164: str, region: str) -> str:
+    """`e164` as people read it: the national form for a number of `region`, else the international one."""
+    try:
+        parsed = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return e164
+    same = phonenumbers.region_code_for_number(parsed) == region
+    return phonenumbers.format_number(
+        parsed, phonenumbers.PhoneNumberFormat.NATIONAL if same else phonenumbers.PhoneNumberFormat.INTERNATIONAL
+    )

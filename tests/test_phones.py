@@ -42,3 +42,11 @@ def test_given_junk_when_normalized_then_kept_with_a_reason(raw: str) -> None:
 def test_given_a_national_number_when_region_differs_then_read_in_that_region() -> None:
     assert to_e164("020 7946 0958", "GB") == "+442079460958"
     assert to_e164("020 7946 0958", "US") is None
+
+
+def test_pretty_is_national_for_the_region_and_international_otherwise() -> None:
+    from connector.phones import pretty
+
+    assert pretty("+14158675309", "US") == "(415) 867-5309"
+    assert pretty("+14158675309", "GB") == "+1 415-867-5309"
+    assert pretty("junk", "US") == "junk"

@@ -156,14 +156,18 @@ def threads_cmd(
     ctx = click_ctx.ensure_object(Context)
     ctx.require_current_store()
     user = ctx.user(as_user)
-    if "mine" in filters and user is None:
-        raise click.ClickException("--filter mine needs --as USER")
+    for personal in ("mine", "unread"):
+        if personal in filters and user is None:
+            raise click.ClickException(f"--filter {personal} needs --as USER")
     views, _cursor = queries.threads.listing(
         ctx.engine,
         user_id=user.id if user else None,
         mine="mine" in filters,
+        unassigned="unassigned" in filters,
+        unread="unread" in filters,
         needs_filing="needs-filing" in filters,
         urgent="urgent" in filters,
+        waiting="waiting" in filters,
         opted_out="opted-out" in filters,
         matter_cms_id=matter_cms_id,
         client_cms_id=client_cms_id,

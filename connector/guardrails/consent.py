@@ -157,8 +157,6 @@ def latest(conn: Connection, phone: str) -> Any:
 def check(conn: Connection, phone: str, firm_number: str, *, inbound_days: int, now: datetime) -> Verdict:
     """May the firm text `phone` from `firm_number` now?"""
     newest = latest(conn, phone)
-    if newest is not None and newest.action == GRANT:
-        return Verdict(True, "consent", f"{newest.method} consent recorded {newest.captured_at:%Y-%m-%d}")
     last_inbound = conn.execute(
         select(threads.c.last_inbound_at).where(threads.c.firm_number == firm_number, threads.c.client_phone == phone)
     ).scalar()
@@ -170,6 +168,16 @@ def check(conn: Connection, phone: str, firm_number: str, *, inbound_days: int, 
     ).scalar()
     if waiting is not None and (last_inbound is None or waiting > last_inbound):
         last_inbound = waiting
+    return decide(phone, newest, last_inbound, inbound_days=inbound_days, now=now)
+
+
+def decide(phone: str, newest: Any, last_inbound: datetime | None, *, inbound_days: int, now: datetime) -> Verdict:
+    """The rule of `check`, given the number's newest ledger row (or None) and when the client last texted.
+
+    Separate so a list of threads (the inbox) can decide for each of its rows from two batched reads.
+    """
+    if newest is not None and newest.action == GRANT:
+        return Verdict(True, "consent", f"{newest.method} consent recorded {newest.captured_at:%Y-%m-%d}")
     recent = last_inbound is not None and now - last_inbound <= timedelta(days=inbound_days)
     after_revocation = newest is None or (last_inbound is not None and last_inbound > newest.created_at)
     if recent and after_revocation:
@@ -184,6 +192,16 @@ def check(conn: Connection, phone: str, firm_number: str, *, inbound_days: int, 
         f"no consent to texts is recorded for {phone} and they have not texted this number in the last "
         f"{inbound_days} days; record it first (matterline consent record)",
     )
+
+
+def latest_of(conn: Connection, phones: Iterable[str]) -> dict[str, Any]:
+    """The newest ledger row of each of `phones` that has one, in one read (`ix_consents_phone_id`)."""
+    wanted = sorted(set(phones))
+    if not wanted:
+        return {}
+    newest = select(func.max(consents.c.id)).where(consents.c.phone.in_(wanted)).group_by(consents.c.phone)
+    rows = conn.execute(select(consents).where(consents.c.id.in_(newest)))
+    return {row.phone: row for row in rows}
 
 
 def for_phones(conn: Connection, phones: Iterable[str]) -> list[dict[str, Any]]:

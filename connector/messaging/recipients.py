@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, or_, select
+from sqlalchemy import ColumnElement, Connection, or_, select
 
 from connector.errors import invalid, not_found
 from connector.messaging import filing
@@ -69,7 +69,7 @@ def matter_numbers(conn: Connection, matter_cms_id: str, client_cms_id: str | No
     related = select(matter_contacts.c.contact_cms_id).where(
         matter_contacts.c.matter_cms_id == matter_cms_id, matter_contacts.c.deleted_at.is_(None)
     )
-    people = contacts.c.cms_id.in_(related)
+    people: ColumnElement[bool] = contacts.c.cms_id.in_(related)
     if client_cms_id is not None:
         people = or_(people, contacts.c.client_key == client_cms_id)
     rows = conn.execute(

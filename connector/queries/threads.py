@@ -31,14 +31,40 @@ from sqlalchemy import (
 )
 
 from connector.errors import bad_parameter, not_found
-from connector.store.tables import contacts, matters, messages, opt_outs, thread_reads, threads, users
+from connector.phones import to_e164
+from connector.store.tables import contact_phones, contacts, matters, messages, opt_outs, thread_reads, threads, users
+from connector.writeback.transcripts import AUTOMATIC_KINDS
 
-__all__ = ["DEFAULT_LIMIT", "FILTERS", "MAX_LIMIT", "ThreadView", "check_limit", "get", "get_in", "listing", "require"]
+__all__ = [
+    "DEFAULT_LIMIT",
+    "FILTERS",
+    "MAX_LIMIT",
+    "SEARCH_MAX",
+    "SNIPPET_LENGTH",
+    "TEXT_SEARCH_WINDOW",
+    "ThreadView",
+    "check_limit",
+    "check_search",
+    "get",
+    "get_in",
+    "listing",
+    "require",
+]
 
 DEFAULT_LIMIT: Final = 50
 MAX_LIMIT: Final = 200
 # The inbox's filters, as the API, the CLI and the pages name them.
-FILTERS: Final = ("mine", "needs_filing", "urgent", "opted_out")
+FILTERS: Final = ("mine", "unassigned", "unread", "urgent", "needs_filing", "waiting", "opted_out")
+# A search is a name, a number or a few words; anything longer is refused rather than scanned for.
+SEARCH_MAX: Final = 100
+# Message text is searched in the newest this-many texts only: a LIKE over a million bodies has no index
+# to use on either engine (PostgreSQL's pg_trgm and SQLite's FTS5 would need an extension or a shadow
+# table kept by triggers), so the bound keeps a search's cost fixed as the store grows. Names, numbers
+# and matter numbers are searched in full.
+TEXT_SEARCH_WINDOW: Final = 20_000
+# The digits a partial phone number needs before it is matched inside numbers (fewer matches nearly all).
+_MIN_PHONE_DIGITS: Final = 4
+SNIPPET_LENGTH: Final = 120
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +87,11 @@ class ThreadView:
     last_message_at: datetime | None
     unread: int
     opted_out: bool
+    # The newest text: its start (None when purged or empty), which way it went, and its delivery status.
+    snippet: str | None
+    last_direction: str | None
+    last_status: str | None
+    last_inbound_at: datetime | None
 
 
 # -- cursors -------------------------------------------------------------------------------------------
@@ -110,28 +141,146 @@ def _currently_opted_out() -> Select[Any]:
     return select(opt_outs.c.phone).where(opt_outs.c.action == "opt_out", opt_outs.c.id == newest_id)
 
 
+def check_search(q: str) -> str:
+    """`q` trimmed, or refused when it cannot be a search (too long, or a character no store accepts).
+
+    Raises:
+        MatterlineError: malformed `invalid_parameter` naming `q`.
+    """
+    text = q.strip()
+    if len(text) > SEARCH_MAX:
+        raise bad_parameter("q", f"a search is at most {SEARCH_MAX} characters")
+    if any(ord(ch) < 32 for ch in text):
+        raise bad_parameter("q", "a search cannot contain control characters")
+    return text
+
+
+def _like(text: str) -> str:
+    """A LIKE pattern matching `text` anywhere, its own wildcards taken literally (escaped with a backslash)."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _search(q: str, region: str) -> ColumnElement[bool]:
+    """Threads whose client's name, phone number, matter number or (recent) message text matches `q`.
+
+    Each part finds thread ids from its own small table, and one IN over their UNION picks the
+    threads, so the listing still walks its date index: client names and matter numbers are a LIKE
+    over contacts and matters (thousands of rows, not millions); a full number is one index look-up,
+    a partial one a LIKE over the threads' numbers; message text is a LIKE over the newest
+    TEXT_SEARCH_WINDOW texts only (see there). Case is ignored; `%` and `_` match themselves.
+    """
+    pattern = _like(q)
+    named = select(contacts.c.cms_id).where(contacts.c.name.ilike(pattern, escape="\\"))
+    named_phones = (
+        select(contact_phones.c.e164)
+        .join(contacts, contacts.c.id == contact_phones.c.contact_id)
+        .where(contacts.c.name.ilike(pattern, escape="\\"), contact_phones.c.e164.is_not(None))
+    )
+    numbered = select(matters.c.cms_id).where(matters.c.display_number.ilike(pattern, escape="\\"))
+    newest = select(func.max(messages.c.id)).scalar_subquery()
+    said = select(messages.c.thread_id).where(
+        messages.c.id > newest - TEXT_SEARCH_WINDOW,
+        messages.c.thread_id.is_not(None),
+        messages.c.body.ilike(pattern, escape="\\"),
+    )
+    by_thread = threads.alias("by_search")
+    parts: list[Select[Any]] = [
+        select(by_thread.c.id).where(by_thread.c.client_cms_id.in_(named)),
+        select(by_thread.c.id).where(by_thread.c.client_phone.in_(named_phones)),
+        select(by_thread.c.id).where(by_thread.c.matter_cms_id.in_(numbered)),
+        said,
+    ]
+    digits = "".join(ch for ch in q if ch.isdigit())
+    if len(digits) >= _MIN_PHONE_DIGITS and not any(ch.isalpha() for ch in q):
+        e164 = to_e164(q, region)
+        if e164 is not None:
+            parts.append(select(by_thread.c.id).where(by_thread.c.client_phone == e164))
+        else:
+            # Part of a number, typed any way: its digits in a row inside the stored E.164 form.
+            parts.append(select(by_thread.c.id).where(by_thread.c.client_phone.like(f"%{digits}%")))
+    return threads.c.id.in_(union(*parts))
+
+
+def _unread_by(user_id: int) -> ColumnElement[bool]:
+    """Threads with an inbound text after `user_id`'s read mark: one index range look-up per thread tested."""
+    mark = (
+        select(thread_reads.c.last_read_message_id)
+        .where(thread_reads.c.thread_id == threads.c.id, thread_reads.c.user_id == user_id)
+        .correlate(threads)
+        .scalar_subquery()
+    )
+    newer = (
+        select(messages.c.id)
+        .where(
+            messages.c.thread_id == threads.c.id,
+            messages.c.id > func.coalesce(mark, 0),
+            messages.c.direction == "inbound",
+        )
+        .correlate(threads)
+        .exists()
+    )
+    return and_(threads.c.last_inbound_at.is_not(None), newer)
+
+
+def _waiting() -> ColumnElement[bool]:
+    """The newest text is the client's, or only an automatic reply came after it: nobody has answered.
+
+    One primary-key look-up of the thread's newest message per thread tested.
+    """
+    last = messages.alias("last")
+    unanswered = (
+        select(last.c.id)
+        .where(
+            last.c.id == threads.c.last_message_id,
+            or_(last.c.direction == "inbound", last.c.kind.in_(sorted(AUTOMATIC_KINDS))),
+        )
+        .correlate(threads)
+        .exists()
+    )
+    return and_(threads.c.last_inbound_at.is_not(None), unanswered)
+
+
 def _filters(
     *,
     user_id: int | None,
     mine: bool,
+    unassigned: bool,
+    unread: bool,
     needs_filing: bool,
     urgent: bool,
+    waiting: bool,
     opted_out: bool,
+    q: str | None,
+    region: str,
     matter_cms_id: str | None,
     client_cms_id: str | None,
 ) -> list[ColumnElement[bool]]:
     """The WHERE terms of a listing; each one has an index that keeps the newest-first order cheap."""
     where: list[ColumnElement[bool]] = []
+    for name, wanted in (("mine", mine), ("unread", unread)):
+        if wanted and user_id is None:
+            raise bad_parameter(name, f"the '{name}' filter needs a user")
     if mine:
-        if user_id is None:
-            raise bad_parameter("mine", "the 'mine' filter needs a user")
+        assert user_id is not None
         where.append(threads.c.assignee_id == user_id)
+    if unassigned:
+        where.append(threads.c.assignee_id.is_(None))
+    if unread:
+        assert user_id is not None
+        where.append(_unread_by(user_id))
     if needs_filing:
         where.append(threads.c.state == "needs_filing")
     if urgent:
         where.append(threads.c.urgent == true())
+    if waiting:
+        where.append(_waiting())
     if opted_out:
         where.append(threads.c.client_phone.in_(_currently_opted_out()))
+    if q is not None:
+        text = check_search(q)
+        if text:
+            where.append(_search(text, region))
     if matter_cms_id is not None:
         # The thread's current matter, or any thread with a text filed to it: a matter's panel shows
         # a conversation that has since moved on to another matter too.
@@ -157,10 +306,12 @@ def _view_query(page: Select[Any], user_id: int | None) -> Select[Any]:
     `ix_opt_outs_phone_id` for the newest ledger entry.
     """
     rows = page.subquery("page")
+    last = messages.alias("newest")
     joined = (
         rows.outerjoin(users, users.c.id == rows.c.assignee_id)
         .outerjoin(contacts, contacts.c.cms_id == rows.c.client_cms_id)
         .outerjoin(matters, matters.c.cms_id == rows.c.matter_cms_id)
+        .outerjoin(last, last.c.id == rows.c.last_message_id)
     )
     if user_id is None:
         unread: Any = literal(0)
@@ -193,6 +344,9 @@ def _view_query(page: Select[Any], user_id: int | None) -> Select[Any]:
             matters.c.display_number.label("matter_display_number"),
             unread.label("unread"),
             ledger.label("ledger_action"),
+            func.substr(last.c.body, 1, SNIPPET_LENGTH + 1).label("last_body"),
+            last.c.direction.label("last_direction"),
+            last.c.status.label("last_status"),
         )
         .select_from(joined)
         .order_by(rows.c.last_message_at.desc(), rows.c.id.desc())
@@ -211,6 +365,8 @@ _THREAD_COLUMNS: Final = (
     threads.c.assignee_id,
     threads.c.message_count,
     threads.c.last_message_at,
+    threads.c.last_inbound_at,
+    threads.c.last_message_id,
 )
 
 
@@ -232,7 +388,22 @@ def _thread_view(row: Row[Any]) -> ThreadView:
         last_message_at=row.last_message_at,
         unread=int(row.unread or 0),
         opted_out=row.ledger_action == "opt_out",
+        snippet=_snippet(row.last_body),
+        last_direction=row.last_direction,
+        last_status=row.last_status,
+        last_inbound_at=row.last_inbound_at,
     )
+
+
+def _snippet(body: str | None) -> str | None:
+    """The start of a text on one line, cut at a word with an ellipsis when longer; None when there is none."""
+    if not body:
+        return None
+    flat = " ".join(body.split())
+    if len(flat) <= SNIPPET_LENGTH:
+        return flat or None
+    cut = flat[:SNIPPET_LENGTH].rsplit(" ", 1)[0] or flat[:SNIPPET_LENGTH]
+    return cut + "…"
 
 
 def listing(
@@ -240,9 +411,14 @@ def listing(
     *,
     user_id: int | None,
     mine: bool = False,
+    unassigned: bool = False,
+    unread: bool = False,
     needs_filing: bool = False,
     urgent: bool = False,
+    waiting: bool = False,
     opted_out: bool = False,
+    q: str | None = None,
+    region: str = "US",
     matter_cms_id: str | None = None,
     client_cms_id: str | None = None,
     before: str | None = None,
@@ -250,20 +426,27 @@ def listing(
 ) -> tuple[list[ThreadView], str | None]:
     """A page of threads, newest activity first, and the cursor of the next page (None on the last).
 
-    Filters combine with AND. Unread counts are `user_id`'s (0 when None). Threads with no message
+    Filters combine with AND; `q` searches (see `_search`; a number typed without a country code is read
+    in `region`). Unread counts are `user_id`'s (0 when None). Threads with no message
     yet (a send refused before anything was stored) have no activity to list and are left out;
     `get_thread` still finds them.
 
     Raises:
-        MatterlineError: malformed `invalid_parameter` for a bad cursor or limit, or `mine` without a user.
+        MatterlineError: malformed `invalid_parameter` for a bad cursor, limit or search, or `mine` or
+            `unread` without a user.
     """
     check_limit(limit)
     where = _filters(
         user_id=user_id,
         mine=mine,
+        unassigned=unassigned,
+        unread=unread,
         needs_filing=needs_filing,
         urgent=urgent,
+        waiting=waiting,
         opted_out=opted_out,
+        q=q,
+        region=region,
         matter_cms_id=matter_cms_id,
         client_cms_id=client_cms_id,
     )

@@ -163,3 +163,13 @@ def test_a_blank_cms_field_never_revokes_a_consent_staff_recorded(store: Engine)
         apply(conn, "clients", [_contact(False)], now=utcnow())
     assert [r.method for r in queries.consents.listing(store, CARA)] == ["verbal"]
     assert verdict(store, CARA).allowed is True
+
+
+def test_the_newest_row_of_several_numbers_is_read_at_once(store: Engine) -> None:
+    grant(store, JANE)
+    grant(store, JANE, action="revoke", method="verbal")
+    grant(store, OMAR)
+    with store.connect() as conn:
+        newest = consent.latest_of(conn, [JANE, OMAR, "+14155550123", JANE])
+        assert consent.latest_of(conn, []) == {}
+    assert {phone: row.action for phone, row in newest.items()} == {JANE: "revoke", OMAR: "grant"}

@@ -159,6 +159,133 @@ def test_mine_needs_a_user(store: Engine) -> None:
     assert at_fault(caught.value) == "mine"
 
 
+def test_unassigned_unread_and_waiting(store: Engine, people: tuple[User, User]) -> None:
+    alice, sam = people
+    jane = text_in(store, JANE, "hello", minutes=1).thread_id
+    omar = text_in(store, OMAR, "hi", minutes=2).thread_id
+    helped = text_in(store, stranger(1), "HELP", minutes=3).thread_id  # answered only by the automatic HELP reply
+
+    def listed(user: User = alice, **kw: Any) -> list[int]:
+        return ids(queries.threads.listing(store, user_id=user.id, **kw)[0])
+
+    services.threads.assign(store, jane, alice.id, actor=Actor.of(sam))
+    assert listed(unassigned=True) == [helped, omar]
+    assert listed(unassigned=True, mine=True) == []
+
+    assert listed(unread=True) == [helped, omar, jane]
+    services.threads.mark_read(store, omar, actor=Actor.of(alice))
+    assert listed(unread=True) == [helped, jane]
+    assert listed(sam, unread=True) == [helped, omar, jane]  # a read mark is the person's own
+    services.threads.mark_unread(store, omar, actor=Actor.of(alice))
+    assert listed(unread=True) == [helped, omar, jane]
+    with pytest.raises(MatterlineError) as caught:
+        queries.threads.listing(store, user_id=None, unread=True)
+    assert at_fault(caught.value) == "unread"
+
+    assert listed(waiting=True) == [helped, omar, jane]
+    services.messages.send(store, SETTINGS, body="We got it", thread_id=jane, actor=Actor.of(alice))
+    assert listed(waiting=True) == [helped, omar]
+    text_in(store, JANE, "thanks", minutes=30)
+    assert listed(waiting=True) == [jane, helped, omar]
+    assert listed(waiting=True, unassigned=True) == [helped, omar]
+
+
+def test_each_row_carries_its_newest_text_and_delivery_status(store: Engine, people: tuple[User, User]) -> None:
+    alice, _ = people
+    long_text = "Is my hearing still on? " * 10
+    jane = text_in(store, JANE, long_text, minutes=1).thread_id
+    omar = text_in(store, OMAR, "one\nline", minutes=2).thread_id
+    views = {view.id: view for view in queries.threads.listing(store, user_id=alice.id)[0]}
+    assert views[omar].snippet == "one line"
+    assert (views[omar].last_direction, views[omar].last_status) == ("inbound", "received")
+    snippet = views[jane].snippet
+    assert snippet is not None
+    assert snippet.endswith("…")
+    assert len(snippet) <= queries.threads.SNIPPET_LENGTH + 1
+    assert long_text.startswith(snippet[:-1])
+    services.messages.send(store, SETTINGS, body="We got it", thread_id=jane, actor=Actor.of(alice))
+    view = queries.threads.get(store, jane, alice.id)
+    assert view is not None
+    assert (view.snippet, view.last_direction, view.last_status) == ("We got it", "outbound", "pending")
+    assert view.last_inbound_at == NOW + timedelta(minutes=1)
+
+
+# -- search ----------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def searchable(store: Engine) -> dict[str, int]:
+    return {
+        "jane": text_in(store, JANE, "Is my hearing still on?", minutes=1).thread_id,
+        "omar": text_in(store, OMAR, "About the lease", minutes=2).thread_id,
+        "odd": text_in(store, stranger(7), '50% off_today, it\'s "done"', minutes=3).thread_id,
+    }
+
+
+@pytest.mark.parametrize(
+    ("q", "expected"),
+    [
+        ("jane", ["jane"]),
+        ("JANE DOE", ["jane"]),
+        ("haddad", ["omar"]),
+        ("(415) 867-5309", ["jane"]),
+        ("415.867.5309", ["jane"]),
+        ("+1 415 867 5309", ["jane"]),
+        ("867-5309", ["omar", "jane"]),  # a run of digits inside both numbers
+        ("5555-0007", ["odd"]),
+        ("00101", ["jane"]),
+        ("00101-doe", ["jane"]),
+        ("hearing", ["jane"]),
+        ("LEASE", ["omar"]),
+        ("%", ["odd"]),
+        ("_", ["odd"]),
+        ("it's", ["odd"]),
+        ('"done"', ["odd"]),
+        ("%_'\";--", []),
+        ("nothing like it", []),
+        ("  hearing  ", ["jane"]),
+        ("", ["odd", "omar", "jane"]),
+    ],
+)
+def test_search_by_name_number_matter_and_text(
+    store: Engine, searchable: dict[str, int], q: str, expected: list[str]
+) -> None:
+    found = ids(queries.threads.listing(store, user_id=None, q=q)[0])
+    assert found == [searchable[name] for name in expected]
+
+
+def test_search_combines_with_a_filter_and_pages(store: Engine, people: tuple[User, User]) -> None:
+    alice, sam = people
+    for n in range(5):
+        thread_id = text_in(store, stranger(n), f"parking ticket {n}", minutes=n).thread_id
+        if n % 2:
+            services.threads.assign(store, thread_id, alice.id, actor=Actor.of(sam))
+    text_in(store, JANE, "no match here", minutes=10)
+    first, cursor = queries.threads.listing(store, user_id=alice.id, q="parking", limit=3)
+    second, last = queries.threads.listing(store, user_id=alice.id, q="parking", before=cursor, limit=3)
+    assert (len(first), len(second), last) == (3, 2, None)
+    mine = queries.threads.listing(store, user_id=alice.id, q="ticket", mine=True)[0]
+    assert [view.snippet for view in mine] == ["parking ticket 3", "parking ticket 1"]
+
+
+def test_text_search_looks_only_in_the_newest_texts(store: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    old = text_in(store, JANE, "the old word", minutes=1).thread_id
+    text_in(store, OMAR, "something newer", minutes=2)
+    assert ids(queries.threads.listing(store, user_id=None, q="old word")[0]) == [old]
+    monkeypatch.setattr(queries.threads, "TEXT_SEARCH_WINDOW", 1)
+    assert ids(queries.threads.listing(store, user_id=None, q="old word")[0]) == []
+    assert ids(queries.threads.listing(store, user_id=None, q="jane")[0]) == [old]  # names are searched in full
+
+
+@pytest.mark.parametrize("q", ["x" * 10_000, "x" * (queries.threads.SEARCH_MAX + 1), "nul\x00byte", "tab\there"])
+def test_a_search_that_cannot_be_one_is_refused_plainly(store: Engine, q: str) -> None:
+    text_in(store, JANE)
+    with pytest.raises(MatterlineError) as caught:
+        queries.threads.listing(store, user_id=None, q=q)
+    assert at_fault(caught.value) == "q"
+    assert "search" in caught.value.message
+
+
 # -- keyset paging ---------------------------------------------------------------------------------------
 
 

@@ -27,9 +27,14 @@ def _list(call: Call) -> Response:
         app_state().engine,
         user_id=call.who.id,
         mine="mine" in filters,
+        unassigned="unassigned" in filters,
+        unread="unread" in filters,
         needs_filing="needs_filing" in filters,
         urgent="urgent" in filters,
+        waiting="waiting" in filters,
         opted_out="opted_out" in filters,
+        q=call.query["q"],
+        region=app_state().settings.default_region,
         matter_cms_id=call.query["matter"],
         client_cms_id=call.query["client"],
         before=call.query["cursor"],
@@ -110,8 +115,17 @@ ROUTES: Final[tuple[Route, ...]] = (
             Param(
                 "filter",
                 FlagsParam(queries.threads.FILTERS),
-                "mine: assigned to the caller; needs_filing: no matter yet; urgent: flagged urgent; "
-                "opted_out: the client's number is opted out now. Repeat it or give a comma-separated list.",
+                "mine: assigned to the caller; unassigned: assigned to nobody; unread: the caller has unread "
+                "inbound texts in it; needs_filing: no matter yet; urgent: flagged urgent; waiting: the newest "
+                "text is the client's (or only an automatic reply followed it); opted_out: the client's number "
+                "is opted out now. Repeat it or give a comma-separated list.",
+            ),
+            Param(
+                "q",
+                TextParam(queries.threads.SEARCH_MAX),
+                "Search: the client's name, their number (any format, or a run of its digits), the matter "
+                f"number, or words of the {queries.threads.TEXT_SEARCH_WINDOW:,} newest texts. Case is "
+                "ignored; `%` and `_` match themselves.",
             ),
             Param("matter", TextParam(64), "Threads about this matter (CMS id), now or in any filed text."),
             Param("client", TextParam(64), "Threads with this client (CMS id)."),

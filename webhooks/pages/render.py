@@ -19,7 +19,7 @@ from connector.staff.users import User
 from webhooks.pages.auth import COOKIE, signed_in
 from webhooks.state import app_state
 
-__all__ = ["Frame", "fragment", "frame", "page", "person_page", "poll_answer", "polling"]
+__all__ = ["Frame", "fragment", "frame", "page", "person_page", "poll_answer", "polling", "unchanged"]
 
 P = ParamSpec("P")
 # Background requests of a page (the live poll, a draft check) send this header; they never count as activity.
@@ -125,6 +125,14 @@ def poll_answer(user: User, template: str = "live/changes.html", **context: Any)
     `template` extends live/changes.html: out-of-band swaps of the poller (with the new stamp), the
     header badge, and whatever part of the page it adds.
     """
-    if request.args.get("stamp") == frame(user).stamp:
+    if unchanged(user):
         return Response(status=204)
     return fragment(user, template, **context)
+
+
+def unchanged(user: User) -> bool:
+    """Whether the poll's `stamp` (query string, or form for a poll that is a POST) is the store's now.
+
+    A poll whose redraw costs a query checks this first, so "nothing new" stays a stamp read.
+    """
+    return request.values.get("stamp") == frame(user).stamp

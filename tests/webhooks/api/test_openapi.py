@@ -41,7 +41,7 @@ def test_request_bodies_are_documented_from_the_schemas(firm: Firm) -> None:
     assert assign["schema"]["required"] == ["assignee"]
     assert assign["schema"]["properties"]["assignee"]["nullable"] is True
     params = {p["name"] for p in DOC["paths"]["/api/threads"]["get"]["parameters"]}
-    assert params == {"filter", "matter", "client", "cursor", "limit"}
+    assert params == {"filter", "q", "matter", "client", "cursor", "limit"}
 
 
 # A structural check of OpenAPI 3.0, for when openapi-spec-validator is not installed.

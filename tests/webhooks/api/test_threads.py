@@ -44,6 +44,46 @@ def test_list_threads_with_filters(firm: Firm, jane: int) -> None:
     assert ids("filter=opted_out") == [omar]
 
 
+def test_list_threads_with_the_new_filters_and_search(firm: Firm, jane: int) -> None:
+    text_in(firm.admin.client, OMAR, "which case is this about")
+    omar = thread_id_of(firm.store, OMAR)
+
+    def ids(query: str) -> list[int]:
+        response = firm.staff.get(f"/api/threads?{query}")
+        assert response.status_code == 200, response.get_json()
+        return [t["id"] for t in response.get_json()["threads"]]
+
+    firm.staff.post(f"/api/threads/{jane}/assign", {"assignee": "attorney@firm.example"})
+    assert ids("filter=unassigned") == [omar]
+    assert ids("filter=unread") == [omar, jane]
+    firm.staff.post(f"/api/threads/{omar}/read", {})
+    assert ids("filter=unread") == [jane]
+    assert ids("filter=waiting") == [omar, jane]
+    firm.staff.post(f"/api/threads/{jane}/messages", {"body": "We have it"})
+    assert ids("filter=waiting") == [omar]
+    assert ids("filter=waiting,unassigned") == [omar]
+    assert ids("q=haddad") == [omar]
+    assert ids("q=(212)%20867-5309") == [omar]
+    assert ids("q=00101") == [jane]
+    assert ids("q=which%20case") == [omar]
+    assert ids("q=%25_'%22%3B--") == []
+    assert ids("q=which&filter=unassigned") == [omar]
+    listed = firm.staff.get("/api/threads?q=which").get_json()["threads"][0]
+    assert (listed["snippet"], listed["last_direction"], listed["last_status"]) == (
+        "which case is this about",
+        "inbound",
+        "received",
+    )
+
+
+@pytest.mark.parametrize("q", ["x" * 10_000, "x" * 101, "%20%20", "tab%09in"])
+def test_list_threads_refuses_a_search_that_cannot_be_one(firm: Firm, q: str) -> None:
+    response = firm.staff.get(f"/api/threads?q={q}")
+    assert response.status_code == 400
+    assert error(response)["code"] == "invalid_parameter"
+    assert error(response)["details"]["parameter"] == "q"
+
+
 def test_list_threads_pages_with_the_cursor(firm: Firm) -> None:
     for n in range(7):
         text_in(firm.admin.client, f"+1415555{n:04d}")
