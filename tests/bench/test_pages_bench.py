@@ -13,6 +13,7 @@ sessions polling on their 5-second clock, read from the server process's own CPU
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import statistics
@@ -22,6 +23,8 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from html import unescape
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +49,7 @@ STAFF = 200
 POLL_EVERY = 5.0
 LOAD_SECONDS = 20.0
 SECRET = "a bench secret key, long enough"
-_POLLER = re.compile('id="poller"[^>]*?hx-(?:get|post)="([^"]+)"[^>]*?hx-vals=\'\\{"stamp": "([^"]+)"', re.S)
+_POLLER = re.compile(r"""id="poller"[^>]*?hx-(get|post)="([^"]+)"[^>]*?hx-vals='([^']+)'""", re.S)
 
 
 def _timed(fn: Callable[[], Any]) -> tuple[float, float]:
@@ -74,10 +77,19 @@ def _ok(client: FlaskClient, url: str, status: int = 200) -> Callable[[], Any]:
     return call
 
 
-def _poller(html: str) -> tuple[str, str]:
+@dataclass(frozen=True)
+class Poller:
+    """How a drawn page polls: its method, URL and values (the stamp among them)."""
+
+    method: str
+    url: str
+    values: dict[str, Any]
+
+
+def _poller(html: str) -> Poller:
     found = _POLLER.search(html)
     assert found, "the page has no live poller"
-    return found.group(1).replace("&amp;", "&"), found.group(2)
+    return Poller(found.group(1), unescape(found.group(2)), json.loads(unescape(found.group(3))))
 
 
 def _pages(engine: Engine, thread_id: int) -> dict[str, Callable[[], Any]]:
@@ -85,16 +97,19 @@ def _pages(engine: Engine, thread_id: int) -> dict[str, Callable[[], Any]]:
     app = create_app(settings(MATTERLINE_DATABASE_URL=str(engine.url), MATTERLINE_SECRET_KEY=SECRET), engine)
     client = app.test_client()
     client.set_cookie(COOKIE, _session(engine, user.id))
-    inbox_html = client.get("/inbox").get_data(as_text=True)
-    inbox_poll, inbox_stamp = _poller(inbox_html)
-    thread_html = client.get(f"/inbox/{thread_id}").get_data(as_text=True)
-    thread_poll, thread_stamp = _poller(thread_html)
-    quiet = {"X-Matterline-Poll": "1", "HX-Request": "true"}
+    csrf = re.search(r'name="csrf-token" content="([^"]+)"', client.get("/inbox").get_data(as_text=True))
+    assert csrf is not None
+    quiet = {"X-Matterline-Poll": "1", "HX-Request": "true", "X-CSRFToken": csrf.group(1)}
 
-    def poll(url: str, stamp: str) -> Callable[[], Any]:
+    def poll(path: str) -> Callable[[], Any]:
+        poller = _poller(client.get(path).get_data(as_text=True))
+
         def call() -> Any:
-            answer = client.get(url, query_string={"stamp": stamp}, headers=quiet)
-            assert answer.status_code == 204, (url, answer.status_code)
+            if poller.method == "post":
+                answer = client.post(poller.url, data=poller.values, headers=quiet)
+            else:
+                answer = client.get(poller.url, query_string=poller.values, headers=quiet)
+            assert answer.status_code == 204, (poller.url, answer.status_code)
 
         return call
 
@@ -102,8 +117,8 @@ def _pages(engine: Engine, thread_id: int) -> dict[str, Callable[[], Any]]:
         "inbox page": _ok(client, "/inbox"),
         "inbox page, urgent": _ok(client, "/inbox?filter=urgent"),
         "thread page": _ok(client, f"/inbox/{thread_id}"),
-        "poll, nothing new (inbox)": poll(inbox_poll, inbox_stamp),
-        "poll, nothing new (thread)": poll(thread_poll, thread_stamp),
+        "poll, nothing new (inbox)": poll("/inbox"),
+        "poll, nothing new (thread)": poll(f"/inbox/{thread_id}"),
     }
 
 
@@ -202,7 +217,7 @@ def _load(
     base: str, pid: int, tokens: list[str], engine: Engine, new_text_every: float | None
 ) -> tuple[float, int, int]:
     """Each session opens the inbox once, then polls it on its own 5-second clock, staggered over the period."""
-    counts = {"polls": 0, "changed": 0}
+    counts = {"polls": 0, "changed": 0, "failed": 0}
     lock = threading.Lock()
     stop = time.monotonic() + LOAD_SECONDS
 
@@ -241,4 +256,5 @@ def _load(
     share = (_cpu_seconds(pid) - cpu_before) / (time.monotonic() - wall_before)
     for worker in workers:
         worker.join()
+    assert counts["failed"] == 0, f"{counts['failed']} polls failed"
     return share, counts["polls"], counts["changed"]

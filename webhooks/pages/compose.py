@@ -100,7 +100,8 @@ def _target() -> ComposeTarget:
     raw_thread = form.get("thread_id", "").strip()
     return ComposeTarget(
         thread_id=int(raw_thread) if raw_thread.isdigit() else None,
-        to=form.get("to", "").strip() or None,
+        # A page offering several numbers (the matter panel) binds radios named to_choice to this form.
+        to=(form.get("to_choice") or form.get("to") or "").strip() or None,
         matter_cms_id=form.get("matter_cms_id", "").strip() or None,
     )
 
@@ -203,8 +204,8 @@ def send(user: User) -> BaseResponse:
         note = f"Held for the client's quiet hours: it will go {when} (firm time)."
     else:
         note = "Sent to the outbox: it goes out in a moment."
-    if target.thread_id is None:
-        target = ComposeTarget(queued.thread_id, None, None)
+    if target.thread_id is None and target.matter_cms_id is None:
+        target = ComposeTarget(queued.thread_id, None, None)  # a bare number now has its thread
     response = _answer(user, composer_for(user, target, sent=note))
     response.headers["HX-Trigger"] = "ml:poll"  # the page's poller brings the new text into view now
     return response

@@ -19,6 +19,7 @@ from connector import queries, services
 from connector.cms.links import links_for
 from connector.errors import not_found
 from connector.staff.users import Actor, User
+from webhooks.pages.compose import ComposeTarget, composer_for
 from webhooks.pages.render import page, person_page, poll_answer
 from webhooks.state import app_state
 
@@ -44,10 +45,13 @@ def show(user: User, cms_id: str) -> Response:
     )
     if panel is None:
         raise not_found("no such matter here; it may not have been synced yet")
+    # One number: it is the recipient. Several: the person picks one (radios bound to the composer's form).
+    only = panel.recipients[0].number if len(panel.recipients) == 1 else None
     return page(
         user,
         "matters/show.html",
         panel=panel,
+        composer=composer_for(user, ComposeTarget(None, only, cms_id)) if panel.recipients else None,
         zone=state.settings.zone,
         cms_name=state.mapping.name,
         poll_url=url_for("matters.poll", cms_id=cms_id),

@@ -26,7 +26,7 @@ from connector.settings import Settings
 from connector.staff import sessions
 from connector.staff.users import Actor
 from connector.store.engine import utcnow
-from connector.store.tables import users, writebacks
+from connector.store.tables import messages, users, writebacks
 from connector.sync.ingest import apply
 from connector.sync.records import read_contact, read_relationship
 from tests.support.browser import DESKTOP, PHONE, assert_accessible, live_server
@@ -167,7 +167,7 @@ def test_the_panel_shows_the_matter_its_people_their_numbers_threads_and_write_b
     with serve(engine) as site:
         history(page, site)
         enter(page, site)
-        expect(page).to_have_title(re.compile(r"^(\(\d+\) )?00101-Doe · Matterline$"))
+        expect(page).to_have_title(re.compile(r"^(\(\d+\) )?Matter 101 · Matterline$"))  # no surname in a title
         expect(page.get_by_role("heading", level=1)).to_have_text("Matter 00101-Doe")
         facts = page.locator("dl.facts")
         expect(facts).to_contain_text("Doe custody")
@@ -220,6 +220,25 @@ def test_a_text_on_the_matter_appears_in_its_threads_within_a_poll(page: Page, s
     page.evaluate("() => htmx.trigger(document.body, 'ml:poll')")  # the tick app.js fires every 5 s
     expect(page.locator("#matter-threads [data-thread-link]")).to_contain_text("1 unread")
     expect(page.get_by_role("link", name="1 unread text")).to_be_visible()
+
+
+def test_the_panel_composer_texts_the_number_chosen_about_this_matter(page: Page, sqlite_engine: Engine) -> None:
+    with serve(sqlite_engine) as site:
+        history(page, site)
+        enter(page, site)
+        expect(page.get_by_role("radio", name="Mobile: (415) 555-0199")).to_be_checked()
+        page.get_by_role("radio", name="Work: (415) 867-5309").check()  # not the preferred number
+        page.get_by_label("Text to send").fill("Your hearing moved to Friday.")
+        page.get_by_role("button", name="Send").click()
+        expect(page.get_by_role("status").filter(has_text=re.compile("Sent to the outbox|Held for"))).to_be_visible()
+        expect(page.get_by_role("radio", name="Work: (415) 867-5309")).to_be_checked()  # the choice stays
+    with sqlite_engine.connect() as conn:
+        sent = conn.execute(
+            select(messages.c.to_number, messages.c.matter_cms_id).where(
+                messages.c.body == "Your hearing moved to Friday."
+            )
+        ).all()
+    assert [tuple(row) for row in sent] == [(JANE_WORK, "101")]
 
 
 def test_an_attorney_exports_the_matter_as_a_zip_and_it_is_audited(page: Page, site: Site) -> None:
