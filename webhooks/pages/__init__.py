@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from flask import Flask
 
-from webhooks.pages import auth, inbox, live
+from webhooks.pages import auth, inbox, live, privacy, welcome
 
 __all__ = ["register"]
 
 
 def register(app: Flask) -> None:
     """Add every page area to `app`."""
-    for area in (auth, live, inbox):
+    for area in (auth, welcome, live, privacy, inbox):
         app.register_blueprint(area.blueprint)

@@ -66,8 +66,13 @@ class Frame:
 
     def __init__(self, user: User) -> None:
         self.person = user
-        self.privacy = app_state().settings.privacy_mode
         self.idle_minutes = app_state().settings.idle_curtain_minutes
+
+    @cached_property
+    def privacy(self) -> bool:
+        """Whether names, snippets and text are hidden: the person's own choice, else the firm's default."""
+        choice = queries.users.privacy_choice(app_state().engine, self.person.id)
+        return app_state().settings.privacy_mode if choice is None else choice
 
     @cached_property
     def stamp(self) -> str:
