@@ -91,11 +91,13 @@ class Frame:
 
     @property
     def badge_label(self) -> str:
-        """The badge's accessible name, which a screen reader says in full."""
-        if self.unread == 0:
-            return "No unread texts"
+        """The badge's accessible name, which a screen reader says in full.
+
+        It starts with the figure the badge shows ("0", "99+"), so a person using speech input can say
+        what they see (WCAG 2.5.3, label in name).
+        """
         if self.unread >= queries.activity.BADGE_CAP:
-            return f"More than {queries.activity.BADGE_CAP - 1} unread texts"
+            return f"{self.badge} unread texts"
         return f"{self.unread} unread text{'s' if self.unread != 1 else ''}"
 
 
