@@ -48,9 +48,7 @@ def test_demo_once_syncs_serves_applies_cms_webhooks_and_prints_who_to_sign_in_a
             role,
             email,
             password,
-        ) in (
-            people
-        ):  # the printed passwords are the kept ones
+        ) in people:  # the printed passwords are the kept ones
             with engine.connect() as conn:
                 row = conn.execute(select(users.c.role, users.c.password_hash).where(users.c.email == email)).one()
             assert row.role == role
