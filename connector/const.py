@@ -115,3 +115,7 @@ SIGNIN_FAILURES_PER_ACCOUNT: Final = 5
 SIGNIN_FAILURES_PER_ADDRESS: Final = 20
 # A session's last-seen time is written at most this often, so page views do not all become writes.
 SESSION_TOUCH_EVERY: Final = timedelta(minutes=1)
+# A one-time link that sets a password: an invite waits a week for a new person to find it in their mail;
+# a reset is asked for by someone at their desk, so it lasts an hour (a forwarded or leaked one dies soon).
+INVITE_LINK_LIFETIME: Final = timedelta(days=7)
+RESET_LINK_LIFETIME: Final = timedelta(hours=1)

@@ -7,9 +7,11 @@ only the CMS is the local sandbox.
 from __future__ import annotations
 
 import secrets
+import threading
 import time
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +23,7 @@ from connector.cms.connect import build_client
 from connector.compliance import audit
 from connector.errors import MatterlineError
 from connector.guardrails import pipeline
+from connector.jobs.worker import Worker
 from connector.messaging import filing, intake
 from connector.messaging.sender import send_due
 from connector.sandbox import (
@@ -38,7 +41,7 @@ from connector.sandbox import (
     generate_firm,
 )
 from connector.settings import Settings, load_settings
-from connector.staff.users import Actor
+from connector.staff.users import Actor, User
 from connector.store import make_engine, upgrade
 from connector.store.engine import utcnow
 from connector.store.tables import contact_phones, contacts, matters, messages, threads
@@ -53,6 +56,8 @@ from webhooks.server import ServerThread
 DEMO_CONTACTS = 600
 DEMO_MATTERS = 400
 DEMO_SEED = 2026
+# How often the demo's worker runs a round while it keeps serving (the `worker` command's default).
+WORKER_EVERY = 2.0
 
 Echo = Callable[[str], None]
 
@@ -73,9 +78,48 @@ def _settings(workdir: Path, cms: SandboxServer, twilio: TwilioServer) -> Settin
             "MATTERLINE_CMS_CLIENT_SECRET": DEFAULT_CLIENT_SECRET,
             "MATTERLINE_CMS_REFRESH_TOKEN": DEFAULT_REFRESH_TOKEN,
             "MATTERLINE_SECRET_KEY": secrets.token_urlsafe(32),
+            "MATTERLINE_QUIET_HOURS": _shut_window(),
         },
         env_file=None,
     )
+
+
+def _shut_window(now: datetime | None = None) -> str:
+    """A quiet-hours window that is shut right now in every US time zone, so the demo always holds a text.
+
+    Local time runs from UTC-4 (Eastern daylight) to UTC-10 (Hawaii): the hours from two after the UTC
+    hour minus four up to fifteen later are ahead of all of them. A window never spans midnight, so it is
+    the longer part of that stretch on one side of it (at least 7 hours: enough to open in two
+    neighbouring zones at once, which a number whose area code spans them needs).
+    """
+    start = ((now or datetime.now(UTC)).hour - 2) % 24
+    end = start + 15
+    if end <= 24:
+        return f"{start:02d}:00-" + ("23:59" if end == 24 else f"{end:02d}:00")
+    if 24 - start >= end - 24:
+        return f"{start:02d}:00-23:59"
+    return f"00:00-{end - 24:02d}:00"
+
+
+@dataclass(frozen=True, slots=True)
+class DemoPerson:
+    """A person who signs in to the demo's pages; the password is made for this run and store only."""
+
+    user: User
+    password: str
+
+
+def _people(engine: Engine) -> tuple[DemoPerson, DemoPerson]:
+    """The demo's attorney and admin, each with a password generated for this run (demo only)."""
+    made = []
+    for role, name, email in (
+        ("attorney", "Avery Counsel", "avery@sandboxlaw.example"),
+        ("admin", "Ada Admin", "ada@sandboxlaw.example"),
+    ):
+        password = secrets.token_urlsafe(12)
+        added = services.users.add(engine, name=name, email=email, role=role, actor=Actor("demo"), password=password)
+        made.append(DemoPerson(added.user, password))
+    return made[0], made[1]
 
 
 def _fresh_store(workdir: Path) -> None:
@@ -164,10 +208,17 @@ def run_demo(*, once: bool, workdir: Path, echo: Echo = print) -> int:
             echo("7. Incremental sync (a safety net under the webhooks):")
             for line in syncer.run().lines():
                 echo("   " + line)
-            _texting(engine, replace(settings, public_url=web.url), twilio, web.url, echo)
+            served = replace(settings, public_url=web.url)
+            attorney, admin = _people(engine)
+            _texting(engine, served, twilio, web.url, attorney.user, echo)
             _write_back(engine, settings, mapping, client, cms, echo)
+            _more_states(engine, served, state, twilio, web.url, (mapping, client), attorney.user, echo)
             echo("")
             echo("Where to look:")
+            echo(f"  the inbox:        {web.url}/inbox")
+            echo("  sign in as (demo-only people and passwords, made for this run and this store):")
+            for person in (attorney, admin):
+                echo(f"    {person.user.role:<9} {person.user.email}  password: {person.password}")
             echo(f"  the app:          {web.url}/healthz  {web.url}/readyz")
             echo(f"  the sandbox CMS:  {cms.base_url}/contacts.json?fields=id,name,phone_numbers{{number}}")
             echo(f"                    (header: Authorization: Bearer {DEFAULT_TOKEN})")
@@ -180,8 +231,14 @@ def run_demo(*, once: bool, workdir: Path, echo: Echo = print) -> int:
             if once:
                 engine.dispose()
                 return 0
-            echo("Serving until Ctrl-C.")
-            _wait_for_interrupt()
+            stop = threading.Event()
+            worker = _keep_working(Worker(engine, served, mapping, lambda: client), stop)
+            echo(f"Serving, with the worker running every {WORKER_EVERY:g} s, until Ctrl-C.")
+            try:
+                _wait_for_interrupt()
+            finally:
+                stop.set()
+                worker.join(30)
         engine.dispose()
     return 0
 
@@ -201,8 +258,9 @@ def _edit_in_clio(state: ClioState, engine: Engine, echo: Echo) -> None:
     echo(f"   matter {matter['display_number']}: open -> {_matter_status(engine, int(matter['id']))}")
 
 
-def _texting_client(engine: Engine) -> tuple[str, str, str] | None:
-    """A client whose number is theirs alone and who has exactly one open matter: (phone, name, matter)."""
+def _texting_clients(engine: Engine, wanted: int = 3) -> list[tuple[str, str, str, str]]:
+    """Clients whose number is theirs alone and who have exactly one open matter: (phone, name, matter, matter id)."""
+    found: list[tuple[str, str, str, str]] = []
     with engine.connect() as conn:
         for phone in conn.execute(
             select(contact_phones.c.e164)
@@ -219,11 +277,21 @@ def _texting_client(engine: Engine) -> tuple[str, str, str] | None:
                 )
             ).all()
             if len(live) == 1:
-                return phone, owners[0].name, live[0].display_number
-    return None
+                found.append((phone, owners[0].name, live[0].display_number, str(live[0].cms_id)))
+                if len(found) == wanted:
+                    break
+    return found
 
 
-def _texting(engine: Engine, settings: Settings, twilio: TwilioServer, app_url: str, echo: Echo) -> None:
+def _texting_client(engine: Engine) -> tuple[str, str, str] | None:
+    """The first of `_texting_clients`: (phone, name, matter)."""
+    found = _texting_clients(engine, 1)
+    return found[0][:3] if found else None
+
+
+def _texting(
+    engine: Engine, settings: Settings, twilio: TwilioServer, app_url: str, attorney: User, echo: Echo
+) -> None:
     """A client texts in, staff answer from the matter, Twilio reports delivery, the client says STOP."""
     picked = _texting_client(engine)
     if picked is None:
@@ -251,9 +319,6 @@ def _texting(engine: Engine, settings: Settings, twilio: TwilioServer, app_url: 
         f"   the hearing question is urgent: thread flagged {bool(thread.urgent)}; a task for the responsible "
         "attorney is queued for the CMS (and after office hours the client gets the emergency instructions)"
     )
-    attorney = services.users.add(
-        engine, name="Avery Counsel", email="avery@sandboxlaw.example", role="attorney", actor=Actor("demo")
-    ).user
     as_attorney = Actor.of(attorney)
     try:
         services.messages.send(
@@ -308,6 +373,70 @@ def _write_back(engine: Engine, settings: Settings, mapping: Any, client: Any, c
         else:
             where = f"notes.json?type=Matter&matter_id={row.matter_cms_id}&fields=id,subject,detail"
         echo(f"    {row.kind:<10} #{row.cms_record_id} on matter {row.matter_cms_id}: {cms.base_url}/{where}")
+
+
+def _more_states(
+    engine: Engine,
+    settings: Settings,
+    state: ClioState,
+    twilio: TwilioServer,
+    app_url: str,
+    deps: tuple[Any, Any],
+    attorney: User,
+    echo: Echo,
+) -> None:
+    """A text held for quiet hours and a write-back dead letter, so the inbox shows every state."""
+    mapping, client = deps
+    picked = _texting_clients(engine)[1:]
+    if len(picked) < 2:
+        echo("12. (too few clients with a single open matter; skipping the held text and the dead letter)")
+        return
+    (held_phone, held_name, held_matter, held_id), (phone, name, matter_number, matter_id) = picked
+    try:
+        services.consents.record(
+            engine, settings, held_phone, method="engagement_letter", actor=Actor.of(attorney), matter_cms_id=held_id
+        )
+        held = services.messages.send(
+            engine,
+            settings,
+            matter_cms_id=held_id,
+            actor=Actor.of(attorney),
+            body="Your documents are ready to sign at the office; no rush.",
+        )
+        if held.scheduled_for is None:
+            echo(f"12. a text to {held_name} ({held_matter}) was queued at once (not in their quiet hours)")
+        else:
+            until = held.scheduled_for.astimezone(settings.zone)
+            echo(f"12. a text to {held_name} ({held_matter}) waits for their quiet hours: held until {until:%H:%M %Z}")
+    except MatterlineError as exc:
+        echo(f"12. a text to {held_name} ({held_matter}) is refused: {STATUS[exc.kind]} {exc.code}")
+    twilio.state.inbound(
+        f"{app_url}/webhooks/twilio/sms",
+        from_=phone,
+        to=SANDBOX_FIRM_NUMBER,
+        body="My hearing is tomorrow morning and I still have no lawyer there, please call me",
+    )
+    intake.drain(engine, settings)
+    state.delete_matter(int(matter_id))  # before the worker writes the urgent task to it
+    state.deliver_webhooks()
+    counts = writer.run_due(engine, settings, mapping, client)
+    dead = [row for row in queries.writebacks.listing(engine, state="dead") if row.matter_cms_id == matter_id]
+    echo(
+        f"13. {name} texts an urgent question on {matter_number}; the matter is deleted in Clio before its task is "
+        f"written: {counts.dead} dead letter(s) ({dead[0].last_error if dead else 'none'})"
+    )
+
+
+def _keep_working(worker: Worker, stop: threading.Event) -> threading.Thread:
+    """The worker's rounds in the background while the demo serves, as `matterline worker` would run them."""
+
+    def loop() -> None:
+        while not stop.wait(WORKER_EVERY):
+            worker.round()
+
+    thread = threading.Thread(target=loop, name="demo-worker", daemon=True)
+    thread.start()
+    return thread
 
 
 def _wait_for_interrupt() -> None:

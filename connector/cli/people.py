@@ -1,5 +1,5 @@
-"""`users add|list|disable` and `users token list|revoke|rotate`: the people who use Matterline and their API
-tokens (every change is audited)."""
+"""`users add|list|disable|password|invite|reset` and `users token list|revoke|rotate`: the people who use
+Matterline, their one-time password links and their API tokens (every change is audited)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import click
 
 from connector import queries, services
 from connector.cli.context import Context, as_option, emit, handled, json_option, pass_ctx
+from connector.services.invites import Purpose
 from connector.staff.users import ROLES
 
 
@@ -51,6 +52,53 @@ def users_password(ctx: Context, user: str, as_user: str | None) -> None:
     ctx.require_current_store()
     person = services.users.set_password(ctx.engine, user, _ask_password(), actor=ctx.actor(as_user))
     click.echo(f"password set for {person.email}; their open sessions have ended")
+
+
+def _link_command(purpose: Purpose, help_text: str) -> click.Command:
+    """`users invite` and `users reset`: the same command, one purpose each."""
+
+    @click.argument("user")
+    @as_option("Send it as this user (email or id; an admin).")
+    @json_option
+    @pass_ctx
+    @handled
+    def command(ctx: Context, user: str, as_user: str | None, as_json: bool) -> None:
+        public_url = ctx.settings.public_url
+        if not public_url:
+            # Checked first: a link nobody can open would only revoke the one the person may already have.
+            raise click.ClickException(
+                "MATTERLINE_PUBLIC_URL is not set, so there is no address to put in the link; set it to the "
+                "address staff open Matterline at (e.g. https://matterline.firm.example)"
+            )
+        ctx.require_current_store()
+        issued = services.invites.issue_link(ctx.engine, user, purpose, actor=ctx.actor(as_user))
+        url = public_url.rstrip("/") + issued.path
+        if as_json:
+            emit(
+                {
+                    "id": issued.user.id,
+                    "email": issued.user.email,
+                    "purpose": purpose,
+                    "url": url,
+                    "expires_at": issued.expires_at,
+                }
+            )
+            return
+        until = issued.expires_at.astimezone(ctx.settings.zone)
+        click.echo(f"{purpose} link for {issued.user.email} (works once, until {until:%Y-%m-%d %H:%M %Z}):")
+        click.echo(url)
+
+    return users.command(purpose, help=help_text)(command)
+
+
+_link_command(
+    "invite",
+    "Print a one-time link (valid 7 days) for a user to set their password; an older invite stops working.",
+)
+_link_command(
+    "reset",
+    "Print a one-time link (valid 1 hour) for a user to set a new password; it ends their sessions when used.",
+)
 
 
 def _ask_password() -> str:

@@ -67,6 +67,10 @@ class Action(StrEnum):
     LOGIN_FAILED = "login_failed"
     LOGOUT = "logout"
     PASSWORD_SET = "password_set"  # noqa: S105 - an action's name, not a secret
+    LINK_ISSUED = "link_issued"
+    LINK_REDEEMED = "link_redeemed"
+    LINK_REFUSED = "link_refused"
+    PRIVACY_SET = "privacy_set"
     USER_ADDED = "user_added"
     USER_DISABLED = "user_disabled"
     TOKEN_REVOKED = "token_revoked"  # noqa: S105 - an action's name, not a secret

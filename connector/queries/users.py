@@ -11,7 +11,7 @@ from sqlalchemy import Engine, select
 from connector.errors import not_found
 from connector.store.tables import api_tokens, users
 
-__all__ = ["TokenRecord", "UserRecord", "listing", "tokens"]
+__all__ = ["TokenRecord", "UserRecord", "listing", "privacy_choice", "tokens"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,3 +57,10 @@ def tokens(engine: Engine, user_id: int) -> list[TokenRecord]:
             raise not_found(f"no user {user_id}")
         rows = conn.execute(select(api_tokens).where(api_tokens.c.user_id == user_id).order_by(api_tokens.c.id))
         return [TokenRecord(r.id, r.user_id, r.prefix, r.created_at, r.last_used_at, r.revoked_at) for r in rows]
+
+
+def privacy_choice(engine: Engine, user_id: int) -> bool | None:
+    """A person's own privacy-mode choice: on, off, or None when they follow the firm's default."""
+    with engine.connect() as conn:
+        value = conn.execute(select(users.c.privacy_mode).where(users.c.id == user_id)).scalar_one_or_none()
+    return None if value is None else bool(value)

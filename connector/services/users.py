@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, func, select, update
 
 from connector.compliance import audit
-from connector.errors import conflict, not_found
+from connector.errors import conflict, forbidden, not_found
 from connector.queries.users import TokenRecord
 from connector.staff import passwords, sessions, users
 from connector.staff.users import Actor, User
@@ -25,7 +25,7 @@ from connector.store.engine import utcnow
 from connector.store.tables import api_tokens
 from connector.store.tables import users as user_rows
 
-__all__ = ["Added", "Rotated", "add", "disable", "revoke_token", "rotate_token", "set_password"]
+__all__ = ["Added", "Rotated", "add", "disable", "revoke_token", "rotate_token", "set_password", "set_privacy"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +128,36 @@ def set_password(engine: Engine, key: str | int, password: str, *, actor: Actor)
             raise not_found(f"no user {key!r}")
         _store_password(conn, person, password, actor, now)
     return person
+
+
+def set_privacy(engine: Engine, user_id: int, choice: bool | None, *, actor: Actor) -> bool | None:
+    """A person's own privacy mode: on, off, or None to follow the firm's default; audited as `privacy_set`.
+
+    Only the person chooses for themselves (it is about the screen they sit at); an operator at the
+    command line may set it for anyone. Returns the choice now in force for them (None: the default).
+
+    Raises:
+        MatterlineError: forbidden `forbidden_role` (someone else's choice); not found.
+    """
+    if actor.user is not None and actor.user.id != user_id:
+        raise forbidden("forbidden_role", "a person sets privacy mode for themselves only")
+    now = utcnow()
+    with engine.begin() as conn:
+        person = users.find_user(conn, user_id)
+        if person is None:
+            raise not_found(f"no user {user_id}")
+        conn.execute(update(user_rows).where(user_rows.c.id == person.id).values(privacy_mode=choice))
+        audit.append(
+            conn,
+            actor=actor.label,
+            action=audit.Action.PRIVACY_SET,
+            subject_type="user",
+            subject_id=person.id,
+            request_id=actor.request_id,
+            details={"privacy_mode": "default" if choice is None else "on" if choice else "off"},
+            at=now,
+        )
+    return choice
 
 
 def _store_password(conn: Connection, person: User, password: str, actor: Actor, now: datetime) -> None:

@@ -199,6 +199,20 @@ users = Table(
     Column("created_at", UTCDateTime(), nullable=False),
     Column("disabled_at", UTCDateTime()),
     Column("password_hash", String(256)),  # argon2id, with its own salt and parameters; None: no password
+    Column("privacy_mode", Boolean),  # the person's own choice; None: the firm's default (MATTERLINE_PRIVACY_MODE)
+)
+
+# A one-time link that sets a password (an invite, or a reset). Only the SHA-256 of its token is kept, as the id.
+signin_links = Table(
+    "signin_links",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("purpose", String(8), nullable=False),  # invite | reset
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False),
+    Column("used_at", UTCDateTime()),
+    Column("revoked_at", UTCDateTime()),  # a newer link for the same person and purpose, or a password set since
 )
 
 # A signed-in browser. The cookie holds a random token; only its SHA-256 is kept, as the id.

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from sqlalchemy import Engine
 
 from connector.cli import main
-from connector.services import signin
+from connector.services import invites, signin
 from connector.staff.users import TOKEN_PREFIX, authenticate
 from connector.store import make_engine
 from tests.support.command import run
@@ -199,3 +199,43 @@ def test_a_password_is_asked_twice_never_echoed_and_then_signs_in(texting: dict[
         assert signin.sign_in(engine, email="pat@firm.example", password="second passphrase", address="a")
     finally:
         engine.dispose()
+
+
+def test_users_invite_prints_a_one_time_link_at_the_public_url(
+    texting: dict[str, str], user: AddUser, audit_log: AuditLog
+) -> None:
+    pat = user("Pat", "pat@firm.example", "staff")
+    env = {**texting, "MATTERLINE_PUBLIC_URL": "https://matterline.firm.example"}
+    code, out, err = run(env, "users", "invite", "pat@firm.example")
+    assert code == 0, err
+    heading, url = out.splitlines()
+    assert heading.startswith("invite link for pat@firm.example (works once, until ")
+    assert url.startswith("https://matterline.firm.example/welcome/")
+    engine = make_engine(env["MATTERLINE_DATABASE_URL"])
+    try:
+        token = url.rsplit("/", 1)[1]
+        assert invites.redeem(engine, token, "a passphrase of mine").user.id == pat["id"]
+    finally:
+        engine.dispose()
+    [entry] = audit_log("link_issued")
+    assert entry["details"]["purpose"] == "invite"
+    assert token not in json.dumps(entry)
+
+
+def test_users_reset_prints_json_and_is_refused_without_a_public_url(
+    texting: dict[str, str], user: AddUser, audit_log: AuditLog
+) -> None:
+    user("Pat", "pat@firm.example", "staff")
+    code, out, err = run(texting, "users", "reset", "pat@firm.example")
+    assert code == 1
+    assert "MATTERLINE_PUBLIC_URL is not set" in err
+    assert audit_log("link_issued") == []
+    env = {**texting, "MATTERLINE_PUBLIC_URL": "https://matterline.firm.example/"}
+    code, out, err = run(env, "users", "reset", "pat@firm.example", "--json")
+    assert code == 0, err
+    printed = json.loads(out)
+    assert (printed["email"], printed["purpose"]) == ("pat@firm.example", "reset")
+    assert printed["url"].startswith("https://matterline.firm.example/welcome/")
+    code, _, err = run(env, "users", "reset", "nobody@firm.example")
+    assert code == 1
+    assert "no user 'nobody@firm.example'" in err

@@ -3,12 +3,17 @@ them, and listing, revoking and rotating their API tokens."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Final
 
 from flask import Response
 
 from connector import queries, services
+from connector.errors import invalid
 from connector.queries.users import TokenRecord, UserRecord
+from connector.services.invites import PURPOSES, Purpose
 from connector.services.users import Added, Rotated
 from connector.staff.users import ADMIN_ROLES, User
 from webhooks.api.bodies import UserBody
@@ -42,6 +47,30 @@ def _disable(call: Call, user_id: int) -> Response:
     return json_response({"user": services.users.disable(app_state().engine, user_id, actor=call.actor)})
 
 
+@dataclass(frozen=True, slots=True)
+class SentLink:
+    """A one-time link for a person to set their password: works once, until `expires_at`; shown this once."""
+
+    user: User
+    purpose: str = field(metadata={"enum": PURPOSES})
+    url: str
+    expires_at: datetime
+
+
+def _link(purpose: Purpose) -> Callable[[Call, int], Response]:
+    def view(call: Call, user_id: int) -> Response:
+        public_url = app_state().settings.public_url
+        if not public_url:  # checked first: a link no one can open would only revoke the one they may have
+            raise invalid("no_public_url", "MATTERLINE_PUBLIC_URL is not set, so there is no address for the link")
+        issued = services.invites.issue_link(app_state().engine, user_id, purpose, actor=call.actor)
+        sent = SentLink(issued.user, purpose, public_url.rstrip("/") + issued.path, issued.expires_at)
+        return json_response({"link": sent}, 201)
+
+    view.__name__ = view.__qualname__ = f"_{purpose}"
+    view.__doc__ = f"A one-time {purpose} link for a person; it is in this answer and nowhere else."
+    return view
+
+
 def _tokens(call: Call, user_id: int) -> Response:
     """A person's tokens: which one leaked is told by its first characters, never by the token."""
     return json_response({"tokens": queries.users.tokens(app_state().engine, user_id)})
@@ -56,6 +85,19 @@ def _rotate(call: Call, token_id: int) -> Response:
     """Replace one token; the new one is in this answer and nowhere else."""
     return json_response({"rotated": services.users.rotate_token(app_state().engine, token_id, actor=call.actor)}, 201)
 
+
+_LINKS: Final[tuple[tuple[Purpose, str, str], ...]] = (
+    (
+        "invite",
+        "Invite a person to set their password",
+        "The link works once, for 7 days; an older invite of the person stops working.",
+    ),
+    (
+        "reset",
+        "Send a person a password reset link",
+        "The link works once, for 1 hour; redeeming it ends the person's other sessions.",
+    ),
+)
 
 ROUTES: Final[tuple[Route, ...]] = (
     Route(
@@ -105,6 +147,24 @@ ROUTES: Final[tuple[Route, ...]] = (
         errors=(404, 409),
         roles=ADMIN_ROLES,
         tags=("users",),
+    ),
+    *(
+        Route(
+            "POST",
+            f"/users/<int:user_id>/{purpose}",
+            _link(purpose),
+            f"{purpose}User",
+            summary,
+            (201, "The link, shown this once; only its hash is kept.", {"link": SentLink}),
+            description=(
+                f"Admins only. {lasts} Audited as `link_issued`. 404 for an unknown person; 409 `user_disabled`; "
+                "422 `no_public_url` when MATTERLINE_PUBLIC_URL is not set."
+            ),
+            errors=(404, 409, 422),
+            roles=ADMIN_ROLES,
+            tags=("users",),
+        )
+        for purpose, summary, lasts in _LINKS
     ),
     Route(
         "GET",

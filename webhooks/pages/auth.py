@@ -21,7 +21,7 @@ from connector.staff.sessions import Lifetimes
 from connector.staff.users import User
 from webhooks.state import app_state
 
-__all__ = ["COOKIE", "blueprint", "safe_next", "signed_in"]
+__all__ = ["COOKIE", "HOME", "blueprint", "keep_session", "safe_next", "signed_in"]
 
 blueprint = Blueprint("auth", __name__)
 
@@ -78,11 +78,15 @@ def signin_submit() -> BaseResponse:
     except MatterlineError as refusal:
         status = 429 if refusal.code == "signin_throttled" else 401
         return _form(refusal.message, email=email, status=status)
-    response = redirect(safe_next(request.form.get("next")))
+    return keep_session(redirect(safe_next(request.form.get("next"))), signed.token)
+
+
+def keep_session(response: BaseResponse, token: str) -> BaseResponse:
+    """`response`, setting the cookie that carries a new session's token (and nothing else)."""
     settings = app_state().settings
     response.set_cookie(
         COOKIE,
-        signed.token,
+        token,
         httponly=True,
         samesite="Lax",
         secure=(settings.public_url or "").startswith("https://"),

@@ -66,10 +66,15 @@ class Frame:
 
     def __init__(self, user: User) -> None:
         self.person = user
-        self.privacy = app_state().settings.privacy_mode
         self.idle_minutes = app_state().settings.idle_curtain_minutes
         # What a page adds to the store's stamp for its own poll (a thread page: who else is viewing it).
         self.stamp_extra = ""
+
+    @cached_property
+    def privacy(self) -> bool:
+        """Whether names, snippets and text are hidden: the person's own choice, else the firm's default."""
+        choice = queries.users.privacy_choice(app_state().engine, self.person.id)
+        return app_state().settings.privacy_mode if choice is None else choice
 
     @cached_property
     def _store_stamp(self) -> str:
@@ -92,8 +97,11 @@ class Frame:
 
     @property
     def badge_label(self) -> str:
-        """The badge's accessible name, which a screen reader says in full; it starts with the figure shown
-        (WCAG 2.5.3, label in name), so "0" reads "0 unread texts" and "99+" reads "99+ unread texts"."""
+        """The badge's accessible name, which a screen reader says in full.
+
+        It starts with the figure the badge shows ("0", "99+"), so a person using speech input can say
+        what they see (WCAG 2.5.3, label in name).
+        """
         if self.unread >= queries.activity.BADGE_CAP:
             return f"{self.badge} unread texts"
         return f"{self.unread} unread text{'s' if self.unread != 1 else ''}"

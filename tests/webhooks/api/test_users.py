@@ -9,8 +9,11 @@ import pytest
 import requests
 from sqlalchemy import select
 
+from connector import services
 from connector.store.tables import api_tokens, audit_log, users
+from tests.support.firm import settings
 from tests.webhooks.api.harness import Api, Firm, audit_rows, count, error
+from webhooks import create_app
 from webhooks.server import ServerThread
 
 PAT = {"name": "Pat Paralegal", "email": "pat@firm.example", "role": "staff"}
@@ -341,3 +344,42 @@ def test_the_last_active_admins_last_token_is_rotated_not_revoked(firm: Firm) ->
     rotated = firm.admin.post(f"/api/tokens/{token['id']}/rotate").get_json()["rotated"]
     assert firm.admin.get("/api/me").status_code == 401
     assert firm.anonymous.as_(rotated["token"]).get("/api/me").status_code == 200
+
+
+# -- one-time invite and reset links ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("purpose", ["invite", "reset"])
+def test_an_admin_gets_a_one_time_link_for_a_person(firm: Firm, purpose: str) -> None:
+    response = firm.admin.post(f"/api/users/{firm.ids['staff']}/{purpose}", headers={"X-Request-Id": "req-link"})
+    assert response.status_code == 201
+    link = response.get_json()["link"]
+    assert (link["user"]["email"], link["purpose"]) == ("staff@firm.example", purpose)
+    assert link["url"].startswith("https://texts.firm.example/welcome/")
+    assert response.headers["Cache-Control"] == "no-store"
+    [entry] = audit_rows(firm.store, "link_issued")
+    assert (entry.request_id, entry.details["purpose"]) == ("req-link", purpose)
+    token = link["url"].rsplit("/", 1)[1]
+    assert token not in json.dumps(entry.details)
+    pending = services.invites.pending(firm.store, token)
+    assert pending is not None
+    assert pending.id == firm.ids["staff"]
+
+
+@pytest.mark.parametrize("role", ["staff", "attorney"])
+def test_only_admins_send_links(firm: Firm, role: str) -> None:
+    caller: Api = getattr(firm, role)
+    refused = caller.post(f"/api/users/{firm.ids['staff']}/reset")
+    assert (refused.status_code, error(refused)["code"]) == (403, "forbidden_role")
+    assert audit_rows(firm.store, "link_issued") == []
+
+
+def test_a_link_is_refused_for_an_unknown_or_disabled_person_and_without_a_public_url(firm: Firm) -> None:
+    assert firm.admin.post("/api/users/999999/invite").status_code == 404
+    assert firm.admin.post(f"/api/users/{firm.ids['staff']}/disable").status_code == 200
+    refused = firm.admin.post(f"/api/users/{firm.ids['staff']}/invite")
+    assert (refused.status_code, error(refused)["code"]) == (409, "user_disabled")
+    app = create_app(settings(MATTERLINE_PUBLIC_URL=""), firm.store)
+    unplaced = Api(app.test_client(), app, firm.admin.token).post(f"/api/users/{firm.ids['attorney']}/invite")
+    assert (unplaced.status_code, error(unplaced)["code"]) == (422, "no_public_url")
+    assert audit_rows(firm.store, "link_issued") == []

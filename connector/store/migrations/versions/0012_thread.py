@@ -1,7 +1,7 @@
 """the thread page: who is viewing a thread now, and the composer's one-time send keys
 
-Revision ID: 0012_thread
-Revises: 0010
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-12-08 09:00:00
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 import connector.store.tables
 
-revision = "0012_thread"
-down_revision = "0010"
+revision = "0012"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
