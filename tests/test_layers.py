@@ -103,8 +103,19 @@ def _calls(folder: Path) -> set[str]:
     }
 
 
-# Signing in is a browser's (a session cookie); a password is typed at a prompt, never sent as JSON.
-_BROWSER_ONLY: Final = frozenset({"signin.sign_in", "signin.resume", "signin.sign_out"})
+# Signing in is a browser's (a session cookie), and so is redeeming a one-time link (it signs the person in),
+# being seen on a thread, and how one's own screen shows names; a password is typed at a prompt, never JSON.
+_BROWSER_ONLY: Final = frozenset(
+    {
+        "signin.sign_in",
+        "signin.resume",
+        "signin.sign_out",
+        "invites.pending",
+        "invites.redeem",
+        "presence.here",
+        "users.set_privacy",
+    }
+)
 _PROMPT_ONLY: Final = frozenset({"users.set_password"})
 
 

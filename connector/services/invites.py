@@ -29,7 +29,7 @@ from connector.store.engine import utcnow
 from connector.store.tables import signin_links
 from connector.store.tables import users as user_rows
 
-__all__ = ["LINK_REFUSED", "PURPOSES", "Issued", "Purpose", "issue_link", "link_path", "pending", "redeem"]
+__all__ = ["LINK_REFUSED", "PURPOSES", "Issued", "Purpose", "issue_link", "pending", "redeem"]
 
 Purpose = Literal["invite", "reset"]
 PURPOSES: Final[tuple[Purpose, ...]] = ("invite", "reset")
@@ -50,10 +50,10 @@ class Issued:
     @property
     def path(self) -> str:
         """The link's path on the app; the front end puts the public URL before it."""
-        return link_path(self.token)
+        return _link_path(self.token)
 
 
-def link_path(token: str) -> str:
+def _link_path(token: str) -> str:
     """Where the page that redeems `token` lives."""
     return _PREFIX + token
 

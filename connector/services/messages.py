@@ -483,7 +483,7 @@ def refile(
         MatterlineError: forbidden `forbidden_role` (attorneys and admins only); not found (message);
             invalid `unknown_matter`.
     """
-    threads_service.require_counsel(actor, "move a text to another matter")
+    actor.require_counsel("move a text to another matter")
     moment = now or utcnow()
     with engine.begin() as conn:
         previous = filing.refile_message(

@@ -13,16 +13,16 @@ from sqlalchemy import Connection, Engine, case, func, select, update
 
 from connector import queries
 from connector.compliance import audit
-from connector.errors import forbidden, invalid, malformed, not_found
+from connector.errors import invalid, malformed, not_found
 from connector.messaging import filing, urgent
 from connector.settings import Settings
-from connector.staff.users import COUNSEL_ROLES, Actor, User, find_user
+from connector.staff.users import Actor, User, find_user
 from connector.store import dialect
 from connector.store.engine import utcnow
 from connector.store.tables import messages, thread_reads, threads, users
 from connector.writeback import windows
 
-__all__ = ["assign", "close_windows", "mark_read", "mark_unread", "refile", "require_counsel", "set_urgent"]
+__all__ = ["assign", "close_windows", "mark_read", "mark_unread", "refile", "set_urgent"]
 
 
 def _thread(conn: Connection, thread_id: int) -> Any:
@@ -221,25 +221,11 @@ def refile(
     Raises:
         MatterlineError: forbidden `forbidden_role`; not found (thread); invalid `unknown_matter`.
     """
-    require_counsel(actor, "re-file a thread")
+    actor.require_counsel("re-file a thread")
     now = now or utcnow()
     with engine.begin() as conn:
         moved = refile_in(conn, settings, _thread(conn, thread_id), matter_cms_id, actor=actor, now=now)
     return _seen_by(engine, thread_id, actor), moved
-
-
-def require_counsel(actor: Actor, what: str) -> None:
-    """Refuse `actor` unless an attorney, an admin or an operator.
-
-    Raises:
-        MatterlineError: forbidden `forbidden_role`.
-    """
-    if not actor.counsel:
-        raise forbidden(
-            "forbidden_role",
-            f"only attorneys and admins may {what}",
-            {"role": actor.user.role if actor.user else None, "allowed": list(COUNSEL_ROLES)},
-        )
 
 
 def refile_in(

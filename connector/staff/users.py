@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from connector.compliance import audit
 from connector.const import SESSION_GAP, TOKEN_TOUCH_EVERY
-from connector.errors import conflict, invalid
+from connector.errors import conflict, forbidden, invalid
 from connector.store.engine import utcnow
 from connector.store.tables import api_tokens, users
 
@@ -77,6 +77,19 @@ class Actor:
     def counsel(self) -> bool:
         """Attorneys, admins, and operators (who could edit the store directly)."""
         return self.user is None or self.user.counsel
+
+    def require_counsel(self, what: str) -> None:
+        """Refuse unless an attorney, an admin or an operator: the services' check, whoever calls them.
+
+        Raises:
+            MatterlineError: forbidden `forbidden_role`.
+        """
+        if not self.counsel:
+            raise forbidden(
+                "forbidden_role",
+                f"only attorneys and admins may {what}",
+                {"role": self.user.role if self.user else None, "allowed": list(COUNSEL_ROLES)},
+            )
 
 
 def _hash(token: str) -> str:

@@ -17,7 +17,7 @@ from connector.settings import Settings
 from connector.staff.users import Actor, User
 from connector.store.tables import audit_log, messages, outbox, writebacks
 from connector.writeback.windows import close_due
-from tests.support.firm import JANE, seed, via_twilio
+from tests.support.firm import JANE, OMAR, seed, via_twilio
 from tests.support.inbox import audit_rows
 
 FIRM = "+14155550100"
@@ -191,7 +191,8 @@ def test_a_text_already_sent_cannot_be_canceled(store: Engine, twilio: TwilioSer
             Kind.INVALID,
             "bad_media",
         ),
-        ({"body": "Hello", "to": JANE}, Kind.MALFORMED, "bad_request"),
+        ({"body": "Hello", "thread_id": 1}, Kind.MALFORMED, "bad_request"),
+        ({"body": "Hello", "to": OMAR}, Kind.INVALID, "invalid_recipient"),  # Omar is not on Jane's matter
     ],
 )
 def test_a_text_that_cannot_be_sent_as_asked_is_refused_and_nothing_is_stored(
@@ -202,6 +203,13 @@ def test_a_text_that_cannot_be_sent_as_asked_is_refused_and_nothing_is_stored(
     assert (refused.value.kind, refused.value.code) == (kind, code)
     assert count(store, messages) == 0
     assert audits(store, "send") == []
+
+
+def test_a_text_about_a_matter_may_go_to_a_number_of_its_client_in_any_format(store: Engine) -> None:
+    queued = services.messages.send(
+        store, settings(), matter_cms_id="101", to="(415) 867-5309", body="Hello", actor=Actor("alice")
+    )
+    assert (queued.to, queued.matter_cms_id) == (JANE, "101")
 
 
 def test_staff_may_not_send_during_the_recipients_quiet_hours(store: Engine) -> None:

@@ -60,7 +60,7 @@ def test_a_hidden_tab_does_not_poll_and_catches_up_when_shown(page: Page, site: 
     polls: list[str] = []
 
     def count(request: Request) -> None:
-        if "stamp=" in request.url:
+        if request.headers.get("x-matterline-poll") == "1":
             polls.append(request.url)
 
     page.on("request", count)
