@@ -9,9 +9,10 @@ from datetime import datetime
 from sqlalchemy import Engine, select
 
 from connector.errors import not_found
+from connector.staff.users import User
 from connector.store.tables import api_tokens, users
 
-__all__ = ["TokenRecord", "UserRecord", "listing", "tokens"]
+__all__ = ["TokenRecord", "UserRecord", "cms_user_of", "linked_to_cms", "listing", "tokens"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,3 +58,21 @@ def tokens(engine: Engine, user_id: int) -> list[TokenRecord]:
             raise not_found(f"no user {user_id}")
         rows = conn.execute(select(api_tokens).where(api_tokens.c.user_id == user_id).order_by(api_tokens.c.id))
         return [TokenRecord(r.id, r.user_id, r.prefix, r.created_at, r.last_used_at, r.revoked_at) for r in rows]
+
+
+def linked_to_cms(engine: Engine) -> list[User]:
+    """Everyone enabled who has linked their CMS account (signed in with Clio), by id."""
+    query = (
+        select(users.c.id, users.c.name, users.c.email, users.c.role)
+        .where(users.c.cms_user_id.is_not(None), users.c.disabled_at.is_(None))
+        .order_by(users.c.id)
+    )
+    with engine.connect() as conn:
+        return [User(r.id, r.name, r.email, r.role) for r in conn.execute(query)]
+
+
+def cms_user_of(engine: Engine, user_id: int) -> str | None:
+    """The CMS user id person `user_id` has linked, or None."""
+    with engine.connect() as conn:
+        value = conn.execute(select(users.c.cms_user_id).where(users.c.id == user_id)).scalar()
+    return None if value is None else str(value)

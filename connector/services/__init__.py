@@ -7,6 +7,32 @@ cancel a text, what a send must pass, that a replay is audited) lives in one pla
 
 from __future__ import annotations
 
-from connector.services import consents, exports, holds, intake, messages, outbox, signin, summaries, threads, users
+from connector.services import (
+    cms_signin,
+    consents,
+    custom_actions,
+    exports,
+    holds,
+    intake,
+    messages,
+    outbox,
+    signin,
+    summaries,
+    threads,
+    users,
+)
 
-__all__ = ["consents", "exports", "holds", "intake", "messages", "outbox", "signin", "summaries", "threads", "users"]
+__all__ = [
+    "cms_signin",
+    "consents",
+    "custom_actions",
+    "exports",
+    "holds",
+    "intake",
+    "messages",
+    "outbox",
+    "signin",
+    "summaries",
+    "threads",
+    "users",
+]

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from flask import Flask
 
-from webhooks.pages import auth, inbox, live
+from webhooks.pages import auth, clio, cms_actions, inbox, live
 
 __all__ = ["register"]
 
 
 def register(app: Flask) -> None:
     """Add every page area to `app`."""
-    for area in (auth, live, inbox):
+    for area in (auth, live, inbox, clio, cms_actions):
         app.register_blueprint(area.blueprint)
