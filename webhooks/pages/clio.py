@@ -15,8 +15,9 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from connector import queries, services
 from connector.errors import Kind, MatterlineError
-from connector.services.cms_signin import OAuthApp
+from connector.services.cms_signin import OAuthApp, origin_of
 from connector.staff.users import User
+from webhooks.headers import allow_form_target
 from webhooks.pages.auth import COOKIE, safe_next, signed_in
 from webhooks.pages.render import page, person_page
 from webhooks.state import app_state
@@ -44,7 +45,10 @@ def _secure() -> bool:
 @blueprint.app_context_processor
 def _signin_choices() -> dict[str, Any]:
     """Lets the sign-in form offer "Sign in with Clio" only when it is configured."""
-    return {"clio_signin": request.endpoint == "auth.signin_form" and oauth_app() is not None}
+    app = oauth_app() if request.endpoint in ("auth.signin_form", "auth.signin_submit", "clio.account") else None
+    if app is not None:
+        allow_form_target(origin_of(app.base_url))
+    return {"clio_signin": app is not None and request.endpoint != "clio.account"}
 
 
 def _to_clio(app: OAuthApp, begun: services.cms_signin.Begun) -> BaseResponse:
