@@ -104,8 +104,19 @@ def _calls(folder: Path) -> set[str]:
 
 
 # Signing in is a browser's (a session cookie); a password is typed at a prompt, never sent as JSON.
-_BROWSER_ONLY: Final = frozenset({"signin.sign_in", "signin.resume", "signin.sign_out"})
-_PROMPT_ONLY: Final = frozenset({"users.set_password"})
+# So are the Clio flows: a redirect to Clio and back, and a click on a button in Clio's pages.
+_BROWSER_ONLY: Final = frozenset(
+    {
+        "signin.sign_in",
+        "signin.resume",
+        "signin.sign_out",
+        "cms_signin.begin",
+        "cms_signin.complete",
+        "custom_actions.land",
+    }
+)
+# Installing every linked person's Clio buttons at once is an operator's command; a person redoes their own.
+_PROMPT_ONLY: Final = frozenset({"users.set_password", "custom_actions.install_all"})
 
 
 @pytest.mark.parametrize("service", _services())

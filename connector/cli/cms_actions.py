@@ -28,9 +28,11 @@ def install(ctx: Context, email: str | None, as_json: bool) -> None:
         raise click.UsageError(
             "set MATTERLINE_CMS_CLIENT_ID, MATTERLINE_CMS_CLIENT_SECRET and MATTERLINE_PUBLIC_URL first"
         )
-    reports = services.custom_actions.install_all(
-        ctx.engine, app, settings.secret_key, settings.public_url, email=email
-    )
+    person = ctx.user(email)
+    if person is not None:
+        reports = [services.custom_actions.install(ctx.engine, app, settings.secret_key, person, settings.public_url)]
+    else:
+        reports = services.custom_actions.install_all(ctx.engine, app, settings.secret_key, settings.public_url)
     if as_json:
         emit(reports)
         return

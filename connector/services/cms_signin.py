@@ -21,7 +21,7 @@ from typing import Final
 import requests
 from sqlalchemy import Engine
 
-from connector.cms.auth import TokenGrant, authorize_url, exchange_code, origin_of
+from connector.cms.auth import TokenGrant, authorize_url, exchange_code
 from connector.cms.connect import OAuthApp, oauth_app, person_client
 from connector.cms.errors import CmsError, ConfigError
 from connector.compliance import audit
@@ -32,7 +32,7 @@ from connector.staff import cms_accounts, sessions
 from connector.staff.users import ACTOR_CHARS, User
 from connector.store.engine import utcnow
 
-__all__ = ["Begun", "Completed", "OAuthApp", "begin", "complete", "oauth_app", "origin_of"]
+__all__ = ["Begun", "Completed", "OAuthApp", "begin", "complete", "oauth_app"]
 
 LOGGER: Final = logging.getLogger("matterline.signin")
 SIGNIN: Final = "signin"

@@ -26,13 +26,13 @@ from connector.cms.client import CmsClient
 from connector.cms.connect import OAuthApp, person_client
 from connector.cms.errors import CmsError
 from connector.compliance import audit
-from connector.errors import Kind, MatterlineError, forbidden, invalid, not_found
+from connector.errors import Kind, MatterlineError, forbidden, invalid
 from connector.retry import RetryPolicy
 from connector.staff import cms_accounts
-from connector.staff.users import User, find_user
+from connector.staff.users import User
 from connector.store.engine import utcnow
 
-__all__ = ["ACTIONS", "LANDING_PATH", "InstallReport", "Landing", "install", "install_all", "land", "parse_subject"]
+__all__ = ["ACTIONS", "LANDING_PATH", "InstallReport", "Landing", "install", "install_all", "land"]
 
 LOGGER: Final = logging.getLogger("matterline.custom_actions")
 # The app's page a click opens (the custom actions' target).
@@ -117,20 +117,12 @@ def install(engine: Engine, app: OAuthApp, secret_key: str | None, user: User, p
     return InstallReport(user, created, updated, unchanged)
 
 
-def install_all(
-    engine: Engine, app: OAuthApp, secret_key: str | None, public_url: str, *, email: str | None = None
-) -> list[InstallReport]:
-    """Install for one person (`email`) or for everyone who signed in with Clio and is enabled.
+def install_all(engine: Engine, app: OAuthApp, secret_key: str | None, public_url: str) -> list[InstallReport]:
+    """Install for everyone who signed in with Clio and is enabled.
 
     Raises:
-        MatterlineError: not found for an unknown `email`; what `install` raises, for that person.
+        MatterlineError: what `install` raises, for the first person it fails for.
     """
-    if email is not None:
-        with engine.connect() as conn:
-            user = find_user(conn, email)
-        if user is None:
-            raise not_found(f"no user with email {email!r}")
-        return [install(engine, app, secret_key, user, public_url)]
     return [install(engine, app, secret_key, user, public_url) for user in queries.users.linked_to_cms(engine)]
 
 

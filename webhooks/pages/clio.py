@@ -14,8 +14,9 @@ from flask import Blueprint, Response, abort, redirect, render_template, request
 from werkzeug.wrappers import Response as BaseResponse
 
 from connector import queries, services
+from connector.cms.auth import origin_of
 from connector.errors import Kind, MatterlineError
-from connector.services.cms_signin import OAuthApp, origin_of
+from connector.services.cms_signin import OAuthApp
 from connector.staff.users import User
 from webhooks.headers import allow_form_target
 from webhooks.pages.auth import COOKIE, safe_next, signed_in
@@ -124,3 +125,22 @@ def link(user: User) -> BaseResponse:
     if app is None:
         abort(404)
     return _to_clio(app, services.cms_signin.begin(app_state().engine, app, link_for=user, next_path="/account/clio"))
+
+
+@blueprint.post("/account/clio/buttons")
+@person_page
+def buttons(user: User) -> BaseResponse:
+    """Put this person's "Text with Matterline" buttons in Clio again (created, or re-pointed here)."""
+    app = oauth_app()
+    settings = app_state().settings
+    if app is None or not settings.public_url:
+        abort(404)
+    linked = queries.users.cms_user_of(app_state().engine, user.id)
+    try:
+        report = services.custom_actions.install(
+            app_state().engine, app, settings.secret_key, user, settings.public_url
+        )
+    except MatterlineError as refusal:
+        return page(user, "clio/account.html", linked=linked, configured=True, message=refusal.message, status=503)
+    message = f"Buttons in Clio: {report.created} created, {report.updated} updated, {report.unchanged} already right."
+    return page(user, "clio/account.html", linked=linked, configured=True, message=message)
