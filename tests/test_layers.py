@@ -105,6 +105,7 @@ def _calls(folder: Path) -> set[str]:
 
 # Signing in is a browser's (a session cookie), and so is redeeming a one-time link (it signs the person in),
 # being seen on a thread, and how one's own screen shows names; a password is typed at a prompt, never JSON.
+# So are the Clio flows: a redirect to Clio and back, and a click on a button in Clio's pages.
 _BROWSER_ONLY: Final = frozenset(
     {
         "signin.sign_in",
@@ -114,9 +115,13 @@ _BROWSER_ONLY: Final = frozenset(
         "invites.redeem",
         "presence.here",
         "users.set_privacy",
+        "cms_signin.begin",
+        "cms_signin.complete",
+        "custom_actions.land",
     }
 )
-_PROMPT_ONLY: Final = frozenset({"users.set_password"})
+# Installing every linked person's Clio buttons at once is an operator's command; a person redoes their own.
+_PROMPT_ONLY: Final = frozenset({"users.set_password", "custom_actions.install_all"})
 
 
 @pytest.mark.parametrize("service", _services())

@@ -11,22 +11,33 @@ from __future__ import annotations
 
 from typing import Final
 
-from flask import Flask, Response, request
+from flask import Flask, Response, g, request
 
 from webhooks.state import app_state
 
-__all__ = ["content_security_policy", "install"]
+__all__ = ["allow_form_target", "content_security_policy", "install"]
 
 _MACHINE_PREFIX: Final = "/webhooks"
 
 
-def content_security_policy(frame_ancestors: tuple[str, ...]) -> str:
-    """The policy, with `frame_ancestors` (https origins) as the only sites that may frame the pages."""
+def content_security_policy(frame_ancestors: tuple[str, ...], form_targets: tuple[str, ...] = ()) -> str:
+    """The policy, with `frame_ancestors` (https origins) as the only sites that may frame the pages.
+
+    `form_targets`: other origins a form of this page may end up at. Chromium applies `form-action` to
+    the redirects after a POST too, so a form whose answer sends the browser on to the CMS's OAuth page
+    ("Sign in with Clio") needs the CMS's origin here; a page says so with `allow_form_target`.
+    """
     ancestors = " ".join(frame_ancestors) if frame_ancestors else "'none'"
+    forms = " ".join(("'self'", *form_targets))
     return (
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        f"frame-ancestors {ancestors}; base-uri 'none'; form-action 'self'; object-src 'none'"
+        f"frame-ancestors {ancestors}; base-uri 'none'; form-action {forms}; object-src 'none'"
     )
+
+
+def allow_form_target(origin: str) -> None:
+    """Let this response's forms lead to `origin` (see `content_security_policy`)."""
+    g.form_targets = (*g.get("form_targets", ()), origin)
 
 
 def _secure(response: Response) -> Response:
@@ -34,7 +45,7 @@ def _secure(response: Response) -> Response:
         return response
     ancestors = app_state().settings.frame_ancestors
     headers = response.headers
-    headers["Content-Security-Policy"] = content_security_policy(ancestors)
+    headers["Content-Security-Policy"] = content_security_policy(ancestors, tuple(g.get("form_targets", ())))
     headers["X-Content-Type-Options"] = "nosniff"
     headers["Referrer-Policy"] = "same-origin"
     if not ancestors:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import requests
 from sqlalchemy import Engine
 
-from connector.cms.auth import Credentials, OAuthTokens, StaticToken, TokenStore
+from connector.cms.auth import Credentials, OAuthTokens, PersonTokens, StaticToken, TokenGrant, TokenStore
 from connector.cms.client import CmsClient
 from connector.cms.errors import CmsError, ConfigError, RetryableError
 from connector.cms.ratelimit import RateLimiter, RateLimitHeaders
@@ -58,6 +58,17 @@ def build_client(
         )
     else:
         credentials = StaticToken(settings.cms_access_token, mapping.auth.scheme)
+    return _client(base_url, credentials, mapping, session, policy, sleep)
+
+
+def _client(
+    base_url: str,
+    credentials: Credentials,
+    mapping: Mapping,
+    session: requests.Session,
+    policy: RetryPolicy,
+    sleep: Callable[[float], None],
+) -> CmsClient:
     rate = mapping.rate_limit
     limiter = RateLimiter(
         headers=RateLimitHeaders(
@@ -79,6 +90,59 @@ def build_client(
         session=session,
         sleep=sleep,
     )
+
+
+# Where the CMS sends a person back after they approve Matterline (register it with the CMS app).
+CALLBACK_PATH = "/signin/clio/callback"
+
+
+@dataclass(frozen=True, slots=True)
+class OAuthApp:
+    """Matterline as an OAuth client of the CMS, for people signing in with their own CMS account."""
+
+    mapping: Mapping
+    base_url: str
+    client_id: str
+    client_secret: str
+    redirect_uri: str
+
+
+def oauth_app(settings: Settings, mapping: Mapping) -> OAuthApp | None:
+    """The OAuth client from settings, or None unless the mapping is OAuth2 and the client id, secret and
+    public URL are all set (without the public URL there is no redirect URI to register)."""
+    if mapping.auth.kind != "oauth2" or not (settings.cms_client_id and settings.cms_client_secret):
+        return None
+    if not settings.public_url:
+        return None
+    return OAuthApp(
+        mapping,
+        base_url_for(settings, mapping),
+        settings.cms_client_id,
+        settings.cms_client_secret,
+        settings.public_url.rstrip("/") + CALLBACK_PATH,
+    )
+
+
+def person_client(
+    app: OAuthApp,
+    grant: TokenGrant,
+    save: Callable[[TokenGrant], None],
+    *,
+    policy: RetryPolicy = CMS_CALLS,
+    sleep: Callable[[float], None] = time.sleep,
+) -> CmsClient:
+    """A client that calls the CMS as one person, refreshing (and `save`-ing) their token on a 401."""
+    session = requests.Session()
+    credentials = PersonTokens(
+        app.mapping.auth,
+        base_url=app.base_url,
+        client_id=app.client_id,
+        client_secret=app.client_secret,
+        grant=grant,
+        save=save,
+        session=session,
+    )
+    return _client(app.base_url, credentials, app.mapping, session, policy, sleep)
 
 
 @dataclass(frozen=True, slots=True)

@@ -66,6 +66,8 @@ class Action(StrEnum):
     LOGIN = "login"
     LOGIN_FAILED = "login_failed"
     LOGOUT = "logout"
+    CMS_LINKED = "cms_linked"
+    CUSTOM_ACTIONS = "custom_actions"
     PASSWORD_SET = "password_set"  # noqa: S105 - an action's name, not a secret
     LINK_ISSUED = "link_issued"
     LINK_REDEEMED = "link_redeemed"

@@ -9,9 +9,10 @@ from datetime import datetime
 from sqlalchemy import Engine, select
 
 from connector.errors import not_found
+from connector.staff.users import User
 from connector.store.tables import api_tokens, users
 
-__all__ = ["TokenRecord", "UserRecord", "listing", "privacy_choice", "tokens"]
+__all__ = ["TokenRecord", "UserRecord", "cms_user_of", "linked_to_cms", "listing", "privacy_choice", "tokens"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,3 +65,21 @@ def privacy_choice(engine: Engine, user_id: int) -> bool | None:
     with engine.connect() as conn:
         value = conn.execute(select(users.c.privacy_mode).where(users.c.id == user_id)).scalar_one_or_none()
     return None if value is None else bool(value)
+
+
+def linked_to_cms(engine: Engine) -> list[User]:
+    """Everyone enabled who has linked their CMS account (signed in with Clio), by id."""
+    query = (
+        select(users.c.id, users.c.name, users.c.email, users.c.role)
+        .where(users.c.cms_user_id.is_not(None), users.c.disabled_at.is_(None))
+        .order_by(users.c.id)
+    )
+    with engine.connect() as conn:
+        return [User(r.id, r.name, r.email, r.role) for r in conn.execute(query)]
+
+
+def cms_user_of(engine: Engine, user_id: int) -> str | None:
+    """The CMS user id person `user_id` has linked, or None."""
+    with engine.connect() as conn:
+        value = conn.execute(select(users.c.cms_user_id).where(users.c.id == user_id)).scalar()
+    return None if value is None else str(value)

@@ -8,7 +8,9 @@ cancel a text, what a send must pass, that a replay is audited) lives in one pla
 from __future__ import annotations
 
 from connector.services import (
+    cms_signin,
     consents,
+    custom_actions,
     exports,
     holds,
     intake,
@@ -23,7 +25,9 @@ from connector.services import (
 )
 
 __all__ = [
+    "cms_signin",
     "consents",
+    "custom_actions",
     "exports",
     "holds",
     "intake",

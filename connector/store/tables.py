@@ -200,6 +200,8 @@ users = Table(
     Column("disabled_at", UTCDateTime()),
     Column("password_hash", String(256)),  # argon2id, with its own salt and parameters; None: no password
     Column("privacy_mode", Boolean),  # the person's own choice; None: the firm's default (MATTERLINE_PRIVACY_MODE)
+    # The CMS user this person is (Clio's user id), recorded when they link it; sign-in with the CMS matches it.
+    Column("cms_user_id", String(64), unique=True),
 )
 
 # A one-time link that sets a password (an invite, or a reset). Only the SHA-256 of its token is kept, as the id.
@@ -213,6 +215,30 @@ signin_links = Table(
     Column("expires_at", UTCDateTime(), nullable=False),
     Column("used_at", UTCDateTime()),
     Column("revoked_at", UTCDateTime()),  # a newer link for the same person and purpose, or a password set since
+)
+
+# A person's own CMS tokens (from "Sign in with Clio"), sealed with MATTERLINE_SECRET_KEY: custom actions
+# are per user in Clio, and a click's nonce is checked with the clicker's token.
+cms_user_tokens = Table(
+    "cms_user_tokens",
+    metadata,
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("access_token", Text, nullable=False),
+    Column("refresh_token", Text),
+    Column("expires_at", UTCDateTime()),
+    Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+# An OAuth `state` handed to the CMS's authorize page: bound to the browser by a cookie, used once.
+# Only a SHA-256 of the value is kept; `user_id` is set when a signed-in person links their account.
+oauth_states = Table(
+    "oauth_states",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("purpose", String(16), nullable=False),  # signin | link
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE")),
+    Column("next_path", String(512), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False, index=True),
 )
 
 # A signed-in browser. The cookie holds a random token; only its SHA-256 is kept, as the id.

@@ -361,6 +361,27 @@ GOOD = [
         req("PATCH", "/webhooks/77.json", [], {"data": {"expires_at": "2026-03-01T00:00:00+00:00"}}), id="webhook-renew"
     ),
     pytest.param(req("GET", "/users/who_am_i.json", [("fields", "id,name")]), id="who-am-i-not-users-id"),
+    pytest.param(req("GET", "/custom_actions.json", [("fields", "id,label,target_url,ui_reference")]), id="actions"),
+    pytest.param(
+        req(
+            "POST",
+            "/custom_actions.json",
+            [("fields", "id")],
+            {
+                "data": {
+                    "label": "Text with Matterline",
+                    "target_url": "https://t.example/a",
+                    "ui_reference": "matters/show",
+                }
+            },
+        ),
+        id="custom-action-create",
+    ),
+    pytest.param(
+        req("PATCH", "/custom_actions/5.json", [("fields", "id")], {"data": {"target_url": "https://t.example/b"}}),
+        id="custom-action-repoint",
+    ),
+    pytest.param(req("GET", "/matters/9.json", [("fields", "id"), ("custom_action_nonce", "n0nce")]), id="nonce-check"),
 ]
 
 

@@ -126,6 +126,13 @@ def patch_known_defects(document: dict[str, Any]) -> None:
         data["anyOf"] = [
             {"properties": {"type": {"enum": [kind]}}, "required": [kind.lower()]} for kind in ("Matter", "Contact")
         ]
+    # The Custom Actions tag text says the app sends `custom_action_nonce` back "in your next request to
+    # the API" (the read of `subject_url`), but no operation declares it (brief 1.9): declare it on the
+    # two reads a click can name here, Matter#show and Contact#show.
+    for path in ("/matters/{id}.json", "/contacts/{id}.json"):
+        document["paths"][path]["get"].setdefault("parameters", []).append(
+            {"name": "custom_action_nonce", "in": "query", "required": False, "schema": {"type": "string"}}
+        )
     # The `*_List` schemas define only `data` (brief 1.3, 1.12 item 3): `meta.paging` is documented in
     # prose only. Nothing here validates responses, so that defect needs no patch: the response schemas
     # are only read for the field names `fields=` may ask for.

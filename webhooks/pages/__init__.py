@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from flask import Flask
 
-from webhooks.pages import auth, compose, inbox, live, matters, privacy, threads, welcome
+from webhooks.pages import auth, clio, cms_actions, compose, inbox, live, matters, privacy, threads, welcome
 
 __all__ = ["register"]
 
 
 def register(app: Flask) -> None:
     """Add every page area to `app`."""
-    for area in (auth, welcome, live, privacy, inbox, threads, compose, matters):
+    for area in (auth, welcome, clio, cms_actions, live, privacy, inbox, threads, compose, matters):
         app.register_blueprint(area.blueprint)

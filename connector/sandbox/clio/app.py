@@ -1,4 +1,4 @@
-"""The sandbox CMS over HTTP: Clio's `/api/v4` routes, `/oauth/token`, and the unauthenticated `/_sandbox/` controls."""
+"""The sandbox CMS over HTTP: Clio's `/api/v4` routes, `/oauth/authorize`, `/oauth/token`, and `/_sandbox/` controls."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from connector.sandbox.clio.constants import (
     ANONYMOUS,
     API_PREFIX,
     API_VERSION,
+    AUTHORIZE_PATH,
     INVALID_TOKEN_BODY,
     MUTATIONS,
     OAUTH_PATH,
@@ -34,6 +35,7 @@ from connector.sandbox.clio.queries import (
     encode_page_token,
 )
 from connector.sandbox.clio.responses import error_response, fault_response, json_response
+from connector.sandbox.clio.signin import authorize
 from connector.sandbox.clio.state import ClioState
 from connector.sandbox.clio.store import RecordedRequest
 from connector.sandbox.control import CONTROL_PREFIX, control_payload
@@ -67,6 +69,11 @@ _API_ROUTES: Final = (
     ("GET", "/webhooks/<int:record_id>.json", "webhooks_show"),
     ("PATCH", "/webhooks/<int:record_id>.json", "webhooks_update"),
     ("DELETE", "/webhooks/<int:record_id>.json", "webhooks_delete"),
+    ("GET", "/custom_actions.json", "custom_actions_index"),
+    ("POST", "/custom_actions.json", "custom_actions_create"),
+    ("GET", "/custom_actions/<int:record_id>.json", "custom_actions_show"),
+    ("PATCH", "/custom_actions/<int:record_id>.json", "custom_actions_update"),
+    ("DELETE", "/custom_actions/<int:record_id>.json", "custom_actions_delete"),
 )
 _SHOW_RESOURCES: Final = {
     "contacts_show": "contact",
@@ -78,6 +85,8 @@ _SHOW_RESOURCES: Final = {
     "tasks_show": "task",
     "webhooks_show": "webhook",
 }
+# The records a custom action's click can vouch for: a GET of one with `custom_action_nonce` spends it.
+_NONCE_SUBJECTS: Final = {"contacts_show": "contacts", "matters_show": "matters"}
 _VERSION_PREFIX: Final = "4.0."
 _SETTINGS: Final = ("allow_http_webhooks", "refresh_disabled", "record_requests", "retry_after_header")
 
@@ -130,6 +139,9 @@ class ClioApp:
             ("POST", "deliver_webhooks"): lambda _: [list(row) for row in state.deliver_webhooks()],
             ("POST", "settings"): self._control_settings,
             ("GET", "requests"): self._control_requests,
+            ("POST", "browser_user"): self._control_browser_user,
+            ("POST", "oauth_app"): self._control_oauth_app,
+            ("POST", "custom_action_click"): self._control_click,
         }
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
@@ -139,6 +151,8 @@ class ClioApp:
             response = self._control(request)
         elif path == OAUTH_PATH:
             response = self._token(request)
+        elif path == AUTHORIZE_PATH:
+            response = authorize(self.state, request)
         elif path == API_PREFIX or path.startswith(f"{API_PREFIX}/"):
             response = self._api(request, environ)
         else:
@@ -215,13 +229,20 @@ class ClioApp:
         return response
 
     def _dispatch(self, call: _Call, endpoint: str) -> Response:
+        if endpoint.startswith("custom_actions_"):
+            return self._custom_actions(call, endpoint)
+        nonce = call.args.get("custom_action_nonce")
+        if nonce is not None:
+            if endpoint not in _NONCE_SUBJECTS:
+                raise SandboxError(400, "custom_action_nonce is only accepted when reading a contact or matter")
+            self.state.redeem_nonce(nonce, _bearer_token(call.request), _NONCE_SUBJECTS[endpoint], call.record_id)
         if endpoint in _INDEXES:
             resource, build = _INDEXES[endpoint]
             return self._index(call, resource, build)
         if endpoint in _SHOW_RESOURCES:
             return self._show(call, _SHOW_RESOURCES[endpoint], call.record_id)
         if endpoint == "users_me":
-            return self._show(call, "user", int(self.state.me["id"]))
+            return self._show(call, "user", self.state.token_user(_bearer_token(call.request)))
         if endpoint in self._writes:
             resource, create, status = self._writes[endpoint]
             selection = parse_fields(resource, call.args.get("fields"))
@@ -233,6 +254,25 @@ class ClioApp:
             return json_response({"data": self.state.render_locked(selection, record)})
         self.state.delete_webhook(call.record_id)
         return Response(status=204)
+
+    def _custom_actions(self, call: _Call, endpoint: str) -> Response:
+        """The token's user's custom actions (Clio scopes them per user)."""
+        user_id = self.state.token_user(_bearer_token(call.request))
+        selection = parse_fields("custom_action", call.args.get("fields"))
+        if endpoint == "custom_actions_index":
+            data = [self.state.render_locked(selection, r) for r in self.state.custom_actions_of(user_id)]
+            return json_response({"data": data, "meta": {"paging": {}, "records": len(data)}})
+        if endpoint == "custom_actions_create":
+            record = self.state.create_custom_action(user_id, _body_data(call.request))
+            return json_response({"data": self.state.render_locked(selection, record)}, 201)
+        if endpoint == "custom_actions_show":
+            record = self.state.custom_action(user_id, call.record_id)
+        elif endpoint == "custom_actions_update":
+            record = self.state.update_custom_action(user_id, call.record_id, _body_data(call.request))
+        else:
+            self.state.delete_custom_action(user_id, call.record_id)
+            return Response(status=204)
+        return json_response({"data": self.state.render_locked(selection, record)}, headers={"ETag": record["etag"]})
 
     def _index(self, call: _Call, resource: str, build: Callable[[Args], ListQuery]) -> Response:
         selection = parse_fields(resource, call.args.get("fields"))
@@ -263,7 +303,7 @@ class ClioApp:
         if request.method != "POST":
             return json_response({"error": "invalid_request"}, 405)
         try:
-            body = self.state.refresh(request.form)
+            body = self.state.grant(request.form)
         except OAuthError as exc:
             return json_response({"error": exc.code}, exc.status)
         return json_response(body, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
@@ -317,6 +357,27 @@ class ClioApp:
         for key, value in payload.items():
             setattr(self.state, key, str(value) if key == "retry_after_header" else bool(value))
         return {key: getattr(self.state, key) for key in _SETTINGS}
+
+    def _control_browser_user(self, request: Request) -> dict[str, Any]:
+        """Who is signed in to the sandbox CMS in the browser (null: /oauth/authorize asks)."""
+        user_id = control_payload(request).get("user_id")
+        if user_id is not None:
+            self.state.get("users", int(user_id))
+        self.state.browser_user = None if user_id is None else int(user_id)
+        return {"user_id": self.state.browser_user}
+
+    def _control_oauth_app(self, request: Request) -> dict[str, Any]:
+        """The app's registered redirect URIs (an empty list accepts any http(s) URL)."""
+        uris = control_payload(request).get("redirect_uris") or []
+        if not isinstance(uris, list) or not all(isinstance(uri, str) for uri in uris):
+            raise TypeError("redirect_uris must be a list of URLs")
+        self.state.redirect_uris = set(uris)
+        return {"redirect_uris": sorted(uris)}
+
+    def _control_click(self, request: Request) -> dict[str, Any]:
+        """The action's owner clicks it on a record's page: the URL Clio opens, with its fresh nonce."""
+        payload = control_payload(request)
+        return self.state.click_custom_action(int(payload["custom_action_id"]), int(payload["subject_id"]))
 
     def _control_requests(self, _: Request) -> list[dict[str, Any]]:
         return [

@@ -7,6 +7,7 @@ from typing import Final
 
 API_PREFIX: Final = "/api/v4"
 OAUTH_PATH: Final = "/oauth/token"
+AUTHORIZE_PATH: Final = "/oauth/authorize"
 CONTROL_PREFIX: Final = "/_sandbox/"
 API_VERSION: Final = "4.0.13"
 DEFAULT_TOKEN: Final = "sandbox-token"  # noqa: S105 - a well-known sandbox fixture, not a secret
@@ -14,6 +15,19 @@ DEFAULT_CLIENT_ID: Final = "sandbox-client"
 DEFAULT_CLIENT_SECRET: Final = "sandbox-secret"  # noqa: S105 - sandbox fixture
 DEFAULT_REFRESH_TOKEN: Final = "sandbox-refresh"  # noqa: S105 - sandbox fixture
 ACCESS_TOKEN_TTL: Final = 2_592_000
+# An authorization code is good for one exchange within this long (Clio's exact figure is not published).
+AUTHORIZATION_CODE_TTL: Final = timedelta(minutes=10)
+# A custom action's nonce is good for one request within this long ([community] in the reference brief).
+CUSTOM_ACTION_NONCE_TTL: Final = timedelta(seconds=60)
+CUSTOM_ACTION_UI_REFERENCES: Final = (
+    "activities/show",
+    "documents/show",
+    "contacts/show",
+    "matters/show",
+    "folders/show",
+)
+# The custom actions whose click the sandbox can simulate: the subject each one's page shows.
+CUSTOM_ACTION_SUBJECTS: Final = {"matters/show": "matters", "contacts/show": "contacts"}
 INVALID_TOKEN_BODY: Final = {
     "error": "invalid_token",
     "error_description": "The access token provided is expired, revoked, malformed or invalid for other reasons.",
@@ -57,6 +71,7 @@ NOTE_ID_BASE: Final = 70_000_000
 COMMUNICATION_ID_BASE: Final = 80_000_000
 TASK_ID_BASE: Final = 90_000_000
 WEBHOOK_ID_BASE: Final = 1_000
+CUSTOM_ACTION_ID_BASE: Final = 5_000
 SUBRECORD_ID_BASE: Final = 96_000_000
 MUTATIONS: Final = frozenset(
     {

@@ -38,6 +38,7 @@ _SCALARS: Final[dict[str, str]] = {
         "is_bill_recipient sales_tax_number currency"
     ),
     "contingency_fee": "id etag created_at updated_at show_contingency_award",
+    "custom_action": "id etag label target_url ui_reference created_at updated_at",
     "custom_field_set_association": "id etag display_order created_at updated_at",
     "custom_field_value": (
         "id etag field_name created_at updated_at field_type field_required field_displayed "
@@ -244,6 +245,7 @@ _COLLECTIONS: Final[dict[str, str]] = {
     "communication": "communications",
     "task": "tasks",
     "webhook": "webhooks",
+    "custom_action": "custom_actions",
     "user": "users",
     "practice_area": "practice_areas",
 }

@@ -11,14 +11,14 @@ from connector.sandbox.clio.constants import (
     DEFAULT_REFRESH_TOKEN,
     DEFAULT_TOKEN,
 )
-from connector.sandbox.clio.oauth import OAuthTokens
+from connector.sandbox.clio.custom_actions import CustomActions
 from connector.sandbox.clio.records import StaffEdits
 from connector.sandbox.clio.webhooks import Webhooks
 from connector.sandbox.clio.writebacks import WriteBacks
 from connector.sandbox.firm import Firm, generate_firm
 
 
-class ClioState(StaffEdits, WriteBacks, Webhooks, OAuthTokens):
+class ClioState(StaffEdits, WriteBacks, Webhooks, CustomActions):
     """The sandbox firm's data, tokens, limits and fault plan; shared by every server thread.
 
     Python-side mutations (`update_contact`, `close_matter`, ...) stand in for staff editing Clio:
@@ -39,3 +39,4 @@ class ClioState(StaffEdits, WriteBacks, Webhooks, OAuthTokens):
         super().__init__(firm, clock)
         self._init_tokens(tokens, client_id, client_secret, refresh_token)
         self._init_webhooks()
+        self._init_custom_actions()

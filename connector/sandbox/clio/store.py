@@ -15,6 +15,7 @@ from typing import Any
 from connector.sandbox.clio.collection import Collection
 from connector.sandbox.clio.constants import (
     COMMUNICATION_ID_BASE,
+    CUSTOM_ACTION_ID_BASE,
     NOTE_ID_BASE,
     PARTICIPANT,
     SUBRECORD_ID_BASE,
@@ -90,6 +91,7 @@ class ClioStore:
             "communications": Collection((), COMMUNICATION_ID_BASE),
             "tasks": Collection((), TASK_ID_BASE),
             "webhooks": Collection((), WEBHOOK_ID_BASE),
+            "custom_actions": Collection((), CUSTOM_ACTION_ID_BASE),
         }
         self._subrecord_ids = itertools.count(SUBRECORD_ID_BASE)
         self.record_requests = False
