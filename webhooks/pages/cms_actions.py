@@ -1,4 +1,5 @@
-"""One click from Clio: the custom actions' landing page, and the contact page that asks which number.
+"""One click from Clio: the custom actions' landing page, and the contact page that asks which number
+and has the composer addressed to it.
 
 The landing checks the click with Clio at once (services.custom_actions.land), before any redirect,
 and only then sends the browser to a clean URL (no nonce in it). Someone not signed in has their
@@ -16,6 +17,7 @@ from connector.errors import Kind, MatterlineError
 from connector.staff.users import User
 from webhooks.pages.auth import signed_in
 from webhooks.pages.clio import oauth_app
+from webhooks.pages.compose import ComposeTarget, composer_for
 from webhooks.pages.render import page, person_page
 from webhooks.state import app_state
 
@@ -72,4 +74,8 @@ def contact(user: User, cms_id: str) -> BaseResponse:
     found = queries.contacts.numbers(app_state().engine, cms_id)
     if found is None:
         abort(404)
-    return page(user, "clio/contact.html", contact=found)
+    textable = [number for number in found.numbers if not number.opted_out]
+    # One number: the composer is addressed to it. Several: radios bound to the composer ask which.
+    only = textable[0].e164 if len(textable) == 1 else None
+    composer = composer_for(user, ComposeTarget(None, only, None)) if textable else None
+    return page(user, "clio/contact.html", contact=found, composer=composer, several=len(textable) > 1)

@@ -11,14 +11,16 @@ from urllib.parse import quote
 
 import pytest
 from playwright.sync_api import Page, expect
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from connector import services
 from connector.cms.auth import TokenGrant
 from connector.staff import cms_accounts
 from connector.staff.users import Actor
 from connector.store.engine import utcnow
-from tests.support.browser import DESKTOP, PHONE, assert_accessible
+from connector.store.tables import messages
+from tests.support.browser import DESKTOP, PHONE, assert_accessible, live_server
+from tests.support.firm import FIRM_NUMBER, JANE, seed
 from tests.webhooks.pages.test_clio import PASSWORD, SECRET, Site, clio_site, sign_in
 
 ADMIN = Actor("operator:root")
@@ -127,3 +129,23 @@ def test_the_refusal_page_is_accessible(page: Page, site: Site, size: dict[str, 
     page.goto(site.url + "/cms/clio/action?subject_url=/nope&custom_action_nonce=x&user_id=1")
     expect(page.get_by_role("heading", name="Go back to Clio and click again")).to_be_visible()
     assert_accessible(page)
+
+
+def test_a_contact_with_no_thread_yet_gets_a_composer_addressed_to_its_number(
+    page: Page, sqlite_engine: Engine
+) -> None:
+    seed(sqlite_engine)  # Jane Doe, CMS contact 1, one number and consent to texts
+    services.users.add(
+        sqlite_engine, name="Pat Paralegal", email="pat@firm.example", role="staff", actor=ADMIN, password=PASSWORD
+    )
+    with live_server(sqlite_engine, secret_key=SECRET, firm_numbers=(FIRM_NUMBER,), quiet_hours=None) as url:
+        page.goto(url + "/contacts/1/text")
+        sign_in(page)
+        expect(page).to_have_url(url + "/contacts/1/text")
+        expect(page.get_by_text("No texts yet")).to_be_visible()
+        page.get_by_label("Text to send").fill("Hello from the firm.")
+        page.get_by_role("button", name="Send").click()
+        expect(page.get_by_role("status").filter(has_text="Sent to the outbox")).to_be_visible()
+    with sqlite_engine.connect() as conn:
+        sent = conn.execute(select(messages.c.to_number).where(messages.c.body == "Hello from the firm.")).scalars()
+        assert list(sent) == [JANE]
