@@ -7,7 +7,7 @@ back to the page (PRG). Refusals from the services show their message in an aler
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 from flask import Blueprint, Response, redirect, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
@@ -26,6 +26,8 @@ from webhooks.state import app_state
 __all__ = ["blueprint"]
 
 blueprint = Blueprint("threads", __name__)
+
+_INLINE_TYPES: Final = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp"})
 
 
 def _actor(user: User) -> Actor:
@@ -170,6 +172,7 @@ def media(user: User, message_id: int, index: int) -> Response:
         return Response("The image could not be fetched from Twilio.", status=502, mimetype="text/plain")
     response = Response(item.content, mimetype=item.content_type)
     response.headers["Cache-Control"] = "private, no-store"
-    if not item.content_type.startswith("image/"):
+    # Only raster images show inline: an SVG (or anything else) a client sends could carry script.
+    if item.content_type.split(";", 1)[0].strip().lower() not in _INLINE_TYPES:
         response.headers["Content-Disposition"] = "attachment"
     return response

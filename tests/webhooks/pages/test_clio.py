@@ -153,4 +153,8 @@ def test_the_clio_pages_are_accessible(page: Page, site: Site, size: dict[str, i
     page.get_by_role("button", name="Sign in with Clio").click()
     expect(page.get_by_role("alert")).to_be_visible()
     assert_accessible(page)
-    # The account page is not axe-checked here: the shared header's badge fails label-content-name-mismatch.
+    page.goto(site.url + "/signin")
+    sign_in(page)
+    page.goto(site.url + "/account/clio")
+    expect(page.get_by_role("heading", level=1)).to_be_visible()
+    assert_accessible(page)

@@ -76,7 +76,7 @@ def test_a_hidden_tab_does_not_poll_and_catches_up_when_shown(page: Page, site: 
     page.clock.run_for(POLL_MS * 4)
     page.wait_for_timeout(200)
     assert len(polls) == 1  # hidden: four ticks, no request
-    expect(page.get_by_role("link", name="No unread texts")).to_be_visible()
+    expect(page.get_by_role("link", name="0 unread texts")).to_be_visible()
 
     page.evaluate(
         "() => { Object.defineProperty(document, 'visibilityState', {value: 'visible', configurable: true});"

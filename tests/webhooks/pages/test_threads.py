@@ -122,6 +122,19 @@ def test_mms_comes_through_the_apps_proxy_and_never_as_a_twilio_url(page: Page, 
         stranger.close()
 
 
+def test_media_that_is_not_a_plain_picture_is_a_download_never_shown_inline(page: Page, site: Site) -> None:
+    svg = b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'
+    thread_id = site.text_in(JANE, "see attached", media=[("image/svg+xml", svg), ("image/png", PHOTO)])
+    sign_in(page, site, then=f"/inbox/{thread_id}")
+    with site.engine.connect() as conn:
+        [message_id] = conn.execute(select(messages.c.id).where(messages.c.thread_id == thread_id)).scalars()
+    risky = page.request.get(f"{site.url}/media/{message_id}/0")
+    assert (risky.status, risky.body()) == (200, svg)
+    assert risky.headers["content-disposition"] == "attachment"
+    plain = page.request.get(f"{site.url}/media/{message_id}/1")
+    assert "content-disposition" not in plain.headers
+
+
 def test_people_on_one_thread_see_each_other(page: Page, site: Site, browser: Browser) -> None:
     thread_id = site.text_in(JANE)
     sign_in(page, site, then=f"/inbox/{thread_id}")
