@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Final
 
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright
 from sqlalchemy import Engine
 
 from connector.settings import Settings
@@ -57,6 +57,8 @@ PHONE: Final = {"width": 390, "height": 844}
 ARTIFACTS: Final = Path(__file__).resolve().parents[2] / ".browser-artifacts"
 AXE: Final = Path(__file__).with_name("vendor") / "axe.min.js"
 WCAG_TAGS: Final = ("wcag2a", "wcag2aa", "wcag21a", "wcag21aa")
+# What a person would wait for on a busy 2-core machine running the suite in parallel workers; a poll is 5 s.
+expect.set_options(timeout=15_000)
 
 
 @dataclass
@@ -96,7 +98,9 @@ def browser() -> Iterator[Browser]:
 def page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
     """A fresh page at desktop size, traced; on failure its screenshot and trace are kept."""
     context = browser.new_context(viewport=DESKTOP)  # type: ignore[arg-type]
-    context.tracing.start(screenshots=True, snapshots=True, sources=False)
+    # DOM snapshots only: a screencast of every test costs more CPU than the test (the failure screenshot
+    # below is taken anyway).
+    context.tracing.start(screenshots=False, snapshots=True, sources=False)
     tab = context.new_page()
     yield tab
     failed = any(
