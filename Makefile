@@ -22,11 +22,15 @@ $(CHROMIUM):
 demo: $(STAMP)
 	$(BIN)/matterline demo
 
+# The suite runs in three worker processes, one test file each at a time (module fixtures stay shared):
+# browser and server tests spend much of their time waiting, so three keep two cores busy.
+PYTEST_WORKERS ?= 3
+
 test: $(STAMP) $(CHROMIUM)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile
 
 bench: $(STAMP)
 	$(BIN)/pytest tests/bench -s -p no:cacheprovider -o addopts=""

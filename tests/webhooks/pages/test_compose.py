@@ -18,12 +18,21 @@ from tests.support.thread_site import Site, sign_in, thread_site
 
 
 @pytest.fixture
-def site(engine: Engine) -> Iterator[Site]:
+def site(sqlite_engine: Engine) -> Iterator[Site]:
+    """SQLite: the store's behaviour on PostgreSQL is the services' and queries' tests' subject."""
+    with thread_site(sqlite_engine) as running:
+        yield running
+
+
+@pytest.fixture
+def both_stores(engine: Engine) -> Iterator[Site]:
+    """The one composer test run on PostgreSQL too: a text reaching Twilio once is the promise that matters most."""
     with thread_site(engine) as running:
         yield running
 
 
-def test_a_text_reaches_twilio_once_however_often_send_is_clicked(page: Page, site: Site) -> None:
+def test_a_text_reaches_twilio_once_however_often_send_is_clicked(page: Page, both_stores: Site) -> None:
+    site = both_stores
     thread_id = site.text_in(JANE, "Is the hearing on?")
     sign_in(page, site, then=f"/inbox/{thread_id}")
     box = page.get_by_label("Text to send")
@@ -61,9 +70,9 @@ def test_findings_show_as_typed_a_warning_needs_a_reason_and_a_block_cannot_go(p
 
 @pytest.mark.parametrize("size", [DESKTOP, PHONE], ids=["desktop", "phone"])
 def test_in_quiet_hours_it_says_when_the_text_goes_and_counsel_may_send_now(
-    engine: Engine, page: Page, size: dict[str, int]
+    sqlite_engine: Engine, page: Page, size: dict[str, int]
 ) -> None:
-    with thread_site(engine, MATTERLINE_QUIET_HOURS=shut_window()) as site:
+    with thread_site(sqlite_engine, MATTERLINE_QUIET_HOURS=shut_window()) as site:
         thread_id = site.text_in(JANE)
         page.set_viewport_size(size)  # type: ignore[arg-type]
         sign_in(page, site, "avery", then=f"/inbox/{thread_id}")
@@ -76,8 +85,8 @@ def test_in_quiet_hours_it_says_when_the_text_goes_and_counsel_may_send_now(
         expect(page.get_by_role("status").filter(has_text="Sent to the outbox")).to_be_visible()
 
 
-def test_staff_in_quiet_hours_cannot_send_now_and_their_text_is_held(engine: Engine, page: Page) -> None:
-    with thread_site(engine, MATTERLINE_QUIET_HOURS=shut_window()) as site:
+def test_staff_in_quiet_hours_cannot_send_now_and_their_text_is_held(sqlite_engine: Engine, page: Page) -> None:
+    with thread_site(sqlite_engine, MATTERLINE_QUIET_HOURS=shut_window()) as site:
         thread_id = site.text_in(JANE)
         sign_in(page, site, then=f"/inbox/{thread_id}")
         expect(page.get_by_label("Send now anyway")).to_have_count(0)
@@ -110,8 +119,8 @@ def test_an_opted_out_number_blocks_sending_and_says_why(page: Page, site: Site)
     assert_accessible(page)
 
 
-def test_no_consent_blocks_sending_until_staff_record_it(engine: Engine, page: Page) -> None:
-    with thread_site(engine, consent=False, MATTERLINE_CONSENT_INBOUND_DAYS="0") as site:
+def test_no_consent_blocks_sending_until_staff_record_it(sqlite_engine: Engine, page: Page) -> None:
+    with thread_site(sqlite_engine, consent=False, MATTERLINE_CONSENT_INBOUND_DAYS="0") as site:
         thread_id = site.text_in(JANE)
         sign_in(page, site, then=f"/inbox/{thread_id}")
         expect(page.get_by_role("alert")).to_contain_text("No consent to texts")

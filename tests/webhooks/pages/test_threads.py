@@ -22,8 +22,9 @@ PHOTO = b"\xff\xd8\xff\xe0 a photo of the lease"
 
 
 @pytest.fixture
-def site(engine: Engine) -> Iterator[Site]:
-    with thread_site(engine) as running:
+def site(sqlite_engine: Engine) -> Iterator[Site]:
+    """SQLite: the store's behaviour on PostgreSQL is the services' and queries' tests' subject."""
+    with thread_site(sqlite_engine) as running:
         yield running
 
 
@@ -157,8 +158,8 @@ def test_a_new_text_appears_within_a_poll(page: Page, site: Site) -> None:
     expect(page.locator("ol.messages > li").last).to_contain_text("Second, while you were reading")
 
 
-def test_privacy_mode_blurs_text_until_revealed(engine: Engine, page: Page) -> None:
-    with thread_site(engine, MATTERLINE_PRIVACY_MODE="true") as site:
+def test_privacy_mode_blurs_text_until_revealed(sqlite_engine: Engine, page: Page) -> None:
+    with thread_site(sqlite_engine, MATTERLINE_PRIVACY_MODE="true") as site:
         thread_id = site.text_in(JANE, "My ex moved out")
         sign_in(page, site, then=f"/inbox/{thread_id}")
         expect(page.get_by_role("heading", level=1)).to_have_text("JD · 00101-Doe")
