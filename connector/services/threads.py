@@ -107,7 +107,8 @@ def _message_in(conn: Connection, thread_id: int, message_id: int) -> int:
 def mark_read(engine: Engine, thread_id: int, *, actor: Actor, up_to_message_id: int | None = None) -> int:
     """Mark the thread read for the person up to a message (default: its newest); returns the read mark.
 
-    The mark only moves forward, and only the person's own: colleagues keep their unread counts.
+    The mark only moves forward, and only the person's own: colleagues keep their unread counts. A read
+    that moves nothing is not written or audited.
 
     Raises:
         MatterlineError: not found; invalid `invalid_message` (not in the thread); malformed
@@ -122,6 +123,15 @@ def mark_read(engine: Engine, thread_id: int, *, actor: Actor, up_to_message_id:
             )
         else:
             target = _message_in(conn, thread_id, up_to_message_id)
+        current = conn.execute(
+            select(thread_reads.c.last_read_message_id).where(
+                thread_reads.c.thread_id == thread_id, thread_reads.c.user_id == person.id
+            )
+        ).scalar()
+        if current is not None and current >= target:
+            # Already read that far: nothing changes, so nothing is written or audited (opening a thread
+            # again must not move every open page's live stamp).
+            return int(current)
         mark = _set_mark(conn, thread_id, person.id, target, forward_only=True)
         _audit(conn, actor, audit.Action.READ, thread, {"up_to": target, "read_mark": mark})
     return mark

@@ -102,9 +102,12 @@ def _pages(engine: Engine, thread_id: int) -> dict[str, Callable[[], Any]]:
     quiet = {"X-Matterline-Poll": "1", "HX-Request": "true", "X-CSRFToken": csrf.group(1)}
 
     def poll(path: str) -> Callable[[], Any]:
-        poller = _poller(client.get(path).get_data(as_text=True))
+        drawn: list[Poller] = []
 
         def call() -> Any:
+            if not drawn:  # drawn at the first (warm-up) call, as a person opens the page and then waits
+                drawn.append(_poller(client.get(path).get_data(as_text=True)))
+            poller = drawn[0]
             if poller.method == "post":
                 answer = client.post(poller.url, data=poller.values, headers=quiet)
             else:
