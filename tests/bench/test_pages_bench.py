@@ -219,37 +219,50 @@ def _cpu_share(engine: Engine, url: str, backend: str) -> None:
 def _load(
     base: str, pid: int, tokens: list[str], engine: Engine, new_text_every: float | None
 ) -> tuple[float, int, int]:
-    """Each session opens the inbox once, then polls it on its own 5-second clock, staggered over the period."""
+    """Each session opens the inbox once; then all poll it on their own 5-second clocks, staggered over
+    the period, for LOAD_SECONDS, while the server process's CPU is read."""
     counts = {"polls": 0, "changed": 0, "failed": 0}
     lock = threading.Lock()
-    stop = time.monotonic() + LOAD_SECONDS
+    ready = threading.Barrier(len(tokens) + 1)
+    stop = threading.Event()
 
     def staff(index: int, token: str) -> None:
         http = requests.Session()
         http.cookies.set(COOKIE, token)
-        poll_url, stamp = _poller(http.get(base + "/inbox", timeout=10).text)
-        time.sleep(POLL_EVERY * index / len(tokens))
-        while time.monotonic() < stop:
-            answer = http.get(
-                base + poll_url,
-                params={"stamp": stamp},
-                headers={"X-Matterline-Poll": "1", "HX-Request": "true"},
-                timeout=10,
-            )
+        try:
+            html = http.get(base + "/inbox", timeout=60).text
+            poller = _poller(html)
+            csrf = re.search(r'name="csrf-token" content="([^"]+)"', html)
+            assert csrf is not None
+        except Exception:
+            with lock:
+                counts["failed"] += 1
+            raise
+        finally:
+            ready.wait()
+        headers = {"X-Matterline-Poll": "1", "HX-Request": "true", "X-CSRFToken": csrf.group(1)}
+        if stop.wait(POLL_EVERY * index / len(tokens)):
+            return
+        while not stop.is_set():
+            if poller.method == "post":
+                answer = http.post(base + poller.url, data=poller.values, headers=headers, timeout=30)
+            else:
+                answer = http.get(base + poller.url, params=poller.values, headers=headers, timeout=30)
             with lock:
                 counts["polls"] += 1
                 counts["changed"] += answer.status_code == 200
+                counts["failed"] += answer.status_code not in (200, 204)
             if answer.status_code == 200:
-                stamp = re.search(r'"stamp": "([^"]+)"', answer.text).group(1)  # type: ignore[union-attr]
-            time.sleep(POLL_EVERY)
+                poller = _poller(answer.text)
+            stop.wait(POLL_EVERY)
 
     workers = [threading.Thread(target=staff, args=(i, t)) for i, t in enumerate(tokens)]
     for worker in workers:
         worker.start()
-    time.sleep(POLL_EVERY)  # everyone has opened the page and started polling
+    ready.wait()  # every session has opened its page
     cpu_before, wall_before = _cpu_seconds(pid), time.monotonic()
     sent = 0
-    while time.monotonic() < stop:
+    while time.monotonic() - wall_before < LOAD_SECONDS:
         if new_text_every is not None:
             text_in(engine, stranger(sent % 50), f"bench text {sent}")
             sent += 1
@@ -257,7 +270,8 @@ def _load(
         else:
             time.sleep(0.5)
     share = (_cpu_seconds(pid) - cpu_before) / (time.monotonic() - wall_before)
+    stop.set()
     for worker in workers:
         worker.join()
-    assert counts["failed"] == 0, f"{counts['failed']} polls failed"
+    assert counts["failed"] == 0, f"{counts['failed']} requests failed"
     return share, counts["polls"], counts["changed"]
