@@ -174,16 +174,8 @@ def complete(
             else:
                 user = person.user
                 cms_accounts.save_tokens(conn, secret_key, user.id, grant, now)
-                token = sessions.open_session(conn, user.id, now)
-                audit.append(
-                    conn,
-                    actor=user.actor,
-                    action=audit.Action.LOGIN,
-                    subject_type="user",
-                    subject_id=user.id,
-                    request_id=request_id,
-                    details={"method": "clio", "role": user.role, "address": address, "cms_user_id": cms_user_id},
-                    at=now,
+                token = sessions.sign_in(
+                    conn, user, now, method="clio", address=address, request_id=request_id, cms_user_id=cms_user_id
                 )
                 refusal = None
         if refusal is not None:

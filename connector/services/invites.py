@@ -187,7 +187,6 @@ def redeem(
             for action, subject_type, subject_id, details in (
                 (audit.Action.LINK_REDEEMED, "signin_link", None, {"user_id": person.id, "purpose": purpose}),
                 (audit.Action.PASSWORD_SET, "user", person.id, {"email": person.email, "sessions_ended": ended}),
-                (audit.Action.LOGIN, "user", person.id, {"method": purpose, "role": person.role, "address": address}),
             ):
                 audit.append(
                     conn,
@@ -199,7 +198,8 @@ def redeem(
                     details=details,
                     at=now,
                 )
-            return SignedIn(person, sessions.open_session(conn, person.id, now))
+            token = sessions.sign_in(conn, person, now, method=purpose, address=address, request_id=request_id)
+            return SignedIn(person, token)
     raise refusal  # after the commit: the refusal is audited
 
 

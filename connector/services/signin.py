@@ -74,17 +74,7 @@ def sign_in(engine: Engine, *, email: str, password: str, address: str, request_
                     new_hash = passwords.hash_password(password)
                     conn.execute(update(user_rows).where(user_rows.c.id == user.id).values(password_hash=new_hash))
                 conn.execute(delete(signin_failures).where(signin_failures.c.email == email))
-                token = sessions.open_session(conn, user.id, now)
-                audit.append(
-                    conn,
-                    actor=user.actor,
-                    action=audit.Action.LOGIN,
-                    subject_type="user",
-                    subject_id=user.id,
-                    request_id=request_id,
-                    details={"method": "password", "role": user.role, "address": address},
-                    at=now,
-                )
+                token = sessions.sign_in(conn, user, now, method="password", address=address, request_id=request_id)
                 return SignedIn(user, token)
             reason = (
                 "unknown_email"

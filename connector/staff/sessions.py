@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, Engine, insert, select, update
 
+from connector.compliance import audit
 from connector.const import SESSION_TOUCH_EVERY
 from connector.staff.users import User
 from connector.store.engine import utcnow
@@ -38,6 +39,31 @@ def open_session(conn: Connection, user_id: int, now: datetime) -> str:
     """A new session for `user_id` in the caller's transaction; its token is returned for the cookie only."""
     token = secrets.token_urlsafe(32)
     conn.execute(insert(sessions).values(id=session_id(token), user_id=user_id, created_at=now, last_seen_at=now))
+    return token
+
+
+def sign_in(
+    conn: Connection,
+    user: User,
+    now: datetime,
+    *,
+    method: str,
+    address: str,
+    request_id: str | None,
+    **details: object,
+) -> str:
+    """Open a session for `user` and audit the `login` (every way in: password, link, Clio); its token."""
+    token = open_session(conn, user.id, now)
+    audit.append(
+        conn,
+        actor=user.actor,
+        action=audit.Action.LOGIN,
+        subject_type="user",
+        subject_id=user.id,
+        request_id=request_id,
+        details={"method": method, "role": user.role, "address": address, **details},
+        at=now,
+    )
     return token
 
 
