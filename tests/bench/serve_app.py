@@ -44,8 +44,15 @@ def matterline_app(database_url: str) -> Flask:
             dbapi_connection.execute(f"PRAGMA synchronous={relaxed}")  # type: ignore[attr-defined]
 
         event.listen(engine, "connect", _relax)
-    secret = {"MATTERLINE_SECRET_KEY": os.environ["BENCH_SECRET_KEY"]} if os.environ.get("BENCH_SECRET_KEY") else {}
-    return create_app(settings(MATTERLINE_DATABASE_URL=database_url, **secret), engine)
+    pages = {}
+    if os.environ.get("BENCH_SECRET_KEY"):
+        # The pages benchmark signs in over plain http: its public URL must say so, or the session and CSRF
+        # cookies are Secure and a client on http never sends them back.
+        pages = {
+            "MATTERLINE_SECRET_KEY": os.environ["BENCH_SECRET_KEY"],
+            "MATTERLINE_PUBLIC_URL": os.environ["BENCH_PUBLIC_URL"],
+        }
+    return create_app(settings(MATTERLINE_DATABASE_URL=database_url, **pages), engine)
 
 
 def main() -> None:

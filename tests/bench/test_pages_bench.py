@@ -171,7 +171,7 @@ def _cpu_seconds(pid: int) -> float:
 @contextmanager
 def _server(url: str) -> Iterator[tuple[str, int]]:
     port = _free_port()
-    env = {**os.environ, "BENCH_SECRET_KEY": SECRET}
+    env = {**os.environ, "BENCH_SECRET_KEY": SECRET, "BENCH_PUBLIC_URL": f"http://127.0.0.1:{port}"}
     process = subprocess.Popen(
         [sys.executable, str(Path(__file__).with_name("serve_app.py")), "matterline", str(port), url],
         stdout=subprocess.PIPE,
@@ -224,13 +224,15 @@ def _load(
     counts = {"polls": 0, "changed": 0, "failed": 0}
     lock = threading.Lock()
     ready = threading.Barrier(len(tokens) + 1)
+    opening = threading.Semaphore(4)
     stop = threading.Event()
 
     def staff(index: int, token: str) -> None:
         http = requests.Session()
         http.cookies.set(COOKIE, token)
         try:
-            html = http.get(base + "/inbox", timeout=60).text
+            with opening:  # people open the inbox over a few seconds, not all 200 in the same instant
+                html = http.get(base + "/inbox", timeout=60).text
             poller = _poller(html)
             csrf = re.search(r'name="csrf-token" content="([^"]+)"', html)
             assert csrf is not None
