@@ -21,6 +21,7 @@ from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from connector.sandbox import ClioState, RecordedRequest, SandboxServer, generate_firm
+from tests.support.clocks import SettableClock
 
 TOKEN = "sandbox-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -31,23 +32,13 @@ INVALID_TOKEN = {
 }
 
 
-class Clock:
-    """A settable clock for the state."""
-
-    def __init__(self) -> None:
-        self.now = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
+@pytest.fixture
+def clock() -> SettableClock:
+    return SettableClock()
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def state(clock: Clock) -> ClioState:
+def state(clock: SettableClock) -> ClioState:
     return ClioState(generate_firm(450, 220, seed=5), clock=clock)
 
 
@@ -203,7 +194,7 @@ def test_order_is_id_ascending_only_and_relationships_reject_it(http: requests.S
 
 
 def test_updated_since_returns_only_records_changed_since(
-    http: requests.Session, server: SandboxServer, state: ClioState, clock: Clock
+    http: requests.Session, server: SandboxServer, state: ClioState, clock: SettableClock
 ) -> None:
     clock.now = datetime(2026, 11, 21, 8, 30, tzinfo=UTC)
     touched = state.touch("contacts", 25)
@@ -298,7 +289,7 @@ def test_users_and_who_am_i(http: requests.Session, server: SandboxServer, state
 
 
 def test_mutations_bump_updated_at_and_etag(
-    http: requests.Session, server: SandboxServer, state: ClioState, clock: Clock
+    http: requests.Session, server: SandboxServer, state: ClioState, clock: SettableClock
 ) -> None:
     matter_id = state.ids("matters")[3]
     before = get(http, server, f"/matters/{matter_id}.json", fields="etag,updated_at,status").json()["data"]
@@ -557,7 +548,9 @@ def test_webhooks_need_https_unless_allowed(http: requests.Session, server: Sand
     assert http.post(server.url("/webhooks.json"), json=_hook("http://localhost/hook"), timeout=10).status_code == 201
 
 
-def test_webhooks_expire_within_thirty_one_days(http: requests.Session, server: SandboxServer, clock: Clock) -> None:
+def test_webhooks_expire_within_thirty_one_days(
+    http: requests.Session, server: SandboxServer, clock: SettableClock
+) -> None:
     fields = {"fields": "id,status,expires_at,shared_secret,model,events"}
     default = http.post(server.url("/webhooks.json"), params=fields, json=_hook("https://x.test/h"), timeout=10).json()
     hook = default["data"]
@@ -768,7 +761,7 @@ def test_the_request_log_records_what_clients_sent(
 
 
 def test_control_endpoints_drive_a_sandbox_in_another_process(
-    http: requests.Session, server: SandboxServer, state: ClioState, clock: Clock
+    http: requests.Session, server: SandboxServer, state: ClioState, clock: SettableClock
 ) -> None:
     control = f"{server.origin}/_sandbox"
     contact_id = state.ids("contacts")[4]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -11,26 +11,19 @@ from werkzeug.test import Client, TestResponse
 
 from connector.sandbox import ClioState, generate_firm
 from connector.sandbox.clio import create_sandbox_app
+from tests.support.clocks import SettableClock
 
 TARGET = "https://matterline.firm.example/cms/clio/action"
 FIELDS = "id,etag,label,target_url,ui_reference,created_at,updated_at"
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
+@pytest.fixture
+def clock() -> SettableClock:
+    return SettableClock()
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def state(clock: Clock) -> ClioState:
+def state(clock: SettableClock) -> ClioState:
     made = ClioState(generate_firm(20, 10, seed=3), clock=clock)
     made.add_token("alice-token", made.ids("users")[1])
     made.add_token("bob-token", made.ids("users")[2])
@@ -138,7 +131,7 @@ def test_another_users_token_or_another_record_is_refused(client: Client, state:
     assert read_with(client, "alice-token", clicked["subject_url"], "made-up").status_code == 403
 
 
-def test_a_nonce_expires_after_sixty_seconds(client: Client, state: ClioState, clock: Clock) -> None:
+def test_a_nonce_expires_after_sixty_seconds(client: Client, state: ClioState, clock: SettableClock) -> None:
     action = create(client, "alice-token").get_json()["data"]
     matter_id = state.ids("matters")[0]
     clicked = click(client, action["id"], matter_id)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -10,25 +10,18 @@ from werkzeug.test import Client, TestResponse
 
 from connector.sandbox import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, ClioState, generate_firm
 from connector.sandbox.clio import create_sandbox_app
+from tests.support.clocks import SettableClock
 
 CALLBACK = "https://matterline.firm.example/signin/clio/callback"
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
+@pytest.fixture
+def clock() -> SettableClock:
+    return SettableClock()
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def state(clock: Clock) -> ClioState:
+def state(clock: SettableClock) -> ClioState:
     return ClioState(generate_firm(20, 10, seed=3), clock=clock)
 
 
@@ -101,7 +94,7 @@ def test_a_code_exchanged_at_another_redirect_uri_is_refused_and_spent(client: C
     assert exchange(client, code).status_code == 400
 
 
-def test_a_code_expires_after_ten_minutes(client: Client, state: ClioState, clock: Clock) -> None:
+def test_a_code_expires_after_ten_minutes(client: Client, state: ClioState, clock: SettableClock) -> None:
     state.browser_user = state.ids("users")[1]
     code = returned(authorize(client))["code"]
     clock.now += timedelta(minutes=10, seconds=1)
