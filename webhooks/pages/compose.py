@@ -79,11 +79,15 @@ def _templates() -> tuple[tuple[reply_templates.ReplyTemplate, ...], str | None]
 
 
 def composer_for(user: User, target: ComposeTarget, **state: object) -> Composer:
-    """A fresh composer for `target` (a new one-time key), with whatever `state` to show."""
+    """A fresh composer for `target` (a new one-time key), with whatever `state` to show.
+
+    Whether a text could go (`gate`) is read here for a thread, unless the page already has it in `state`
+    (the thread page does, from the conversation).
+    """
     settings = app_state().settings
     gate = (
         queries.conversation.gate(app_state().engine, settings, target.thread_id)
-        if target.thread_id is not None
+        if target.thread_id is not None and "gate" not in state
         else None
     )
     templates, broken = _templates()

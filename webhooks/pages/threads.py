@@ -64,8 +64,9 @@ def show(user: User, thread_id: int) -> Response:
     if before is None:
         services.threads.mark_read(app_state().engine, thread_id, actor=_actor(user))
     viewers = _presence(user, thread_id)
-    composer = composer_for(user, ComposeTarget(thread_id, None, None))
-    return page(user, "threads/show.html", viewers=viewers, composer=composer, **_context(user, thread_id, before))
+    context = _context(user, thread_id, before)
+    composer = composer_for(user, ComposeTarget(thread_id, None, None), gate=context["conversation"].gate)
+    return page(user, "threads/show.html", viewers=viewers, composer=composer, **context)
 
 
 @blueprint.get("/inbox/<int:thread_id>/poll")
