@@ -4,12 +4,27 @@ from __future__ import annotations
 
 from flask import Flask
 
-from webhooks.pages import auth, clio, cms_actions, compose, inbox, live, matters, privacy, threads, welcome
+from webhooks.pages import (
+    auth,
+    clio,
+    cms_actions,
+    compose,
+    inbox,
+    live,
+    matters,
+    present,
+    privacy,
+    threads,
+    welcome,
+)
 
 __all__ = ["register"]
 
 
 def register(app: Flask) -> None:
     """Add every page area to `app`."""
+    # How any page shows a person, a number, a time or a status: one implementation, used as filters.
+    for name in ("initials", "phone", "when", "status_words"):
+        app.add_template_filter(getattr(present, name), name)
     for area in (auth, welcome, clio, cms_actions, live, privacy, inbox, threads, compose, matters):
         app.register_blueprint(area.blueprint)

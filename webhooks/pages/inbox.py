@@ -17,15 +17,12 @@ from connector import queries
 from connector.errors import MatterlineError
 from connector.staff.users import User
 from connector.store.engine import utcnow
-from webhooks.pages import present
 from webhooks.pages.render import fragment, page, person_page, poll_answer, unchanged
 from webhooks.state import app_state
 
 __all__ = ["blueprint"]
 
 blueprint = Blueprint("inbox", __name__)
-for _name in ("initials", "phone", "when", "status_words"):
-    blueprint.add_app_template_filter(getattr(present, _name), _name)
 
 
 def _listing(user: User, values: Any) -> dict[str, Any]:

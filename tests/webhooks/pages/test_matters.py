@@ -326,4 +326,6 @@ def test_the_matter_link_macro_links_by_cms_id_and_initials_hide_names_in_privac
         plain = render_template_string(source, frame=SimpleNamespace(privacy=False))
         private = render_template_string(source, frame=SimpleNamespace(privacy=True))
     assert plain == '<a class="matter-link" href="/matters/101">00101-Doe</a>||Jane  van Doe'
-    assert private.endswith('|<abbr class="initials" title="Name hidden in privacy mode">JVD</abbr>')
+    assert private.endswith(
+        '|<abbr class="initials" title="Name hidden in privacy mode">JD</abbr>'
+    )  # the one initials rule: first and last
