@@ -60,6 +60,16 @@ def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return Path(_templates["sqlite"])
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def _pg_template() -> str:
     """A database migrated once for this process, copied (CREATE DATABASE … TEMPLATE) for each test."""
     if "postgresql" not in _templates:
@@ -67,6 +77,10 @@ def _pg_template() -> str:
         name = f"ml_template_{os.getpid()}"
         admin = make_engine(PG_URL, isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:
+            # A killed run leaves its template behind (atexit never ran): drop those of processes gone.
+            for (stale,) in conn.execute(text("SELECT datname FROM pg_database WHERE datname LIKE 'ml_template_%'")):
+                if not _alive(int(stale.rsplit("_", 1)[1])):
+                    conn.execute(text(f'DROP DATABASE IF EXISTS "{stale}" WITH (FORCE)'))
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
             conn.execute(text(f'CREATE DATABASE "{name}"'))
         eng = make_engine(make_url(PG_URL).set(database=name).render_as_string(hide_password=False))
