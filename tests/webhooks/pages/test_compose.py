@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Route, expect
 from sqlalchemy import Engine, select
 
 from connector.guardrails import optouts
@@ -78,9 +78,20 @@ def test_in_quiet_hours_it_says_when_the_text_goes_and_counsel_may_send_now(
         sign_in(page, site, "avery", then=f"/inbox/{thread_id}")
         expect(page.locator(".held")).to_contain_text("this text will go")
         assert_accessible(page)
-        page.get_by_label("Text to send").fill("The hearing moved to 8:30.")
+        # The draft's check is still on its way when the box is ticked and the reason typed (held here, as a
+        # slow server would): its redraw must not take either away.
+        checks: list[Route] = []
+        page.route("**/compose/check", lambda route: checks.append(route))
+        with page.expect_request("**/compose/check"):
+            page.get_by_label("Text to send").fill("The hearing moved to 8:30.")
         page.get_by_label("Send now anyway").check()
         page.get_by_label("Reason to send now").fill("Hearing moved")
+        for check in checks:
+            check.continue_()
+        page.unroute("**/compose/check")
+        expect(page.locator(".counter")).to_have_text("1 segment · GSM-7")  # the check's redraw has landed
+        assert page.get_by_label("Send now anyway").is_checked()
+        assert page.get_by_label("Reason to send now").input_value() == "Hearing moved"
         page.get_by_role("button", name="Send", exact=True).click()
         expect(page.get_by_role("status").filter(has_text="Sent to the outbox")).to_be_visible()
 
