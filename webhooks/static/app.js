@@ -2,6 +2,7 @@
  *
  * - every htmx request carries the CSRF token (Flask-WTF reads X-CSRFToken);
  * - the live poll: fires `ml:poll` every 5 s while the tab is visible, at once when it becomes visible;
+ *   its redraws keep a choice the person has made and not yet submitted;
  * - the tab title leads with the unread count; opt-in notifications say only how many texts are new;
  * - privacy: blurred text is revealed by its button; the idle curtain covers the page when away;
  * - keyboard shortcuts: j/k next and previous thread, r reply, / search, ? the list of keys.
@@ -30,6 +31,47 @@
   }
   setInterval(poll, POLL_MS);
   document.addEventListener("visibilitychange", poll);
+
+  /* -- a live redraw keeps what the person is in the middle of choosing ---------------------------
+   * The poll redraws a panel whenever anything about it changed (a colleague opened the thread, a text
+   * came in). A choice made there and not yet submitted, a matter to re-file to or a person to assign,
+   * is carried into the redrawn panel, so a button never acts on a value the person did not pick.
+   * Controls the person has not touched follow the server. */
+
+  function touched(control) {
+    if (control.hasAttribute("data-kept")) { return true; }
+    if (control.type === "checkbox" || control.type === "radio") { return control.checked !== control.defaultChecked; }
+    if (control.tagName === "SELECT") {
+      /* As drawn, a list shows its option marked selected, or its first when none is. */
+      var drawn = Array.prototype.find.call(control.options, function (o) { return o.defaultSelected; }) || control.options[0];
+      return drawn ? control.value !== drawn.value : false;
+    }
+    return control.value !== control.defaultValue;
+  }
+
+  function carry(from, to) {
+    if (to.tagName === "SELECT") {
+      var pick = Array.prototype.find.call(to.options, function (o) { return o.value === from.value; });
+      if (!pick) { return; } /* the choice is gone from the new list: the server's value stands */
+      Array.prototype.forEach.call(to.options, function (o) { o.toggleAttribute("selected", o === pick); });
+    } else if (to.type === "checkbox" || to.type === "radio") {
+      to.toggleAttribute("checked", from.checked);
+    } else if (to.tagName === "TEXTAREA") {
+      to.textContent = from.value;
+    } else {
+      to.setAttribute("value", from.value);
+    }
+    to.setAttribute("data-kept", "");
+  }
+
+  document.addEventListener("htmx:oobBeforeSwap", function (event) {
+    var fresh = event.detail.fragment;
+    event.detail.target.querySelectorAll("input[id], select[id], textarea[id]").forEach(function (old) {
+      if (old.type === "hidden" || !touched(old)) { return; }
+      var twin = fresh.querySelector("#" + CSS.escape(old.id));
+      if (twin && twin.tagName === old.tagName) { carry(old, twin); }
+    });
+  });
 
   /* -- the badge: title, notifications ------------------------------------------------------- */
 

@@ -81,10 +81,18 @@ def test_staff_see_no_refile_and_a_forged_one_is_refused_with_nothing_changed(pa
     assert audit_rows(site.engine, "refile") == []
 
 
-def test_an_attorney_refiles_from_the_matter_picker(page: Page, site: Site) -> None:
+def test_an_attorney_refiles_from_the_matter_picker_and_a_poll_does_not_undo_their_pick(page: Page, site: Site) -> None:
     thread_id = site.text_in(OMAR)
     sign_in(page, site, "avery", then=f"/inbox/{thread_id}")
     page.get_by_label("File to matter").select_option("202")
+    # Before the click, the thread changes under the person (a text in, a colleague assigns it) and the
+    # poll redraws the panel: their pick stands, while what they did not touch follows the server.
+    services.threads.assign(site.engine, thread_id, "sam@firm.example", actor=Actor.of(site.people["pat"]))
+    site.text_in(OMAR, "Any news?")
+    page.evaluate("document.body.dispatchEvent(new Event('ml:poll'))")
+    expect(page.locator("ol.messages > li").last).to_contain_text("Any news?")
+    expect(page.get_by_label("Assign to")).to_have_value(str(site.people["sam"].id))
+    expect(page.get_by_label("File to matter")).to_have_value("202")
     page.get_by_role("button", name="Re-file").click()
     expect(page.locator(".facts-list dt:text-is('Matter') + dd")).to_have_text("00202-Haddad")
     assert queries.threads.require(site.engine, thread_id, None).matter_cms_id == "202"
