@@ -14,7 +14,7 @@ from sqlalchemy import Connection, Engine, and_, or_, select, update
 
 from connector.compliance import audit
 from connector.const import INTAKE_BATCH, LOGGER
-from connector.messaging import filing, reception, texts, urgent
+from connector.messaging import filing, reception, texts, unread, urgent
 from connector.messaging.keywords import classify, keyword_only
 from connector.messaging.segments import measure
 from connector.redaction import describe
@@ -97,6 +97,7 @@ def _take(conn: Connection, row: Any, settings: Settings) -> None:
         .where(threads.c.id == thread.id)
         .values(**counters, last_message_at=row.created_at, last_inbound_at=row.created_at)
     )
+    unread.include(conn, thread.id)
     _plain_language(conn, row, settings, decision, thread.id)
     urgent.escalate(conn, row, settings, decision, thread.id, firm_key(row, settings))
     audit.append(

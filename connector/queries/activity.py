@@ -10,9 +10,17 @@ from __future__ import annotations
 
 from typing import Final
 
-from sqlalchemy import Engine, and_, func, or_, select
+from sqlalchemy import Engine, and_, func, select
 
-from connector.store.tables import audit_log, messages, opt_outs, send_attempts, status_events, thread_reads, threads
+from connector.store.tables import (
+    audit_log,
+    messages,
+    opt_outs,
+    send_attempts,
+    status_events,
+    thread_reads,
+    thread_unread,
+)
 
 __all__ = ["BADGE_CAP", "stamp", "unread_total"]
 
@@ -31,24 +39,22 @@ def stamp(engine: Engine) -> str:
 
 
 def unread_total(engine: Engine, user_id: int) -> int:
-    """How many inbound texts `user_id` has not read in the threads that are theirs to answer, up to BADGE_CAP.
+    """How many client texts `user_id` has not read in the threads they have unread, up to BADGE_CAP.
 
-    Theirs: assigned to them, or to nobody (the firm's shared queue). A colleague's thread counts
-    toward the colleague's badge, not everyone's, so the number is one the person can bring to zero.
+    Those threads are theirs to answer (assigned to them, or to nobody: the firm's shared queue) or ones
+    they marked unread, so the number is one the person can bring to zero. The read starts from their
+    `thread_unread` rows, so a person who has read everything costs one empty index range.
     """
+    mark = func.coalesce(thread_reads.c.last_read_message_id, 0)
     unread = (
         select(messages.c.id)
         .select_from(
-            threads.join(messages, messages.c.thread_id == threads.c.id).outerjoin(
-                thread_reads, and_(thread_reads.c.thread_id == threads.c.id, thread_reads.c.user_id == user_id)
+            thread_unread.join(messages, messages.c.thread_id == thread_unread.c.thread_id).outerjoin(
+                thread_reads,
+                and_(thread_reads.c.thread_id == thread_unread.c.thread_id, thread_reads.c.user_id == user_id),
             )
         )
-        .where(
-            or_(threads.c.assignee_id == user_id, threads.c.assignee_id.is_(None)),
-            threads.c.last_inbound_at.is_not(None),
-            messages.c.direction == "inbound",
-            messages.c.id > func.coalesce(thread_reads.c.last_read_message_id, 0),
-        )
+        .where(thread_unread.c.user_id == user_id, messages.c.direction == "inbound", messages.c.id > mark)
         .limit(BADGE_CAP)
         .subquery()
     )

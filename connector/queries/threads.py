@@ -22,6 +22,7 @@ from sqlalchemy import (
     Row,
     Select,
     and_,
+    case,
     func,
     literal,
     or_,
@@ -32,7 +33,17 @@ from sqlalchemy import (
 
 from connector.errors import bad_parameter, not_found
 from connector.phones import to_e164
-from connector.store.tables import contact_phones, contacts, matters, messages, opt_outs, thread_reads, threads, users
+from connector.store.tables import (
+    contact_phones,
+    contacts,
+    matters,
+    messages,
+    opt_outs,
+    thread_reads,
+    thread_unread,
+    threads,
+    users,
+)
 from connector.writeback.transcripts import AUTOMATIC_KINDS
 
 __all__ = [
@@ -203,24 +214,9 @@ def _search(q: str, region: str) -> ColumnElement[bool]:
 
 
 def _unread_by(user_id: int) -> ColumnElement[bool]:
-    """Threads with an inbound text after `user_id`'s read mark: one index range look-up per thread tested."""
-    mark = (
-        select(thread_reads.c.last_read_message_id)
-        .where(thread_reads.c.thread_id == threads.c.id, thread_reads.c.user_id == user_id)
-        .correlate(threads)
-        .scalar_subquery()
-    )
-    newer = (
-        select(messages.c.id)
-        .where(
-            messages.c.thread_id == threads.c.id,
-            messages.c.id > func.coalesce(mark, 0),
-            messages.c.direction == "inbound",
-        )
-        .correlate(threads)
-        .exists()
-    )
-    return and_(threads.c.last_inbound_at.is_not(None), newer)
+    """Threads `user_id` has unread: their rows in `thread_unread`, one primary-key range, however many
+    threads the firm has (see `connector.messaging.unread` for when a thread is someone's unread)."""
+    return threads.c.id.in_(select(thread_unread.c.thread_id).where(thread_unread.c.user_id == user_id))
 
 
 def _waiting() -> ColumnElement[bool]:
@@ -301,7 +297,7 @@ def _view_query(page: Select[Any], user_id: int | None) -> Select[Any]:
     """Decorate a page of thread rows with names, the opt-out state and the unread count.
 
     `page` is already limited, so every correlated lookup below runs once per returned thread, each
-    through an index: thread_reads' key, `ix_messages_thread_id_id` for the unread range count (the
+    through an index: thread_reads' and thread_unread's keys, `ix_messages_thread_id_id` for the unread range count (the
     read mark is a constant per thread, so the count is a range scan, not a scan of the thread), and
     `ix_opt_outs_phone_id` for the newest ledger entry.
     """
@@ -318,8 +314,8 @@ def _view_query(page: Select[Any], user_id: int | None) -> Select[Any]:
     else:
         joined = joined.outerjoin(
             thread_reads, and_(thread_reads.c.thread_id == rows.c.id, thread_reads.c.user_id == user_id)
-        )
-        unread = (
+        ).outerjoin(thread_unread, and_(thread_unread.c.thread_id == rows.c.id, thread_unread.c.user_id == user_id))
+        after_mark = (
             select(func.count())
             .select_from(messages)
             .where(
@@ -329,6 +325,7 @@ def _view_query(page: Select[Any], user_id: int | None) -> Select[Any]:
             )
             .scalar_subquery()
         )
+        unread = case((thread_unread.c.user_id.is_not(None), after_mark), else_=literal(0))
     ledger = (
         select(opt_outs.c.action)
         .where(opt_outs.c.phone == rows.c.client_phone)

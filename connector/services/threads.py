@@ -14,7 +14,7 @@ from sqlalchemy import Connection, Engine, case, func, select, update
 from connector import queries
 from connector.compliance import audit
 from connector.errors import invalid, malformed, not_found
-from connector.messaging import filing, urgent
+from connector.messaging import filing, unread, urgent
 from connector.settings import Settings
 from connector.staff.users import Actor, User, find_user
 from connector.store import dialect
@@ -133,6 +133,7 @@ def mark_read(engine: Engine, thread_id: int, *, actor: Actor, up_to_message_id:
             # again must not move every open page's live stamp).
             return int(current)
         mark = _set_mark(conn, thread_id, person.id, target, forward_only=True)
+        unread.read(conn, thread_id, person.id, mark)
         _audit(conn, actor, audit.Action.READ, thread, {"up_to": target, "read_mark": mark})
     return mark
 
@@ -167,6 +168,7 @@ def mark_unread(engine: Engine, thread_id: int, *, actor: Actor, from_message_id
         ).scalar()
         mark = min(int(current) if current is not None else 0, target - 1)
         mark = _set_mark(conn, thread_id, person.id, mark, forward_only=False)
+        unread.include(conn, thread_id, only=person.id)
         _audit(conn, actor, audit.Action.UNREAD, thread, {"from": target, "read_mark": mark})
     return mark
 
@@ -188,6 +190,7 @@ def assign(engine: Engine, thread_id: int, assignee: str | int | None, *, actor:
                 raise invalid("unknown_user", f"no active user {assignee!r}", {"field": "assignee"})
         new_id = None if person is None else person.id
         conn.execute(update(threads).where(threads.c.id == thread_id).values(assignee_id=new_id))
+        unread.rescope(conn, thread_id, new_id)
         _audit(
             conn,
             actor,

@@ -444,6 +444,17 @@ thread_reads = Table(
     Column("read_at", UTCDateTime(), nullable=False),
 )
 
+# The threads each person has unread: a row while a client text in the thread came after the person's read
+# mark (thread_reads) and the thread was theirs to answer (assigned to them, or to nobody) when it came, or
+# they marked it unread. An index kept beside the marks so the badge and the Unread filter cost what the
+# person has unread, not what the firm has ever received (a read-everything person scanned every thread).
+thread_unread = Table(
+    "thread_unread",
+    metadata,
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("thread_id", Integer, ForeignKey("threads.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
+
 # Who has a thread open now: the thread page's poll writes the viewer's row at most every few seconds, and a
 # row older than a poll or two is someone who left. Not audited: being there changes nothing.
 thread_presence = Table(

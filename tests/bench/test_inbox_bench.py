@@ -26,6 +26,8 @@ from tests.support.people import add_user
 pytestmark = pytest.mark.bench
 
 THREADS, PER_THREAD = 50_000, 20
+# Threads the bench's person has not read (of the newest); every other thread carries their read mark.
+UNREAD = 30
 START = datetime(2026, 1, 1, tzinfo=UTC)
 RUNS = 30
 
@@ -51,13 +53,15 @@ def _seed(engine: Engine, threads: int, per_thread: int) -> None:
                 last.replace(tzinfo=None),
                 t * per_thread,
                 START.replace(tzinfo=None),
+                # The client's last text, the second newest of the thread (the firm answered it).
+                (last + timedelta(seconds=per_thread - 2)).replace(tzinfo=None),
             )
         )
     with engine.begin() as conn:
         conn.exec_driver_sql(
             "INSERT INTO threads (id, firm_number, client_phone, state, matter_cms_id, client_cms_id, filing_rule,"
-            " urgent, message_count, last_message_at, last_message_id, created_at)"
-            " VALUES (" + ", ".join([_mark(engine)] * 12) + ")",
+            " urgent, message_count, last_message_at, last_message_id, created_at, last_inbound_at)"
+            " VALUES (" + ", ".join([_mark(engine)] * 13) + ")",
             thread_rows,
         )
     batch: list[tuple[Any, ...]] = []
@@ -88,6 +92,31 @@ def _seed(engine: Engine, threads: int, per_thread: int) -> None:
             conn.exec_driver_sql("ANALYZE")
             conn.exec_driver_sql("SELECT setval('threads_id_seq', (SELECT max(id) FROM threads))")
             conn.exec_driver_sql("SELECT setval('messages_id_seq', (SELECT max(id) FROM messages))")
+
+
+def read_all_but(engine: Engine, user_id: int, unread: int) -> None:
+    """The person as a firm's diligent reader is after months of use: every thread read but the newest
+    `unread`, each of which has its client's last text unread (a read mark on every thread, the worst
+    case for anything that compares the marks with the threads)."""
+    postgres = engine.dialect.name == "postgresql"
+    with engine.begin() as conn:
+        newest = int(conn.exec_driver_sql("SELECT max(id) FROM threads").scalar_one())
+        params = {"user": user_id, "cut": newest - unread}
+        conn.execute(
+            text(
+                "INSERT INTO thread_reads (thread_id, user_id, last_read_message_id, read_at)"
+                " SELECT id, :user, CASE WHEN id > :cut THEN last_message_id - 2 ELSE last_message_id END,"
+                " created_at FROM threads"
+            ),
+            params,
+        )
+        conn.execute(
+            text("INSERT INTO thread_unread (user_id, thread_id) SELECT :user, id FROM threads WHERE id > :cut"),
+            params,
+        )
+        if postgres:
+            conn.exec_driver_sql("ANALYZE thread_reads")
+            conn.exec_driver_sql("ANALYZE thread_unread")
 
 
 def _mark(engine: Engine) -> str:
@@ -122,6 +151,7 @@ def _queries(engine: Engine, user_id: int, thread_id: int) -> dict[str, Callable
         "threads, page 21": lambda: list_threads(engine, user_id=user_id, limit=50, before=cursor),
         "threads needing filing": lambda: list_threads(engine, user_id=user_id, needs_filing=True, limit=50),
         "urgent threads": lambda: list_threads(engine, user_id=user_id, urgent=True, limit=50),
+        "unread threads": lambda: list_threads(engine, user_id=user_id, unread=True, limit=50),
         "threads of one matter": lambda: list_threads(engine, user_id=user_id, matter_cms_id="100007", limit=50),
         "newest 50 messages of a thread": lambda: list_messages(engine, thread_id, limit=50),
     }
@@ -152,6 +182,7 @@ def test_listing_stays_fast_with_a_million_messages(tmp_path: Path, backend: str
         started = time.perf_counter()
         _seed(engine, threads, PER_THREAD)
         user, _ = add_user(engine, name="Bench User", email="bench@firm.example", role="attorney")
+        read_all_but(engine, user.id, UNREAD)
         loaded = time.perf_counter() - started
         print(
             f"\n[{backend}] {label}: {threads * PER_THREAD:,} messages in {threads:,} threads (loaded in {loaded:.0f}s)"

@@ -35,7 +35,7 @@ from sqlalchemy import Engine
 
 from connector.staff import sessions
 from connector.store.engine import utcnow
-from tests.bench.test_inbox_bench import PER_THREAD, THREADS, _seed, _store
+from tests.bench.test_inbox_bench import PER_THREAD, THREADS, UNREAD, _seed, _store, read_all_but
 from tests.support.firm import settings
 from tests.support.inbox import stranger, text_in
 from tests.support.people import add_user
@@ -94,6 +94,7 @@ def _poller(html: str) -> Poller:
 
 def _pages(engine: Engine, thread_id: int) -> dict[str, Callable[[], Any]]:
     user, _ = add_user(engine, name="Bench Attorney", email="bench@firm.example", role="attorney")
+    read_all_but(engine, user.id, min(UNREAD, thread_id))
     app = create_app(settings(MATTERLINE_DATABASE_URL=str(engine.url), MATTERLINE_SECRET_KEY=SECRET), engine)
     client = app.test_client()
     client.set_cookie(COOKIE, _session(engine, user.id))
@@ -119,6 +120,7 @@ def _pages(engine: Engine, thread_id: int) -> dict[str, Callable[[], Any]]:
     return {
         "inbox page": _ok(client, "/inbox"),
         "inbox page, urgent": _ok(client, "/inbox?filter=urgent"),
+        "inbox page, unread": _ok(client, "/inbox?filter=unread"),
         "thread page": _ok(client, f"/inbox/{thread_id}"),
         "poll, nothing new (inbox)": poll("/inbox"),
         "poll, nothing new (thread)": poll(f"/inbox/{thread_id}"),

@@ -12,7 +12,17 @@ from sqlalchemy.exc import StatementError
 
 from connector import const
 from connector.store import current_revision, head_revision, make_engine, upgrade
-from connector.store.tables import UTCDateTime, send_attempts, status_events, sync_state, users
+from connector.store.tables import (
+    UTCDateTime,
+    messages,
+    send_attempts,
+    status_events,
+    sync_state,
+    thread_reads,
+    thread_unread,
+    threads,
+    users,
+)
 
 
 def test_sqlite_runs_in_wal_with_a_busy_timeout(sqlite_engine: Engine) -> None:
@@ -172,4 +182,56 @@ def test_people_added_before_sign_in_existed_are_kept_without_a_password(db_url:
     with engine.connect() as conn:
         rows = conn.execute(select(users.c.email, users.c.created_at, users.c.password_hash)).all()
     assert [tuple(r) for r in rows] == [("pat@firm.example", added, None)]
+    engine.dispose()
+
+
+def test_the_unread_rows_start_from_what_each_person_had_unread_before_the_upgrade(db_url: str) -> None:
+    """Pat and Alice keep exactly the unread threads they had; a disabled person and a read thread get none."""
+    engine = make_engine(db_url)
+    upgrade(engine, "0013")
+    at = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    with engine.begin() as conn:
+        for n, (name, disabled) in enumerate((("pat", None), ("alice", None), ("dee", at)), start=1):
+            conn.execute(
+                insert(users).values(
+                    id=n, name=name, email=f"{name}@firm.example", role="staff", created_at=at, disabled_at=disabled
+                )
+            )
+        # 1: the shared queue; 2: Alice's; 3: the queue, read by Pat; 4: the firm's text only.
+        for thread_id, assignee in ((1, None), (2, 2), (3, None), (4, None)):
+            conn.execute(
+                insert(threads).values(
+                    id=thread_id,
+                    firm_number="+14155550100",
+                    client_phone=f"+1415555100{thread_id}",
+                    state="needs_filing",
+                    filing_rule="needs_filing",
+                    assignee_id=assignee,
+                    urgent=False,
+                    message_count=1,
+                    created_at=at,
+                    last_message_at=at,
+                    last_inbound_at=None if thread_id == 4 else at,
+                    last_message_id=thread_id,
+                )
+            )
+            conn.execute(
+                insert(messages).values(
+                    id=thread_id,
+                    thread_id=thread_id,
+                    direction="outbound" if thread_id == 4 else "inbound",
+                    kind="message",
+                    from_number="+14155551001",
+                    to_number="+14155550100",
+                    body="hi",
+                    num_media=0,
+                    status="received",
+                    created_at=at,
+                )
+            )
+        conn.execute(insert(thread_reads).values(thread_id=3, user_id=1, last_read_message_id=3, read_at=at))
+    upgrade(engine)
+    with engine.connect() as conn:
+        rows = conn.execute(select(thread_unread.c.user_id, thread_unread.c.thread_id)).all()
+    assert sorted(tuple(r) for r in rows) == [(1, 1), (2, 1), (2, 2), (2, 3)]
     engine.dispose()

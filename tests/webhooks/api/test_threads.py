@@ -55,9 +55,10 @@ def test_list_threads_with_the_new_filters_and_search(firm: Firm, jane: int) -> 
 
     firm.staff.post(f"/api/threads/{jane}/assign", {"assignee": "attorney@firm.example"})
     assert ids("filter=unassigned") == [omar]
-    assert ids("filter=unread") == [omar, jane]
+    assert ids("filter=unread") == [omar]  # Jane's thread is the attorney's now: hers to read, not staff's
+    assert [t["id"] for t in firm.attorney.get("/api/threads?filter=unread").get_json()["threads"]] == [omar, jane]
     firm.staff.post(f"/api/threads/{omar}/read", {})
-    assert ids("filter=unread") == [jane]
+    assert ids("filter=unread") == []
     assert ids("filter=waiting") == [omar, jane]
     firm.staff.post(f"/api/threads/{jane}/messages", {"body": "We have it"})
     assert ids("filter=waiting") == [omar]

@@ -135,7 +135,7 @@ def test_each_filter_shows_its_threads(page: Page, site: Site) -> None:
         "Mine": ["Jane Doe"],
         "Unassigned": ["(415) 555-0003", "(415) 555-0002", "(415) 555-0001"],
         "All": everyone,
-        "Unread": everyone,  # Pat has read nothing yet
+        "Unread": everyone[:-1],  # Pat has read nothing yet, and Omar's thread is Alice's to read
         "Urgent": ["Omar Haddad"],
         "Needs filing": ["(415) 555-0003", "(415) 555-0002", "(415) 555-0001", "Omar Haddad"],
         "Waiting for reply": ["(415) 555-0003", "(415) 555-0002", "(415) 555-0001", "Omar Haddad"],
