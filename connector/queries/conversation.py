@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
 
-from sqlalchemy import Connection, Engine, and_, or_, select
+from sqlalchemy import Connection, Engine, literal, select, tuple_
 
 from connector.guardrails import consent, optouts, pipeline
 from connector.messaging import twilio_errors
@@ -96,21 +96,18 @@ def _author(
 
 
 def _neighbours(conn: Connection, thread: threads_query.ThreadView) -> tuple[int | None, int | None]:
-    """The threads just newer and just older in the inbox's order (newest activity first)."""
+    """The threads just newer and just older in the inbox's order (newest activity first).
+
+    A row-value comparison, not an OR of the two columns: both engines then seek the
+    (last_message_at, id) index to the thread and read one entry, where the OR walked half the index.
+    """
     if thread.last_message_at is None:
         return None, None
     at, key = threads.c.last_message_at, threads.c.id
-    newer = conn.execute(
-        select(key)
-        .where(at.is_not(None), or_(at > thread.last_message_at, and_(at == thread.last_message_at, key > thread.id)))
-        .order_by(at, key)
-        .limit(1)
-    ).scalar()
+    here = tuple_(literal(thread.last_message_at, at.type), literal(thread.id))
+    newer = conn.execute(select(key).where(tuple_(at, key) > here).order_by(at, key).limit(1)).scalar()
     older = conn.execute(
-        select(key)
-        .where(at.is_not(None), or_(at < thread.last_message_at, and_(at == thread.last_message_at, key < thread.id)))
-        .order_by(at.desc(), key.desc())
-        .limit(1)
+        select(key).where(at.is_not(None), tuple_(at, key) < here).order_by(at.desc(), key.desc()).limit(1)
     ).scalar()
     return newer, older
 
