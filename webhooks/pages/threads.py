@@ -41,6 +41,15 @@ def _presence(user: User, thread_id: int) -> tuple[Viewer, ...]:
     return viewers
 
 
+def _before() -> int | None:
+    """The page of earlier texts asked for (`?before=`), or None for the newest."""
+    raw = request.args.get("before")
+    before = store_int(raw, 1) if raw is not None else None
+    if raw is not None and before is None:
+        raise not_found("no such page of this thread")
+    return before
+
+
 def _context(user: User, thread_id: int, before: int | None = None, **extra: Any) -> dict[str, Any]:
     state = app_state()
     conversation = queries.conversation.load(state.engine, state.settings, thread_id, user.id, before=before)
@@ -48,7 +57,8 @@ def _context(user: User, thread_id: int, before: int | None = None, **extra: Any
         "conversation": conversation,
         "thread": conversation.thread,
         "zone": state.settings.zone,
-        "poll_url": url_for("threads.poll", thread_id=thread_id),
+        # A page of earlier texts polls for that page: a redraw never swaps what is being read for the newest.
+        "poll_url": url_for("threads.poll", thread_id=thread_id, before=before),
         **extra,
     }
 
@@ -57,10 +67,7 @@ def _context(user: User, thread_id: int, before: int | None = None, **extra: Any
 @person_page
 def show(user: User, thread_id: int) -> Response:
     """The thread page; viewing its newest texts marks them read for the person."""
-    raw = request.args.get("before")
-    before = store_int(raw, 1) if raw is not None else None
-    if raw is not None and before is None:
-        raise not_found("no such page of this thread")
+    before = _before()
     if before is None:
         services.threads.mark_read(app_state().engine, thread_id, actor=_actor(user))
     viewers = _presence(user, thread_id)
@@ -73,10 +80,11 @@ def show(user: User, thread_id: int) -> Response:
 @person_page
 def poll(user: User, thread_id: int) -> Response:
     """Nothing (204) while nothing changed; else the texts, the facts and who is here, swapped out of band."""
+    before = _before()
     viewers = _presence(user, thread_id)
     if request.args.get("stamp") == frame(user).stamp:
         return Response(status=204)
-    return poll_answer(user, "threads/changes.html", viewers=viewers, **_context(user, thread_id))
+    return poll_answer(user, "threads/changes.html", viewers=viewers, **_context(user, thread_id, before))
 
 
 def _acted(user: User, thread_id: int, action: Any) -> BaseResponse:

@@ -1,6 +1,6 @@
 """The thread page in a real browser: texts in order with authors, statuses and Twilio's error meanings,
 actions by role (and the service refusing a forged one), CSRF, MMS through the app's proxy, presence,
-privacy, and axe at desktop and phone widths."""
+privacy, earlier texts, cancelling a held text, j/k, and axe at desktop and phone widths."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from connector import queries, services
 from connector.staff.users import Actor
 from connector.store.tables import messages
 from tests.support.browser import DESKTOP, PHONE, assert_accessible
-from tests.support.firm import JANE, OMAR
+from tests.support.firm import JANE, OMAR, shut_window
 from tests.support.inbox import audit_rows
 from tests.support.thread_site import Site, sign_in, thread_site
 
@@ -186,3 +186,49 @@ def test_the_thread_page_is_accessible(page: Page, site: Site, size: dict[str, i
     page.set_viewport_size(size)  # type: ignore[arg-type]
     sign_in(page, site, "avery", then=f"/inbox/{thread_id}")
     assert_accessible(page)
+
+
+def test_earlier_messages_open_the_texts_before_and_a_poll_keeps_that_page(
+    page: Page, site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(queries.conversation, "PAGE", 3)  # three texts a page, so five make two pages
+    for n in range(1, 6):
+        thread_id = site.text_in(JANE, f"Text {n}")
+    sign_in(page, site, then=f"/inbox/{thread_id}")
+    texts = page.locator("ol.messages .msg-body")
+    expect(texts).to_have_text(["Text 3", "Text 4", "Text 5"])
+    page.get_by_role("link", name="Earlier messages").click()
+    expect(texts).to_have_text(["Text 1", "Text 2"])
+    expect(page.get_by_role("link", name="Earlier messages")).to_have_count(0)
+    # A text comes in while the person reads the earlier page: the poll redraws that page, not the newest.
+    site.text_in(JANE, "Text 6")
+    page.evaluate("document.body.dispatchEvent(new Event('ml:poll'))")
+    expect(page.get_by_role("link", name="1 unread text")).to_be_visible()
+    expect(texts).to_have_text(["Text 1", "Text 2"])
+
+
+def test_a_held_text_cancelled_from_the_thread_never_goes(sqlite_engine: Engine, page: Page) -> None:
+    with thread_site(sqlite_engine, MATTERLINE_QUIET_HOURS=shut_window()) as site:
+        thread_id = site.text_in(JANE)
+        sign_in(page, site, then=f"/inbox/{thread_id}")
+        page.get_by_label("Text to send").fill("See you Monday.")
+        page.get_by_role("button", name="Send", exact=True).click()
+        held = page.locator("ol.messages > li").filter(has_text="See you Monday.")
+        expect(held).to_contain_text("Held for the client's quiet hours")
+        held.get_by_role("button", name="Cancel this text").click()
+        expect(held).to_contain_text("canceled")
+        expect(held.get_by_role("button", name="Cancel this text")).to_have_count(0)
+        assert site.send_due() == 0
+        assert site.sent_to(JANE) == []
+
+
+def test_j_and_k_move_to_the_next_and_previous_thread(page: Page, site: Site) -> None:
+    jane = site.text_in(JANE, "older")
+    omar = site.text_in(OMAR, "newer")
+    sign_in(page, site, then=f"/inbox/{omar}")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Omar Haddad")
+    page.keyboard.press("j")
+    expect(page).to_have_url(f"{site.url}/inbox/{jane}")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Jane Doe")
+    page.keyboard.press("k")
+    expect(page).to_have_url(f"{site.url}/inbox/{omar}")
