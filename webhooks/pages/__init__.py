@@ -24,7 +24,7 @@ __all__ = ["register"]
 def register(app: Flask) -> None:
     """Add every page area to `app`."""
     # How any page shows a person, a number, a time or a status: one implementation, used as filters.
-    for name in ("initials", "phone", "when", "status_words"):
+    for name in ("initials", "masked", "phone", "when", "status_words"):
         app.add_template_filter(getattr(present, name), name)
     for area in (auth, welcome, clio, cms_actions, live, privacy, inbox, threads, compose, matters):
         app.register_blueprint(area.blueprint)

@@ -37,6 +37,12 @@ def initials(name: str | None) -> str:
     return "".join(word[0].upper() for word in picked)
 
 
+def masked(number: str) -> str:
+    """A number in privacy mode: its last two digits, enough to tell a person's numbers apart, never to dial."""
+    digits = "".join(ch for ch in number if ch.isdigit())
+    return "•••• " + digits[-2:]
+
+
 def phone(e164: str, region: str) -> str:
     """A number in the firm's own national format, or international when it is from elsewhere."""
     return pretty(e164, region)

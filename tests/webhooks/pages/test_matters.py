@@ -299,8 +299,9 @@ def test_privacy_mode_shows_initials_and_hides_the_description_and_subjects(page
         expect(page.get_by_role("region", name="Client: JD")).to_be_visible()
         expect(page.get_by_role("region", name="Spouse: SD")).to_be_visible()
         expect(main).to_contain_text("Hidden in privacy mode")
-        for secret in ("Jane", "Sam Doe", "Doe custody", "SMS transcript"):
+        for secret in ("Jane", "Sam Doe", "Doe custody", "SMS transcript", "867-5309", "555-0199", "555-0142"):
             expect(main).not_to_contain_text(secret)
+        expect(main).to_contain_text("•••• " + JANE_MOBILE[-2:])  # enough to tell numbers apart, not to dial one
         assert "Jane" not in page.title()
         assert "Jane" not in page.url
         assert_accessible(page)

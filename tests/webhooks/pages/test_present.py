@@ -27,6 +27,11 @@ def test_phone_is_national_at_home_and_international_abroad() -> None:
     assert present.phone("not a number", "US") == "not a number"
 
 
+def test_a_masked_number_keeps_only_its_last_two_digits() -> None:
+    assert present.masked("+14158675309") == "•••• 09"
+    assert present.masked("(415) 867-5309") == "•••• 09"
+
+
 def test_when_is_in_the_firm_zone() -> None:
     assert present.when(datetime(2026, 11, 27, 17, 5, tzinfo=UTC), LA, NOW) == "9:05 AM"
     # 02:00 UTC on the 27th is still the 26th in Los Angeles.
