@@ -29,7 +29,6 @@ def bare_app() -> Flask:
 
 def matterline_app(database_url: str) -> Flask:
     """The real app on a seeded store."""
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository, for tests.support
     from sqlalchemy import event
 
     from connector.store import make_engine
@@ -59,9 +58,16 @@ def main() -> None:
     if os.environ.get("BENCH_SWITCH"):
         sys.setswitchinterval(float(os.environ["BENCH_SWITCH"]))
     kind, port = sys.argv[1], int(sys.argv[2])
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository, for tests.support
     app = bare_app() if kind == "bare" else matterline_app(sys.argv[3])
     print("ready", flush=True)
-    serve(app, host="127.0.0.1", port=port, threads=THREADS, _quiet=True)
+    # Both apps on the server limits `matterline serve` runs with (waitress's own defaults stop accepting at
+    # 100 sockets: 200 staff with a kept-alive connection each would lock the 101st out).
+    from tests.support.firm import settings
+    from webhooks.server import waitress_options
+
+    options = waitress_options(settings(), threads=THREADS)
+    serve(app, host="127.0.0.1", port=port, _quiet=True, **options)
 
 
 if __name__ == "__main__":
