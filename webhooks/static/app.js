@@ -2,7 +2,7 @@
  *
  * - every htmx request carries the CSRF token (Flask-WTF reads X-CSRFToken);
  * - the live poll: fires `ml:poll` every 5 s while the tab is visible, at once when it becomes visible;
- *   its redraws keep a choice the person has made and not yet submitted;
+ *   its redraws keep a choice the person has made and not yet submitted, and a text they revealed;
  * - the tab title leads with the unread count; opt-in notifications say only how many texts are new;
  * - privacy: blurred text is revealed by its button; the idle curtain covers the page when away;
  * - keyboard shortcuts: j/k next and previous thread, r reply, / search, ? the list of keys.
@@ -70,6 +70,15 @@
       if (old.type === "hidden" || !touched(old)) { return; }
       var twin = fresh.querySelector("#" + CSS.escape(old.id));
       if (twin && twin.tagName === old.tagName) { carry(old, twin); }
+    });
+    /* A text the person revealed in privacy mode stays revealed. */
+    event.detail.target.querySelectorAll(".revealed[id]").forEach(function (old) {
+      var twin = fresh.querySelector("#" + CSS.escape(old.id));
+      var button = fresh.querySelector('[data-reveal][aria-controls="' + old.id + '"]');
+      if (!twin || !button) { return; }
+      twin.classList.add("revealed");
+      button.setAttribute("aria-expanded", "true");
+      button.textContent = "Hide";
     });
   });
 
