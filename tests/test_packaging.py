@@ -11,7 +11,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_the_wheel_carries_the_templates_and_static_files(tmp_path: Path) -> None:
+def test_the_wheel_carries_the_templates_static_files_and_triage_corpus(tmp_path: Path) -> None:
     source = tmp_path / "src"
     source.mkdir()
     for name in ("pyproject.toml", "README.md"):
@@ -28,10 +28,15 @@ def test_the_wheel_carries_the_templates_and_static_files(tmp_path: Path) -> Non
     names = set(zipfile.ZipFile(wheel).namelist())
     shipped = {
         str(path.relative_to(ROOT))
-        for folder in ("webhooks/templates", "webhooks/static")
+        for folder in ("webhooks/templates", "webhooks/static", "connector/triage/corpus")
         for path in (ROOT / folder).rglob("*")
         if path.is_file()
     }
-    pages = {"webhooks/templates/base.html", "webhooks/templates/errors/error.html", "webhooks/static/app.css"}
+    pages = {
+        "webhooks/templates/base.html",
+        "webhooks/templates/errors/error.html",
+        "webhooks/static/app.css",
+        "connector/triage/corpus/heldout.json",
+    }
     assert pages <= shipped
     assert shipped - names == set()

@@ -1,0 +1,1 @@
+"""Triage: deciding which inbound client texts are urgent, learned from a labelled corpus of client texts."""
