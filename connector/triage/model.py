@@ -1,0 +1,158 @@
+"""The triage model as the worker uses it: a linear model over `features`, read from a JSON file in the
+package, with no machine-learning library needed to decide.
+
+Training (`connector.triage.train`, scikit-learn) writes the file; deciding is the same arithmetic
+done here: sublinear term frequency times idf, normalised, a dot product, and the calibration that turns
+the score into a probability. Explicit self-harm language decides on its own, whatever the score:
+it must never be missed.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import math
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+from pathlib import Path
+from typing import Any, Final
+
+from connector.triage.features import read
+
+__all__ = ["MODEL_FILE", "Decision", "Model", "shipped"]
+
+MODEL_FILE: Final = Path(__file__).with_name("model.json.gz")
+_REASONS: Final = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """Whether a text is urgent, how sure the model is, and why, for the thread and the CMS task."""
+
+    urgent: bool
+    probability: float
+    category: str | None
+    # The strongest words or signals behind the score, as a person would read them.
+    reasons: tuple[str, ...]
+    # The date the text names, as read against its arrival ("tomorrow", "monday", "the 14th").
+    date_read: str | None
+    # The rule that decided on its own (self-harm), if one did.
+    rule: str | None
+    version: str
+
+
+def _readable(feature: str) -> str:
+    kind, _, value = feature.partition(":")
+    if kind == "w":
+        return f'"{value}"'
+    if kind == "b":
+        return '"' + value.replace("_", " ") + '"'
+    if kind == "rule":
+        return f"escalation rule: {value.replace('_', ' ')}"
+    if kind.startswith("event+when"):
+        return f"a legal event and a date ({value.replace('_', ' ')})"
+    if kind == "when":
+        return f"a date ({value.replace('_', ' ')})"
+    return feature
+
+
+@dataclass(frozen=True, slots=True)
+class Model:
+    """A trained model: per feature its idf and weights (urgent, then one per category)."""
+
+    version: str
+    weights: dict[str, list[float]]
+    intercept: float
+    categories: tuple[str, ...]
+    category_intercepts: tuple[float, ...]
+    calibration: tuple[float, float]
+    threshold: float
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Model:
+        return cls(
+            version=str(data["version"]),
+            weights={key: list(map(float, value)) for key, value in data["weights"].items()},
+            intercept=float(data["intercept"]),
+            categories=tuple(data["categories"]),
+            category_intercepts=tuple(map(float, data["category_intercepts"])),
+            calibration=(float(data["calibration"][0]), float(data["calibration"][1])),
+            threshold=float(data["threshold"]),
+        )
+
+    @classmethod
+    def load(cls, path: Path = MODEL_FILE) -> Model:
+        """Raises: ValueError when the file is not a model this code can read."""
+        try:
+            with gzip.open(path, "rt", encoding="utf-8") as handle:
+                return cls.from_dict(json.load(handle))
+        except (OSError, KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"{path}: not a triage model ({exc})") from exc
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "version": self.version,
+            "weights": self.weights,
+            "intercept": self.intercept,
+            "categories": list(self.categories),
+            "category_intercepts": list(self.category_intercepts),
+            "calibration": list(self.calibration),
+            "threshold": self.threshold,
+        }
+
+    def save(self, path: Path) -> None:
+        with gzip.open(path, "wt", encoding="utf-8", compresslevel=9) as handle:
+            json.dump(self.to_dict(), handle, separators=(",", ":"), sort_keys=True)
+
+    def _vector(self, found: list[str]) -> dict[str, float]:
+        """The text's known features, weighted as in training (sublinear tf × idf, unit length)."""
+        counts = Counter(f for f in found if f in self.weights)
+        values = {f: (1.0 + math.log(n)) * self.weights[f][0] for f, n in counts.items()}
+        norm = math.sqrt(sum(v * v for v in values.values())) or 1.0
+        return {f: v / norm for f, v in values.items()}
+
+    def probability(self, text: str, received_at: datetime) -> float:
+        """The calibrated probability that `text` is urgent."""
+        return self._calibrated(self._score(self._vector(read(text, received_at).features)))
+
+    def _score(self, vector: dict[str, float]) -> float:
+        return self.intercept + sum(v * self.weights[f][1] for f, v in vector.items())
+
+    def _calibrated(self, score: float) -> float:
+        slope, offset = self.calibration
+        return 1.0 / (1.0 + math.exp(-(slope * score + offset)))
+
+    def decide(self, text: str, received_at: datetime) -> Decision:
+        """Whether `text`, arrived at `received_at` (the client's local time), is urgent, and why."""
+        seen = read(text, received_at)
+        vector = self._vector(seen.features)
+        probability = self._calibrated(self._score(vector))
+        rule = "self_harm" if seen.escalation is not None and seen.escalation.self_harm else None
+        urgent = rule is not None or probability >= self.threshold
+        category = None
+        if urgent:
+            scores = [
+                intercept + sum(v * self.weights[f][2 + k] for f, v in vector.items())
+                for k, intercept in enumerate(self.category_intercepts)
+            ]
+            category = "self_harm_crisis" if rule else self.categories[max(range(len(scores)), key=scores.__getitem__)]
+        pulls = sorted(((v * self.weights[f][1], f) for f, v in vector.items()), reverse=True)
+        reasons = tuple(_readable(f) for pull, f in pulls[:_REASONS] if pull > 0)
+        reading = seen.reading
+        return Decision(
+            urgent=urgent,
+            probability=round(probability, 4),
+            category=category,
+            reasons=reasons,
+            date_read=None if reading is None else reading.phrase,
+            rule=rule,
+            version=self.version,
+        )
+
+
+@cache
+def shipped() -> Model:
+    """The model in the package, read once per process."""
+    return Model.load()

@@ -1,0 +1,139 @@
+"""Training and judging the triage model (`matterline triage train|evaluate`); needs scikit-learn,
+which the worker deciding texts does not.
+
+A logistic regression over tf-idf `features` with balanced class weights. Its probability is calibrated
+(Platt) on out-of-fold scores, and the decision threshold is the highest one that keeps recall on the
+training texts' out-of-fold predictions at `RECALL_TARGET`: a missed urgent text costs more than a
+false alarm, so the threshold is set by recall, and precision is what is left. A second logistic
+regression names the situation of an urgent text. The held-out slice is never seen by any of this.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from connector.triage.corpus import CATEGORIES, Labelled
+from connector.triage.features import features
+from connector.triage.model import Model
+
+__all__ = ["RECALL_TARGET", "Scores", "evaluate", "train"]
+
+RECALL_TARGET: Final = 0.97
+_URGENT_CATEGORIES: Final = tuple(c for c in CATEGORIES if c != "none")
+_FOLDS: Final = 5
+
+
+def _docs(texts: Sequence[Labelled]) -> list[list[str]]:
+    return [features(t.text, t.received_at) for t in texts]
+
+
+def _identity(doc: list[str]) -> list[str]:
+    return doc
+
+
+def train(texts: Sequence[Labelled], *, seed: int = 0) -> Model:
+    """A model trained on `texts` (never the held-out slice)."""
+    import numpy as np
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
+    docs = _docs(texts)
+    labels = np.array([t.urgent for t in texts], dtype=int)
+    vectorizer = TfidfVectorizer(analyzer=_identity, sublinear_tf=True, min_df=2, norm="l2")
+    matrix = vectorizer.fit_transform(docs)
+
+    def model() -> Any:
+        return LogisticRegression(C=16.0, class_weight="balanced", max_iter=5000, solver="liblinear")
+
+    folds = StratifiedKFold(n_splits=_FOLDS, shuffle=True, random_state=seed)
+    out_of_fold = cross_val_predict(model(), matrix, labels, cv=folds, method="decision_function")
+    platt = LogisticRegression(C=1e6, max_iter=1000).fit(out_of_fold.reshape(-1, 1), labels)
+    slope, offset = float(platt.coef_[0][0]), float(platt.intercept_[0])
+    calibrated = 1.0 / (1.0 + np.exp(-(slope * out_of_fold + offset)))
+    threshold = _threshold(calibrated, labels, RECALL_TARGET)
+
+    urgent = model().fit(matrix, labels)
+    cat_rows = [i for i, t in enumerate(texts) if t.urgent]
+    cat_labels = [_URGENT_CATEGORIES.index(texts[i].category) for i in cat_rows]
+    situations = LogisticRegression(C=4.0, max_iter=5000).fit(matrix[cat_rows], cat_labels)
+    present = list(situations.classes_)
+    cat_weights = np.zeros((len(_URGENT_CATEGORIES), matrix.shape[1]))
+    cat_intercepts = np.full(len(_URGENT_CATEGORIES), -1e3)
+    for row, klass in enumerate(present):
+        cat_weights[klass] = situations.coef_[row]
+        cat_intercepts[klass] = situations.intercept_[row]
+
+    weights: dict[str, list[float]] = {}
+    for name, column in vectorizer.vocabulary_.items():
+        values = [float(vectorizer.idf_[column]), float(urgent.coef_[0][column])]
+        values += [float(cat_weights[k][column]) for k in range(len(_URGENT_CATEGORIES))]
+        weights[name] = [round(value, 5) for value in values]
+    body = {
+        "weights": weights,
+        "intercept": round(float(urgent.intercept_[0]), 6),
+        "categories": list(_URGENT_CATEGORIES),
+        "category_intercepts": [round(float(v), 6) for v in cat_intercepts],
+        "calibration": [round(slope, 6), round(offset, 6)],
+        "threshold": round(threshold, 6),
+    }
+    digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:12]
+    return Model.from_dict({"version": f"triage-{digest}", **body})
+
+
+def _threshold(probabilities: Any, labels: Any, recall: float) -> float:
+    """The highest threshold at which at least `recall` of the urgent texts score at or above it."""
+    urgent = sorted((float(p) for p, y in zip(probabilities, labels, strict=True) if y), reverse=True)
+    keep = max(1, int(len(urgent) * recall + 0.999999))
+    return urgent[keep - 1]
+
+
+@dataclass(frozen=True, slots=True)
+class Scores:
+    """How a model does on a set of labelled texts."""
+
+    texts: int
+    urgent: int
+    precision: float
+    recall: float
+    # Per situation: (urgent texts, found).
+    by_category: dict[str, tuple[int, int]] = field(default_factory=dict)
+    # (labelled situation, the situation the model named) for urgent texts it found.
+    confusion: dict[tuple[str, str], int] = field(default_factory=dict)
+    missed: tuple[str, ...] = ()
+
+
+def evaluate(model: Model, texts: Sequence[Labelled]) -> Scores:
+    """Precision and recall of `model` on `texts`, per situation, with the confusion of situations."""
+    hits = misses = false_alarms = 0
+    by_category: Counter[str] = Counter()
+    found_by_category: Counter[str] = Counter()
+    confusion: Counter[tuple[str, str]] = Counter()
+    missed: list[str] = []
+    for text in texts:
+        decision = model.decide(text.text, text.received_at)
+        if text.urgent:
+            by_category[text.category] += 1
+            if decision.urgent:
+                hits += 1
+                found_by_category[text.category] += 1
+                confusion[(text.category, decision.category or "none")] += 1
+            else:
+                misses += 1
+                missed.append(text.id)
+        elif decision.urgent:
+            false_alarms += 1
+    return Scores(
+        texts=len(texts),
+        urgent=hits + misses,
+        precision=hits / (hits + false_alarms) if hits + false_alarms else 1.0,
+        recall=hits / (hits + misses) if hits + misses else 1.0,
+        by_category={c: (by_category[c], found_by_category[c]) for c in _URGENT_CATEGORIES if by_category[c]},
+        confusion=dict(confusion),
+        missed=tuple(missed),
+    )
