@@ -1,5 +1,6 @@
 """What the triage model reads in a text: its words and word pairs, how far off the nearest date it
-names is (and whether a legal event stands next to it), and which escalation rules fire.
+names is (and whether a legal event stands next to it), when it was sent (night, evening or day; a
+weekend or a weekday: a text at 2 a.m. is more often an emergency), and which escalation rules fire.
 
 Pieces of words (character n-grams) were tried and left out: on the training texts' cross-validation
 they lowered precision at 95% recall (0.75 against 0.77) and tripled the cost of reading a text.
@@ -62,6 +63,9 @@ def read(text: str, received_at: datetime) -> Read:
         found.append(reading.bucket)
         if _EVENTS.search(flat):
             found.append("event+" + reading.bucket)
+    hour = received_at.hour
+    found.append("sent:night" if hour < 7 or hour >= 22 else "sent:evening" if hour >= 18 else "sent:day")
+    found.append("sent:weekend" if received_at.weekday() >= 5 else "sent:weekday")
     escalation = rules(text)
     if escalation is not None:
         found += [f"rule:{category}" for category in escalation.categories]

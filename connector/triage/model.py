@@ -3,8 +3,8 @@ package, with no machine-learning library needed to decide.
 
 Training (`connector.triage.train`, scikit-learn) writes the file; deciding is the same arithmetic
 done here: sublinear term frequency times idf, normalised, a dot product, and the calibration that turns
-the score into a probability. Explicit self-harm language decides on its own, whatever the score:
-it must never be missed.
+the score into a probability. Self-harm and crisis language, explicit (the escalation rules) or
+indirect (`connector.triage.crisis`), decides on its own, whatever the score: it must never be missed.
 """
 
 from __future__ import annotations
@@ -19,12 +19,20 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Final
 
+from connector.triage.crisis import crisis
 from connector.triage.features import read
 
 __all__ = ["MODEL_FILE", "Decision", "Model", "shipped"]
 
 MODEL_FILE: Final = Path(__file__).with_name("model.json.gz")
 _REASONS: Final = 3
+_SENT: Final = {
+    "night": "sent at night",
+    "evening": "sent in the evening",
+    "day": "sent in the day",
+    "weekend": "sent at the weekend",
+    "weekday": "sent on a weekday",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +46,8 @@ class Decision:
     reasons: tuple[str, ...]
     # The date the text names, as read against its arrival ("tomorrow", "monday", "the 14th").
     date_read: str | None
-    # The rule that decided on its own (self-harm), if one did.
+    # The rule that decided on its own, if one did: "self_harm" (the escalation rules' explicit
+    # phrasing) or "crisis: <the phrase>" (indirect self-harm and crisis language).
     rule: str | None
     version: str
 
@@ -55,6 +64,14 @@ def _readable(feature: str) -> str:
         return f"a legal event and a date ({value.replace('_', ' ')})"
     if kind == "when":
         return f"a date ({value.replace('_', ' ')})"
+    if kind == "sent":
+        return (
+            f"sent at {value}"
+            if value in ("night", "weekend")
+            else f"sent on a {value}"
+            if value == "weekday"
+            else f"sent in the {value}"
+        )
     return feature
 
 
@@ -130,6 +147,8 @@ class Model:
         vector = self._vector(seen.features)
         probability = self._calibrated(self._score(vector))
         rule = "self_harm" if seen.escalation is not None and seen.escalation.self_harm else None
+        if rule is None and (phrase := crisis(text)) is not None:
+            rule = f"crisis: {phrase}"
         urgent = rule is not None or probability >= self.threshold
         category = None
         if urgent:

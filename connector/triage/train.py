@@ -21,9 +21,12 @@ from connector.triage.corpus import CATEGORIES, Labelled
 from connector.triage.features import features
 from connector.triage.model import Model
 
-__all__ = ["RECALL_TARGET", "Scores", "evaluate", "train"]
+__all__ = ["RECALL_TARGET", "REGULARISATION", "Scores", "evaluate", "train"]
 
 RECALL_TARGET: Final = 0.97
+# The inverse regularisation of the urgent/not model, chosen by cross-validation on the training texts
+# (precision at 95% recall: 0.77 at 16, 0.83 at 64, no better at 128).
+REGULARISATION: Final = 64.0
 _URGENT_CATEGORIES: Final = tuple(c for c in CATEGORIES if c != "none")
 _FOLDS: Final = 5
 
@@ -49,7 +52,7 @@ def train(texts: Sequence[Labelled], *, seed: int = 0) -> Model:
     matrix = vectorizer.fit_transform(docs)
 
     def model() -> Any:
-        return LogisticRegression(C=16.0, class_weight="balanced", max_iter=5000, solver="liblinear")
+        return LogisticRegression(C=REGULARISATION, class_weight="balanced", max_iter=5000, solver="liblinear")
 
     folds = StratifiedKFold(n_splits=_FOLDS, shuffle=True, random_state=seed)
     out_of_fold = cross_val_predict(model(), matrix, labels, cv=folds, method="decision_function")

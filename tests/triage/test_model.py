@@ -17,7 +17,7 @@ from sklearn.linear_model import LogisticRegression
 from connector.triage import corpus
 from connector.triage.features import features
 from connector.triage.model import Model
-from connector.triage.train import train
+from connector.triage.train import REGULARISATION, train
 
 TUESDAY_NIGHT = datetime(2026, 12, 1, 22, 10)
 
@@ -41,7 +41,7 @@ def test_its_scores_are_scikit_learns_for_the_same_texts(sample: tuple[corpus.La
     vectorizer = TfidfVectorizer(analyzer=lambda doc: doc, sublinear_tf=True, min_df=2, norm="l2")
     matrix = vectorizer.fit_transform(docs)
     labels = np.array([t.urgent for t in sample], dtype=int)
-    reference = LogisticRegression(C=16.0, class_weight="balanced", max_iter=5000, solver="liblinear").fit(
+    reference = LogisticRegression(C=REGULARISATION, class_weight="balanced", max_iter=5000, solver="liblinear").fit(
         matrix, labels
     )
     expected = reference.decision_function(matrix[:50])
@@ -67,6 +67,8 @@ def test_self_harm_language_is_urgent_whatever_the_score(model: Model) -> None:
     deaf = Model.from_dict(model.to_dict() | {"threshold": 1.01})  # the model alone can flag nothing
     decision = deaf.decide("i want to kill myself, i cant do this anymore", TUESDAY_NIGHT)
     assert (decision.urgent, decision.rule, decision.category) == (True, "self_harm", "self_harm_crisis")
+    indirect = deaf.decide("the pills arent working fast enough", TUESDAY_NIGHT)
+    assert (indirect.urgent, indirect.rule) == (True, "crisis: pills arent working fast")
     assert not deaf.decide("my son was arrested tonight", TUESDAY_NIGHT).urgent
 
 
@@ -74,7 +76,9 @@ def test_a_decision_says_why_the_date_it_read_and_which_model(model: Model) -> N
     decision = model.decide("the eviction is tomorrow morning, the sheriff is coming", TUESDAY_NIGHT)
     assert decision.date_read == "tomorrow"
     assert decision.reasons  # the strongest signals, readable
-    assert all(reason.startswith(('"', "a date", "a legal event", "escalation rule")) for reason in decision.reasons)
+    assert all(
+        reason.startswith(('"', "a date", "a legal event", "escalation rule", "sent ")) for reason in decision.reasons
+    )
     assert decision.version == model.version
     assert decision.version.startswith("triage-")
     assert 0.0 <= decision.probability <= 1.0

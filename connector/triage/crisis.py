@@ -1,0 +1,101 @@
+"""Self-harm and crisis language, which must never be missed: a text that says it decides urgent on its
+own, whatever the model's score.
+
+Clients rarely write "suicide". They write "I won't be a problem for anyone after tonight", "wanted to
+say thanks for everything before I go", "the pills aren't working fast enough", "mejor ya no
+despertar", or a relative writes that the client "texted me goodbye". The escalation rules catch the
+explicit phrasings; these patterns add the indirect ones: wanting not to be alive, a goodbye, being a
+burden, giving things away, pills taken or saved, a place to jump or a car running in a garage, and
+their Spanish. Each pattern is narrow enough that a text using the words loosely ("this case is
+killing me lol", "I'm done with this landlord") does not match; a laugh does not cancel them, because
+a joke about dying is the one false alarm worth paying for.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+from connector.triage.features import plain
+
+__all__ = ["crisis"]
+
+_PATTERNS: Final = (
+    # Not wanting to live or to be here.
+    r"\b(?:kill|hurt|harm|cut(?:ting)?|hurting)\s+(?:my ?self|him ?self|her ?self)\b",
+    r"\bsuicid\w*",
+    r"\bend(?:ing)?\s+(?:it all|my life|it here|my own life)\b",
+    r"\bthinking about ending it\b",
+    r"\btake\s+my\s+(?:own\s+)?life\b",
+    r"\b(?:do ?n'?t|dont|don t|not sure i)\s+(?:want|wanna)\s+(?:to\s+)?(?:live|be here|be alive|wake up|be around)",
+    r"\bsleep\s+(?:and|n|&)\s+not\s+wake\s+up\b",
+    r"\b(?:rather|better)\s+(?:be\s+)?dead\b|\brather\s+die\b|\bwish\s+i\s+(?:was|were)\s+dead\b",
+    r"\b(?:be|b)\s+better\s+(?:off\s+)?(?:without|w/?o)\s+me\b",
+    r"\bbetter\s+off\s+if\s+i\s+(?:was|were)\s*n'?t\b",
+    r"\b(?:easier|simpler|better)\s+for\s+everyone\s+if\s+i\b",
+    r"\bdisappeared?\s+(?:permanently|for good|forever)\b",
+    r"\bnot\s+(?:going\s+to|gonna)\s+be\s+around\b",
+    r"\bjust\s+not\s+be\s+here\s+anymore\b|\b(?:do ?n'?t|dont)\s+think\s+i'?ll\s+make\s+it\b",
+    r"\bwon'?t\s+be\s+(?:a problem|around|here)\s+(?:for anyone|much longer|after)\b",
+    r"\bwon'?t\s+be\s+there\s+to\s+see\b",
+    r"\b(?:not|won'?t)\s+(?:make it|survive)\s+(?:to|until|till|past|it)\b",
+    r"\bnot\s+(?:going|goin)\s+back\s+alive\b",
+    r"\bbefore\s+i\s+go\b",
+    r"\b(?:say(?:ing)?|texted(?:\s+me)?|sent(?:\s+me)?\s+a?\s*(?:text|message)?\s*(?:saying)?)\s+goodbye\b",
+    r"\bgoodbye everyone\b",
+    r"\b(?:no|any|the)\s+(?:point|reason)\s+(?:to|of|in|for)\s+"
+    r"(?:anything|any of it|it all|carry(?:ing)? on|living|going on|fighting)\b",
+    # "I don't see the point anymore", not "I don't see the point of going to the status conference".
+    r"\b(?:do ?n'?t|dont|can'?t|cant)\s+see\s+the\s+point"
+    r"(?:\s+(?:anymore|any more|of (?:anything|any of it|living|it all|going on)))?"
+    r"(?:\s+any\s*more)?(?=\s*(?:[.!,;]|$))",
+    r"\bno\s+reason\s+to\s+(?:carry\s+on|live|go\s+on)\b",
+    r"\bwhat'?s\s+the\s+point\s+of\s+(?:fighting|living|going on|any)",
+    r"\b(?:can'?t|cant|cannot)\s+(?:do\s+this|go\s+on|take\s+it|keep\s+going)\s*any\s*more?\b",
+    r"\b(?:i'?m|im|i am|he'?s|hes|she'?s|shes)\s+done\.?\s+(?:like\s+)?actually\s+done\b",
+    r"\bi'?ve\s+decided\s+i'?m\s+done\b|\bsays\s+he\s+has\s+a\s+knife\s+and\s+he'?s\s+done\b",
+    r"\b(?:if|when)\s+i\s+lose\s+(?:the\s+)?\w+.{0,20}\bi'?m\s+done\b",
+    r"\bburden\s+(?:on|to)\s+(?:everyone|everybody|my|them|you)\b|\bbeing\s+a\s+burden\b",
+    r"\bdone\s+hanging\s+in\b",
+    # Pills taken, too many, or saved; other means.
+    r"\b(?:took|taken|swallowed|take|tomado|tome)\s+"
+    r"(?:all|a bunch|too many|2 many|to many|some|a lot|more|varias)\b.{0,40}"
+    r"\b(?:pills|meds|antidepressants|pastillas|tablets)\b",
+    r"\b(?:took|swallowed)\s+(?:all\s+of\s+)?(?:my|the|her|his)\s+(?:\w+\s+)?(?:pills|meds)\s+at\s+once\b",
+    r"\b(?:pills|meds)\s+(?:aren'?t|arent|are not)\s+working\s+fast\b",
+    r"\bsaving\s+(?:them|up|my|the)\b.{0,20}\b(?:pills|meds)\b|\b(?:pills|meds)\b.{0,40}\bsaving\s+them\s+up\b",
+    r"\boverdos\w*",
+    r"\bpills\b.{0,80}\btook\s+(?:more|them\s+again|the\s+rest)\b",
+    r"\bworthless\b.{0,80}\bgun\b|\bgun\b.{0,80}\bworthless\b",
+    r"\b(?:rope\s+out|the\s+rope)\b",
+    r"\b(?:looking at|thinking about|parked (?:at|on|by)|driving past|up on|standing on)\s+(?:the\s+)?"
+    r"(?:tracks|bridge|roof|ledge)\b|\bup on the roof\b|\bkeep looking at the tracks\b",
+    r"\bgarage\s+with\s+(?:it|the car|the engine)\s+running\b",
+    r"\bmake\s+it\s+look\s+like\s+an\s+accident\b",
+    r"\bnot\s+safe\s+with\s+myself\b|\bscared\s+of\s+me\b",
+    r"\bthoughts\s+of\s+(?:hurting|killing|harming)\s+myself\b",
+    # Putting affairs in order.
+    r"\b(?:gave|giving)\s+(?:away\s+)?my\s+(?:dog|cat|stuff|things|belongings)\b.{0,60}",
+    r"\bgiving\s+my\s+(?:stuff|things)\s+away\b",
+    r"\b(?:wrote|written)\s+(?:letters|a letter)\s+(?:for|to)\s+my\s+(?:kids|children|son|daughter|family)\b",
+    r"\btell\s+my\s+(?:daughter|son|kids|children|mom|mother|wife|husband)\s+i\s+love\b",
+    r"\b(?:life insurance|pension)\b.{0,80}\b(?:if something happens to me|would (?:at least )?get|still get)\b",
+    r"\bat\s+least\s+my\s+\w+\s+would\s+get\s+the\s+(?:life\s+)?insurance\b",
+    r"\bweren'?t\s+alive\s+anymore\b",
+    # Spanish.
+    r"\bme\s+quiero\s+morir\b|\bquiero\s+morirme\b|\bquitarme\s+la\s+vida\b|\bse\s+(?:va\s+a\s+)?mata\b",
+    r"\b(?:no|ya\s+no)\s+(?:quiero|quiere)\s+(?:vivir|seguir|estar\s+aqui)\b",
+    r"\bprefiero\s+no\s+estar\s+aqui\b|\bmejor\s+(?:ya\s+)?no\s+despertar\b",
+    r"\bno\s+(?:tiene|tengo)\s+para\s+que\s+vivir\b|\bno\s+le\s+veo\s+sentido\s+a\s+nada\b",
+    r"\bmensaje\s+de\s+despedida\b|\bme\s+perdone\b.{0,80}\bno\s+voy\s+a\s+volver\b",
+    r"\bno\s+voy\s+a\s+estar\s+para\s+la\s+audiencia\b|\bya\s+tome\s+la\s+decision\b",
+    r"\b(?:tome|tomo|tomado)\s+(?:varias|muchas|todas\s+las)\s+pastillas\b|\bencerr\w+\b.{0,40}\bpastillas\b",
+    r"\bpastillas\b.{0,40}\bescondidas\b|\bcortadas\s+en\s+los\s+brazos\b",
+)
+_CRISIS: Final = re.compile("|".join(f"(?:{p})" for p in _PATTERNS))
+
+
+def crisis(text: str) -> str | None:
+    """The crisis phrase in `text` as found (case-folded, accent-free), or None."""
+    found = _CRISIS.search(plain(text))
+    return None if found is None else found.group(0)

@@ -1,0 +1,46 @@
+"""Indirect self-harm and crisis language is found however it is put, in English and Spanish; the same
+words used loosely are not."""
+
+from __future__ import annotations
+
+import pytest
+
+from connector.triage.crisis import crisis
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "i wont be a problem for anyone after tonight",
+        "wanted to say thanks for everything before I go",
+        "the pills arent working fast enough",
+        "I swallowed a bunch of my antidepressants like an hour ago",
+        "sitting in the car in the garage with it running",
+        "my sister texted me goodbye and isn't answering",
+        "everyone would be better off if I wasn't in the picture. easier for everyone if I just left",
+        "I don't see the point anymore.",
+        "i jus wanna sleep n not wake up",
+        "a veces pienso que mejor ya no despertar",
+        "Mi esposo dice que si lo deportan se mata",
+        "ya no quiero vivir, perdon lic",
+        "I keep looking at the tracks",
+    ],
+)
+def test_indirect_crisis_language_is_found(text: str) -> None:
+    assert crisis(text) is not None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "this case is killing me lol",
+        "I'm done with this landlord, seriously",
+        "took my pills this morning like always, feeling fine",
+        "I don't see the point of going to the status conference if nothing changed",
+        "the bridge toll went up again",
+        "I'm dying to hear what the judge said!",
+        "me muero de ganas de que se acabe el caso",
+    ],
+)
+def test_the_same_words_used_loosely_are_not(text: str) -> None:
+    assert crisis(text) is None
