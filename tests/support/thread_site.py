@@ -81,3 +81,5 @@ def sign_in(page: Page, site: Site, who: str = "pat", then: str = "/inbox") -> N
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     expect(page).to_have_url(re.compile(re.escape(then) + "$"))
+    # The URL changes before the page's scripts have run: typing sooner would reach no htmx listener.
+    page.wait_for_load_state("load")
