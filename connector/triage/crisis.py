@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from connector.triage.features import plain
+from connector.triage.folding import plain
 
 __all__ = ["crisis"]
 

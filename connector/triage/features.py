@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import itertools
 import re
-import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
@@ -21,8 +20,9 @@ from typing import Final
 from connector.guardrails.urgency import Escalation
 from connector.guardrails.urgency import classify as rules
 from connector.triage import when
+from connector.triage.folding import plain
 
-__all__ = ["Read", "features", "plain", "read"]
+__all__ = ["Read", "features", "read"]
 
 _WORD: Final = re.compile(r"[a-z0-9']+")
 # Things that happen on a date and matter to a case: next to "tomorrow" they make a text urgent, next
@@ -34,12 +34,6 @@ _EVENTS: Final = re.compile(
     r"|removal|deport\w*|flight|offer|expires?|sign|summons|served|motion|cita|audiencia|corte|juez|juicio"
     r"|plazo|fecha|desalojo|mediacion|citacion|entrevista|migracion|inmigracion|abogado)\b"
 )
-
-
-def plain(text: str) -> str:
-    """Case-folded and accent-free, quotes straightened: "Mañana" and "manana" read the same."""
-    folded = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", text).casefold())
-    return "".join(ch for ch in folded if not unicodedata.combining(ch)).replace("’", "'")
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,5 +1,6 @@
-"""The triage model as the worker uses it: a linear model over `features`, read from a JSON file in the
-package, with no machine-learning library needed to decide.
+"""The triage model as deciding uses it: a linear model over `features`, read from the gzipped JSON file
+`matterline triage train` writes, with no machine-learning library needed to decide. (No model ships in
+the package yet, and intake does not call it yet: issue 12 is open until one meets its figures.)
 
 Training (`connector.triage.train`, scikit-learn) writes the file; deciding is the same arithmetic
 done here: sublinear term frequency times idf, normalised, a dot product, and the calibration that turns
@@ -15,14 +16,13 @@ import math
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
 from pathlib import Path
 from typing import Any, Final
 
 from connector.triage.crisis import crisis
 from connector.triage.features import read
 
-__all__ = ["MODEL_FILE", "Decision", "Model", "shipped"]
+__all__ = ["MODEL_FILE", "Decision", "Model"]
 
 MODEL_FILE: Final = Path(__file__).with_name("model.json.gz")
 _REASONS: Final = 3
@@ -65,13 +65,7 @@ def _readable(feature: str) -> str:
     if kind == "when":
         return f"a date ({value.replace('_', ' ')})"
     if kind == "sent":
-        return (
-            f"sent at {value}"
-            if value in ("night", "weekend")
-            else f"sent on a {value}"
-            if value == "weekday"
-            else f"sent in the {value}"
-        )
+        return _SENT[value]
     return feature
 
 
@@ -130,10 +124,6 @@ class Model:
         norm = math.sqrt(sum(v * v for v in values.values())) or 1.0
         return {f: v / norm for f, v in values.items()}
 
-    def probability(self, text: str, received_at: datetime) -> float:
-        """The calibrated probability that `text` is urgent."""
-        return self._calibrated(self._score(self._vector(read(text, received_at).features)))
-
     def _score(self, vector: dict[str, float]) -> float:
         return self.intercept + sum(v * self.weights[f][1] for f, v in vector.items())
 
@@ -169,9 +159,3 @@ class Model:
             rule=rule,
             version=self.version,
         )
-
-
-@cache
-def shipped() -> Model:
-    """The model in the package, read once per process."""
-    return Model.load()

@@ -12,10 +12,11 @@ does not pin down (a bare "soon") gives nothing.
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Final
+
+from connector.triage.folding import plain
 
 __all__ = ["Reading", "read"]
 
@@ -77,7 +78,7 @@ class Reading:
 
     days: int
     phrase: str
-
+    # The weekday of that date (Monday 0), for "the next business day".
     weekday: int
 
     @property
@@ -95,11 +96,6 @@ class Reading:
         if self.days <= 7:
             return "when:this_week"
         return "when:later"
-
-
-def _plain(text: str) -> str:
-    folded = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(ch for ch in folded if not unicodedata.combining(ch))
 
 
 def _on_or_after(today: date, month: int, day: int, year: int | None = None) -> date | None:
@@ -157,7 +153,7 @@ def read(text: str, received_at: datetime) -> Reading | None:
     """The nearest date `text` names from today on (or, when it names only past days, the latest of
     those), read against `received_at`, the client's local arrival time; None when it names none."""
     today = received_at.date()
-    found = _dates(_plain(text), today)
+    found = _dates(plain(text), today)
     if not found:
         return None
     ahead = [item for item in found if item[0] >= 0]
