@@ -100,6 +100,7 @@ def _neighbours(conn: Connection, thread: threads_query.ThreadView) -> tuple[int
 
     A row-value comparison, not an OR of the two columns: both engines then seek the
     (last_message_at, id) index to the thread and read one entry, where the OR walked half the index.
+    A thread with no text yet (a NULL time) compares as unknown, so it is never a neighbour.
     """
     if thread.last_message_at is None:
         return None, None
@@ -107,7 +108,7 @@ def _neighbours(conn: Connection, thread: threads_query.ThreadView) -> tuple[int
     here = tuple_(literal(thread.last_message_at, at.type), literal(thread.id))
     newer = conn.execute(select(key).where(tuple_(at, key) > here).order_by(at, key).limit(1)).scalar()
     older = conn.execute(
-        select(key).where(at.is_not(None), tuple_(at, key) < here).order_by(at.desc(), key.desc()).limit(1)
+        select(key).where(tuple_(at, key) < here).order_by(at.desc(), key.desc()).limit(1)
     ).scalar()
     return newer, older
 

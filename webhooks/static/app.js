@@ -75,10 +75,7 @@
     event.detail.target.querySelectorAll(".revealed[id]").forEach(function (old) {
       var twin = fresh.querySelector("#" + CSS.escape(old.id));
       var button = fresh.querySelector('[data-reveal][aria-controls="' + old.id + '"]');
-      if (!twin || !button) { return; }
-      twin.classList.add("revealed");
-      button.setAttribute("aria-expanded", "true");
-      button.textContent = "Hide";
+      if (twin && button) { reveal(twin, button, true); }
     });
   });
 
@@ -142,14 +139,17 @@
 
   /* -- privacy: reveal one blurred text ---------------------------------------------------- */
 
+  function reveal(target, button, shown) {
+    target.classList.toggle("revealed", shown);
+    button.setAttribute("aria-expanded", shown ? "true" : "false");
+    button.textContent = shown ? "Hide" : "Reveal";
+  }
+
   document.addEventListener("click", function (event) {
     var button = event.target.closest("[data-reveal]");
     if (!button) { return; }
     var target = document.getElementById(button.getAttribute("aria-controls"));
-    if (!target) { return; }
-    var shown = target.classList.toggle("revealed");
-    button.setAttribute("aria-expanded", shown ? "true" : "false");
-    button.textContent = shown ? "Hide" : "Reveal";
+    if (target) { reveal(target, button, !target.classList.contains("revealed")); }
   });
 
   /* -- the idle curtain -------------------------------------------------------------------- */
