@@ -107,9 +107,7 @@ def _neighbours(conn: Connection, thread: threads_query.ThreadView) -> tuple[int
     at, key = threads.c.last_message_at, threads.c.id
     here = tuple_(literal(thread.last_message_at, at.type), literal(thread.id))
     newer = conn.execute(select(key).where(tuple_(at, key) > here).order_by(at, key).limit(1)).scalar()
-    older = conn.execute(
-        select(key).where(tuple_(at, key) < here).order_by(at.desc(), key.desc()).limit(1)
-    ).scalar()
+    older = conn.execute(select(key).where(tuple_(at, key) < here).order_by(at.desc(), key.desc()).limit(1)).scalar()
     return newer, older
 
 
