@@ -11,7 +11,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_the_wheel_carries_the_templates_static_files_and_triage_corpus(tmp_path: Path) -> None:
+def test_the_wheel_carries_the_templates_static_files_triage_corpus_and_model(tmp_path: Path) -> None:
     source = tmp_path / "src"
     source.mkdir()
     for name in ("pyproject.toml", "README.md"):
@@ -31,7 +31,7 @@ def test_the_wheel_carries_the_templates_static_files_and_triage_corpus(tmp_path
         for folder in ("webhooks/templates", "webhooks/static", "connector/triage/corpus")
         for path in (ROOT / folder).rglob("*")
         if path.is_file()
-    }
+    } | {"connector/triage/model.json.gz"}
     pages = {
         "webhooks/templates/base.html",
         "webhooks/templates/errors/error.html",

@@ -82,7 +82,21 @@ _PATTERNS: Final = (
     r"\b(?:life insurance|pension)\b.{0,80}\b(?:if something happens to me|would (?:at least )?get|still get)\b",
     r"\bat\s+least\s+my\s+\w+\s+would\s+get\s+the\s+(?:life\s+)?insurance\b",
     r"\bweren'?t\s+alive\s+anymore\b",
+    # Warning signs as crisis lines list them, in the words people use for them.
+    r"\b(?:want|wanna|wanted|going|gonna)\s+(?:to\s+)?die\b|\bwish\s+i\s+(?:could|would)\s+(?:just\s+)?die\b",
+    r"\b(?:want|need)\s+(?:it|this|everything)\s+(?:all\s+)?to\s+(?:be\s+over|end|stop)\s+(?:for good|forever)\b",
+    r"\bnothing\s+(?:left\s+)?to\s+live\s+for\b|\bno\s+way\s+out\b",
+    r"\b(?:can'?t|cant|cannot)\s+live\s+(?:like\s+this|with\s+(?:this|myself))\b",
+    r"\b(?:when|after|once)\s+i'?m\s+(?:gone|dead|not here)\b|\bwhen\s+i'?m\s+no\s+longer\s+here\b",
+    r"\bwon'?t\s+(?:need|be\s+needing)\s+(?:it|them|any\s+of\s+it|my\s+\w+)\s+(?:anymore|any\s+more|where\s+i'?m\s+going)\b",
+    r"\b(?:this\s+is|consider\s+this)\s+(?:my\s+)?(?:goodbye|my\s+last\s+(?:text|message))\b|\bmy\s+last\s+(?:text|message)\s+(?:to you|ever)\b",
+    r"\btake\s+care\s+of\s+my\s+(?:kids|children|son|daughter|dog|cat|mom|mother)\s+for\s+me\b",
+    r"\b(?:hang|shoot|drown|poison)\s+my\s*self\b|\b(?:slit|cut)\s+my\s+wrists?\b|\bjump\s+(?:off|in front of)\b",
+    r"\b(?:put|putting|get|getting)\s+my\s+affairs\s+in\s+order\b",
     # Spanish.
+    r"\bya\s+no\s+(?:puedo|aguanto)\s+mas\s+con\s+(?:la\s+vida|mi\s+vida|todo\s+esto)\b"
+    r"|\bacabar\s+con\s+(?:todo|mi\s+vida)\b|\bquiero\s+desaparecer\b",
+    r"\bno\s+vale\s+la\s+pena\s+(?:vivir|seguir)\b|\bcuando\s+ya\s+no\s+(?:este|estemos)\b|\badios\s+para\s+siempre\b",
     r"\bme\s+quiero\s+morir\b|\bquiero\s+morirme\b|\bquitarme\s+la\s+vida\b|\bse\s+(?:va\s+a\s+)?mata\b",
     r"\b(?:no|ya\s+no)\s+(?:quiero|quiere)\s+(?:vivir|seguir|estar\s+aqui)\b",
     r"\bprefiero\s+no\s+estar\s+aqui\b|\bmejor\s+(?:ya\s+)?no\s+despertar\b",

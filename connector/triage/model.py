@@ -1,6 +1,6 @@
 """The triage model as deciding uses it: a linear model over `features`, read from the gzipped JSON file
-`matterline triage train` writes, with no machine-learning library needed to decide. (No model ships in
-the package yet, and intake does not call it yet: issue 12 is open until one meets its figures.)
+`matterline triage train` writes (`MODEL_FILE`, shipped in the package), with no machine-learning library
+needed to decide.
 
 Training (`connector.triage.train`, scikit-learn) writes the file; deciding is the same arithmetic
 done here: sublinear term frequency times idf, normalised, a dot product, and the calibration that turns
@@ -20,12 +20,14 @@ from pathlib import Path
 from typing import Any, Final
 
 from connector.triage.crisis import crisis
-from connector.triage.features import read
+from connector.triage.features import Read, read
 
-__all__ = ["MODEL_FILE", "Decision", "Model"]
+__all__ = ["MODEL_FILE", "SELF_HARM", "Decision", "Model", "deciding_rule"]
 
 MODEL_FILE: Final = Path(__file__).with_name("model.json.gz")
 _REASONS: Final = 3
+SELF_HARM: Final = "self_harm_crisis"
+_RULED: Final = {"self_harm": "self-harm words", "crisis": "crisis language"}
 _SENT: Final = {
     "night": "sent at night",
     "evening": "sent in the evening",
@@ -47,9 +49,14 @@ class Decision:
     # The date the text names, as read against its arrival ("tomorrow", "monday", "the 14th").
     date_read: str | None
     # The rule that decided on its own, if one did: "self_harm" (the escalation rules' explicit
-    # phrasing) or "crisis: <the phrase>" (indirect self-harm and crisis language).
+    # phrasing) or "crisis" (indirect self-harm and crisis language); its phrase leads `reasons`.
     rule: str | None
     version: str
+
+    @property
+    def self_harm(self) -> bool:
+        """True when the after-hours reply must carry a crisis line (988) as well as the firm's."""
+        return self.category == SELF_HARM
 
 
 def _readable(feature: str) -> str:
@@ -67,6 +74,16 @@ def _readable(feature: str) -> str:
     if kind == "sent":
         return _SENT[value]
     return feature
+
+
+def deciding_rule(text: str, seen: Read) -> tuple[str, str] | None:
+    """The rule that makes `text` urgent whatever the score, and the phrase it found: ("self_harm", ...)
+    for the escalation rules' explicit phrasing, ("crisis", ...) for indirect self-harm and crisis
+    language, or None."""
+    phrase = crisis(text)
+    if seen.escalation is not None and seen.escalation.self_harm:
+        return "self_harm", phrase or ", ".join(seen.escalation.matches)
+    return None if phrase is None else ("crisis", phrase)
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,9 +153,8 @@ class Model:
         seen = read(text, received_at)
         vector = self._vector(seen.features)
         probability = self._calibrated(self._score(vector))
-        rule = "self_harm" if seen.escalation is not None and seen.escalation.self_harm else None
-        if rule is None and (phrase := crisis(text)) is not None:
-            rule = f"crisis: {phrase}"
+        ruled = deciding_rule(text, seen)
+        rule = None if ruled is None else ruled[0]
         urgent = rule is not None or probability >= self.threshold
         category = None
         if urgent:
@@ -146,9 +162,11 @@ class Model:
                 intercept + sum(v * self.weights[f][2 + k] for f, v in vector.items())
                 for k, intercept in enumerate(self.category_intercepts)
             ]
-            category = "self_harm_crisis" if rule else self.categories[max(range(len(scores)), key=scores.__getitem__)]
+            category = SELF_HARM if rule else self.categories[max(range(len(scores)), key=scores.__getitem__)]
         pulls = sorted(((v * self.weights[f][1], f) for f, v in vector.items()), reverse=True)
         reasons = tuple(_readable(f) for pull, f in pulls[:_REASONS] if pull > 0)
+        if ruled is not None:
+            reasons = (f'{_RULED[ruled[0]]}: "{ruled[1]}"', *reasons[: _REASONS - 1])
         reading = seen.reading
         return Decision(
             urgent=urgent,

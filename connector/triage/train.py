@@ -3,7 +3,8 @@ which the worker deciding texts does not.
 
 A logistic regression over tf-idf `features` with balanced class weights. Its probability is calibrated
 (Platt) on out-of-fold scores, and the decision threshold is the highest one that keeps recall on the
-training texts' out-of-fold predictions at `RECALL_TARGET`: a missed urgent text costs more than a
+training texts' out-of-fold predictions at `RECALL_TARGET`, counting what the self-harm and crisis rules
+decide on their own as found: a missed urgent text costs more than a
 false alarm, so the threshold is set by recall, and precision is what is left. A second logistic
 regression names the situation of an urgent text. The held-out slice is never seen by any of this.
 """
@@ -18,8 +19,8 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from connector.triage.corpus import CATEGORIES, Labelled
-from connector.triage.features import features
-from connector.triage.model import Model
+from connector.triage.features import read
+from connector.triage.model import Model, deciding_rule
 
 __all__ = ["RECALL_TARGET", "REGULARISATION", "Scores", "evaluate", "train"]
 
@@ -31,8 +32,10 @@ _URGENT_CATEGORIES: Final = tuple(c for c in CATEGORIES if c != "none")
 _FOLDS: Final = 5
 
 
-def _docs(texts: Sequence[Labelled]) -> list[list[str]]:
-    return [features(t.text, t.received_at) for t in texts]
+def _read(texts: Sequence[Labelled]) -> tuple[list[list[str]], list[bool]]:
+    """Each text's features, and whether a rule decides it urgent on its own."""
+    seen = [read(t.text, t.received_at) for t in texts]
+    return [s.features for s in seen], [deciding_rule(t.text, s) is not None for t, s in zip(texts, seen, strict=True)]
 
 
 def _identity(doc: list[str]) -> list[str]:
@@ -46,7 +49,7 @@ def train(texts: Sequence[Labelled], *, seed: int = 0) -> Model:
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
-    docs = _docs(texts)
+    docs, ruled = _read(texts)
     labels = np.array([t.urgent for t in texts], dtype=int)
     vectorizer = TfidfVectorizer(analyzer=_identity, sublinear_tf=True, min_df=2, norm="l2")
     matrix = vectorizer.fit_transform(docs)
@@ -59,7 +62,9 @@ def train(texts: Sequence[Labelled], *, seed: int = 0) -> Model:
     platt = LogisticRegression(C=1e6, max_iter=1000).fit(out_of_fold.reshape(-1, 1), labels)
     slope, offset = float(platt.coef_[0][0]), float(platt.intercept_[0])
     calibrated = 1.0 / (1.0 + np.exp(-(slope * out_of_fold + offset)))
-    threshold = _threshold(calibrated, labels, RECALL_TARGET)
+    # Texts a rule decides count as found whatever their score, as they are when deciding: the threshold
+    # keeps recall over the whole pipeline, not over the score alone (which reads indirect self-harm worst).
+    threshold = _threshold(np.where(ruled, 1.0, calibrated), labels, RECALL_TARGET)
 
     urgent = model().fit(matrix, labels)
     cat_rows = [i for i, t in enumerate(texts) if t.urgent]

@@ -24,6 +24,15 @@ from connector.triage.crisis import crisis
         "Mi esposo dice que si lo deportan se mata",
         "ya no quiero vivir, perdon lic",
         "I keep looking at the tracks",
+        # Warning signs as crisis lines list them, phrased as no training text phrases them.
+        "honestly I just want it all to be over for good",
+        "there's nothing left to live for since the divorce",
+        "when I'm gone make sure the house goes to my daughter",
+        "please take care of my dog for me, you've been kind",
+        "this is my last message, thank you for trying",
+        "I've been putting my affairs in order this week",
+        "ya no aguanto mas con la vida, perdon",
+        "no vale la pena seguir, licenciada",
     ],
 )
 def test_indirect_crisis_language_is_found(text: str) -> None:
@@ -40,6 +49,10 @@ def test_indirect_crisis_language_is_found(text: str) -> None:
         "the bridge toll went up again",
         "I'm dying to hear what the judge said!",
         "me muero de ganas de que se acabe el caso",
+        "when I'm back from vacation we can sign",
+        "I need this case to end so I can move on",
+        "can you take care of my filing for me while I'm away",
+        "ya no aguanto a mi vecino, puedo hacer algo",
     ],
 )
 def test_the_same_words_used_loosely_are_not(text: str) -> None:

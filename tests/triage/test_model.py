@@ -67,8 +67,11 @@ def test_self_harm_language_is_urgent_whatever_the_score(model: Model) -> None:
     deaf = Model.from_dict(model.to_dict() | {"threshold": 1.01})  # the model alone can flag nothing
     decision = deaf.decide("i want to kill myself, i cant do this anymore", TUESDAY_NIGHT)
     assert (decision.urgent, decision.rule, decision.category) == (True, "self_harm", "self_harm_crisis")
+    assert decision.self_harm
+    assert decision.reasons[0] == 'self-harm words: "kill myself"'
     indirect = deaf.decide("the pills arent working fast enough", TUESDAY_NIGHT)
-    assert (indirect.urgent, indirect.rule) == (True, "crisis: pills arent working fast")
+    assert (indirect.urgent, indirect.rule) == (True, "crisis")
+    assert indirect.reasons[0] == 'crisis language: "pills arent working fast"'
     assert not deaf.decide("my son was arrested tonight", TUESDAY_NIGHT).urgent
 
 
