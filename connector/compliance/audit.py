@@ -51,6 +51,7 @@ class Action(StrEnum):
     URGENT = "urgent"
     REFILE = "refile"
     ESCALATE = "escalate"
+    TRIAGE_CORRECTED = "triage_corrected"
     WINDOW_CLOSED = "window_closed"
     WRITEBACK = "writeback"
     WRITEBACK_DEAD = "writeback_dead"

@@ -23,7 +23,7 @@ from connector.guardrails import consent, content, optouts, quiet_hours, rules_i
 from connector.settings import Settings
 from connector.store.tables import WAITING_FOR_INTAKE, contact_phones, contacts, messages
 
-__all__ = ["GO", "SendVerdict", "at_queue", "at_send", "findings", "hold_until", "rule_ids"]
+__all__ = ["GO", "SendVerdict", "at_queue", "at_send", "findings", "hold_until", "recipient_for", "rule_ids"]
 
 # Only staff texts wait for consent and quiet hours; a confirmation answers a STOP, and the emergency
 # reply answers a text the client sent a moment ago.
@@ -76,10 +76,9 @@ def at_queue(
     return None
 
 
-def hold_until(conn: Connection, settings: Settings, phone: str, now: datetime) -> datetime | None:
-    """When quiet hours let a text to `phone` go, or None when they let it go now."""
-    if settings.quiet_hours is None:
-        return None
+def recipient_for(conn: Connection, settings: Settings, phone: str) -> quiet_hours.Recipient:
+    """Where the person at `phone` is, as best the firm knows: their time zone in the CMS, their state, their
+    number's area code, or the firm's own zone."""
     contact = conn.execute(
         select(contacts.c.time_zone, contacts.c.state)
         .join(contact_phones, contact_phones.c.contact_id == contacts.c.id)
@@ -87,12 +86,19 @@ def hold_until(conn: Connection, settings: Settings, phone: str, now: datetime) 
         .order_by(contacts.c.is_client.desc(), contacts.c.id)
         .limit(1)
     ).first()
-    recipient = quiet_hours.recipient(
+    return quiet_hours.recipient(
         phone,
         time_zone=contact.time_zone if contact else None,
         state=contact.state if contact else None,
         firm_zone=settings.zone,
     )
+
+
+def hold_until(conn: Connection, settings: Settings, phone: str, now: datetime) -> datetime | None:
+    """When quiet hours let a text to `phone` go, or None when they let it go now."""
+    if settings.quiet_hours is None:
+        return None
+    recipient = recipient_for(conn, settings, phone)
     window = quiet_hours.window_for(recipient, settings.quiet_hours, settings.quiet_hours_by_state)
     allowed: datetime | None = quiet_hours.next_allowed(now, recipient, window)
     return allowed

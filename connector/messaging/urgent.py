@@ -11,14 +11,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, insert, select, update
 
 from connector.compliance import audit
 from connector.const import AUTO_REPLY_QUIET
-from connector.guardrails import optouts, rules_in_force, urgency
+from connector.guardrails import optouts, pipeline, rules_in_force
 from connector.messaging import filing, texts
 from connector.settings import Settings
-from connector.store.tables import contacts, matters, messages, threads
+from connector.store.tables import contacts, matters, messages, threads, triage_corrections, triage_decisions
+from connector.triage import judge
+from connector.triage.model import Decision
 from connector.writeback import writer
 from connector.writeback.transcripts import URGENT_KIND
 
@@ -27,17 +29,35 @@ AUTO_REPLY_KIND = "auto_reply"
 
 def escalate(
     conn: Connection, row: Any, settings: Settings, decision: filing.Filing, thread_id: int, firm_key: str
-) -> urgency.Escalation | None:
-    """Flag, task and (after hours) auto-reply for an urgent inbound `row`; None when it is not urgent."""
-    found = urgency.classify(row.body or "")
-    if found is None:
-        return None
+) -> Decision:
+    """Triage the inbound `row` and record why; when it is urgent, flag, task and (after hours) auto-reply.
+
+    The text's dates are read against its arrival in the client's own zone (their CMS time zone, state or
+    area code), so "tomorrow" means the client's tomorrow.
+    """
+    zone = pipeline.recipient_for(conn, settings, row.from_number).zones[0]
+    found = judge.decide(row.body or "", row.created_at.astimezone(zone).replace(tzinfo=None))
     now: datetime = row.created_at
+    conn.execute(
+        insert(triage_decisions).values(
+            message_id=row.id,
+            urgent=found.urgent,
+            probability=found.probability,
+            category=found.category,
+            rule=found.rule,
+            reasons=list(found.reasons),
+            date_read=found.date_read,
+            version=found.version,
+            decided_at=now,
+        )
+    )
+    if not found.urgent:
+        return found
     conn.execute(update(threads).where(threads.c.id == thread_id).values(urgent=True))
     conn.execute(update(messages).where(messages.c.id == row.id).values(kind=URGENT_KIND))
     task = None
     if decision.matter_cms_id is not None:
-        task = _queue_task(conn, row, settings, decision.matter_cms_id, found, thread_id)
+        task = queue_task(conn, row, settings, decision.matter_cms_id, found, thread_id)
     replied = None
     if not settings.office.open_at(now.astimezone(settings.zone)):
         replied = _auto_reply(conn, row, settings, decision, thread_id, firm_key, found)
@@ -48,9 +68,13 @@ def escalate(
         subject_type="message",
         subject_id=row.id,
         matter_cms_id=decision.matter_cms_id,
+        # Never the reasons: they quote the text, and the audit log outlives it.
         details={
             "thread": thread_id,
-            "categories": list(found.categories),
+            "category": found.category,
+            "rule": found.rule,
+            "probability": found.probability,
+            "version": found.version,
             "task_writeback": task,
             "auto_reply": replied,
         },
@@ -59,8 +83,8 @@ def escalate(
     return found
 
 
-def _queue_task(
-    conn: Connection, row: Any, settings: Settings, matter_cms_id: str, found: urgency.Escalation, thread_id: int
+def queue_task(
+    conn: Connection, row: Any, settings: Settings, matter_cms_id: str, found: Decision, thread_id: int
 ) -> int | None:
     """The attorney's task: one per thread per local day, whichever urgent text (or filing) asks first."""
     local_day = row.created_at.astimezone(settings.zone).date().isoformat()
@@ -76,11 +100,38 @@ def _queue_task(
     )
 
 
+def recorded(conn: Connection, row: Any) -> Decision:
+    """What is decided about `row` now: staff's newest correction, else what triage decided when it came in,
+    else (a text from before decisions were kept) what the escalation rules say of it now."""
+    fixed = conn.execute(
+        select(triage_corrections)
+        .where(triage_corrections.c.message_id == row.id)
+        .order_by(triage_corrections.c.id.desc())
+        .limit(1)
+    ).first()
+    if fixed is not None:
+        marked = "urgent" if fixed.urgent else "not urgent"
+        why = f"marked {marked} by {fixed.actor}" + (f": {fixed.note}" if fixed.note else "")
+        return Decision(fixed.urgent, None, fixed.category, (why,), None, None, judge.STAFF_VERSION)
+    kept = conn.execute(select(triage_decisions).where(triage_decisions.c.message_id == row.id)).first()
+    if kept is None:
+        return judge.rules_decision(row.body or "")
+    return Decision(
+        urgent=kept.urgent,
+        probability=kept.probability,
+        category=kept.category,
+        reasons=tuple(kept.reasons or ()),
+        date_read=kept.date_read,
+        rule=kept.rule,
+        version=kept.version,
+    )
+
+
 def on_filed(conn: Connection, settings: Settings, thread_id: int, matter_cms_id: str) -> int | None:
     """Staff filed a thread that was urgent while it had no matter: its attorney gets the task now.
 
-    The newest text intake marked urgent makes the task, under the same once-per-day trigger, so filing
-    a thread that was already tasked adds nothing. A thread staff un-flagged gets none.
+    The newest text marked urgent makes the task, under the same once-per-day trigger, so filing a thread
+    that was already tasked adds nothing. A thread staff un-flagged gets none.
     """
     urgent = conn.execute(select(threads.c.urgent).where(threads.c.id == thread_id)).scalar()
     row = (
@@ -93,23 +144,23 @@ def on_filed(conn: Connection, settings: Settings, thread_id: int, matter_cms_id
         if urgent
         else None
     )
-    found = None if row is None else urgency.classify(row.body or "")
-    return None if row is None or found is None else _queue_task(conn, row, settings, matter_cms_id, found, thread_id)
+    return None if row is None else queue_task(conn, row, settings, matter_cms_id, recorded(conn, row), thread_id)
 
 
 def _task_text(
-    conn: Connection, row: Any, settings: Settings, matter_cms_id: str, found: urgency.Escalation, thread_id: int
+    conn: Connection, row: Any, settings: Settings, matter_cms_id: str, found: Decision, thread_id: int
 ) -> tuple[str, str]:
-    """The task's title and description; with private previews, no client name and no message text."""
+    """The task's title and description; with private previews, no client name, no message text, and no
+    reasons (they quote the text)."""
     matter = conn.execute(select(matters.c.display_number).where(matters.c.cms_id == matter_cms_id)).scalar()
     label = matter or f"matter {matter_cms_id}"
-    what = ", ".join(c.replace("_", " ") for c in found.categories)
+    what = judge.situation(found.category)
     when = row.created_at.astimezone(settings.zone).strftime("%Y-%m-%d %H:%M %Z")
     if settings.private_previews:
         return (
             f"Urgent client text — {label}",
             f"A client text on {label} was flagged urgent ({what}) at {when}. Open thread {thread_id} in "
-            "Matterline to read it.",
+            f"Matterline to read it and why it was flagged.\n\n{_provenance(found)}",
         )
     name = conn.execute(
         select(contacts.c.name)
@@ -118,8 +169,27 @@ def _task_text(
     ).scalar()
     return (
         f"Urgent text from {name or row.from_number}: {what} — {label}",
-        f"Flagged urgent ({what}) at {when} (thread {thread_id}):\n\n{row.body}",
+        f"Flagged urgent ({what}) at {when} (thread {thread_id}):\n\n{row.body}\n\n{explain(found)}",
     )
+
+
+def explain(found: Decision) -> str:
+    """Why triage flagged a text, for the attorney's task: the signals, the date it read, and which model."""
+    lines = []
+    if found.reasons:
+        lines.append("Why: " + "; ".join(found.reasons) + ".")
+    if found.date_read:
+        lines.append(f"Date read: {found.date_read}.")
+    lines.append(_provenance(found))
+    return "\n".join(lines)
+
+
+def _provenance(found: Decision) -> str:
+    if found.version == judge.STAFF_VERSION:
+        return "Marked urgent by staff in Matterline."
+    who = "the escalation rules" if found.version == judge.RULES_VERSION else f"the triage model {found.version}"
+    sure = "" if found.probability is None else f", {found.probability:.0%} sure"
+    return f"Decided by {who}{sure}. If the flag is wrong, mark it in the thread: corrections teach the next model."
 
 
 def _auto_reply(
@@ -129,7 +199,7 @@ def _auto_reply(
     decision: filing.Filing,
     thread_id: int,
     firm_key: str,
-    found: urgency.Escalation,
+    found: Decision,
 ) -> int | None:
     """Queue the emergency instructions, through the same guardrails as any send; the message id or None."""
     now: datetime = row.created_at

@@ -23,6 +23,7 @@ from connector.queries import (
     optouts,
     outbox,
     threads,
+    triage,
     users,
     writebacks,
 )
@@ -44,6 +45,7 @@ __all__ = [
     "optouts",
     "outbox",
     "threads",
+    "triage",
     "users",
     "writebacks",
 ]

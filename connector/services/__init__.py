@@ -21,6 +21,7 @@ from connector.services import (
     signin,
     summaries,
     threads,
+    triage,
     users,
 )
 
@@ -38,5 +39,6 @@ __all__ = [
     "signin",
     "summaries",
     "threads",
+    "triage",
     "users",
 ]

@@ -85,13 +85,15 @@ _PATTERNS: Final = (
     # Warning signs as crisis lines list them, in the words people use for them.
     r"\b(?:want|wanna|wanted|going|gonna)\s+(?:to\s+)?die\b|\bwish\s+i\s+(?:could|would)\s+(?:just\s+)?die\b",
     r"\b(?:want|need)\s+(?:it|this|everything)\s+(?:all\s+)?to\s+(?:be\s+over|end|stop)\s+(?:for good|forever)\b",
-    r"\bnothing\s+(?:left\s+)?to\s+live\s+for\b|\bno\s+way\s+out\b",
+    r"\bnothing\s+(?:left\s+)?to\s+live\s+for\b",
     r"\b(?:can'?t|cant|cannot)\s+live\s+(?:like\s+this|with\s+(?:this|myself))\b",
     r"\b(?:when|after|once)\s+i'?m\s+(?:gone|dead|not here)\b|\bwhen\s+i'?m\s+no\s+longer\s+here\b",
     r"\bwon'?t\s+(?:need|be\s+needing)\s+(?:it|them|any\s+of\s+it|my\s+\w+)\s+(?:anymore|any\s+more|where\s+i'?m\s+going)\b",
-    r"\b(?:this\s+is|consider\s+this)\s+(?:my\s+)?(?:goodbye|my\s+last\s+(?:text|message))\b|\bmy\s+last\s+(?:text|message)\s+(?:to you|ever)\b",
+    r"\b(?:this\s+is|consider\s+this)\s+(?:my\s+)?(?:goodbye|my\s+last\s+(?:text|message))\b",
+    r"\bmy\s+last\s+(?:text|message)\s+(?:to you|ever)\b",
     r"\btake\s+care\s+of\s+my\s+(?:kids|children|son|daughter|dog|cat|mom|mother)\s+for\s+me\b",
-    r"\b(?:hang|shoot|drown|poison)\s+my\s*self\b|\b(?:slit|cut)\s+my\s+wrists?\b|\bjump\s+(?:off|in front of)\b",
+    r"\b(?:hang|shoot|drown|poison)\s+my\s*self\b|\b(?:slit|cut)\s+my\s+wrists?\b",
+    r"\bjump\s+(?:off\s+(?:a|the|that)\s+(?:bridge|roof|building|overpass|ledge)|in\s+front\s+of\s+(?:a|the)\s+(?:train|bus|truck))\b",
     r"\b(?:put|putting|get|getting)\s+my\s+affairs\s+in\s+order\b",
     # Spanish.
     r"\bya\s+no\s+(?:puedo|aguanto)\s+mas\s+con\s+(?:la\s+vida|mi\s+vida|todo\s+esto)\b"

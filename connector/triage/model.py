@@ -28,13 +28,6 @@ MODEL_FILE: Final = Path(__file__).with_name("model.json.gz")
 _REASONS: Final = 3
 SELF_HARM: Final = "self_harm_crisis"
 _RULED: Final = {"self_harm": "self-harm words", "crisis": "crisis language"}
-_SENT: Final = {
-    "night": "sent at night",
-    "evening": "sent in the evening",
-    "day": "sent in the day",
-    "weekend": "sent at the weekend",
-    "weekday": "sent on a weekday",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +35,7 @@ class Decision:
     """Whether a text is urgent, how sure the model is, and why, for the thread and the CMS task."""
 
     urgent: bool
-    probability: float
+    probability: float | None  # None when the escalation rules decided without the model
     category: str | None
     # The strongest words or signals behind the score, as a person would read them.
     reasons: tuple[str, ...]
@@ -71,8 +64,6 @@ def _readable(feature: str) -> str:
         return f"a legal event and a date ({value.replace('_', ' ')})"
     if kind == "when":
         return f"a date ({value.replace('_', ' ')})"
-    if kind == "sent":
-        return _SENT[value]
     return feature
 
 

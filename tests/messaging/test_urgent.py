@@ -55,7 +55,8 @@ def test_an_urgent_text_in_office_hours_flags_the_thread_and_tasks_the_attorney_
     assert rows(store, messages, messages.c.kind == "auto_reply") == []  # the office is open: staff answer
     escalated = rows(store, audit_log, audit_log.c.action == "escalate")
     assert len(escalated) == 2
-    assert "arrest" in escalated[0].details["categories"]
+    assert escalated[0].details["category"] == "arrest_custody"
+    assert escalated[0].details["version"].startswith("triage-")
     assert "jail" not in str(escalated[0].details)  # the audit log never holds the text
 
 

@@ -63,9 +63,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_triage_corrections")),
     )
-    op.create_index(
-        op.f("ix_triage_corrections_message_id"), "triage_corrections", ["message_id"], unique=False
-    )
+    op.create_index(op.f("ix_triage_corrections_message_id"), "triage_corrections", ["message_id"], unique=False)
 
 
 def downgrade() -> None:
