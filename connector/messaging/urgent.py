@@ -18,7 +18,7 @@ from connector.const import AUTO_REPLY_QUIET
 from connector.guardrails import optouts, pipeline, rules_in_force
 from connector.messaging import filing, texts
 from connector.settings import Settings
-from connector.store.tables import contacts, matters, messages, threads, triage_corrections, triage_decisions
+from connector.store.tables import contacts, matters, messages, threads, triage_corrections, triage_decisions, users
 from connector.triage import judge
 from connector.triage.model import Decision
 from connector.writeback import writer
@@ -104,14 +104,15 @@ def recorded(conn: Connection, row: Any) -> Decision:
     """What is decided about `row` now: staff's newest correction, else what triage decided when it came in,
     else (a text from before decisions were kept) what the escalation rules say of it now."""
     fixed = conn.execute(
-        select(triage_corrections)
+        select(triage_corrections, users.c.name)
+        .outerjoin(users, users.c.id == triage_corrections.c.user_id)
         .where(triage_corrections.c.message_id == row.id)
         .order_by(triage_corrections.c.id.desc())
         .limit(1)
     ).first()
     if fixed is not None:
         marked = "urgent" if fixed.urgent else "not urgent"
-        why = f"marked {marked} by {fixed.actor}" + (f": {fixed.note}" if fixed.note else "")
+        why = f"marked {marked} by {fixed.name or fixed.actor}" + (f": {fixed.note}" if fixed.note else "")
         return Decision(fixed.urgent, None, fixed.category, (why,), None, None, judge.STAFF_VERSION)
     kept = conn.execute(select(triage_decisions).where(triage_decisions.c.message_id == row.id)).first()
     if kept is None:

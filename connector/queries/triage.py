@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Engine, func, select
 from connector.errors import not_found
 from connector.guardrails import pipeline
 from connector.settings import Settings
-from connector.store.tables import messages, triage_corrections, triage_decisions
+from connector.store.tables import messages, triage_corrections, triage_decisions, users
 from connector.triage.judge import situation
 
 __all__ = ["Corrected", "CorrectionView", "TriageView", "corrected", "for_messages", "require"]
@@ -39,7 +39,7 @@ class CorrectionView:
     # What triage had said, and which model said it.
     was_urgent: bool
     version: str
-    by: str
+    by: str  # the person's name; an operator's label when no person acted
     at: datetime
 
 
@@ -80,7 +80,7 @@ def _correction(row: Any) -> CorrectionView:
         note=row.note,
         was_urgent=row.was_urgent,
         version=row.version,
-        by=row.actor,
+        by=row.name or row.actor,
         at=row.created_at,
     )
 
@@ -92,7 +92,8 @@ def _views(conn: Connection, ids: Iterable[int]) -> dict[int, TriageView]:
     decided = conn.execute(select(triage_decisions).where(triage_decisions.c.message_id.in_(wanted))).all()
     history: dict[int, list[CorrectionView]] = {}
     for row in conn.execute(
-        select(triage_corrections)
+        select(triage_corrections, users.c.name)
+        .outerjoin(users, users.c.id == triage_corrections.c.user_id)
         .where(triage_corrections.c.message_id.in_(wanted))
         .order_by(triage_corrections.c.message_id, triage_corrections.c.id)
     ):
@@ -166,12 +167,14 @@ def corrected(engine: Engine, settings: Settings) -> Iterator[Corrected]:
     query = (
         select(
             triage_corrections,
+            users.c.name,
             messages.c.body,
             messages.c.from_number,
             messages.c.created_at.label("received"),
         )
         .join(newest, newest.c.id == triage_corrections.c.id)
         .join(messages, messages.c.id == triage_corrections.c.message_id)
+        .outerjoin(users, users.c.id == triage_corrections.c.user_id)
         .where(messages.c.purged_at.is_(None))
         .order_by(triage_corrections.c.id)
     )
@@ -191,7 +194,7 @@ def corrected(engine: Engine, settings: Settings) -> Iterator[Corrected]:
                     urgent=row.urgent,
                     category=(row.category or "other") if row.urgent else "none",
                     received_at=row.received.astimezone(zones[row.from_number]).replace(tzinfo=None),
-                    corrected_by=row.actor,
+                    corrected_by=row.name or row.actor,
                     corrected_at=row.created_at,
                     was_urgent=row.was_urgent,
                     version=row.version,

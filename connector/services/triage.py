@@ -3,7 +3,8 @@
 A correction is kept with who and when (every one, not just the newest), and it acts at once: a missed
 text marked urgent flags its thread and tasks the attorney exactly as triage would have; a wrong flag
 taken back clears the thread's flag unless another of its texts is still urgent. The corrected texts are
-what `matterline triage corrections` exports for retraining and `triage evaluate --firm` scores.
+what `matterline triage corrections` exports for retraining (`export_corrections`, audited like any export of
+client texts) and `triage evaluate --firm` scores.
 """
 
 from __future__ import annotations
@@ -14,17 +15,17 @@ from sqlalchemy import Engine, insert, select, update
 
 from connector import queries
 from connector.compliance import audit
-from connector.errors import invalid, not_found
+from connector.errors import forbidden, invalid, not_found
 from connector.messaging import urgent as escalation
 from connector.settings import Settings
-from connector.staff.users import Actor
+from connector.staff.users import ADMIN_ROLES, Actor
 from connector.store.engine import utcnow
 from connector.store.tables import messages, threads, triage_corrections
 from connector.triage.judge import SITUATIONS
 from connector.triage.model import Decision
 from connector.writeback.transcripts import URGENT_KIND
 
-__all__ = ["NOTE_MAX", "correct"]
+__all__ = ["NOTE_MAX", "correct", "export_corrections"]
 
 NOTE_MAX: Final = 500
 
@@ -135,3 +136,31 @@ def _act(
     if thread.matter_cms_id is None:
         return None  # filing the thread tasks its attorney (`urgent.on_filed`)
     return escalation.queue_task(conn, row, settings, thread.matter_cms_id, escalation.recorded(conn, row), thread.id)
+
+
+def export_corrections(engine: Engine, settings: Settings, *, actor: Actor) -> list[queries.triage.Corrected]:
+    """Every text staff corrected, with its newest label, for retraining; audited as `export`.
+
+    Admins and operators only: it is the firm's client texts, across every matter, leaving the system.
+    The audit entry holds the count, never a text: the log outlives the texts retention purges.
+
+    Raises:
+        MatterlineError: forbidden `forbidden_role`.
+    """
+    if actor.user is not None and actor.user.role not in ADMIN_ROLES:
+        raise forbidden(
+            "forbidden_role",
+            "only an admin may export the corrected texts",
+            {"role": actor.user.role, "allowed": list(ADMIN_ROLES)},
+        )
+    found = list(queries.triage.corrected(engine, settings))
+    with engine.begin() as conn:
+        audit.append(
+            conn,
+            actor=actor.label,
+            action=audit.Action.EXPORT,
+            subject_type="triage_corrections",
+            request_id=actor.request_id,
+            details={"texts": len(found)},
+        )
+    return found

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Final
 
 from connector.guardrails import urgency
+from connector.triage import model
 from connector.triage.model import SELF_HARM, Decision, Model
 
 __all__ = ["RULES_VERSION", "SITUATIONS", "STAFF_VERSION", "decide", "rules_decision", "situation"]
@@ -53,7 +54,7 @@ def situation(category: str | None) -> str:
 @functools.cache
 def _model() -> Model | None:
     try:
-        return Model.load()
+        return Model.load(model.MODEL_FILE)
     except ValueError as exc:
         _LOG.error("triage model unreadable, the escalation rules decide instead: %s", exc)
         return None

@@ -39,7 +39,7 @@ class Decision:
     category: str | None
     # The strongest words or signals behind the score, as a person would read them.
     reasons: tuple[str, ...]
-    # The date the text names, as read against its arrival ("tomorrow", "monday", "the 14th").
+    # The date the text names, and the day it was read as against the text's arrival: "tomorrow (Wed 09 Dec)".
     date_read: str | None
     # The rule that decided on its own, if one did: "self_harm" (the escalation rules' explicit
     # phrasing) or "crisis" (indirect self-harm and crisis language); its phrase leads `reasons`.
@@ -164,7 +164,7 @@ class Model:
             probability=round(probability, 4),
             category=category,
             reasons=reasons,
-            date_read=None if reading is None else reading.phrase,
+            date_read=None if reading is None else f"{reading.phrase} ({reading.on(received_at):%a %d %b})",
             rule=rule,
             version=self.version,
         )

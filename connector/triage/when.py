@@ -81,6 +81,10 @@ class Reading:
     # The weekday of that date (Monday 0), for "the next business day".
     weekday: int
 
+    def on(self, received_at: datetime) -> date:
+        """The date itself, for a text that arrived at `received_at`."""
+        return received_at.date() + timedelta(days=self.days)
+
     @property
     def bucket(self) -> str:
         """How far off, as a receptionist would put it: past, today, tomorrow, the next business day

@@ -22,7 +22,7 @@ from connector.compliance.retention import (
 )
 from connector.staff.users import Actor
 from connector.store.engine import utcnow
-from connector.store.tables import audit_log, legal_holds, messages, status_events, writebacks
+from connector.store.tables import audit_log, legal_holds, messages, status_events, triage_decisions, writebacks
 from tests.support.command import run
 from tests.support.firm import JANE, OMAR, seed, settings
 from tests.support.matter_history import close_windows, confirm_written, file_omar_to, message, reply, text_in
@@ -124,6 +124,21 @@ def test_a_purged_message_keeps_its_metadata_and_the_sha256_of_its_body(store: E
         tasks = conn.execute(select(writebacks.c.body).where(writebacks.c.kind == "task")).scalars().all()
     assert tasks == [""]
     assert report.records_cleared == len(records) + 1
+
+
+def test_triage_keeps_its_verdict_but_its_reasons_go_with_the_text(store: Engine) -> None:
+    h = build(store)
+    with store.connect() as conn:
+        before = conn.execute(select(triage_decisions).where(triage_decisions.c.message_id == h.jane_question)).one()
+    assert before.urgent
+    assert before.reasons
+    assert before.date_read == "tuesday"
+    purge(store, settings(), now=LATER)
+    with store.connect() as conn:
+        after = conn.execute(select(triage_decisions).where(triage_decisions.c.message_id == h.jane_question)).one()
+    # The reasons quote the client's words ("hearing", "tuesday"); what was decided, and by which model, stays.
+    assert (after.reasons, after.date_read) == ([], None)
+    assert (after.urgent, after.category, after.version) == (before.urgent, before.category, before.version)
 
 
 def test_the_purge_is_audited_per_matter_without_any_body(store: Engine) -> None:

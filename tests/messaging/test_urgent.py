@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
 
 from connector.messaging import intake, reception, urgent
 from connector.messaging.urgent import emergency_reply
-from connector.store.tables import audit_log, messages, outbox, threads, writebacks
+from connector.store.tables import audit_log, contacts, messages, outbox, threads, triage_decisions, writebacks
+from connector.triage import judge, model
 from tests.support.firm import JANE, OMAR, inbound_form, seed, settings
 
 NY = ZoneInfo("America/New_York")
@@ -122,6 +125,72 @@ def test_filing_an_urgent_thread_gives_the_attorney_the_task_once(store: Engine)
     assert [t.matter_cms_id for t in tasks] == ["201"]
     assert first == tasks[0].id
     assert again is None
+
+
+# -- what triage decided, and why ---------------------------------------------------------------------------
+
+
+def decision(engine: Engine, body: str) -> Any:
+    with engine.connect() as conn:
+        return conn.execute(
+            select(triage_decisions)
+            .join(messages, messages.c.id == triage_decisions.c.message_id)
+            .where(messages.c.body == body)
+        ).one()
+
+
+def test_every_client_text_keeps_what_triage_decided_and_the_task_says_why(store: Engine) -> None:
+    text_in(store, "Thanks so much!", TUESDAY_10AM)
+    text_in(store, "They arrested my son last night, he's in county jail", TUESDAY_10AM.replace(minute=5))
+    routine = decision(store, "Thanks so much!")
+    assert (routine.urgent, routine.category) == (False, None)
+    flagged = decision(store, "They arrested my son last night, he's in county jail")
+    assert (flagged.urgent, flagged.category) == (True, "arrest_custody")
+    assert flagged.version.startswith("triage-")
+    assert 0.5 < flagged.probability <= 1
+    assert any("arrest" in reason or "jail" in reason for reason in flagged.reasons)
+    [task] = rows(store, writebacks, writebacks.c.kind == "task")
+    assert ": arrest or custody — 00101-Doe" in task.subject
+    assert "Why: " in task.body
+    assert f"Decided by the triage model {flagged.version}" in task.body
+
+
+def test_private_previews_leave_the_reasons_out_of_the_task(store: Engine) -> None:
+    text_in(store, "The police are at my door right now", TUESDAY_10AM, MATTERLINE_PRIVATE_PREVIEWS="true")
+    [task] = rows(store, writebacks, writebacks.c.kind == "task")
+    assert "Why:" not in task.body
+    assert '"police' not in task.body
+    assert "Decided by the triage model" in task.body
+
+
+def test_dates_are_read_in_the_clients_own_zone(store: Engine) -> None:
+    """10:30 p.m. in Los Angeles is already tomorrow in New York: the client's "tomorrow" is their own."""
+    with store.begin() as conn:
+        conn.execute(update(contacts).where(contacts.c.name == "Jane Doe").values(time_zone="America/Los_Angeles"))
+    at = datetime(2026, 12, 8, 22, 30, tzinfo=ZoneInfo("America/Los_Angeles"))
+    text_in(store, "the hearing is tomorrow at 9 and I have no ride", at.astimezone(NY))
+    assert decision(store, "the hearing is tomorrow at 9 and I have no ride").date_read == "tomorrow (Wed 09 Dec)"
+
+
+@pytest.fixture
+def broken_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    broken = tmp_path / "model.json.gz"
+    broken.write_bytes(b"not gzip")
+    monkeypatch.setattr(model, "MODEL_FILE", broken)
+    judge._model.cache_clear()
+    yield
+    judge._model.cache_clear()
+
+
+@pytest.mark.usefixtures("broken_model")
+def test_without_a_readable_model_the_rules_decide_and_say_so(store: Engine, caplog: pytest.LogCaptureFixture) -> None:
+    text_in(store, "They arrested my son last night, he's in county jail", TUESDAY_10AM)
+    found = decision(store, "They arrested my son last night, he's in county jail")
+    assert (found.urgent, found.category, found.version, found.probability) == (True, "arrest_custody", "rules", None)
+    assert is_urgent(store, JANE) is True
+    [task] = rows(store, writebacks, writebacks.c.kind == "task")
+    assert "Decided by the escalation rules" in task.body
+    assert "triage model unreadable" in caplog.text
 
 
 # -- the emergency reply ----------------------------------------------------------------------------------

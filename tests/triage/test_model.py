@@ -77,11 +77,9 @@ def test_self_harm_language_is_urgent_whatever_the_score(model: Model) -> None:
 
 def test_a_decision_says_why_the_date_it_read_and_which_model(model: Model) -> None:
     decision = model.decide("the eviction is tomorrow morning, the sheriff is coming", TUESDAY_NIGHT)
-    assert decision.date_read == "tomorrow"
+    assert decision.date_read == "tomorrow (Wed 02 Dec)"
     assert decision.reasons  # the strongest signals, readable
-    assert all(
-        reason.startswith(('"', "a date", "a legal event", "escalation rule")) for reason in decision.reasons
-    )
+    assert all(reason.startswith(('"', "a date", "a legal event", "escalation rule")) for reason in decision.reasons)
     assert decision.version == model.version
     assert decision.version.startswith("triage-")
     assert 0.0 <= decision.probability <= 1.0
