@@ -95,6 +95,12 @@ _PATTERNS: Final = (
     r"\b(?:hang|shoot|drown|poison)\s+my\s*self\b|\b(?:slit|cut)\s+my\s+wrists?\b",
     r"\bjump\s+(?:off\s+(?:a|the|that)\s+(?:bridge|roof|building|overpass|ledge)|in\s+front\s+of\s+(?:a|the)\s+(?:train|bus|truck))\b",
     r"\b(?:put|putting|get|getting)\s+my\s+affairs\s+in\s+order\b",
+    r"\b(?:rather|going\s+to|gonna|want\s+to|wanna|might|could)\s+(?:just\s+)?end\s+it\b",
+    r"\bgoodbye\s+(?:letters?|notes?|messages?|videos?)\b",
+    r"\b(?:take|taking|took|swallow\w*)\s+(?:the\s+)?(?:whole|entire)\s+(?:bottle|pack|box|prescription)\b",
+    r"\b(?:drive|driving|drove)\s+(?:my\s+car\s+)?(?:off\s+(?:a|the)\s+(?:bridge|cliff|overpass)"
+    r"|into\s+(?:oncoming\s+traffic|a\s+wall|a\s+tree))\b",
+    r"\b(?:see|find|have)\s+(?:a|any|no)\s+reason\s+to\s+(?:keep\s+going|go\s+on|carry\s+on|live|be\s+here)\b",
     # Spanish.
     r"\bya\s+no\s+(?:puedo|aguanto)\s+mas\s+con\s+(?:la\s+vida|mi\s+vida|todo\s+esto)\b"
     r"|\bacabar\s+con\s+(?:todo|mi\s+vida)\b|\bquiero\s+desaparecer\b",

@@ -24,7 +24,11 @@ from connector.triage.model import Model, deciding_rule
 
 __all__ = ["RECALL_TARGET", "REGULARISATION", "Scores", "evaluate", "train"]
 
-RECALL_TARGET: Final = 0.97
+# Chosen by nested cross-validation on the training texts (the whole procedure, threshold included, run on
+# four fifths and judged on the fifth): 0.97 gave recall 0.983 at precision 0.80 on the unseen fifths, 0.96
+# gave 0.978 at 0.83, 0.95 gave 0.966 at 0.84 (one fifth at 0.949). The target is a recall of 0.95 on texts
+# the model never saw, so 0.96 keeps a margin.
+RECALL_TARGET: Final = 0.96
 # The inverse regularisation of the urgent/not model, chosen by cross-validation on the training texts
 # (precision at 95% recall: 0.77 at 16, 0.83 at 64, no better at 128).
 REGULARISATION: Final = 64.0

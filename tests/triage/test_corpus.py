@@ -29,7 +29,7 @@ def test_the_corpus_has_two_thousand_texts_a_third_urgent_in_every_situation_and
     assert len({t.text.strip().casefold() for t in texts}) == len(texts)  # no text twice
 
 
-def test_the_heldout_slice_is_a_fifth_disjoint_from_training_and_has_every_urgent_situation() -> None:
+def test_the_heldout_slice_has_four_hundred_texts_disjoint_from_training_and_every_urgent_situation() -> None:
     texts = load()
     train, heldout = split(texts, heldout_ids())
     assert len(heldout) >= 400

@@ -32,6 +32,11 @@ from connector.triage.crisis import crisis
         "this is my last message, thank you for trying",
         "I've been putting my affairs in order this week",
         "ya no aguanto mas con la vida, perdon",
+        "if I lose custody I'd rather just end it",
+        "been writing goodbye notes to my kids",
+        "thinking about taking the entire bottle tonight",
+        "I keep thinking about driving into oncoming traffic",
+        "honestly I can't find any reason to go on",
         "no vale la pena seguir, licenciada",
     ],
 )
@@ -53,6 +58,8 @@ def test_indirect_crisis_language_is_found(text: str) -> None:
         "I need this case to end so I can move on",
         "can you take care of my filing for me while I'm away",
         "ya no aguanto a mi vecino, puedo hacer algo",
+        "can we end it with a settlement instead of trial",
+        "I'd rather drive to your office than do zoom",
     ],
 )
 def test_the_same_words_used_loosely_are_not(text: str) -> None:
