@@ -4,7 +4,8 @@ The CMS is the firm's system of record. Once a text's transcript has been confir
 `MATTERLINE_RETENTION_DAYS` have passed since, Matterline no longer needs its own copy of what was said:
 `purge` blanks the body, drops the media references and the raw Twilio form (which repeats the body),
 and keeps everything else (SID, status, times, the matter, the window) plus a SHA-256 of the body, so
-the firm can still prove which text was which. Triage's reasons for a text, which quote it, go with it.
+the firm can still prove which text was which. Triage's reasons for a text and staff's notes on it, which may quote it,
+go with it.
 The written transcript and summary records of a window
 whose texts are all purged lose their bodies too: they are verbatim copies of those texts.
 
@@ -41,7 +42,7 @@ from connector.compliance import audit
 from connector.settings import Settings
 from connector.store import dialect
 from connector.store.engine import utcnow
-from connector.store.tables import legal_holds, messages, triage_decisions, windows, writebacks
+from connector.store.tables import legal_holds, messages, triage_corrections, triage_decisions, windows, writebacks
 
 BATCH: Final = 500
 """Messages purged per transaction: short write locks, and an interrupted run keeps what it finished."""
@@ -420,12 +421,13 @@ def _purge_batch(
     if not purging:
         return 0, 0, 0
     conn.execute(_PURGE_ROW, [{"mid": r.id, "sha": body_sha256(r.body or ""), "at": now} for r in purging])
-    # Triage's reasons and the date it read quote the text: they go with it; the verdict and model stay.
+    # Triage's reasons and the date it read quote the text, and so may staff's notes on it: they go with it;
+    # the verdicts, who gave them and the model stay.
+    purged_ids = [r.id for r in purging]
     conn.execute(
-        update(triage_decisions)
-        .where(triage_decisions.c.message_id.in_([r.id for r in purging]))
-        .values(reasons=[], date_read=None)
+        update(triage_decisions).where(triage_decisions.c.message_id.in_(purged_ids)).values(reasons=[], date_read=None)
     )
+    conn.execute(update(triage_corrections).where(triage_corrections.c.message_id.in_(purged_ids)).values(note=None))
     cleared = _clear_records(conn, {r.window_id for r in purging})
     freed = 0
     # A window's records are cleared with the batch that purges its last text; they are counted under the

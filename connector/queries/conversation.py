@@ -1,10 +1,11 @@
-"""One conversation as its page shows it: the thread, its newest texts oldest first with who wrote each,
-what may be done to it (the people to assign, the matters to file it to), its neighbours in the inbox,
-and whether a text to the client could go now.
+"""One conversation as its page shows it: the thread, its newest texts oldest first with who wrote each
+and, for a client's text, what triage decided and why (and who corrected it), what may be done to it (the
+people to assign, the matters to file it to), its neighbours in the inbox, and whether a text to the client
+could go now.
 
 One function per page so the view calls one query; each part is a short indexed read, however long
 the thread: the texts are the newest page of `messages.listing` (a keyset range scan), the earlier
-ones a link away.
+ones a link away, and triage's decisions on that page's client texts one `triage.for_messages` read.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from connector.messaging import twilio_errors
 from connector.queries import matters as matters_query
 from connector.queries import messages as messages_query
 from connector.queries import threads as threads_query
+from connector.queries import triage as triage_query
 from connector.queries import users as users_query
 from connector.settings import Settings
 from connector.store.engine import utcnow
@@ -39,12 +41,14 @@ _AUTOMATIC: Final = {
 
 @dataclass(frozen=True, slots=True)
 class Entry:
-    """One text with its author as a person would name them and, when Twilio refused it, what that means."""
+    """One text with its author as a person would name them and, when Twilio refused it, what that means;
+    a client text triage decided carries that decision, why, and staff's corrections (`triage`)."""
 
     message: messages_query.MessageView
     author_name: str
     automatic: bool
     error_meaning: str | None
+    triage: triage_query.TriageView | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +154,7 @@ def load(
         choices = matters_query.listing(engine, client_cms_id=thread.client_cms_id)
     else:
         choices = matters_query.listing(engine, status="open", limit=threads_query.MAX_LIMIT)
+    decided = triage_query.for_messages(engine, [v.id for v in newest_first if v.direction == "inbound"])
     with engine.connect() as conn:
         names = _names(conn, {v.author for v in newest_first if v.direction == "outbound" and v.author})
         newer, older = _neighbours(conn, thread)
@@ -158,7 +163,7 @@ def load(
     for view in reversed(newest_first):
         name, automatic = _author(view, thread, names)
         meaning = twilio_errors.meaning(view.error_code) if view.error_code is not None else None
-        entries.append(Entry(view, name, automatic, meaning))
+        entries.append(Entry(view, name, automatic, meaning, decided.get(view.id)))
     return Conversation(
         thread=thread,
         entries=tuple(entries),

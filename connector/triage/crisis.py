@@ -95,7 +95,27 @@ _PATTERNS: Final = (
     r"\b(?:hang|shoot|drown|poison)\s+my\s*self\b|\b(?:slit|cut)\s+my\s+wrists?\b",
     r"\bjump\s+(?:off\s+(?:a|the|that)\s+(?:bridge|roof|building|overpass|ledge)|in\s+front\s+of\s+(?:a|the)\s+(?:train|bus|truck))\b",
     r"\b(?:put|putting|get|getting)\s+my\s+affairs\s+in\s+order\b",
-    r"\b(?:rather|going\s+to|gonna|want\s+to|wanna|might|could)\s+(?:just\s+)?end\s+it\b",
+    r"\b(?:rather|going\s+to|gonna|want\s+to|wanna|might|could)\s+(?:just\s+)?end\s+(?:it|things|everything)\b",
+    # Not expecting to be alive: "if I'm not alive for the trial", "I don't plan on still being around".
+    r"\b(?:if|when)\s+i'?m\s+(?:not|no\s+longer)\s+alive\b|\bplan\s+on\s+(?:still\s+)?being\s+(?:around|alive|here)\b",
+    r"\b(?:might|may|will)\s+not\s+be\s+(?:around|alive|here)\s+(?:by|for|after|much|to)\b",
+    r"\bwon'?t\s+be\s+(?:around|alive|here)\s+(?:to\s+see|by|for\s+(?:the|it|that|much))\b",
+    r"\bdon'?t\s+expect\s+to\s+(?:see\s+the\s+end|be\s+(?:around|alive|here))\b",
+    r"\b(?:not\s+going\s+to|won'?t|can'?t|cant|cannot)\s+keep\s+going\b",
+    r"\bdon'?t\s+deserve\s+to\s+(?:live|be\s+here|be\s+alive)\b|\bi'?m\s+(?:just\s+)?a\s+burden\b",
+    # A plan, a means, a place.
+    r"\b(?:a|my)\s+plan\s+and\s+a\s+date\b|\bi\s+know\s+how\s+i'?(?:d|ll|would|will)\s+do\s+it\b",
+    r"\bhow\s+(?:much|many)\s+\w+(?:\s+\w+)?\s+(?:would|will)\s+be\s+enough\b",
+    r"\bi'?m\s+(?:on|at)\s+the\s+(?:roof|bridge|ledge|tracks|edge|cliff|quarry)\b",
+    r"\b(?:been\s+)?cutting\s+(?:again|myself|my\s+(?:arms?|legs?|wrists?))\b|\bhurting\s+myself\s+again\b",
+    r"\b(?:insurance|policy)\b.{0,120}\b(?:not\s+an\s+accident|self[- ]inflicted|suicide\s+clause)\b"
+    r"|\b(?:not\s+an\s+accident|self[- ]inflicted)\b.{0,120}\b(?:insurance|policy)\b",
+    # Goodbyes and arrangements.
+    r"\bwon'?t\s+(?:be\s+)?need(?:ing)?\s+(?:the|my|your|our|that)\s+(?:next\s+)?(?:appointment|meeting|slot|services|help)\b",
+    r"\b(?:won'?t|will\s+not|no\s+longer)\s+(?:matter|be\s+of\s+(?:any\s+)?use)\s+to\s+me\b",
+    r"\bgoodbye\s+(?:my\s+friends|everyone|all|world|cruel)\b|\bdon'?t\s+try\s+to\s+(?:change\s+my\s+mind|stop\s+me|find\s+me)\b",
+    r"\bif\s+(?:nobody|no\s+one|you\s+don'?t)\s+hears?\s+from\s+me\b",
+    r"\bwho\s+(?:should|will|would)\s+(?:take|get|have)\s+my\s+(?:cats?|dogs?|pets?|kids|children|son|daughter)\b",
     r"\bgoodbye\s+(?:letters?|notes?|messages?|videos?)\b",
     r"\b(?:take|taking|took|swallow\w*)\s+(?:the\s+)?(?:whole|entire)\s+(?:bottle|pack|box|prescription)\b",
     r"\b(?:drive|driving|drove)\s+(?:my\s+car\s+)?(?:off\s+(?:a|the)\s+(?:bridge|cliff|overpass)"
@@ -104,6 +124,10 @@ _PATTERNS: Final = (
     # Spanish.
     r"\bya\s+no\s+(?:puedo|aguanto)\s+mas\s+con\s+(?:la\s+vida|mi\s+vida|todo\s+esto)\b"
     r"|\bacabar\s+con\s+(?:todo|mi\s+vida)\b|\bquiero\s+desaparecer\b",
+    r"\bno\s+merezco\s+(?:vivir|estar\s+aqui)\b|\bsoy\s+una\s+carga\b|\bya\s+no\s+voy\s+a\s+necesitar\b",
+    r"\b(?:tirarme|aventarme|lanzarme)\s+(?:delante|enfrente|frente|al|a\s+las?|del|desde|de)\b"
+    r"|\b(?:acantilados?|precipicio)\b.{0,40}\bno\s+frenar\b",
+    r"\bdigale\s+a\s+mi\s+\w+\s+que\s+(?:lo|la|los|las)\s+quiero\b",
     r"\bno\s+vale\s+la\s+pena\s+(?:vivir|seguir)\b|\bcuando\s+ya\s+no\s+(?:este|estemos)\b|\badios\s+para\s+siempre\b",
     r"\bme\s+quiero\s+morir\b|\bquiero\s+morirme\b|\bquitarme\s+la\s+vida\b|\bse\s+(?:va\s+a\s+)?mata\b",
     r"\b(?:no|ya\s+no)\s+(?:quiero|quiere)\s+(?:vivir|seguir|estar\s+aqui)\b",

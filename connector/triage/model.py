@@ -27,7 +27,18 @@ __all__ = ["MODEL_FILE", "SELF_HARM", "Decision", "Model", "deciding_rule"]
 MODEL_FILE: Final = Path(__file__).with_name("model.json.gz")
 _REASONS: Final = 3
 SELF_HARM: Final = "self_harm_crisis"
-_RULED: Final = {"self_harm": "self-harm words", "crisis": "crisis language"}
+# Words that score but do not explain, left out of a decision's reasons (never out of its score).
+_FUNCTION_WORDS: Final = frozenset(
+    "i me my you your u ur he him his she her they them their we us our it its the a an and or but so to of in"
+    " on at for with from by as is are was were be been am do does did have has had this that these those just"
+    " im i'm it's its there here what if then than not no yes ok el la los las de del que y o en mi mis me se"
+    " lo le un una por con para es son esta este al su sus ya si".split()
+)
+_RULED: Final = {
+    "self_harm": "self-harm words",
+    "crisis": "crisis language",
+    "self_harm_model": "signs of self-harm or crisis (the self-harm model)",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,8 +52,9 @@ class Decision:
     reasons: tuple[str, ...]
     # The date the text names, and the day it was read as against the text's arrival: "tomorrow (Wed 09 Dec)".
     date_read: str | None
-    # The rule that decided on its own, if one did: "self_harm" (the escalation rules' explicit
-    # phrasing) or "crisis" (indirect self-harm and crisis language); its phrase leads `reasons`.
+    # What decided on its own, if anything did: "self_harm" (the escalation rules' explicit phrasing),
+    # "crisis" (indirect self-harm and crisis language; its phrase leads `reasons`) or "self_harm_model"
+    # (the model trained on self-harm and crisis texts alone, over its own threshold).
     rule: str | None
     version: str
 
@@ -50,6 +62,13 @@ class Decision:
     def self_harm(self) -> bool:
         """True when the after-hours reply must carry a crisis line (988) as well as the firm's."""
         return self.category == SELF_HARM
+
+
+def _telling(feature: str) -> bool:
+    """Whether a feature means something to a person reading why: "the", "they" or "at the" may carry weight
+    in the score, but they explain nothing."""
+    kind, _, value = feature.partition(":")
+    return kind not in ("w", "b") or not set(value.split("_")) <= _FUNCTION_WORDS
 
 
 def _readable(feature: str) -> str:
@@ -88,6 +107,9 @@ class Model:
     category_intercepts: tuple[float, ...]
     calibration: tuple[float, float]
     threshold: float
+    # The self-harm model (its weight is each feature's last): at or over its threshold, urgent on its own.
+    harm_intercept: float
+    harm_threshold: float
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Model:
@@ -99,6 +121,8 @@ class Model:
             category_intercepts=tuple(map(float, data["category_intercepts"])),
             calibration=(float(data["calibration"][0]), float(data["calibration"][1])),
             threshold=float(data["threshold"]),
+            harm_intercept=float(data["harm_intercept"]),
+            harm_threshold=float(data["harm_threshold"]),
         )
 
     @classmethod
@@ -119,6 +143,8 @@ class Model:
             "category_intercepts": list(self.category_intercepts),
             "calibration": list(self.calibration),
             "threshold": self.threshold,
+            "harm_intercept": self.harm_intercept,
+            "harm_threshold": self.harm_threshold,
         }
 
     def save(self, path: Path) -> None:
@@ -145,6 +171,14 @@ class Model:
         vector = self._vector(seen.features)
         probability = self._calibrated(self._score(vector))
         ruled = deciding_rule(text, seen)
+        # The self-harm model speaks only for a text the score would leave: when the score already flags it,
+        # the situation model names it (the self-harm model also fires on threats and children in danger).
+        if (
+            ruled is None
+            and probability < self.threshold
+            and self.harm_intercept + sum(v * self.weights[f][-1] for f, v in vector.items()) >= self.harm_threshold
+        ):
+            ruled = ("self_harm_model", "")
         rule = None if ruled is None else ruled[0]
         urgent = rule is not None or probability >= self.threshold
         category = None
@@ -154,10 +188,12 @@ class Model:
                 for k, intercept in enumerate(self.category_intercepts)
             ]
             category = SELF_HARM if rule else self.categories[max(range(len(scores)), key=scores.__getitem__)]
-        pulls = sorted(((v * self.weights[f][1], f) for f, v in vector.items()), reverse=True)
+        pulls = sorted(((v * self.weights[f][1], f) for f, v in vector.items() if _telling(f)), reverse=True)
         reasons = tuple(_readable(f) for pull, f in pulls[:_REASONS] if pull > 0)
-        if ruled is not None:
+        if ruled is not None and ruled[1]:
             reasons = (f'{_RULED[ruled[0]]}: "{ruled[1]}"', *reasons[: _REASONS - 1])
+        elif ruled is not None:
+            reasons = (_RULED[ruled[0]], *reasons[: _REASONS - 1])
         reading = seen.reading
         return Decision(
             urgent=urgent,

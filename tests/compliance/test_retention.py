@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import Engine, func, select, update
 
-from connector import services
+from connector import queries, services
 from connector.compliance.retention import (
     NOT_WRITTEN,
     TRANSCRIPT_DEAD,
@@ -128,17 +128,22 @@ def test_a_purged_message_keeps_its_metadata_and_the_sha256_of_its_body(store: E
 
 def test_triage_keeps_its_verdict_but_its_reasons_go_with_the_text(store: Engine) -> None:
     h = build(store)
+    services.triage.correct(
+        store, settings(), h.jane_question, urgent=False, actor=Actor("operator"), note="she said: hearing moved"
+    )
     with store.connect() as conn:
         before = conn.execute(select(triage_decisions).where(triage_decisions.c.message_id == h.jane_question)).one()
     assert before.urgent
     assert before.reasons
-    assert before.date_read == "tuesday"
+    assert before.date_read == "tuesday (Tue 03 Nov)"
     purge(store, settings(), now=LATER)
     with store.connect() as conn:
         after = conn.execute(select(triage_decisions).where(triage_decisions.c.message_id == h.jane_question)).one()
     # The reasons quote the client's words ("hearing", "tuesday"); what was decided, and by which model, stays.
     assert (after.reasons, after.date_read) == ([], None)
     assert (after.urgent, after.category, after.version) == (before.urgent, before.category, before.version)
+    [correction] = queries.triage.require(store, h.jane_question).corrections
+    assert (correction.urgent, correction.by, correction.note) == (False, "operator", None)
 
 
 def test_the_purge_is_audited_per_matter_without_any_body(store: Engine) -> None:

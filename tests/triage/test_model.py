@@ -63,6 +63,35 @@ def test_the_model_file_round_trips_and_a_broken_one_is_named(model: Model, tmp_
         Model.load(broken)
 
 
+def test_its_self_harm_scores_are_scikit_learns_too(sample: tuple[corpus.Labelled, ...], model: Model) -> None:
+    docs = [features(t.text, t.received_at) for t in sample]
+    vectorizer = TfidfVectorizer(analyzer=lambda doc: doc, sublinear_tf=True, min_df=2, norm="l2")
+    matrix = vectorizer.fit_transform(docs)
+    harm = np.array([t.urgent and t.category == "self_harm_crisis" for t in sample], dtype=int)
+    assert harm.sum() >= 5  # enough for the self-harm model to be trained at all
+    reference = LogisticRegression(C=16.0, class_weight="balanced", max_iter=5000, solver="liblinear").fit(matrix, harm)
+    expected = reference.decision_function(matrix[:50])
+    got = [
+        model.harm_intercept + sum(v * model.weights[f][-1] for f, v in model._vector(doc).items()) for doc in docs[:50]
+    ]
+    assert np.allclose(got, expected, atol=2e-3)
+
+
+def test_the_self_harm_model_flags_what_the_score_leaves_and_names_nothing_else(model: Model) -> None:
+    text = "i keep thinking everyone would be fine without me around, sorry for the late text"
+    watchful = Model.from_dict(model.to_dict() | {"threshold": 1.01, "harm_threshold": -1e9})
+    decision = watchful.decide(text, TUESDAY_NIGHT)
+    assert (decision.urgent, decision.rule, decision.category) == (True, "self_harm_model", "self_harm_crisis")
+    assert decision.reasons[0] == "signs of self-harm or crisis (the self-harm model)"
+    # When the score flags a text already, the situation model names it, whatever the self-harm model says.
+    eager = Model.from_dict(model.to_dict() | {"threshold": 0.0, "harm_threshold": -1e9})
+    arrest = eager.decide("my son was arrested tonight, bail hearing tomorrow at 9", TUESDAY_NIGHT)
+    assert arrest.rule is None
+    assert arrest.category != "self_harm_crisis"
+    blind = Model.from_dict(model.to_dict() | {"threshold": 1.01, "harm_threshold": 1e9})
+    assert not blind.decide(text, TUESDAY_NIGHT).urgent
+
+
 def test_self_harm_language_is_urgent_whatever_the_score(model: Model) -> None:
     deaf = Model.from_dict(model.to_dict() | {"threshold": 1.01})  # the model alone can flag nothing
     decision = deaf.decide("i want to kill myself, i cant do this anymore", TUESDAY_NIGHT)

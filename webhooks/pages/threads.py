@@ -1,5 +1,6 @@
 """A conversation: its texts oldest first, what staff do to it (by role, as in the API), the composer, who
-else is viewing it, and MMS images through the app (never a Twilio URL in the page).
+else is viewing it, and MMS images through the app (never a Twilio URL in the page). Beside each client
+text, what triage decided and why, and the correction when it was wrong (the same service the API calls).
 
 Actions are htmx POSTs that swap the thread's facts panel; without script the same forms post and come
 back to the page (PRG). Refusals from the services show their message in an alert, with their status.
@@ -17,6 +18,7 @@ from connector.errors import MatterlineError, not_found
 from connector.messaging.media import MediaError
 from connector.services.presence import Viewer
 from connector.staff.users import Actor, User
+from connector.triage.judge import SITUATIONS
 from webhooks.api.routing import store_int
 from webhooks.errors import STATUS
 from webhooks.pages.compose import ComposeTarget, composer_for
@@ -57,6 +59,9 @@ def _context(user: User, thread_id: int, before: int | None = None, **extra: Any
         "conversation": conversation,
         "thread": conversation.thread,
         "zone": state.settings.zone,
+        # The triage correction form's choices and its note's limit, as the service checks them.
+        "situations": SITUATIONS,
+        "note_max": services.triage.NOTE_MAX,
         # A page of earlier texts polls for that page: a redraw never swaps what is being read for the newest.
         "poll_url": url_for("threads.poll", thread_id=thread_id, before=before),
         **extra,
@@ -167,6 +172,27 @@ def cancel(user: User, message_id: int) -> BaseResponse:
     reason = request.form.get("reason", "").strip() or "canceled from the thread page"
     return _acted(
         user, view.thread_id, lambda: services.messages.cancel(engine, message_id, reason=reason, actor=_actor(user))
+    )
+
+
+@blueprint.post("/messages/<int:message_id>/triage")
+@person_page
+def correct_triage(user: User, message_id: int) -> BaseResponse:
+    """Say triage was wrong about a client text: "Not urgent" for a wrong flag, "Mark urgent" (with its
+    situation) for one it missed. The service flags or clears the thread and tasks the attorney."""
+    state = app_state()
+    view = queries.messages.get(state.engine, message_id)
+    if view is None or view.thread_id is None:
+        raise not_found(f"no message {message_id}")
+    flag = request.form.get("urgent") == "1"
+    category = request.form.get("category", "").strip() or None
+    note = request.form.get("note")
+    return _acted(
+        user,
+        view.thread_id,
+        lambda: services.triage.correct(
+            state.engine, state.settings, message_id, urgent=flag, actor=_actor(user), category=category, note=note
+        ),
     )
 
 

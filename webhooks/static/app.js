@@ -2,9 +2,10 @@
  *
  * - every htmx request carries the CSRF token (Flask-WTF reads X-CSRFToken);
  * - the live poll: fires `ml:poll` every 5 s while the tab is visible, at once when it becomes visible;
- *   its redraws keep a choice the person has made and not yet submitted, and a text they revealed;
+ *   its redraws keep a choice the person has made and not yet submitted, a disclosure they opened, and
+ *   a text they revealed;
  * - the tab title leads with the unread count; opt-in notifications say only how many texts are new;
- * - privacy: blurred text is revealed by its button; the idle curtain covers the page when away;
+ * - privacy: blurred text (and what quotes it) is revealed by its button; the idle curtain covers the page when away;
  * - keyboard shortcuts: j/k next and previous thread, r reply, / search, ? the list of keys.
  */
 (function () {
@@ -71,11 +72,15 @@
       var twin = fresh.querySelector("#" + CSS.escape(old.id));
       if (twin && twin.tagName === old.tagName) { carry(old, twin); }
     });
-    /* A text the person revealed in privacy mode stays revealed. */
-    event.detail.target.querySelectorAll(".revealed[id]").forEach(function (old) {
+    /* A disclosure the person opened (why a text was flagged, the triage correction) stays open. */
+    event.detail.target.querySelectorAll("details[open][id]").forEach(function (old) {
       var twin = fresh.querySelector("#" + CSS.escape(old.id));
-      var button = fresh.querySelector('[data-reveal][aria-controls="' + old.id + '"]');
-      if (twin && button) { reveal(twin, button, true); }
+      if (twin && twin.tagName === "DETAILS") { twin.setAttribute("open", ""); }
+    });
+    /* A text the person revealed in privacy mode stays revealed, with all its button shows. */
+    event.detail.target.querySelectorAll(".revealed[id]").forEach(function (old) {
+      var button = fresh.querySelector('[data-reveal][aria-controls~="' + CSS.escape(old.id) + '"]');
+      if (button) { reveal(controlled(button, fresh), button, true); }
     });
   });
 
@@ -137,10 +142,18 @@
     announceNew();
   });
 
-  /* -- privacy: reveal one blurred text ---------------------------------------------------- */
+  /* -- privacy: reveal one blurred text ----------------------------------------------------
+   * A Reveal button controls the text and what quotes it (triage's reasons, a correction's note): its
+   * aria-controls lists their ids, and one press shows or hides them all. */
 
-  function reveal(target, button, shown) {
-    target.classList.toggle("revealed", shown);
+  function controlled(button, root) {
+    return (button.getAttribute("aria-controls") || "").split(/\s+/).map(function (id) {
+      return id ? root.querySelector("#" + CSS.escape(id)) : null;
+    }).filter(Boolean);
+  }
+
+  function reveal(targets, button, shown) {
+    targets.forEach(function (target) { target.classList.toggle("revealed", shown); });
     button.setAttribute("aria-expanded", shown ? "true" : "false");
     button.textContent = shown ? "Hide" : "Reveal";
   }
@@ -148,8 +161,8 @@
   document.addEventListener("click", function (event) {
     var button = event.target.closest("[data-reveal]");
     if (!button) { return; }
-    var target = document.getElementById(button.getAttribute("aria-controls"));
-    if (target) { reveal(target, button, !target.classList.contains("revealed")); }
+    var targets = controlled(button, document);
+    if (targets.length > 0) { reveal(targets, button, button.getAttribute("aria-expanded") !== "true"); }
   });
 
   /* -- the idle curtain -------------------------------------------------------------------- */
