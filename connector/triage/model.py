@@ -187,7 +187,9 @@ class Model:
                 intercept + sum(v * self.weights[f][2 + k] for f, v in vector.items())
                 for k, intercept in enumerate(self.category_intercepts)
             ]
-            category = SELF_HARM if rule else self.categories[max(range(len(scores)), key=scores.__getitem__)]
+            named = self.categories[max(range(len(scores)), key=scores.__getitem__)]
+            # The words decide self-harm; the self-harm model only finds: what it finds, the situations name.
+            category = SELF_HARM if rule in ("self_harm", "crisis") else named
         pulls = sorted(((v * self.weights[f][1], f) for f, v in vector.items() if _telling(f)), reverse=True)
         reasons = tuple(_readable(f) for pull, f in pulls[:_REASONS] if pull > 0)
         if ruled is not None and ruled[1]:
