@@ -114,6 +114,12 @@ def recorded(conn: Connection, row: Any) -> Decision:
         marked = "urgent" if fixed.urgent else "not urgent"
         why = f"marked {marked} by {fixed.name or fixed.actor}" + (f": {fixed.note}" if fixed.note else "")
         return Decision(fixed.urgent, None, fixed.category, (why,), None, None, judge.STAFF_VERSION)
+    return decided(conn, row)
+
+
+def decided(conn: Connection, row: Any) -> Decision:
+    """What triage decided about `row` when it came in, whatever staff said since; for a text from before
+    decisions were kept, what the escalation rules say of it now."""
     kept = conn.execute(select(triage_decisions).where(triage_decisions.c.message_id == row.id)).first()
     if kept is None:
         return judge.rules_decision(row.body or "")

@@ -71,12 +71,12 @@ def correct(
         ).first()
         if row is None or row.thread_id is None:
             raise not_found(f"no client text {message_id} taken in")
-        decided = escalation.recorded(conn, row)
+        decided = escalation.decided(conn, row)
         chosen = _category(urgent, category, decided)
         thread = conn.execute(
             select(threads.c.id, threads.c.matter_cms_id, threads.c.urgent).where(threads.c.id == row.thread_id)
         ).one()
-        was = row.kind == URGENT_KIND
+        was = decided.urgent
         conn.execute(
             insert(triage_corrections).values(
                 message_id=message_id,

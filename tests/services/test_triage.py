@@ -155,3 +155,11 @@ def test_corrected_texts_are_exported_with_their_newest_label_in_the_clients_tim
     # NOW is 15:00 UTC: Jane's number is a San Francisco one (415), where it was 7:00.
     assert exported[0].received_at.hour == 7
     assert exported[0].received_at.tzinfo is None
+
+
+def test_every_correction_records_what_triage_said_not_the_previous_correction(store: Engine, pat: User) -> None:
+    flagged = text_in(store, JANE, ARREST)
+    services.triage.correct(store, SETTINGS, flagged.message_id, urgent=False, actor=Actor.of(pat))
+    view = services.triage.correct(store, SETTINGS, flagged.message_id, urgent=True, actor=Actor.of(pat))
+    assert [c.was_urgent for c in view.corrections] == [True, True]
+    assert view.corrections[-1].category == "arrest_custody"  # the situation triage named, when none is given

@@ -32,6 +32,7 @@ from webhooks.api import (
     outbox,
     routing,
     threads,
+    triage,
     users,
     writebacks,
 )
@@ -61,6 +62,7 @@ ROUTES: Final[tuple[Route, ...]] = (
     *outbox.ROUTES,
     *intake.ROUTES,
     *audit.ROUTES,
+    *triage.ROUTES,
     Route(
         "GET",
         "/openapi.json",

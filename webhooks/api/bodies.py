@@ -13,7 +13,9 @@ from marshmallow.validate import Length, OneOf
 
 from connector.const import STORE_ID_MAX
 from connector.guardrails.consent import ACTIONS, GRANT, METHODS
+from connector.services.triage import NOTE_MAX
 from connector.staff.users import ROLES
+from connector.triage.judge import SITUATIONS
 
 
 class StrictBoolean(fields.Field[bool]):
@@ -156,6 +158,35 @@ class UrgentBody(Schema):
         unknown = RAISE
 
     urgent = StrictBoolean(required=True, metadata={"description": "true flags the thread urgent; false clears it."})
+
+
+class TriageCorrectionBody(Schema):
+    """Staff's word on one client text: urgent or not, and for an urgent one its situation."""
+
+    class Meta:
+        unknown = RAISE
+
+    urgent = StrictBoolean(
+        required=True,
+        metadata={
+            "description": "true: the text is urgent (a text triage missed); false: it is not (a flag taken back)."
+        },
+    )
+    category = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=OneOf(tuple(SITUATIONS)),
+        metadata={
+            "description": "An urgent text's situation; null keeps triage's, or `other` when triage named none. "
+            "Leave it null for a text that is not urgent."
+        },
+    )
+    note = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=Length(max=NOTE_MAX),
+        metadata={"description": "Why, for whoever reviews the label; kept with the correction, never audited."},
+    )
 
 
 class RefileBody(Schema):
