@@ -98,8 +98,8 @@ def _take(conn: Connection, row: Any, settings: Settings) -> None:
         .values(**counters, last_message_at=row.created_at, last_inbound_at=row.created_at)
     )
     unread.include(conn, thread.id)
-    _plain_language(conn, row, settings, decision, thread.id)
-    urgent.escalate(conn, row, settings, decision, thread.id, firm_key(row, settings))
+    signal = _plain_language(conn, row, settings, decision, thread.id)
+    urgent.escalate(conn, row, settings, decision, thread.id, firm_key(row, settings), signal=signal)
     audit.append(
         conn,
         actor=TWILIO_ACTOR,
@@ -124,8 +124,9 @@ def _answered_later(conn: Connection, row: Any) -> bool:
     return found is not None
 
 
-def _plain_language(conn: Connection, row: Any, settings: Settings, decision: filing.Filing, thread_id: int) -> None:
-    """A revocation in the client's own words ("please stop texting me") opts the number out here.
+def _plain_language(conn: Connection, row: Any, settings: Settings, decision: filing.Filing, thread_id: int) -> bool:
+    """A revocation in the client's own words ("please stop texting me") opts the number out here. True when
+    the text is such a signal or a keyword (STOP, START, HELP): triage reads it as one.
 
     Single keywords were handled by the webhook, so one sent after these words may already be in the
     ledger: signals apply in the order the client sent them, not the order they were read. The one
@@ -133,10 +134,10 @@ def _plain_language(conn: Connection, row: Any, settings: Settings, decision: fi
     opted-out number.
     """
     if keyword_only(row.body, (row.raw or {}).get("OptOutType")).kind != "none":
-        return
+        return True
     found = classify(row.body)
     if found.kind != "opt_out":
-        return
+        return False
     if _answered_later(conn, row):
         # The client said START (or STOP) after these words, and the webhook applied it at once: applying the
         # older words now would undo what they said last. The words stay on record, unapplied.
@@ -150,7 +151,7 @@ def _plain_language(conn: Connection, row: Any, settings: Settings, decision: fi
             details={"source": found.source, "keyword": found.keyword, "sid": row.sid, "changed": False},
             at=row.created_at,
         )
-        return
+        return True
     text = reception.record_signal(
         conn,
         row.from_number,
@@ -161,15 +162,15 @@ def _plain_language(conn: Connection, row: Any, settings: Settings, decision: fi
         row.created_at,
         matter_cms_id=decision.matter_cms_id,
     )
-    if text is None:
-        return
-    texts.store(
-        conn,
-        thread_id=thread_id,
-        kind="confirmation",
-        firm_key=firm_key(row, settings),
-        to=row.from_number,
-        body=text,
-        matter_cms_id=decision.matter_cms_id,
-        now=row.created_at,
-    )
+    if text is not None:
+        texts.store(
+            conn,
+            thread_id=thread_id,
+            kind="confirmation",
+            firm_key=firm_key(row, settings),
+            to=row.from_number,
+            body=text,
+            matter_cms_id=decision.matter_cms_id,
+            now=row.created_at,
+        )
+    return True

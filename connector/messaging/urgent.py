@@ -8,6 +8,7 @@ gives the firm's emergency instructions, and only once per thread per day.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -25,18 +26,30 @@ from connector.writeback import writer
 from connector.writeback.transcripts import URGENT_KIND
 
 AUTO_REPLY_KIND = "auto_reply"
+_SIGNAL = "an opt-out or keyword: only self-harm or crisis language flags it"
 
 
 def escalate(
-    conn: Connection, row: Any, settings: Settings, decision: filing.Filing, thread_id: int, firm_key: str
+    conn: Connection,
+    row: Any,
+    settings: Settings,
+    decision: filing.Filing,
+    thread_id: int,
+    firm_key: str,
+    *,
+    signal: bool = False,
 ) -> Decision:
     """Triage the inbound `row` and record why; when it is urgent, flag, task and (after hours) auto-reply.
 
     The text's dates are read against its arrival in the client's own zone (their CMS time zone, state or
-    area code), so "tomorrow" means the client's tomorrow.
+    area code), so "tomorrow" means the client's tomorrow. A `signal` (a keyword, or an opt-out in the
+    client's words: "please don't text me anymore") is urgent only by self-harm or crisis language: the
+    opt-out itself is handled, and its words read like distress to the model.
     """
     zone = pipeline.recipient_for(conn, settings, row.from_number).zones[0]
     found = judge.decide(row.body or "", row.created_at.astimezone(zone).replace(tzinfo=None))
+    if signal and found.urgent and found.rule in (None, "self_harm_model"):
+        found = replace(found, urgent=False, category=None, rule=None, reasons=(_SIGNAL, *found.reasons))
     now: datetime = row.created_at
     conn.execute(
         insert(triage_decisions).values(

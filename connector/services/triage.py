@@ -22,7 +22,6 @@ from connector.staff.users import ADMIN_ROLES, Actor
 from connector.store.engine import utcnow
 from connector.store.tables import messages, threads, triage_corrections
 from connector.triage.judge import SITUATIONS
-from connector.triage.model import Decision
 from connector.writeback.transcripts import URGENT_KIND
 
 __all__ = ["NOTE_MAX", "correct", "export_corrections"]
@@ -30,12 +29,13 @@ __all__ = ["NOTE_MAX", "correct", "export_corrections"]
 NOTE_MAX: Final = 500
 
 
-def _category(urgent: bool, category: str | None, decided: Decision) -> str | None:
+def _category(urgent: bool, category: str | None, named: str | None) -> str | None:
+    """The situation a correction records: the one given, else the one last named (by staff, else triage)."""
     if not urgent:
         if category not in (None, "", "none"):
             raise invalid("category_needs_urgent", "only an urgent text has a situation", {"field": "category"})
         return None
-    chosen = category or decided.category or "other"
+    chosen = category or named or "other"
     if chosen not in SITUATIONS:
         raise invalid(
             "unknown_category",
@@ -72,7 +72,7 @@ def correct(
         if row is None or row.thread_id is None:
             raise not_found(f"no client text {message_id} taken in")
         decided = escalation.decided(conn, row)
-        chosen = _category(urgent, category, decided)
+        chosen = _category(urgent, category, escalation.recorded(conn, row).category or decided.category)
         thread = conn.execute(
             select(threads.c.id, threads.c.matter_cms_id, threads.c.urgent).where(threads.c.id == row.thread_id)
         ).one()

@@ -172,6 +172,18 @@ def test_dates_are_read_in_the_clients_own_zone(store: Engine) -> None:
     assert decision(store, "the hearing is tomorrow at 9 and I have no ride").date_read == "tomorrow (Wed 09 Dec)"
 
 
+def test_an_opt_out_in_words_is_not_urgent_unless_it_speaks_of_self_harm(store: Engine) -> None:
+    text_in(store, "Please don't text me anymore.", TUESDAY_10AM)
+    quiet = decision(store, "Please don't text me anymore.")
+    assert quiet.urgent is False
+    assert quiet.reasons[0] == "an opt-out or keyword: only self-harm or crisis language flags it"
+    assert is_urgent(store, JANE) is False
+    assert rows(store, writebacks, writebacks.c.kind == "task") == []
+    text_in(store, "stop texting me, I want to kill myself", TUESDAY_10AM.replace(minute=5), from_=OMAR)
+    assert decision(store, "stop texting me, I want to kill myself").urgent is True
+    assert is_urgent(store, OMAR) is True
+
+
 @pytest.fixture
 def broken_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     broken = tmp_path / "model.json.gz"

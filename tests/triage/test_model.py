@@ -93,7 +93,7 @@ def test_the_self_harm_model_flags_what_the_score_leaves_and_names_nothing_else(
 
 
 def test_self_harm_language_is_urgent_whatever_the_score(model: Model) -> None:
-    deaf = Model.from_dict(model.to_dict() | {"threshold": 1.01})  # the model alone can flag nothing
+    deaf = Model.from_dict(model.to_dict() | {"threshold": 1.01, "harm_threshold": 1e9})  # no model flags anything
     decision = deaf.decide("i want to kill myself, i cant do this anymore", TUESDAY_NIGHT)
     assert (decision.urgent, decision.rule, decision.category) == (True, "self_harm", "self_harm_crisis")
     assert decision.self_harm
