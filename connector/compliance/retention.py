@@ -42,7 +42,8 @@ from connector.compliance import audit
 from connector.settings import Settings
 from connector.store import dialect
 from connector.store.engine import utcnow
-from connector.store.tables import legal_holds, messages, triage_corrections, triage_decisions, windows, writebacks
+from connector.store.tables import legal_holds, messages, windows, writebacks
+from connector.store.triage_tables import triage_corrections, triage_decisions
 
 BATCH: Final = 500
 """Messages purged per transaction: short write locks, and an interrupted run keeps what it finished."""

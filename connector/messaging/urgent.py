@@ -19,7 +19,8 @@ from connector.const import AUTO_REPLY_QUIET
 from connector.guardrails import optouts, pipeline, rules_in_force
 from connector.messaging import filing, texts
 from connector.settings import Settings
-from connector.store.tables import contacts, matters, messages, threads, triage_corrections, triage_decisions, users
+from connector.store.tables import contacts, matters, messages, threads, users
+from connector.store.triage_tables import triage_corrections, triage_decisions
 from connector.triage import judge
 from connector.triage.model import Decision
 from connector.writeback import writer

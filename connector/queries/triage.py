@@ -17,7 +17,8 @@ from sqlalchemy import Connection, Engine, func, select
 from connector.errors import not_found
 from connector.guardrails import pipeline
 from connector.settings import Settings
-from connector.store.tables import messages, triage_corrections, triage_decisions, users
+from connector.store.tables import messages, users
+from connector.store.triage_tables import triage_corrections, triage_decisions
 from connector.triage.judge import situation
 
 __all__ = ["Corrected", "CorrectionView", "TriageView", "corrected", "for_messages", "require"]

@@ -20,7 +20,8 @@ from connector.messaging import urgent as escalation
 from connector.settings import Settings
 from connector.staff.users import ADMIN_ROLES, Actor
 from connector.store.engine import utcnow
-from connector.store.tables import messages, threads, triage_corrections
+from connector.store.tables import messages, threads
+from connector.store.triage_tables import triage_corrections
 from connector.triage.judge import SITUATIONS
 from connector.writeback.transcripts import URGENT_KIND
 

@@ -11,7 +11,6 @@ from sqlalchemy import (
     Column,
     DateTime,
     Dialect,
-    Float,
     ForeignKey,
     Index,
     Integer,
@@ -454,40 +453,6 @@ thread_unread = Table(
     metadata,
     Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
     Column("thread_id", Integer, ForeignKey("threads.id", ondelete="CASCADE"), primary_key=True, index=True),
-)
-
-# What triage decided about each client text, and why: the thread shows it beside the text, the attorney's
-# task carries it, and a correction names the decision it corrects. One row per inbound text taken in.
-triage_decisions = Table(
-    "triage_decisions",
-    metadata,
-    Column("message_id", Integer, ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True),
-    Column("urgent", Boolean, nullable=False),
-    Column("probability", Float),  # null when the escalation rules decided (no model file could be read)
-    Column("category", String(32)),  # the situation, for an urgent text
-    Column("rule", String(200)),  # the rule that decided on its own ("self_harm", "crisis: <phrase>")
-    Column("reasons", JSON, nullable=False),  # the strongest signals, as a person reads them
-    Column("date_read", String(80)),  # the date the text names, as read against its arrival
-    Column("version", String(40), nullable=False),  # the model file's version, or "rules"
-    Column("decided_at", UTCDateTime(), nullable=False),
-)
-
-# Staff saying triage was wrong about a text: a flag that should not have been, or a text it missed. Every
-# correction is kept (who and when); the newest for a text is its label for retraining and evaluation.
-triage_corrections = Table(
-    "triage_corrections",
-    metadata,
-    Column("id", Integer, primary_key=True),
-    Column("message_id", Integer, ForeignKey("messages.id", ondelete="CASCADE"), nullable=False, index=True),
-    Column("urgent", Boolean, nullable=False),
-    Column("category", String(32)),
-    Column("note", Text),
-    # What triage had said (and with which model) when staff corrected it.
-    Column("was_urgent", Boolean, nullable=False),
-    Column("version", String(40), nullable=False),
-    Column("user_id", Integer, ForeignKey("users.id", ondelete="SET NULL")),
-    Column("actor", String(128), nullable=False),
-    Column("created_at", UTCDateTime(), nullable=False),
 )
 
 # Who has a thread open now: the thread page's poll writes the viewer's row at most every few seconds, and a

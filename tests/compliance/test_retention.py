@@ -22,7 +22,8 @@ from connector.compliance.retention import (
 )
 from connector.staff.users import Actor
 from connector.store.engine import utcnow
-from connector.store.tables import audit_log, legal_holds, messages, status_events, triage_decisions, writebacks
+from connector.store.tables import audit_log, legal_holds, messages, status_events, writebacks
+from connector.store.triage_tables import triage_decisions
 from tests.support.command import run
 from tests.support.firm import JANE, OMAR, seed, settings
 from tests.support.matter_history import close_windows, confirm_written, file_omar_to, message, reply, text_in

@@ -13,7 +13,8 @@ from sqlalchemy import Engine, select, update
 
 from connector.messaging import intake, reception, urgent
 from connector.messaging.urgent import emergency_reply
-from connector.store.tables import audit_log, contacts, messages, outbox, threads, triage_decisions, writebacks
+from connector.store.tables import audit_log, contacts, messages, outbox, threads, writebacks
+from connector.store.triage_tables import triage_decisions
 from connector.triage import judge, model
 from tests.support.firm import JANE, OMAR, inbound_form, seed, settings
 

@@ -11,7 +11,8 @@ from sqlalchemy import Engine, func, select
 from connector import queries, services
 from connector.errors import Kind, MatterlineError
 from connector.staff.users import Actor, User
-from connector.store.tables import threads, triage_corrections, writebacks
+from connector.store.tables import threads, writebacks
+from connector.store.triage_tables import triage_corrections
 from tests.support.firm import JANE, OMAR, seed
 from tests.support.inbox import SETTINGS, at_fault, audit_rows, text_in
 from tests.support.people import add_user

@@ -10,7 +10,8 @@ from datetime import datetime
 from sqlalchemy import select
 
 from connector.queries.triage import Corrected
-from connector.store.tables import messages, triage_corrections, writebacks
+from connector.store.tables import messages, writebacks
+from connector.store.triage_tables import triage_corrections
 from tests.support.firm import JANE, OMAR
 from tests.webhooks.api.harness import DOC, Firm, audit_rows, count, error, text_in, thread_id_of
 from webhooks.api.triage import CORRECTIONS_SCHEMA

@@ -13,7 +13,8 @@ from playwright.sync_api import Browser, Locator, Page, expect
 from sqlalchemy import Engine, func, select
 
 from connector import queries
-from connector.store.tables import messages, triage_corrections, writebacks
+from connector.store.tables import messages, writebacks
+from connector.store.triage_tables import triage_corrections
 from tests.support.browser import DESKTOP, PHONE, assert_accessible
 from tests.support.firm import JANE
 from tests.support.thread_site import Site, sign_in, thread_site
