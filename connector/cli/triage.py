@@ -6,13 +6,11 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Mapping
 from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any
 
 import click
-from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from connector import jsonable, queries, services
 from connector.cli.context import Context, as_option, emit, handled, json_option, pass_ctx
@@ -23,10 +21,6 @@ from connector.triage.model import MODEL_FILE, Model
 if TYPE_CHECKING:  # the training module is loaded only by the commands that judge or train
     from connector.triage.train import Scores
 
-_URGENT_CATEGORIES: Final = tuple(c for c in corpus.CATEGORIES if c != "none")
-# What training reads of a corrected text; the rest of an export's line is for the people reviewing labels.
-_LABEL_FIELDS: Final = ("id", "text", "urgent", "category", "received_at")
-
 
 @click.group()
 def triage() -> None:
@@ -36,47 +30,6 @@ def triage() -> None:
 # -- the firm's corrected texts as training texts ---------------------------------------------------------------
 
 
-class _CorrectedRow(Schema):
-    """One line of a corrections export, as `matterline triage corrections` writes it."""
-
-    class Meta:
-        unknown = RAISE
-
-    id = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    text = fields.String(required=True, validate=validate.Length(min=1))
-    urgent = fields.Boolean(required=True, truthy={True}, falsy={False})
-    category = fields.String(required=True, validate=validate.OneOf(corpus.CATEGORIES))
-    received_at = fields.NaiveDateTime(required=True, format="iso")
-    # For the people reviewing the labels; training reads none of them.
-    corrected_by = fields.String(load_default=None, allow_none=True)
-    corrected_at = fields.String(load_default=None, allow_none=True)
-    was_urgent = fields.Boolean(load_default=None, allow_none=True, truthy={True}, falsy={False})
-    version = fields.String(load_default=None, allow_none=True)
-
-
-_CORRECTED_ROW: Final = _CorrectedRow()
-
-
-def _labelled(label: Mapping[str, Any]) -> corpus.Labelled:
-    """A corrected text as the corpus holds one; its matter and language are not known, so left empty."""
-    return corpus.Labelled(**{name: label[name] for name in _LABEL_FIELDS}, matter="", language="")
-
-
-def _read_line(where: str, line: str) -> corpus.Labelled:
-    try:
-        row: dict[str, Any] = _CORRECTED_ROW.load(json.loads(line))
-    except json.JSONDecodeError as exc:
-        raise click.ClickException(f"{where}: not JSON ({exc.msg})") from exc
-    except ValidationError as exc:
-        raise click.ClickException(f"{where}: {exc.messages}") from exc
-    if row["urgent"] and row["category"] not in _URGENT_CATEGORIES:
-        raise click.ClickException(
-            f"{where}: an urgent text needs its situation, one of {', '.join(_URGENT_CATEGORIES)}; "
-            f"got {row['category']!r}"
-        )
-    return _labelled(row)
-
-
 def _read_corrections(path: Path) -> tuple[corpus.Labelled, ...]:
     """The texts of a corrections export, every line checked before training starts, so a bad one costs nothing.
 
@@ -84,21 +37,11 @@ def _read_corrections(path: Path) -> tuple[corpus.Labelled, ...]:
         click.ClickException: a line that is not JSON, not a corrected text, or repeats an id; named by line.
     """
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        return corpus.load_corrections(path)
     except (OSError, UnicodeDecodeError) as exc:
         raise click.ClickException(f"cannot read {path}: {exc}") from exc
-    texts: list[corpus.Labelled] = []
-    seen: dict[str, str] = {}
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        where = f"{path.name}:{number}"
-        text = _read_line(where, line)
-        if text.id in seen:
-            raise click.ClickException(f"{where}: id {text.id} is also at {seen[text.id]}")
-        seen[text.id] = where
-        texts.append(text)
-    return tuple(texts)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 @triage.command("train")
@@ -148,7 +91,7 @@ def _echo_scores(scores: Scores) -> None:
 def _firm_texts(ctx: Context) -> tuple[corpus.Labelled, ...]:
     """The texts staff corrected, labelled as they said; the store is opened only for `--firm`."""
     ctx.require_current_store()
-    return tuple(_labelled(asdict(c)) for c in queries.triage.corrected(ctx.engine, ctx.settings))
+    return tuple(corpus.corrected(asdict(c)) for c in queries.triage.corrected(ctx.engine, ctx.settings))
 
 
 def _echo_firm(model: Model, scores: Scores | None) -> None:

@@ -67,8 +67,7 @@ def escalate(
     )
     if not found.urgent:
         return found
-    conn.execute(update(threads).where(threads.c.id == thread_id).values(urgent=True))
-    conn.execute(update(messages).where(messages.c.id == row.id).values(kind=URGENT_KIND))
+    flag(conn, row.id, thread_id)
     task = None
     if decision.matter_cms_id is not None:
         task = queue_task(conn, row, settings, decision.matter_cms_id, found, thread_id)
@@ -95,6 +94,12 @@ def escalate(
         at=now,
     )
     return found
+
+
+def flag(conn: Connection, message_id: int, thread_id: int) -> None:
+    """Mark the text urgent and flag its thread: what an urgent text, or staff marking a missed one, sets."""
+    conn.execute(update(threads).where(threads.c.id == thread_id).values(urgent=True))
+    conn.execute(update(messages).where(messages.c.id == message_id).values(kind=URGENT_KIND))
 
 
 def queue_task(

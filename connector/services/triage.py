@@ -74,17 +74,14 @@ def correct(
             raise not_found(f"no client text {message_id} taken in")
         decided = escalation.decided(conn, row)
         chosen = _category(urgent, category, escalation.recorded(conn, row).category or decided.category)
-        thread = conn.execute(
-            select(threads.c.id, threads.c.matter_cms_id, threads.c.urgent).where(threads.c.id == row.thread_id)
-        ).one()
-        was = decided.urgent
+        thread = conn.execute(select(threads.c.id, threads.c.matter_cms_id).where(threads.c.id == row.thread_id)).one()
         conn.execute(
             insert(triage_corrections).values(
                 message_id=message_id,
                 urgent=urgent,
                 category=chosen,
                 note=text,
-                was_urgent=was,
+                was_urgent=decided.urgent,
                 version=decided.version,
                 user_id=actor.user_id,
                 actor=actor.label,
@@ -105,7 +102,7 @@ def correct(
                 "thread": thread.id,
                 "urgent": urgent,
                 "category": chosen,
-                "was_urgent": was,
+                "was_urgent": decided.urgent,
                 "version": decided.version,
                 "task_writeback": task,
             },
@@ -132,8 +129,7 @@ def _act(
         ).first()
         conn.execute(update(threads).where(threads.c.id == thread.id).values(urgent=still is not None))
         return None
-    conn.execute(update(messages).where(messages.c.id == row.id).values(kind=URGENT_KIND))
-    conn.execute(update(threads).where(threads.c.id == thread.id).values(urgent=True))
+    escalation.flag(conn, row.id, thread.id)
     if thread.matter_cms_id is None:
         return None  # filing the thread tasks its attorney (`urgent.on_filed`)
     return escalation.queue_task(conn, row, settings, thread.matter_cms_id, escalation.recorded(conn, row), thread.id)

@@ -13,14 +13,25 @@ Nothing is trained or tuned on it; the figure that counts is measured on it.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Final
 
-from marshmallow import RAISE, Schema, ValidationError, fields, validate
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
-__all__ = ["CATEGORIES", "CORPUS", "MATTERS", "Labelled", "heldout_ids", "load", "split"]
+__all__ = [
+    "CATEGORIES",
+    "CORPUS",
+    "MATTERS",
+    "Labelled",
+    "corrected",
+    "heldout_ids",
+    "load",
+    "load_corrections",
+    "split",
+]
 
 CORPUS: Final = Path(__file__).with_name("corpus")
 HELDOUT_FILE: Final = "heldout.json"
@@ -72,6 +83,32 @@ class _Row(Schema):
 _ROW: Final = _Row()
 
 
+def _rows(path: Path, schema: Schema, seen: dict[str, str]) -> Iterator[dict[str, Any]]:
+    """Each line of the JSON-lines file `path` as `schema` loads it (blank lines skipped); `seen` maps the ids
+    read so far, in this file and any before it, to where they were.
+
+    Raises:
+        ValueError: a line that is not JSON or not valid, named by file, line and field; an id used twice.
+        OSError: the file cannot be read.
+    """
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        where = f"{path.name}:{number}"
+        try:
+            row: dict[str, Any] = schema.load(json.loads(line))
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{where}: not JSON ({exc.msg})") from exc
+        except ValidationError as exc:
+            found = exc.messages
+            said = "; ".join(found["_schema"]) if isinstance(found, dict) and list(found) == ["_schema"] else found
+            raise ValueError(f"{where}: {said}") from exc
+        if row["id"] in seen:
+            raise ValueError(f"{where}: id {row['id']} is also at {seen[row['id']]}")
+        seen[row["id"]] = where
+        yield row
+
+
 def load(folder: Path = CORPUS) -> tuple[Labelled, ...]:
     """Every labelled text in `folder`, in file then line order.
 
@@ -79,23 +116,59 @@ def load(folder: Path = CORPUS) -> tuple[Labelled, ...]:
         ValueError: a line that is not JSON or not a valid label, named by file, line and field;
             an id used twice.
     """
-    texts: list[Labelled] = []
     seen: dict[str, str] = {}
+    texts: list[Labelled] = []
     for path in sorted(folder.glob("*.jsonl")):
-        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-            where = f"{path.name}:{number}"
-            try:
-                row: dict[str, Any] = _ROW.load(json.loads(line))
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"{where}: not JSON ({exc.msg})") from exc
-            except ValidationError as exc:
-                raise ValueError(f"{where}: {exc.messages}") from exc
-            if row["id"] in seen:
-                raise ValueError(f"{where}: id {row['id']} is also at {seen[row['id']]}")
-            seen[row["id"]] = where
+        for row in _rows(path, _ROW, seen):
             row.pop("note")
             texts.append(Labelled(**row))
     return tuple(texts)
+
+
+class _CorrectedRow(Schema):
+    """One line of a corrections export, as `matterline triage corrections` writes it."""
+
+    class Meta:
+        unknown = RAISE
+
+    id = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    text = fields.String(required=True, validate=validate.Length(min=1))
+    urgent = fields.Boolean(required=True, truthy={True}, falsy={False})
+    category = fields.String(required=True, validate=validate.OneOf(CATEGORIES))
+    received_at = fields.NaiveDateTime(required=True, format="iso")
+    # For the people reviewing the labels; training reads none of them.
+    corrected_by = fields.String(load_default=None, allow_none=True)
+    corrected_at = fields.String(load_default=None, allow_none=True)
+    was_urgent = fields.Boolean(load_default=None, allow_none=True, truthy={True}, falsy={False})
+    version = fields.String(load_default=None, allow_none=True)
+
+    @validates_schema
+    def _situation(self, data: dict[str, Any], **_: Any) -> None:
+        if data["urgent"] and data["category"] == "none":
+            situations = ", ".join(c for c in CATEGORIES if c != "none")
+            raise ValidationError(f"an urgent text needs its situation, one of {situations}; got 'none'")
+
+
+_CORRECTED_ROW: Final = _CorrectedRow()
+# What training reads of a corrected text; the rest of an export's line is for the people reviewing labels.
+_LABEL_FIELDS: Final = ("id", "text", "urgent", "category", "received_at")
+
+
+def load_corrections(path: Path) -> tuple[Labelled, ...]:
+    """The texts of a corrections export (`matterline triage corrections`), to train on beside the corpus; their
+    matter and language are not known, so left empty.
+
+    Raises:
+        ValueError: as `load`, for the export's lines.
+        OSError: the file cannot be read.
+    """
+    return tuple(corrected(row) for row in _rows(path, _CORRECTED_ROW, {}))
+
+
+def corrected(label: Mapping[str, Any]) -> Labelled:
+    """A text staff corrected (an export's line, or `queries.triage.Corrected` as a mapping) as the corpus
+    holds one; its matter and language are not known, so left empty."""
+    return Labelled(**{name: label[name] for name in _LABEL_FIELDS}, matter="", language="")
 
 
 def heldout_ids(folder: Path = CORPUS) -> frozenset[str]:
