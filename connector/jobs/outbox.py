@@ -165,6 +165,28 @@ def finish(conn: Connection, key: str, reason: str, *, now: datetime | None = No
     return bool(result.rowcount)
 
 
+def reopen(conn: Connection, key: str, *, now: datetime | None = None) -> bool:
+    """Make job `key` due again with fresh attempts: the work it carried was withdrawn and is wanted back.
+
+    Whoever held its lease loses it, so a worker that read the work as withdrawn cannot then mark it done.
+    """
+    moment = now or utcnow()
+    result = conn.execute(
+        update(outbox)
+        .where(outbox.c.idempotency_key == key)
+        .values(
+            state="pending",
+            attempts=0,
+            next_attempt_at=moment,
+            leased_until=None,
+            lease_owner=None,
+            last_error=None,
+            updated_at=moment,
+        )
+    )
+    return bool(result.rowcount)
+
+
 def in_flight(conn: Connection, key: str, *, now: datetime) -> bool:
     """Whether a worker holds the lease on job `key` right now (its work may be under way)."""
     leased = conn.execute(select(outbox.c.leased_until).where(outbox.c.idempotency_key == key)).scalar()

@@ -106,17 +106,25 @@ def queue_task(
     conn: Connection, row: Any, settings: Settings, matter_cms_id: str, found: Decision, thread_id: int
 ) -> int | None:
     """The attorney's task: one per thread per local day, whichever urgent text (or filing) asks first."""
-    local_day = row.created_at.astimezone(settings.zone).date().isoformat()
     subject, body = _task_text(conn, row, settings, matter_cms_id, found, thread_id)
     return writer.queue_task(
         conn,
         thread_id=thread_id,
         matter_cms_id=matter_cms_id,
-        trigger=f"escalation:{thread_id}:{local_day}",
+        trigger=_trigger(row, settings, thread_id),
         subject=subject,
         body=body,
         now=row.created_at,
     )
+
+
+def withdraw_task(conn: Connection, row: Any, settings: Settings, thread_id: int, why: str) -> int | None:
+    """Take back the attorney's task of `row`'s day in its thread, if it has not started out to the CMS."""
+    return writer.withdraw_task(conn, trigger=_trigger(row, settings, thread_id), why=why)
+
+
+def _trigger(row: Any, settings: Settings, thread_id: int) -> str:
+    return f"escalation:{thread_id}:{row.created_at.astimezone(settings.zone).date().isoformat()}"
 
 
 def recorded(conn: Connection, row: Any) -> Decision:

@@ -104,7 +104,7 @@ def correct(
                 "category": chosen,
                 "was_urgent": decided.urgent,
                 "version": decided.version,
-                "task_writeback": task,
+                **task,
             },
             at=now,
         )
@@ -118,8 +118,9 @@ def _act(
     thread: Any,
     *,
     urgent: bool,
-) -> int | None:
-    """The correction's effect on the thread: the flag, and for a missed text the attorney's task."""
+) -> dict[str, int | None]:
+    """The correction's effect on the thread: the flag, and the attorney's task (queued for a missed text,
+    withdrawn for a wrong flag if it has not started out), as the audit entry names it."""
     if not urgent:
         conn.execute(
             update(messages).where(messages.c.id == row.id, messages.c.kind == URGENT_KIND).values(kind="message")
@@ -128,11 +129,17 @@ def _act(
             select(messages.c.id).where(messages.c.thread_id == thread.id, messages.c.kind == URGENT_KIND).limit(1)
         ).first()
         conn.execute(update(threads).where(threads.c.id == thread.id).values(urgent=still is not None))
-        return None
+        if still is not None:
+            return {"task_withdrawn": None}
+        # Nothing in the thread is urgent now: the attorney's task for that day goes only if it has not
+        # started out (a task already in the CMS is the attorney's to close there).
+        why = "withdrawn: staff marked the text not urgent"
+        return {"task_withdrawn": escalation.withdraw_task(conn, row, settings, thread.id, why)}
     escalation.flag(conn, row.id, thread.id)
     if thread.matter_cms_id is None:
-        return None  # filing the thread tasks its attorney (`urgent.on_filed`)
-    return escalation.queue_task(conn, row, settings, thread.matter_cms_id, escalation.recorded(conn, row), thread.id)
+        return {"task_writeback": None}  # filing the thread tasks its attorney (`urgent.on_filed`)
+    found = escalation.recorded(conn, row)
+    return {"task_writeback": escalation.queue_task(conn, row, settings, thread.matter_cms_id, found, thread.id)}
 
 
 def export_corrections(engine: Engine, settings: Settings, *, actor: Actor) -> list[queries.triage.Corrected]:

@@ -155,9 +155,18 @@ def _write_one(
         request = render_request(spec.create, values)
         if not row.ambiguous:
             # On record before the call: if this process dies after the CMS applied the write, the next
-            # attempt looks the marker up instead of writing again.
+            # attempt looks the marker up instead of writing again. Only while still pending: staff may
+            # have withdrawn it since it was read (`withdraw`), and then nothing is written.
             with engine.begin() as conn:
-                conn.execute(update(writebacks).where(writebacks.c.id == row.id).values(ambiguous=True))
+                claimed = conn.execute(
+                    update(writebacks)
+                    .where(writebacks.c.id == row.id, writebacks.c.state == "pending")
+                    .values(ambiguous=True)
+                ).rowcount
+                if not claimed:
+                    outbox.complete(conn, job, owner, now=now)
+            if not claimed:
+                return
         creating = True
         body = client.request(request.method, request.path, params=request.params or None, json=request.body).body
     except AmbiguousWriteError as exc:
@@ -314,12 +323,19 @@ def queue(
     return int(writeback_id)
 
 
+def _task_marker(trigger: str) -> str:
+    return "ml-task-" + hashlib.sha256(trigger.encode()).hexdigest()[:16]
+
+
 def queue_task(
     conn: Connection, *, thread_id: int, matter_cms_id: str, trigger: str, subject: str, body: str, now: datetime
 ) -> int | None:
-    """A CMS task for the matter's responsible attorney, due today, high priority: once per `trigger`."""
-    marker = "ml-task-" + hashlib.sha256(trigger.encode()).hexdigest()[:16]
-    return queue(
+    """A CMS task for the matter's responsible attorney, due today, high priority: once per `trigger`.
+
+    A task withdrawn for `trigger` (`withdraw_task`) is put back as it was; None when the task is already queued.
+    """
+    marker = _task_marker(trigger)
+    queued = queue(
         conn,
         "task",
         thread_id=thread_id,
@@ -329,6 +345,17 @@ def queue_task(
         now=now,
         marker=marker,
     )
+    if queued is not None:
+        return queued
+    restored = conn.execute(
+        update(writebacks)
+        .where(writebacks.c.marker == marker, writebacks.c.state == "withdrawn")
+        .values(state="pending", last_error=None)
+        .returning(writebacks.c.id)
+    ).scalar()
+    if restored is not None:
+        outbox.reopen(conn, kinds.write_key(restored), now=utcnow())
+    return restored
 
 
 def queue_correction(
@@ -367,6 +394,26 @@ def queue_correction(
             now=now,
         )
     return 2
+
+
+def withdraw_task(conn: Connection, *, trigger: str, why: str) -> int | None:
+    """Take back the task `queue_task` queued for `trigger` if it has not started out to the CMS: its record is
+    "withdrawn", with why, and never written. None when there was none, or it is written or on its way (an
+    attempt that may have reached the CMS has to be looked up, never assumed away).
+    """
+    withdrawn = conn.execute(
+        update(writebacks)
+        .where(
+            writebacks.c.marker == _task_marker(trigger),
+            writebacks.c.state == "pending",
+            writebacks.c.ambiguous.is_(False),
+        )
+        .values(state="withdrawn", last_error=why[:2000])
+        .returning(writebacks.c.id)
+    ).scalar()
+    if withdrawn is not None:
+        outbox.finish(conn, kinds.write_key(withdrawn), why)
+    return withdrawn
 
 
 def revive(conn: Connection, payload: dict[str, Any]) -> None:

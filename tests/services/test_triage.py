@@ -73,6 +73,22 @@ def test_the_thread_stays_urgent_while_another_of_its_texts_is(store: Engine, pa
     text_in(store, JANE, "the bail hearing is tomorrow morning at 9 and nobody called me back", minutes=2)
     services.triage.correct(store, SETTINGS, first.message_id, urgent=False, actor=Actor.of(pat))
     assert thread_urgent(store, first.thread_id)
+    assert [task.state for task in tasks(store)] == ["pending"]  # the attorney is still needed
+
+
+def test_a_wrong_flag_taken_back_withdraws_the_attorneys_task_before_it_goes(store: Engine, pat: User) -> None:
+    flagged = text_in(store, JANE, ARREST)
+    [task] = tasks(store)
+    assert task.state == "pending"
+    services.triage.correct(store, SETTINGS, flagged.message_id, urgent=False, actor=Actor.of(pat))
+    [task] = tasks(store)
+    assert (task.state, task.last_error) == ("withdrawn", "withdrawn: staff marked the text not urgent")
+    [entry] = audit_rows(store, "triage_corrected")
+    assert entry.details["task_withdrawn"] == task.id
+    # Staff change their minds the same day: the day's task is put back, not queued twice.
+    services.triage.correct(store, SETTINGS, flagged.message_id, urgent=True, actor=Actor.of(pat))
+    assert [(t.id, t.state, t.last_error) for t in tasks(store)] == [(task.id, "pending", None)]
+    assert audit_rows(store, "triage_corrected")[-1].details["task_writeback"] == task.id
 
 
 def test_a_missed_text_marked_urgent_flags_the_thread_and_tasks_the_attorney_once(store: Engine, pat: User) -> None:

@@ -373,3 +373,87 @@ def test_a_closed_window_lands_as_a_communication_and_a_privileged_note(store: E
     assert "Is my deposition still Friday?" in communications[0]["body"]
     assert notes[0]["detail"].startswith("Privileged & Confidential — Attorney–Client Communication")
     assert "I'll call you Thursday to prepare." in notes[0]["detail"]
+
+
+def queue_urgent_task(engine: Engine, matter: str, trigger: str) -> int:
+    from connector.writeback.writer import queue_task
+
+    now = utcnow()
+    with engine.begin() as conn:
+        thread = thread_for(conn, "+14155550100", "+14158675309", now).id
+        queued = queue_task(
+            conn, thread_id=thread, matter_cms_id=matter, trigger=trigger, subject="Urgent", body="Read it.", now=now
+        )
+    assert queued is not None
+    return queued
+
+
+def test_a_withdrawn_task_is_never_written_and_its_job_ends(store: Engine, sandbox: SandboxServer) -> None:
+    from connector.writeback.writer import withdraw_task
+
+    matter = str(open_matter(sandbox)["id"])
+    task = queue_urgent_task(store, matter, "escalation:7:2026-12-07")
+    with store.begin() as conn:
+        assert withdraw_task(conn, trigger="escalation:7:2026-12-07", why="withdrawn: not urgent") == task
+        assert withdraw_task(conn, trigger="escalation:7:2026-12-07", why="again") is None  # once
+    counts = run(store, sandbox)
+    assert (counts.written, counts.dead) == (0, 0)
+    assert records(sandbox, "tasks", row(store, task).marker) == []
+    assert sandbox.state.find("tasks", lambda t: "Urgent" in str(t.get("name", ""))) == []
+    assert (row(store, task).state, row(store, task).last_error) == ("withdrawn", "withdrawn: not urgent")
+    with store.connect() as conn:
+        assert conn.execute(select(outbox.c.state)).scalars().all() == ["done"]
+
+
+def test_a_task_withdrawn_while_the_worker_prepares_it_is_not_written(
+    store: Engine, sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Staff take the task back after the worker read it as pending and before it claimed it for the call."""
+    from connector.writeback import writer
+
+    matter = str(open_matter(sandbox)["id"])
+    task = queue_urgent_task(store, matter, "escalation:8:2026-12-07")
+    render = writer.render_request
+
+    def staff_withdraw_first(*args: Any, **kwargs: Any) -> Any:
+        with store.begin() as conn:
+            writer.withdraw_task(conn, trigger="escalation:8:2026-12-07", why="withdrawn: not urgent")
+        return render(*args, **kwargs)
+
+    monkeypatch.setattr(writer, "render_request", staff_withdraw_first)
+    assert run(store, sandbox).written == 0
+    assert sandbox.state.find("tasks", lambda t: "Urgent" in str(t.get("name", ""))) == []
+    assert row(store, task).state == "withdrawn"
+
+
+def test_a_task_already_on_its_way_to_the_cms_is_not_withdrawn(store: Engine, sandbox: SandboxServer) -> None:
+    """An attempt that may have reached the CMS (ambiguous) is looked up and finished, never assumed away."""
+    from connector.writeback.writer import withdraw_task
+
+    matter = str(open_matter(sandbox)["id"])
+    task = queue_urgent_task(store, matter, "escalation:9:2026-12-07")
+    with store.begin() as conn:
+        conn.execute(update(writebacks).where(writebacks.c.id == task).values(ambiguous=True))
+        assert withdraw_task(conn, trigger="escalation:9:2026-12-07", why="withdrawn: not urgent") is None
+    assert run(store, sandbox).written == 1
+    assert row(store, task).state == "written"
+
+
+def test_a_withdrawn_task_wanted_back_is_written_once(store: Engine, sandbox: SandboxServer) -> None:
+    from connector.writeback.writer import withdraw_task
+
+    matter = str(open_matter(sandbox)["id"])
+    task = queue_urgent_task(store, matter, "escalation:10:2026-12-07")
+    with store.begin() as conn:
+        withdraw_task(conn, trigger="escalation:10:2026-12-07", why="withdrawn: not urgent")
+    assert run(store, sandbox).written == 0
+    assert queue_urgent_task(store, matter, "escalation:10:2026-12-07") == task  # put back, not queued twice
+    assert run(store, sandbox).written == 1
+    assert run(store, sandbox).written == 0
+    assert (
+        len(records(sandbox, "tasks", row(store, task).marker))
+        + len(sandbox.state.find("tasks", lambda t: row(store, task).marker in str(t.get("description", ""))))
+        >= 1
+    )
+    assert len(sandbox.state.find("tasks", lambda t: t.get("name", "").startswith("Urgent"))) == 1
+    assert row(store, task).state == "written"
