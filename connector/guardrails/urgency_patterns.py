@@ -79,6 +79,9 @@ IDIOMS: Final = re.compile(
     + _any(
         # dying, killing, death
         r"dying\s+(?:to|for|laughing|of\s+laughter)|to\s+die\s+for|died\s+laughing",
+        r"(?:die|dying|died|morir\w*|muero|muera)\s+(?:of|from|de)\s+(?:la\s+)?"
+        r"(?:embarrassment|laughter|boredom|shame|cringe|verg(?:u|ü)enza|risa|hambre|aburrimiento)",
+        r"disappear\s+(?:to|for)\s+(?:a|the|an)?\s*(?:beach|week|weekend|month|while|island|vacation|cancun|mexico|cabin)",
         r"(?:is|are|'s|'re|was|were|been)\s+(?:\w+\s+)?killing\s+me",
         r"kill(?:ing|ed|s)?\s+(?:it|for|some\s+time|the\s+time|time)\b|killer\w*|(?:is|was)\s+murder",
         r"(?:phone|battery|cell)\s+(?:is\s+)?(?:about\s+to\s+|gonna\s+|going\s+to\s+)?(?:die|dying|dead)",

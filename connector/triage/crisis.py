@@ -83,7 +83,8 @@ _PATTERNS: Final = (
     r"\bat\s+least\s+my\s+\w+\s+would\s+get\s+the\s+(?:life\s+)?insurance\b",
     r"\bweren'?t\s+alive\s+anymore\b",
     # Warning signs as crisis lines list them, in the words people use for them.
-    r"\b(?:want|wanna|wanted|going|gonna)\s+(?:to\s+)?die\b|\bwish\s+i\s+(?:could|would)\s+(?:just\s+)?die\b",
+    # ...but not dying "of embarrassment" or "de la risa", the idioms.
+    r"\b(?:want|wanna|wanted|going|gonna)\s+(?:to\s+)?die\b(?!\s+(?:of|from)\s+(?:embarrassment|laughter|laughing|boredom|shame|cringe))|\bwish\s+i\s+(?:could|would)\s+(?:just\s+)?die\b",
     r"\b(?:want|need)\s+(?:it|this|everything)\s+(?:all\s+)?to\s+(?:be\s+over|end|stop)\s+(?:for good|forever)\b",
     r"\bnothing\s+(?:left\s+)?to\s+live\s+for\b",
     r"\b(?:can'?t|cant|cannot)\s+live\s+(?:like\s+this|with\s+(?:this|myself))\b",
@@ -97,7 +98,7 @@ _PATTERNS: Final = (
     r"\b(?:put|putting|get|getting)\s+my\s+affairs\s+in\s+order\b",
     r"\b(?:rather|going\s+to|gonna|want\s+to|wanna|might|could)\s+(?:just\s+)?end\s+(?:it|things|everything)\b",
     # Not expecting to be alive: "if I'm not alive for the trial", "I don't plan on still being around".
-    r"\b(?:if|when)\s+i'?m\s+(?:not|no\s+longer)\s+alive\b|\bplan\s+on\s+(?:still\s+)?being\s+(?:around|alive|here)\b",
+    r"\b(?:if|when)\s+i'?m\s+(?:not|no\s+longer)\s+alive\b|\bplan(?:ning)?\s+on\s+(?:still\s+)?being\s+(?:around|alive|here)\b",
     r"\b(?:might|may|will)\s+not\s+be\s+(?:around|alive|here)\s+(?:by|for|after|much|to)\b",
     r"\bwon'?t\s+be\s+(?:around|alive|here)\s+(?:to\s+see|by|for\s+(?:the|it|that|much))\b",
     r"\bdon'?t\s+expect\s+to\s+(?:see\s+the\s+end|be\s+(?:around|alive|here))\b",
@@ -121,7 +122,26 @@ _PATTERNS: Final = (
     r"\b(?:drive|driving|drove)\s+(?:my\s+car\s+)?(?:off\s+(?:a|the)\s+(?:bridge|cliff|overpass)"
     r"|into\s+(?:oncoming\s+traffic|a\s+wall|a\s+tree))\b",
     r"\b(?:see|find|have)\s+(?:a|any|no)\s+reason\s+to\s+(?:keep\s+going|go\s+on|carry\s+on|live|be\s+here)\b",
+    # A means at hand, a letter to be read after, a last visit, things given away "won't be needed".
+    r"\b(?:the|my|a)\s+(?:gun|pistol|rifle|knife|blade|razor)\s+(?:is\s+)?(?:out|loaded|on\s+the\s+table|in\s+my\s+(?:hand|lap))\b",
+    r"\b(?:knife|gun|pills|blade|razor|rope)\s+in\s+my\s+hand\b",
+    r"\bwhen\s+(?:they|you|she|he|my\s+\w+)\s+(?:read|reads|find|finds)\s+(?:the|my)\s+(?:letter|note)\b",
+    r"\b(?:see|hug|hold|talk\s+to|say\s+bye\s+to)\s+my\s+(?:kids|children|son|daughter|mom|mother|family)\s+(?:one\s+(?:more|last)|1\s+(?:more|last))\s+time\b",
+    r"\b(?:gave|giving|given)\s+(?:away\s+)?(?:his|her|their|all\s+(?:my|his|her))\s+(?:stuff|things|belongings|games|clothes)\b"
+    r"|\bgiving\s+(?:his|her|their)\s+(?:stuff|things)\s+away\b",
+    r"\b(?:never\s*mind|forget)\s+(?:about\s+)?(?:the|my)\s+(?:will|case|papers|appeal|hearing|claim)\b.{0,40}"
+    r"\b(?:does\s*n'?t|doesnt|won'?t)\s+matter\s+(?:now|anymore|any\s+more)\b",
+    r"\b(?:if|when)\s+it\s+looks\s+like\s+an\s+accident\b",
+    r"\bstopped\s+eating\b.{0,60}\b(?:waiting|point|last\s+straw)\b",
+    r"\b(?:tired|sick)\s+of\s+(?:living|being\s+alive|life)\b",
+    r"\bpills\b.{0,20}\b(?:lined\s+up|laid\s+out|counted\s+out)\b",
+    r"\b(?:won'?t|wont|don'?t\s+think\s+i'?ll)\s+be\s+anywhere\b",
+    r"\bwon'?t\s+be\s+needing\s+(?:it|them)\b.{0,40}\bthank\s+(?:u|you)\s+for\s+everything\b",
+    r"\byou'?ll\s+know\s+what\s+to\s+do\s+(?:after|when)\b",
     # Spanish.
+    r"\bno\s+pienso\s+seguir\b|\bregale\s+mis\s+(?:cosas|muebles|ropa)\b",
+    r"\bcansad[oa]\s+de\s+vivir\b|\bme\s+canse\s+de\s+vivir\b|\bno\s+me\s+quedan\s+fuerzas\b",
+    r"\b(?:cuchillo|navaja|pistola|arma|pastillas)\s+en\s+la\s+mano\b",
     r"\bya\s+no\s+(?:puedo|aguanto)\s+mas\s+con\s+(?:la\s+vida|mi\s+vida|todo\s+esto)\b"
     r"|\bacabar\s+con\s+(?:todo|mi\s+vida)\b|\bquiero\s+desaparecer\b",
     r"\bno\s+merezco\s+(?:vivir|estar\s+aqui)\b|\bsoy\s+una\s+carga\b|\bya\s+no\s+voy\s+a\s+necesitar\b",
@@ -129,7 +149,7 @@ _PATTERNS: Final = (
     r"|\b(?:acantilados?|precipicio)\b.{0,40}\bno\s+frenar\b",
     r"\bdigale\s+a\s+mi\s+\w+\s+que\s+(?:lo|la|los|las)\s+quiero\b",
     r"\bno\s+vale\s+la\s+pena\s+(?:vivir|seguir)\b|\bcuando\s+ya\s+no\s+(?:este|estemos)\b|\badios\s+para\s+siempre\b",
-    r"\bme\s+quiero\s+morir\b|\bquiero\s+morirme\b|\bquitarme\s+la\s+vida\b|\bse\s+(?:va\s+a\s+)?mata\b",
+    r"\bme\s+quiero\s+morir\b(?!\s+de\s+(?:la\s+)?(?:verguenza|risa|hambre|aburrimiento|sueno|pena))|\bquiero\s+morirme\b|\bquitarme\s+la\s+vida\b|\bse\s+(?:va\s+a\s+)?mata\b",
     r"\b(?:no|ya\s+no)\s+(?:quiero|quiere)\s+(?:vivir|seguir|estar\s+aqui)\b",
     r"\bprefiero\s+no\s+estar\s+aqui\b|\bmejor\s+(?:ya\s+)?no\s+despertar\b",
     r"\bno\s+(?:tiene|tengo)\s+para\s+que\s+vivir\b|\bno\s+le\s+veo\s+sentido\s+a\s+nada\b",
