@@ -77,7 +77,8 @@ _PATTERNS: Final = (
     # Putting affairs in order.
     r"\b(?:gave|giving)\s+(?:away\s+)?my\s+(?:dog|cat|stuff|things|belongings)\b.{0,60}",
     r"\bgiving\s+my\s+(?:stuff|things)\s+away\b",
-    r"\b(?:wrote|written)\s+(?:letters|a letter)\s+(?:for|to)\s+(?:each\s+of\s+)?my\s+(?:kids|children|son|daughter|family)\b",
+    r"\b(?:wrote|written)\s+(?:letters|a letter)\s+(?:for|to)\s+(?:each\s+of\s+)?my\s+"
+    r"(?:kids|children|son|daughter|family)\b",
     r"\btell\s+my\s+(?:daughter|son|kids|children|mom|mother|wife|husband)\s+i\s+love\b",
     r"\b(?:life insurance|pension)\b.{0,80}\b(?:if something happens to me|would (?:at least )?get|still get)\b",
     r"\bat\s+least\s+my\s+\w+\s+would\s+get\s+the\s+(?:life\s+)?insurance\b",
