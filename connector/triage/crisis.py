@@ -27,7 +27,8 @@ _PATTERNS: Final = (
     r"\bend(?:ing)?\s+(?:it all|my life|it here|my own life)\b",
     r"\bthinking about ending it\b",
     r"\btake\s+my\s+(?:own\s+)?life\b",
-    r"\b(?:do ?n'?t|dont|don t|not sure i)\s+(?:want|wanna)\s+(?:to\s+)?(?:live|be here|be alive|wake up|be around)",
+    r"\b(?:do ?n'?t|dont|don t|does ?n'?t|doesnt|not sure i)\s+(?:want|wanna)\s+(?:to\s+)?"
+    r"(?:live|be here|be alive|wake up|be around)",
     r"\bsleep\s+(?:and|n|&)\s+not\s+wake\s+up\b",
     r"\b(?:rather|better)\s+(?:be\s+)?dead\b|\brather\s+die\b|\bwish\s+i\s+(?:was|were)\s+dead\b",
     r"\b(?:be|b)\s+better\s+(?:off\s+)?(?:without|w/?o)\s+me\b",
@@ -69,7 +70,7 @@ _PATTERNS: Final = (
     r"\bworthless\b.{0,80}\bgun\b|\bgun\b.{0,80}\bworthless\b",
     r"\b(?:rope\s+out|the\s+rope)\b",
     r"\b(?:looking at|thinking about|parked (?:at|on|by)|driving past|up on|standing on)\s+(?:the\s+)?"
-    r"(?:tracks|bridge|roof|ledge)\b|\bup on the roof\b|\bkeep looking at the tracks\b",
+    r"(?:train\s+)?(?:tracks|bridge|roof|ledge)\b|\bup on the roof\b|\bkeep looking at the tracks\b",
     r"\bgarage\s+with\s+(?:it|the car|the engine)\s+running\b",
     r"\bmake\s+it\s+look\s+like\s+an\s+accident\b",
     r"\bnot\s+safe\s+with\s+myself\b|\bscared\s+of\s+me\b",
@@ -177,7 +178,18 @@ _PATTERNS: Final = (
     r"\b(?:note|letter)\s+(?:that\s+)?(?:says?|saying)\s+['\"]?(?:sorry|goodbye|take\s+care|forgive)",
     r"\b(?:pic|photo|picture)\s+of\s+a\s+(?:rope|gun|noose)\b|\bgoodbye\s+type\b|\bsaid\s+(?:bye|goodbye)\s+to\s+my\b",
     r"\b(?:ain'?t|aint|not)\s+(?:gonna|going\s+to)\s+be\s+a?round\s+much\s+longer\b",
+    r"\bdon'?t\s+want\s+to\s+be\s+anywhere\b|\bstop\s+existing\b|\bif\s+i\s+did\s*n'?t\s+wake\s+up\b",
+    r"\bturned\s+on\s+the\s+gas\b.{0,40}\bsat\b|\bpays?\s+out\s+if\s+i\s+die\b|\bdriving\s+into\s+something\b",
+    r"\brather\s+not\s+be\s+(?:around|here|alive)\b|\bgot\s+enough\s+so\s+i\s+(?:don'?t|dont|won'?t)\s+have\s+to\b",
+    r"\btell\s+(?:them|mama|mom|my\s+\w+)\s+i\s+tried\b(?!\s+to\b)|\blast\s+(?:pic|photo|picture)\s+of\s+me\b",
+    r"\bsee\s+(?:a\s+|any\s+|no\s+)?reason\s+to\s+keep\s+living\b|\bsorry\s+for\s+(?:all\s+)?the\s+trouble\b.{0,40}"
+    r"\btake\s+care\s+of\b",
+    r"\bpacked\s+and\s+label+ed\s+for\s+who\b|\bletter\s+for\s+you\s+is\s+(?:on\s+top|in\s+the)\b",
+    r"\bwanted\s+(?:somebody|someone)\s+to\s+know\s+before\b",
     # Spanish.
+    r"\btengo\s+en\s+la\s+mano\b|\bmas\s+pastillas\s+de\s+las\s+que\b|\bpensamientos\s+que\s+me\s+asustan\b",
+    r"\bpronto\s+(?:se\s+va|me\s+voy)\s+a\s+reunir\s+con\b|\brepart\w+\s+(?:sus|mis)\s+cosas\b",
+    r"\bya\s+no\s+(?:kiere|quiere)\s+(?:bibir|vivir)\b|\bque\s+le\s+diga\s+a\s+mi\s+\w+\s+que\s+(?:la|lo)\s+quiere\b",
     r"\bmejor\s+(?:me\s+)?desaparezc\w*|\b(?:mejor|prefiere|prefiero)\s+desaparecer\b|\bmejor\s+sin\s+(?:mi|ella|el)\b",
     r"\b(?:para|pa'?)\s+que\s+(?:estar|sigo|seguir)\s+aqui\b|\brazon\s+(?:para|pa'?)\s+estar\s+aqui\b",
     r"\bno\s+despertar(?:me)?\b|\bme\s+importa\s+si\s+despierto\b|\bdormir\s+(?:para|pa'?)\s+siempre\b",
