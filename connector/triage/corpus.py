@@ -6,8 +6,9 @@ client, safety and crisis), one JSON line per text in `corpus/<voice>.jsonl`. Ea
 or not, with the situation it is about and the local time it arrived, against which its time words
 ("tomorrow", "the 14th", "next month") are read.
 
-`corpus/heldout.json` names the held-out slice, drawn at random once before any classifier existed.
-Nothing is trained or tuned on it; the figure that counts is measured on it.
+`corpus/heldout.json` names the held-out slice, drawn at random over the ids of the newest round of writers
+before any of their texts existed. Nothing is trained or tuned on it; the figure that counts is measured on it,
+once, and then it trains with the next round (`corpus/README.md` keeps each slice's figures).
 """
 
 from __future__ import annotations

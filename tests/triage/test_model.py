@@ -78,7 +78,7 @@ def test_its_self_harm_scores_are_scikit_learns_too(sample: tuple[corpus.Labelle
 
 
 def test_the_self_harm_model_flags_what_the_score_leaves_and_names_nothing_else(model: Model) -> None:
-    text = "i keep thinking everyone would be fine without me around, sorry for the late text"
+    text = "lately i keep thinking how quiet it would be if i just stopped, sorry for the late text"
     watchful = Model.from_dict(model.to_dict() | {"threshold": 1.01, "harm_threshold": -1e9})
     decision = watchful.decide(text, TUESDAY_NIGHT)
     assert (decision.urgent, decision.rule, decision.category) == (True, "self_harm_model", "self_harm_crisis")
