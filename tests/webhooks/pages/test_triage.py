@@ -95,6 +95,7 @@ def test_an_urgent_text_says_why_and_not_urgent_takes_the_flag_back(page: Page, 
     expect(why).to_contain_text(f"{decided.probability:.0%} likely urgent")
 
     item.get_by_role("button", name="Not urgent").click()
+    expect(item).to_contain_text("Marked not urgent by Pat Paralegal at")  # the correction is saved first
     expect(item).to_contain_text(f"Marked not urgent by Pat Paralegal at {marked_at(site, message_id)}")
     expect(item.get_by_text("Urgent: arrest or custody")).to_have_count(0)
     expect(page.locator(".facts-list")).not_to_contain_text("Urgent")
@@ -118,6 +119,7 @@ def test_mark_urgent_with_a_situation_flags_the_thread_and_tasks_the_attorney_on
     item.get_by_label("Note (optional)").fill("The meeting is the hearing")
     mark.click()
     expect(item).to_contain_text("Urgent: court date or deadline")
+    expect(item).to_contain_text("Marked urgent by Pat Paralegal at")  # the correction is saved first
     expect(item).to_contain_text(f"Marked urgent by Pat Paralegal at {marked_at(site, message_id)}")
     expect(item).to_contain_text("Note: The meeting is the hearing")
     expect(page.locator(".facts-list")).to_contain_text("Flagged urgent")
