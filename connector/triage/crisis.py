@@ -186,6 +186,9 @@ _PATTERNS: Final = (
     r"\btake\s+care\s+of\b",
     r"\bpacked\s+and\s+label+ed\s+for\s+who\b|\bletter\s+for\s+you\s+is\s+(?:on\s+top|in\s+the)\b",
     r"\bwanted\s+(?:somebody|someone)\s+to\s+know\s+before\b",
+    # Someone about to jump, in anyone's words ("saying hes gonna jump"), not jumping on a call or in a pool.
+    r"\b(?:gonna|going\s+to|about\s+to|wants?\s+to|threaten(?:s|ing|ed)?\s+to)\s+jump\b"
+    r"(?!\s+(?:on|in|into|at|through|ship|start|back|over|the\s+gun|for))",
     # Spanish.
     r"\btengo\s+en\s+la\s+mano\b|\bmas\s+pastillas\s+de\s+las\s+que\b|\bpensamientos\s+que\s+me\s+asustan\b",
     r"\bpronto\s+(?:se\s+va|me\s+voy)\s+a\s+reunir\s+con\b|\brepart\w+\s+(?:sus|mis)\s+cosas\b",

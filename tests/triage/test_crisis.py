@@ -59,6 +59,7 @@ from connector.triage.crisis import crisis
         "los niños van a estar mejor sin mi",
         "compré algo para dormir para siempre",
         "mi hermano se despidió de todos por mensaje",
+        "my brother is on the roof of his building saying hes gonna jump",
     ],
 )
 def test_indirect_crisis_language_is_found(text: str) -> None:
@@ -88,6 +89,8 @@ def test_indirect_crisis_language_is_found(text: str) -> None:
         "everyone would be better off if we just settled",
         "the kids would be better off with me, their school is here",
         "me tomo las pastillas de la presion cada mañana",
+        "gonna jump on a call at 3, can you text me after",
+        "the kids are going to jump in the pool all afternoon",
         "can we end it with a settlement instead of trial",
         "I'd rather drive to your office than do zoom",
     ],
