@@ -13,7 +13,8 @@ from connector.store.tables import outbox, writebacks
 
 __all__ = ["STATES", "WritebackRecord", "WritebackView", "get", "listing"]
 
-STATES: Final = ("draft", "pending", "written", "dead")
+# "withdrawn": an attorney task staff took back before it started out to the CMS (a triage correction).
+STATES: Final = ("draft", "pending", "written", "dead", "withdrawn")
 
 
 @dataclass(frozen=True, slots=True)

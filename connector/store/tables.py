@@ -577,7 +577,7 @@ writebacks = Table(
     Column("marker", String(64), nullable=False, unique=True),
     Column("subject", Text, nullable=False),
     Column("body", Text, nullable=False),
-    Column("state", String(16), nullable=False),  # pending | written | dead | draft | withdrawn
+    Column("state", String(16), nullable=False),  # queries.writebacks.STATES
     Column("cms_record_id", String(64)),
     Column("ambiguous", Boolean, nullable=False, default=False),
     Column("last_error", Text),

@@ -156,7 +156,7 @@ def _write_one(
         if not row.ambiguous:
             # On record before the call: if this process dies after the CMS applied the write, the next
             # attempt looks the marker up instead of writing again. Only while still pending: staff may
-            # have withdrawn it since it was read (`withdraw`), and then nothing is written.
+            # have withdrawn it since it was read (`withdraw_task`), and then nothing is written.
             with engine.begin() as conn:
                 claimed = conn.execute(
                     update(writebacks)
