@@ -61,7 +61,9 @@ ROUTES: Final[tuple[Route, ...]] = (
         ),
         params=(
             Param(
-                "state", TextParam(16, queries.writebacks.STATES), "Only this state: draft, pending, written, dead or withdrawn."
+                "state",
+                TextParam(16, queries.writebacks.STATES),
+                "Only this state: draft, pending, written, dead or withdrawn.",
             ),
             Param("matter", TextParam(64), "Only this matter (CMS id)."),
             Param("after", IntParam(0), "Only records after this id (the last `id` of the previous page)."),

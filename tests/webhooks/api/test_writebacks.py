@@ -127,7 +127,10 @@ def test_writebacks_are_filtered_by_state_and_matter(firm: Firm, jane: int) -> N
         )
     assert record_ids(firm, "?state=pending") == [jane_summary]
     [withdrawn] = firm.staff.get("/api/writebacks?state=withdrawn").get_json()["writebacks"]
-    assert (withdrawn["id"], withdrawn["last_error"]) == (omar_transcript, "withdrawn: staff marked the text not urgent")
+    assert (withdrawn["id"], withdrawn["last_error"]) == (
+        omar_transcript,
+        "withdrawn: staff marked the text not urgent",
+    )
     [written] = firm.staff.get("/api/writebacks?state=written").get_json()["writebacks"]
     assert (written["id"], written["cms_record_id"]) == (jane_transcript, "note-77")
     [dead] = firm.staff.get("/api/writebacks?state=dead").get_json()["writebacks"]
@@ -170,7 +173,10 @@ def test_list_writebacks_refuses_bad_parameters_by_name(firm: Firm, query: str, 
 def test_an_unknown_writeback_state_is_refused_naming_it_and_the_states_allowed(firm: Firm) -> None:
     refused = firm.staff.get("/api/writebacks?state=bogus")
     assert "bogus" in error(refused)["message"]
-    assert error(refused)["details"] == {"parameter": "state", "allowed": ["draft", "pending", "written", "dead", "withdrawn"]}
+    assert error(refused)["details"] == {
+        "parameter": "state",
+        "allowed": ["draft", "pending", "written", "dead", "withdrawn"],
+    }
 
 
 def test_a_record_id_beyond_the_stores_range_is_no_such_record(firm: Firm) -> None:
