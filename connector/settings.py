@@ -33,7 +33,16 @@ from connector.guardrails import content, schedule
 from connector.guardrails.quiet_hours import Window, parse_state_windows, parse_window
 from mappings import available_vendors
 
-__all__ = ["ENV_NAMES", "SECRET_FIELDS", "Settings", "SettingsError", "load_settings", "setting_names"]
+__all__ = [
+    "ENV_NAMES",
+    "SECRET_FIELDS",
+    "InForce",
+    "Settings",
+    "SettingsError",
+    "in_force",
+    "load_settings",
+    "setting_names",
+]
 
 # Variables under the prefix that belong to the test harness, not to the program.
 _NOT_SETTINGS_PREFIXES: Final = ("MATTERLINE_TEST_",)
@@ -333,9 +342,13 @@ class Settings:
         "MATTERLINE_SERVER_IDLE_SECONDS", "30", mf.Integer(validate=validate.Range(min=2, max=600))
     )
 
+    # Where each variable's value came from ("environment" or ".env") and, unless a secret, its text as
+    # written; a variable not named here has its default. Not a setting: the admin's settings page reads it.
+    origins: Mapping[str, tuple[str, str]] = dataclasses.field(default_factory=dict, compare=False, repr=False)
+
     def __repr__(self) -> str:
         shown = []
-        for f in dataclasses.fields(self):
+        for f in _setting_fields():
             value = getattr(self, f.name)
             if f.name in SECRET_FIELDS and value is not None:
                 value = "***"
@@ -380,7 +393,11 @@ class Settings:
             raise SettingsError(missing)
 
 
-_FIELDS: Final = {f.name: f for f in dataclasses.fields(Settings)}
+def _setting_fields() -> list[dataclasses.Field[Any]]:
+    return [f for f in dataclasses.fields(Settings) if "env" in f.metadata]
+
+
+_FIELDS: Final = {f.name: f for f in _setting_fields()}
 ENV_NAMES: Final[dict[str, str]] = {name: str(f.metadata["env"]) for name, f in _FIELDS.items()}
 SECRET_FIELDS: Final[frozenset[str]] = frozenset(name for name, f in _FIELDS.items() if f.metadata["secret"])
 
@@ -412,9 +429,14 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path
         SettingsError: naming every unknown, invalid or malformed setting at once.
     """
     source: dict[str, str] = {}
+    origins: dict[str, str] = {}
     if env_file is not None and Path(env_file).is_file():
-        source.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
-    source.update(os.environ if environ is None else environ)
+        from_file = {k: v for k, v in dotenv_values(env_file).items() if v is not None}
+        source.update(from_file)
+        origins.update(dict.fromkeys(from_file, ENV_FILE_ORIGIN))
+    from_environment = os.environ if environ is None else environ
+    source.update(from_environment)
+    origins.update(dict.fromkeys(from_environment, ENVIRONMENT_ORIGIN))
     known = set(ENV_NAMES.values())
     problems: dict[str, str] = {}
     for name in source:
@@ -431,4 +453,35 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path
         raise SettingsError(problems) from None
     if problems:
         raise SettingsError(problems)
-    return Settings(**loaded)
+    secrets = {ENV_NAMES[name] for name in SECRET_FIELDS}
+    written = {k: (origins[k], "" if k in secrets else v) for k, v in relevant.items()}
+    return Settings(**loaded, origins=MappingProxyType(written))
+
+
+ENVIRONMENT_ORIGIN: Final = "environment"
+ENV_FILE_ORIGIN: Final = ".env"
+DEFAULT_ORIGIN: Final = "default"
+
+
+@dataclass(frozen=True, slots=True)
+class InForce:
+    """One setting as an admin may see it: a secret only as set or not, a database URL without its password."""
+
+    variable: str
+    value: str
+    origin: str
+    secret: bool
+
+
+def in_force(settings: Settings) -> list[InForce]:
+    """Every setting in force, in declaration order, with where its value came from."""
+    shown: list[InForce] = []
+    for name, f in _FIELDS.items():
+        variable = ENV_NAMES[name]
+        origin, text = settings.origins.get(variable, (DEFAULT_ORIGIN, f.metadata["text"] or ""))
+        if name in SECRET_FIELDS:
+            text = "set" if getattr(settings, name) not in (None, "") else "not set"
+        elif name == "database_url":
+            text = make_url(settings.database_url).render_as_string(hide_password=True)
+        shown.append(InForce(variable, text or "not set", origin, name in SECRET_FIELDS))
+    return shown

@@ -91,6 +91,19 @@ class Actor:
                 {"role": self.user.role if self.user else None, "allowed": list(COUNSEL_ROLES)},
             )
 
+    def require_admin(self, what: str) -> None:
+        """Refuse unless an admin or an operator: what the admin pages and the admin API may do.
+
+        Raises:
+            MatterlineError: forbidden `forbidden_role`.
+        """
+        if self.user is not None and self.user.role not in ADMIN_ROLES:
+            raise forbidden(
+                "forbidden_role",
+                f"only admins may {what}",
+                {"role": self.user.role, "allowed": list(ADMIN_ROLES)},
+            )
+
 
 def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask
 
 from webhooks.pages import (
+    admin,
     auth,
     clio,
     cms_actions,
@@ -26,5 +27,6 @@ def register(app: Flask) -> None:
     # How any page shows a person, a number, a time or a status: one implementation, used as filters.
     for name in ("initials", "masked", "phone", "when", "status_words"):
         app.add_template_filter(getattr(present, name), name)
-    for area in (auth, welcome, clio, cms_actions, live, privacy, inbox, threads, compose, matters):
+    app.jinja_env.globals["admin_areas"] = admin.NAV
+    for area in (auth, welcome, clio, cms_actions, live, privacy, inbox, threads, compose, matters, *admin.AREAS):
         app.register_blueprint(area.blueprint)
