@@ -232,7 +232,7 @@ def run_demo(*, once: bool, workdir: Path, echo: Echo = print) -> int:
                 engine.dispose()
                 return 0
             stop = threading.Event()
-            worker = _keep_working(Worker(engine, served, mapping, lambda: client), stop)
+            worker = _keep_working(Worker(engine, served, lambda: client), stop)
             echo(f"Serving, with the worker running every {WORKER_EVERY:g} s, until Ctrl-C.")
             try:
                 _wait_for_interrupt()

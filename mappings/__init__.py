@@ -91,9 +91,16 @@ def bundled_path(vendor: str) -> Path:
     return MAPPINGS_DIR / f"{vendor}.json"
 
 
-def load_mapping(vendor: str, override_file: str | Path | None = None) -> Mapping:
+def load_mapping(
+    vendor: str,
+    override_file: str | Path | None = None,
+    *,
+    override_text: str | None = None,
+    text_source: str = "override",
+) -> Mapping:
     """Load the bundled mapping for ``vendor``, merge a firm override over it, and validate the result.
 
+    The override is a file, or ``override_text`` (an admin's edit, named ``text_source`` in errors).
     Raises MappingError for an unknown vendor, an unreadable or malformed file, an override meant for
     another vendor, or any validation error of the merged document.
     """
@@ -106,9 +113,13 @@ def load_mapping(vendor: str, override_file: str | Path | None = None) -> Mappin
     base_source = f"mappings/{vendor}.json"
     document = _read_json(bundled_path(vendor), base_source)
     source = base_source
-    if override_file is not None:
-        override_source = str(override_file)
-        override = _read_json(Path(override_file), override_source)
+    if override_file is not None or override_text is not None:
+        if override_text is not None:
+            override_source = text_source
+            override = _parse_json(override_text, override_source)
+        else:
+            override_source = str(override_file)
+            override = _read_json(Path(str(override_file)), override_source)
         _check_override_vendor(override, vendor, vendors, override_source)
         document = merge(document, override)
         source = f"{override_source} (override of {base_source})"
@@ -217,6 +228,11 @@ def _read_json(path: Path, source: str) -> dict[str, Any]:
         raise MappingError(source, [("$", f"not UTF-8 text: {exc.reason} at byte {exc.start}")]) from None
     except OSError as exc:
         raise MappingError(source, [("$", f"cannot read the file: {exc.strerror or exc}")]) from None
+    return _parse_json(text, source)
+
+
+def _parse_json(text: str, source: str) -> dict[str, Any]:
+    """A JSON object from ``text``; malformed JSON, a repeated key or another top level is a MappingError."""
     try:
         document = json.loads(text, object_pairs_hook=reject_duplicate_keys)
     except json.JSONDecodeError as exc:

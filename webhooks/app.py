@@ -44,7 +44,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     settings = settings if settings is not None else load_settings()
     engine = engine if engine is not None else make_engine(settings.database_url)
     audit.use_key(engine, settings.audit_secret)
-    mapping = load_mapping(settings.cms, settings.mapping_file)
+    load_mapping(settings.cms, settings.mapping_file)  # a broken override file stops the app here
 
     app = Flask("webhooks")
     app.config["MAX_CONTENT_LENGTH"] = MAX_CONTENT_LENGTH
@@ -54,9 +54,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.config["WTF_CSRF_TIME_LIMIT"] = None
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
     app.config["SESSION_COOKIE_SECURE"] = (settings.public_url or "").startswith("https://")
-    app.extensions[EXTENSION_KEY] = AppState(
-        settings=settings, engine=engine, mapping=mapping, head_revision=head_revision()
-    )
+    app.extensions[EXTENSION_KEY] = AppState(settings=settings, engine=engine, head_revision=head_revision())
     errors.install(app)
     headers.install(app)
     app.add_url_rule("/healthz", "healthz", _healthz, methods=["GET"])

@@ -13,6 +13,7 @@ from flask import Flask, current_app
 from sqlalchemy import Engine
 
 from connector import const
+from connector.cms.in_force import mapping_in_force
 from connector.settings import Settings
 from mappings.model import Mapping
 
@@ -27,15 +28,20 @@ MAX_CONTENT_LENGTH: Final = const.MAX_BODY_BYTES
 class AppState:
     """The app's fixed dependencies.
 
-    The mapping is loaded once at start-up so a broken firm override stops `matterline serve` with the
-    mapping's own error message instead of failing each webhook. `head_revision` is the newest
-    migration this code ships, read once because `/readyz` is polled every few seconds.
+    The mapping file is loaded once at start-up so a broken firm override stops `matterline serve` with the
+    mapping's own error message instead of failing each webhook; `mapping` is the one in force at each
+    request (an admin's saved override applies without a restart). `head_revision` is the newest migration
+    this code ships, read once because `/readyz` is polled every few seconds.
     """
 
     settings: Settings
     engine: Engine
-    mapping: Mapping
     head_revision: str | None
+
+    @property
+    def mapping(self) -> Mapping:
+        """The field mapping in force now."""
+        return mapping_in_force(self.settings, self.engine)
 
 
 def app_state(app: Flask | None = None) -> AppState:

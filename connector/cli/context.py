@@ -25,6 +25,7 @@ from connector import const, jsonable
 from connector.cms.client import CmsClient
 from connector.cms.connect import build_client
 from connector.cms.errors import CmsError
+from connector.cms.in_force import mapping_in_force
 from connector.compliance import audit
 from connector.compliance.audit import note_mapping
 from connector.errors import MatterlineError
@@ -78,6 +79,7 @@ class Context:
     _engine: Engine | None = None
     _mapping: Mapping | None = None
     _client: CmsClient | None = field(default=None, repr=False)
+    _client_mapping: Mapping | None = field(default=None, repr=False)
 
     @property
     def settings(self) -> Settings:
@@ -97,16 +99,20 @@ class Context:
 
     @property
     def mapping(self) -> Mapping:
-        """The configured CMS mapping with the firm's override applied."""
+        """The CMS mapping in force: the bundled one with the firm's override (saved on the admin page, else
+        its file). A long-running command (the worker) sees an admin's change at its next round."""
         if self._mapping is None:
-            self._mapping = load_mapping(self.settings.cms, self.settings.mapping_file)
+            load_mapping(self.settings.cms, self.settings.mapping_file)  # a broken file stops here, whatever is saved
+        self._mapping = mapping_in_force(self.settings, self.engine)
         return self._mapping
 
     @property
     def client(self) -> CmsClient:
-        """The CMS client."""
-        if self._client is None:
-            self._client = build_client(self.settings, self.mapping, self.engine)
+        """The CMS client, built again when the mapping in force changed (its API base, auth, rate limit)."""
+        mapping = self.mapping
+        if self._client is None or self._client_mapping is not mapping:
+            self._client = build_client(self.settings, mapping, self.engine)
+            self._client_mapping = mapping
         return self._client
 
     def note_mapping(self) -> None:

@@ -47,7 +47,7 @@ def worker(ctx: Context, once: bool, drain: bool, interval: float) -> None:
     """Send due texts, fetch records CMS webhooks announced, keep webhook subscriptions alive."""
     ctx.require_current_store()
     ctx.note_mapping()
-    runner = Worker(ctx.engine, ctx.settings, ctx.mapping, lambda: ctx.client)
+    runner = Worker(ctx.engine, ctx.settings, lambda: ctx.client)
     if drain:
         runner.drain(on_round=_report)
         return

@@ -117,7 +117,7 @@ def cancel(ctx: Context, message_id: int, reason: str, as_user: str | None) -> N
 @handled
 def check(ctx: Context, body: str, as_json: bool) -> None:
     """What the content rules find in a draft (BODY); sends and stores nothing. Exits 1 when a rule blocks it."""
-    draft = services.messages.check_draft(ctx.settings, body)
+    draft = services.messages.check_draft(ctx.engine, ctx.settings, body)
     if as_json:
         emit(draft)
     else:

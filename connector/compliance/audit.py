@@ -64,6 +64,8 @@ class Action(StrEnum):
     HOLD_SET = "hold_set"
     HOLD_RELEASE = "hold_release"
     MAPPING_CHANGE = "mapping_change"
+    RULES_CHANGE = "rules_change"
+    TEMPLATES_CHANGE = "templates_change"
     LOGIN = "login"
     LOGIN_FAILED = "login_failed"
     LOGOUT = "logout"

@@ -391,6 +391,10 @@ def _read_document(path: Path, source: str) -> Any:
         raise RulesError(source, [f"not UTF-8 text: {exc.reason} at byte {exc.start}"]) from None
     except OSError as exc:
         raise RulesError(source, [f"cannot read {path}: {exc.strerror or exc}"]) from None
+    return _parse(text, source)
+
+
+def _parse(text: str, source: str) -> Any:
     try:
         return json.loads(text, object_pairs_hook=reject_duplicate_keys)
     except json.JSONDecodeError as exc:
@@ -433,7 +437,19 @@ def load_rules(path: str | os.PathLike[str] | None = None) -> RuleSet:
     """
     file = DEFAULT_RULES_PATH if path is None else Path(path)
     source = DEFAULT_SOURCE if path is None else str(path)
-    document = _read_document(file, source)
+    return _rule_set(_read_document(file, source), source)
+
+
+def parse_rules(text: str, source: str) -> RuleSet:
+    """Rules from `text` (an admin's edit), checked exactly as a rules file is.
+
+    Raises:
+        RulesError: listing every problem, with its path.
+    """
+    return _rule_set(_parse(text, source), source)
+
+
+def _rule_set(document: Any, source: str) -> RuleSet:
     if not isinstance(document, dict):
         raise RulesError(source, [f'{_ROOT_PATH}: must be a JSON object {{"version": 1, "rules": [...]}}'])
     try:

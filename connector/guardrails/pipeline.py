@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Engine, select
 
 from connector.const import INTAKE_WAIT
 from connector.errors import MatterlineError, conflict, invalid, unavailable
@@ -32,7 +32,7 @@ STAFF_KIND: Final = "message"
 CONFIRMATION_KIND: Final = "confirmation"
 
 
-def findings(settings: Settings, body: str) -> list[content.Finding]:
+def findings(store: Engine | Connection, settings: Settings, body: str) -> list[content.Finding]:
     """What the firm's content rules find in `body`.
 
     Raises:
@@ -40,7 +40,7 @@ def findings(settings: Settings, body: str) -> list[content.Finding]:
             text goes unchecked).
     """
     try:
-        return rules_in_force.content_rules(settings).check(body)
+        return rules_in_force.content_rules(settings, store).check(body)
     except content.RulesError as exc:
         raise unavailable("rules_unavailable", "the content rules file is broken; fix it to send", exc.errors) from None
 

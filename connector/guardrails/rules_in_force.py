@@ -1,4 +1,7 @@
-"""The content rules in force: the firm's rules file, read again when it changes, never switched off by a typo.
+"""The content rules in force: an admin's saved version, else the firm's rules file, else the shipped rules.
+
+A version saved on the admin's rules page (checked before it was saved) is in force in every process at its
+next send. Without one, the rules file is read.
 
 A firm edits its rules file while Matterline runs. The file is read again when it changes; if the new
 version is broken, every error is logged (one line, each with its JSON path), and the rules already in
@@ -10,11 +13,18 @@ from __future__ import annotations
 import os
 import threading
 
+from sqlalchemy import Connection, Engine
+
 from connector.const import LOGGER
 from connector.guardrails import content
 from connector.settings import Settings
+from connector.store.documents import InForce
 
-__all__ = ["content_rules"]
+__all__ = ["CONTENT_RULES", "content_rules"]
+
+# The firm_documents kind of the rules edited on the admin pages.
+CONTENT_RULES = "content_rules"
+_STORED: InForce[content.RuleSet] = InForce(CONTENT_RULES, lambda text: content.parse_rules(text, "saved rules"))
 
 
 class _RulesInForce:
@@ -50,10 +60,11 @@ class _RulesInForce:
 _RULES = _RulesInForce()
 
 
-def content_rules(settings: Settings) -> content.RuleSet:
+def content_rules(settings: Settings, store: Engine | Connection) -> content.RuleSet:
     """The rules a send is checked against.
 
     Raises:
         content.RulesError: the firm's rules file is broken and no earlier version of it is in force.
     """
-    return _RULES.get(settings.content_rules_file)
+    saved = _STORED.get(store)
+    return saved if saved is not None else _RULES.get(settings.content_rules_file)

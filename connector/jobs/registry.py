@@ -26,7 +26,9 @@ class Resources(Protocol):
 
     engine: Engine
     settings: Settings
-    mapping: Mapping
+
+    @property
+    def mapping(self) -> Mapping: ...
 
     def cms_client(self) -> CmsClient: ...
 

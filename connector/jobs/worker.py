@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Engine, func, select
 
 from connector.cms.client import CmsClient
+from connector.cms.in_force import mapping_in_force
 from connector.compliance import audit, retention
 from connector.const import AUDIT_CHECKPOINT_EVERY, DRAIN_HORIZON, LOGGER, PURGE_EVERY, RENEW_EVERY
 from connector.jobs import kinds
@@ -70,18 +71,21 @@ class Worker:
         self,
         engine: Engine,
         settings: Settings,
-        mapping: Mapping,
         cms_client: Callable[[], CmsClient],
         *,
         twilio: ClientFactory = make_client,
     ) -> None:
         self.engine = engine
         self.settings = settings
-        self.mapping = mapping
         self._cms_client = cms_client
         self._twilio_factory = twilio
         self._renewed_at: float | None = None
         self._purged_at: float | None = None
+
+    @property
+    def mapping(self) -> Mapping:
+        """The field mapping in force this round: an admin's saved override applies without a restart."""
+        return mapping_in_force(self.settings, self.engine)
 
     def cms_client(self) -> CmsClient:
         """The CMS client (built on first use)."""

@@ -23,18 +23,24 @@ from typing import Any, Final
 
 from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validates_schema
 from marshmallow.validate import Equal, Length, Regexp
+from sqlalchemy import Connection, Engine
 
+from connector.settings import Settings
+from connector.store.documents import InForce
 from mappings import DuplicateKeyError, reject_duplicate_keys
 
 __all__ = [
     "DEFAULT_TEMPLATES",
     "FIELDS",
+    "TEMPLATES_KIND",
     "MergeFields",
     "ReplyTemplate",
     "TemplatesError",
     "find",
+    "in_force",
     "load_templates",
     "merge",
+    "parse_templates",
 ]
 
 FORMAT_VERSION: Final = 1
@@ -195,6 +201,15 @@ def load_templates(path: str | Path | None = None) -> tuple[ReplyTemplate, ...]:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise TemplatesError(source, [f"cannot read the file: {exc}"]) from None
+    return parse_templates(text, source)
+
+
+def parse_templates(text: str, source: str) -> tuple[ReplyTemplate, ...]:
+    """Templates from `text` (a file's, or an admin's edit), with every error named.
+
+    Raises:
+        TemplatesError: not JSON, or an entry is wrong.
+    """
     try:
         document = json.loads(text, object_pairs_hook=reject_duplicate_keys)
     except json.JSONDecodeError as exc:
@@ -218,3 +233,20 @@ def find(templates: tuple[ReplyTemplate, ...], template_id: str) -> ReplyTemplat
 def merge(template: ReplyTemplate, values: MergeFields) -> str:
     """The template's body with its merge fields filled in."""
     return template.body.format_map(values.values())
+
+
+# The firm_documents kind of the templates edited on the admin pages.
+TEMPLATES_KIND: Final = "reply_templates"
+_STORED: InForce[tuple[ReplyTemplate, ...]] = InForce(
+    TEMPLATES_KIND, lambda text: parse_templates(text, "saved templates")
+)
+
+
+def in_force(settings: Settings, store: Engine | Connection) -> tuple[ReplyTemplate, ...]:
+    """The composer's templates: an admin's saved version, else the templates file, else the built-in set.
+
+    Raises:
+        TemplatesError: the templates file is broken (and no version is saved).
+    """
+    saved = _STORED.get(store)
+    return saved if saved is not None else load_templates(settings.reply_templates_file)

@@ -249,7 +249,7 @@ def _auto_reply(
     if recent is not None:
         return None
     text = emergency_reply(settings, self_harm=found.self_harm)
-    if any(f.action == "block" for f in rules_in_force.content_rules(settings).check(text)):
+    if any(f.action == "block" for f in rules_in_force.content_rules(settings, conn).check(text)):
         return None  # the firm's own text trips its rules: staff must fix the setting, not the client wait
     return texts.store(
         conn,

@@ -66,13 +66,13 @@ class Draft:
     needs_override_reason: bool
 
 
-def check_draft(settings: Settings, body: str) -> Draft:
+def check_draft(engine: Engine, settings: Settings, body: str) -> Draft:
     """The content rules' findings for a draft; sends and stores nothing.
 
     Raises:
         MatterlineError: unavailable `rules_unavailable` (the rules file is broken).
     """
-    found = pipeline.findings(settings, body)
+    found = pipeline.findings(engine, settings, body)
     return Draft(
         tuple(f.view() for f in found),
         sendable=not any(f.action == "block" for f in found),
@@ -143,7 +143,7 @@ def send(
             "only attorneys and admins may send during the recipient's quiet hours",
             {"role": actor.user.role if actor.user else None, "allowed": list(COUNSEL_ROLES)},
         )
-    found = pipeline.findings(settings, body)
+    found = pipeline.findings(engine, settings, body)
     moment = now or utcnow()
     try:
         queued = _send_checked(
@@ -284,7 +284,7 @@ def _sent_with(engine: Engine, settings: Settings, key: str) -> Queued | None:
         segments=segments.segments,
         matter_cms_id=row.matter_cms_id,
         scheduled_for=row.scheduled_for if row.status == "scheduled" else None,
-        warnings=tuple(f.view() for f in pipeline.findings(settings, row.body or "")),
+        warnings=tuple(f.view() for f in pipeline.findings(engine, settings, row.body or "")),
     )
 
 

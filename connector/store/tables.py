@@ -584,3 +584,17 @@ writebacks = Table(
     Column("created_at", UTCDateTime(), nullable=False),
     Column("written_at", UTCDateTime()),
 )
+
+# Documents edited on the admin pages (mapping override, content rules, reply templates), append-only: a kind's
+# newest row is in force in the app and every worker; one with no body hands the kind back to its file or default.
+firm_documents = Table(
+    "firm_documents",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("kind", String(32), nullable=False, index=True),  # services.documents.KINDS
+    Column("body", Text),
+    Column("digest", String(64), nullable=False),
+    Column("actor", String(128), nullable=False),
+    Column("reason", Text),
+    Column("changed_at", UTCDateTime(), nullable=False),
+)

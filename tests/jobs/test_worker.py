@@ -36,7 +36,7 @@ def test_a_failing_step_is_reported_and_the_others_still_run(engine: Engine, twi
         raise ConnectionError("the CMS is unreachable")
 
     queued = services.messages.send(engine, settings, to=JANE, body="Your papers are ready", actor=Actor("test"))
-    worker = Worker(engine, settings, CLIO, cms_down)  # type: ignore[arg-type]
+    worker = Worker(engine, settings, cms_down)  # type: ignore[arg-type]
     result = worker.round()
     assert result.sends.sent == 1
     assert [m["body"] for m in twilio.state.messages(to=JANE)] == ["Your papers are ready"]

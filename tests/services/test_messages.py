@@ -233,12 +233,12 @@ def test_staff_may_not_send_during_the_recipients_quiet_hours(store: Engine) -> 
 
 
 def test_a_draft_is_checked_without_anything_being_stored(store: Engine) -> None:
-    draft = services.messages.check_draft(settings(), "They offered $45,000. Card 4111 1111 1111 1111")
+    draft = services.messages.check_draft(store, settings(), "They offered $45,000. Card 4111 1111 1111 1111")
     assert {f.rule for f in draft.findings} == {"settlement_amount", "card_number"}
     assert (draft.sendable, draft.needs_override_reason) == (False, True)
-    warned = services.messages.check_draft(settings(), "They offered $45,000 to settle.")
+    warned = services.messages.check_draft(store, settings(), "They offered $45,000 to settle.")
     assert (warned.sendable, warned.needs_override_reason) == (True, True)
-    clean = services.messages.check_draft(settings(), "See you Tuesday at 9.")
+    clean = services.messages.check_draft(store, settings(), "See you Tuesday at 9.")
     assert (clean.findings, clean.sendable, clean.needs_override_reason) == ((), True, False)
     assert count(store, messages) == 0
     assert count(store, audit_log) == 4  # only the seed's consent entries

@@ -17,7 +17,7 @@ __all__ = ["ROUTES"]
 
 def _check(call: Call) -> Response:
     """What the content rules find in a draft, so a composer can warn while the user types; sends nothing."""
-    return json_response(services.messages.check_draft(app_state().settings, call.body["body"]))
+    return json_response(services.messages.check_draft(app_state().engine, app_state().settings, call.body["body"]))
 
 
 ROUTES: Final[tuple[Route, ...]] = (

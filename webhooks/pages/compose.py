@@ -73,7 +73,7 @@ def _counter(body: str) -> str:
 
 def _templates() -> tuple[tuple[reply_templates.ReplyTemplate, ...], str | None]:
     try:
-        return reply_templates.load_templates(app_state().settings.reply_templates_file), None
+        return reply_templates.in_force(app_state().settings, app_state().engine), None
     except reply_templates.TemplatesError as exc:
         return (), str(exc)
 
@@ -121,7 +121,7 @@ def _answer(user: User, composer: Composer, *, status: int = 200) -> BaseRespons
 
 def _draft_state(body: str) -> dict[str, object]:
     try:
-        draft = services.messages.check_draft(app_state().settings, body) if body.strip() else None
+        draft = services.messages.check_draft(app_state().engine, app_state().settings, body) if body.strip() else None
     except MatterlineError as exc:
         return {"error": exc.message, "error_code": exc.code}
     return {"draft": draft, "counter": _counter(body)}
