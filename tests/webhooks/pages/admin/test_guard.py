@@ -36,7 +36,8 @@ def site(sqlite_engine: Engine) -> Iterator[Site]:
 
 def test_every_admin_route_is_found_by_the_walk() -> None:
     paths = {path for _, path in _admin_rules()}
-    assert {"/admin", "/admin/settings"} <= paths
+    areas = ("connection", "mappings", "outbox", "audit", "users", "consent", "rules", "retention", "settings")
+    assert {"/admin", *(f"/admin/{area}" for area in areas)} <= paths
 
 
 @pytest.mark.parametrize("who", ["avery", "pat"])
