@@ -1,0 +1,184 @@
+"""Saving the firm's documents: admins only; checked like their files, every error at its JSON path and nothing
+saved; one audit entry per saved version; in force at once for every process reading the store."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, func, select
+
+from connector.cms.in_force import mapping_in_force
+from connector.errors import Kind, MatterlineError
+from connector.guardrails import rules_in_force
+from connector.guardrails.content import DEFAULT_RULES_PATH
+from connector.messaging import reply_templates
+from connector.services import documents
+from connector.staff.users import Actor, User
+from connector.store import make_engine
+from connector.store.tables import audit_log, firm_documents
+from tests.support.firm import settings
+
+ADMIN = Actor("user:1", User(1, "Ada Admin", "ada@firm.example", "admin"), "req-1")
+STAFF = Actor("user:2", User(2, "Pat Paralegal", "pat@firm.example", "staff"))
+PINEAPPLE = {
+    "version": 1,
+    "rules": [
+        {"id": "fruit", "action": "block", "patterns": [r"\bpineapple\b"], "message": "no", "suggestion": "call"}
+    ],
+}
+
+
+def _counts(engine: Engine) -> tuple[int, int]:
+    with engine.connect() as conn:
+        rows = conn.execute(select(func.count()).select_from(firm_documents)).scalar_one()
+        entries = conn.execute(select(func.count()).select_from(audit_log)).scalar_one()
+    return rows, entries
+
+
+def test_a_saved_rule_is_in_force_for_every_process_reading_the_store_and_audited(engine: Engine) -> None:
+    firm = settings()
+    assert rules_in_force.content_rules(firm, engine).check("the pineapple has landed") == []
+    stored = documents.save(engine, firm, "content_rules", json.dumps(PINEAPPLE), actor=ADMIN, reason="codeword")
+    assert [f.rule_id for f in rules_in_force.content_rules(firm, engine).check("the pineapple has landed")] == [
+        "fruit"
+    ]
+    other_process = make_engine(str(engine.url.render_as_string(hide_password=False)))
+    try:
+        found = rules_in_force.content_rules(firm, other_process).check("pineapple")
+        assert [f.rule_id for f in found] == ["fruit"]
+    finally:
+        other_process.dispose()
+    with engine.connect() as conn:
+        entry = conn.execute(select(audit_log).where(audit_log.c.action == "rules_change")).one()
+    assert (entry.actor, entry.request_id, entry.subject_id) == ("user:1", "req-1", "content_rules")
+    assert entry.details == {
+        "kind": "content_rules",
+        "version": stored.id,
+        "digest": stored.digest,
+        "previous": None,
+        "back_to_file": False,
+        "reason": "codeword",
+    }
+    back = documents.save(engine, firm, "content_rules", None, actor=ADMIN)
+    assert back.body is None
+    assert rules_in_force.content_rules(firm, engine).check("pineapple") == []  # the shipped rules again
+
+
+def test_a_document_with_errors_is_refused_with_each_at_its_path_and_nothing_saved(engine: Engine) -> None:
+    firm = settings()
+    broken = {
+        "version": 1,
+        "rules": [
+            {"id": "a", "action": "shout", "patterns": ["x"], "message": "m", "suggestion": "s"},
+            {"id": "b", "action": "warn", "patterns": ["[unclosed"], "message": "m", "suggestion": "s"},
+        ],
+    }
+    before = _counts(engine)
+    with pytest.raises(MatterlineError) as refused:
+        documents.save(engine, firm, "content_rules", json.dumps(broken), actor=ADMIN)
+    assert (refused.value.kind, refused.value.code) == (Kind.INVALID, "invalid_document")
+    paths = [e["path"] for e in refused.value.details["errors"]]
+    assert paths == ["$.rules[0].action", "$.rules[1].patterns[0]"]
+    with pytest.raises(MatterlineError) as not_json:
+        documents.save(engine, firm, "reply_templates", "{not json", actor=ADMIN)
+    [problem] = not_json.value.details["errors"]
+    assert problem["path"] == "$"
+    assert problem["message"].startswith("not valid JSON")
+    with pytest.raises(MatterlineError) as bad_mapping:
+        documents.save(engine, firm, "mapping", '{"pagination": {"page_size": 0}}', actor=ADMIN)
+    assert [e["path"] for e in bad_mapping.value.details["errors"]] == ["$.pagination.page_size"]
+    assert _counts(engine) == before
+
+
+def test_only_an_admin_may_save_and_the_same_text_twice_is_refused(engine: Engine) -> None:
+    firm = settings()
+    with pytest.raises(MatterlineError) as forbidden:
+        documents.save(engine, firm, "content_rules", json.dumps(PINEAPPLE), actor=STAFF)
+    assert (forbidden.value.kind, forbidden.value.code) == (Kind.FORBIDDEN, "forbidden_role")
+    assert _counts(engine) == (0, 0)
+    documents.save(engine, firm, "content_rules", json.dumps(PINEAPPLE), actor=ADMIN)
+    with pytest.raises(MatterlineError) as again:
+        documents.save(engine, firm, "content_rules", json.dumps(PINEAPPLE), actor=ADMIN)
+    assert again.value.code == "unchanged"
+    assert _counts(engine) == (1, 1)
+    with pytest.raises(MatterlineError) as unknown:
+        documents.save(engine, firm, "signatures", "{}", actor=ADMIN)
+    assert unknown.value.code == "unknown_document"
+
+
+def test_a_document_too_large_is_refused_before_it_is_read(engine: Engine) -> None:
+    text = json.dumps({"version": 1, "templates": [], "padding": "x" * documents.MAX_BYTES})
+    [problem] = documents.check(settings(), "reply_templates", text)
+    assert problem.path == "$"
+    assert "at most" in problem.message
+
+
+def test_saved_templates_and_mapping_are_the_ones_in_force(engine: Engine) -> None:
+    firm = settings()
+    templates = {"version": 1, "templates": [{"id": "late", "title": "Running late", "body": "Running late, sorry."}]}
+    documents.save(engine, firm, "reply_templates", json.dumps(templates), actor=ADMIN)
+    assert [t.id for t in reply_templates.in_force(firm, engine)] == ["late"]
+    override = {"id": "clio", "resources": {"clients": {"fields": {"name": "last_name"}}}}
+    documents.save(engine, firm, "mapping", json.dumps(override), actor=ADMIN)
+    assert str(mapping_in_force(firm, engine).resources["clients"].fields["name"]) == "last_name"
+    with engine.connect() as conn:
+        entry = conn.execute(select(audit_log).where(audit_log.c.action == "mapping_change")).one()
+    assert entry.subject_id == "clio"
+
+
+# -- rules page
+
+
+def test_the_text_in_force_says_where_it_comes_from_and_lists_what_is_in_force(engine: Engine, tmp_path: Path) -> None:
+    firm = settings()
+    shipped = documents.text_in_force(engine, firm, "content_rules")
+    assert (shipped.origin, shipped.file, shipped.stored, shipped.versions, shipped.problems) == (
+        "default",
+        None,
+        None,
+        (),
+        (),
+    )
+    assert json.loads(shipped.text) == json.loads(DEFAULT_RULES_PATH.read_text(encoding="utf-8"))
+    assert "ssn" in [r.id for r in shipped.rules]
+    builtin = documents.text_in_force(engine, firm, "reply_templates")
+    assert builtin.origin == "default"
+    assert documents.check(firm, "reply_templates", builtin.text) == []  # the built-in set, editable as a file
+    assert builtin.templates == reply_templates.DEFAULT_TEMPLATES
+    saved = documents.save(engine, firm, "content_rules", json.dumps(PINEAPPLE), actor=ADMIN, reason="codeword")
+    now = documents.text_in_force(engine, firm, "content_rules")
+    assert (now.origin, now.stored, [v.id for v in now.versions]) == ("saved", saved, [saved.id])
+    assert now.text == json.dumps(PINEAPPLE, indent=2)  # pretty-printed for the editor
+    assert [r.id for r in now.rules] == ["fruit"]
+    path = tmp_path / "rules.json"
+    path.write_text(json.dumps({**PINEAPPLE, "rules": [{**PINEAPPLE["rules"][0], "id": "mango"}]}))  # type: ignore[dict-item]
+    from_file = settings(MATTERLINE_CONTENT_RULES_FILE=str(path))
+    back = documents.save(engine, from_file, "content_rules", None, actor=ADMIN)
+    handed = documents.text_in_force(engine, from_file, "content_rules")
+    assert (handed.origin, handed.file, handed.setting) == ("file", str(path), "MATTERLINE_CONTENT_RULES_FILE")
+    assert (handed.stored, [v.id for v in handed.versions]) == (back, [back.id, saved.id])
+    assert [r.id for r in handed.rules] == ["mango"]
+    path.write_text('{"version": 1, "rules": [')  # broken while running: shown as it is, with its errors
+    broken = documents.text_in_force(engine, from_file, "content_rules")
+    assert broken.text == '{"version": 1, "rules": ['
+    assert [p.path for p in broken.problems] == ["$"]
+    with pytest.raises(MatterlineError) as unknown:
+        documents.text_in_force(engine, firm, "mapping")
+    assert unknown.value.code == "unknown_document"
+
+
+def test_a_draft_is_tried_against_an_edit_of_the_rules_and_nothing_is_saved(engine: Engine) -> None:
+    firm = settings()
+    tried = documents.try_rules(firm, json.dumps(PINEAPPLE), "a pineapple, please")
+    assert [(f.rule, f.action, f.match) for f in tried.findings] == [("fruit", "block", "pineapple")]
+    assert (tried.problems, tried.sendable) == ((), False)
+    assert documents.try_rules(firm, json.dumps(PINEAPPLE), "a mango").sendable
+    broken = {**PINEAPPLE, "rules": [{**PINEAPPLE["rules"][0], "patterns": ["(pine"]}]}  # type: ignore[dict-item]
+    refused = documents.try_rules(firm, json.dumps(broken), "a pineapple")
+    assert refused.findings == ()
+    assert [p.path for p in refused.problems] == ["$.rules[0].patterns[0]"]
+    assert not refused.sendable
+    assert _counts(engine) == (0, 0)
+    assert rules_in_force.content_rules(firm, engine).check("a pineapple") == []  # the shipped rules stay
