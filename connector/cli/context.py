@@ -25,7 +25,7 @@ from connector import const, jsonable
 from connector.cms.client import CmsClient
 from connector.cms.connect import build_client
 from connector.cms.errors import CmsError
-from connector.cms.in_force import mapping_in_force
+from connector.cms.in_force import MAPPING_KIND, mapping_in_force
 from connector.compliance import audit
 from connector.compliance.audit import note_mapping
 from connector.errors import MatterlineError
@@ -33,6 +33,7 @@ from connector.phones import to_e164
 from connector.settings import Settings, SettingsError, load_settings
 from connector.staff.users import Actor, User, find_user
 from connector.store import current_revision, head_revision, make_engine
+from connector.store.documents import newest
 from mappings import MappingError, bundled_path, load_mapping
 from mappings.model import Mapping
 
@@ -119,7 +120,10 @@ class Context:
         """Audit the mapping in force when it changed since it was last recorded (sync, worker, serve)."""
         _ = self.mapping  # a broken mapping stops here, before anything is recorded
         files = {bundled_path(self.settings.cms).name: bundled_path(self.settings.cms).read_bytes()}
-        if self.settings.mapping_file:
+        saved = newest(self.engine, MAPPING_KIND)
+        if saved is not None and saved.body is not None:  # saved on the admin page: it replaces the file
+            files[f"saved:{saved.id}"] = saved.body.encode()
+        elif self.settings.mapping_file:
             files[f"override:{Path(self.settings.mapping_file).name}"] = Path(self.settings.mapping_file).read_bytes()
         note_mapping(self.engine, self.settings.cms, files, actor=cli_actor())
 

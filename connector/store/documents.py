@@ -69,6 +69,8 @@ def newest(engine: Engine | Connection, kind: str) -> Stored | None:
 
 def history(engine: Engine | Connection, kind: str, *, limit: int = 20) -> list[Stored]:
     """The newest `limit` versions of `kind`, newest first."""
+    if not _migrated(engine):
+        return []
     query = select(firm_documents).where(firm_documents.c.kind == kind)
     query = query.order_by(firm_documents.c.id.desc()).limit(limit)
     if isinstance(engine, Connection):
