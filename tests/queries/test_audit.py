@@ -88,3 +88,18 @@ def test_the_newest_few_still_oldest_first(engine: Engine, log: list[int]) -> No
     assert ids(engine, newest=2, matter_cms_id="101") == [log[2], log[4]]
     assert ids(engine, newest=1, action="hold_release") == [log[3]]
     assert ids(engine, newest=100) == log
+
+
+def test_before_an_entry_pages_back_through_the_log(engine: Engine, log: list[int]) -> None:
+    assert ids(engine, newest=2, before=log[4]) == [log[2], log[3]]
+    assert ids(engine, newest=2, before=log[2]) == [log[0], log[1]]
+    assert ids(engine, newest=2, before=log[0]) == []
+    assert ids(engine, before=log[3], matter_cms_id="101") == [log[0], log[2]]
+
+
+def test_one_entry_by_id(engine: Engine, log: list[int]) -> None:
+    found = queries.audit.entry(engine, log[1])
+    assert found is not None
+    assert (found.id, found.action, found.actor, found.matter_cms_id) == (log[1], "hold_set", PARTNER.label, "201")
+    assert found == queries.audit.listing(engine)[1]
+    assert queries.audit.entry(engine, max(log) + 1) is None
