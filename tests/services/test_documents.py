@@ -4,7 +4,7 @@ saved; one audit entry per saved version; in force at once for every process rea
 from __future__ import annotations
 
 import json
-from pathlib import Path
+from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import Engine, func, select
@@ -12,12 +12,13 @@ from sqlalchemy import Engine, func, select
 from connector.cms.in_force import mapping_in_force
 from connector.errors import Kind, MatterlineError
 from connector.guardrails import rules_in_force
-from connector.guardrails.content import DEFAULT_RULES_PATH
 from connector.messaging import reply_templates
+from connector.queries import documents as queries_documents
+from connector.sandbox import DEFAULT_TOKEN, ClioState, SandboxServer, generate_firm
 from connector.services import documents
 from connector.staff.users import Actor, User
 from connector.store import make_engine
-from connector.store.tables import audit_log, firm_documents
+from connector.store.tables import audit_log, contacts, firm_documents
 from tests.support.firm import settings
 
 ADMIN = Actor("user:1", User(1, "Ada Admin", "ada@firm.example", "admin"), "req-1")
@@ -28,6 +29,12 @@ PINEAPPLE = {
         {"id": "fruit", "action": "block", "patterns": [r"\bpineapple\b"], "message": "no", "suggestion": "call"}
     ],
 }
+
+
+@pytest.fixture
+def sandbox() -> Iterator[SandboxServer]:
+    with SandboxServer(ClioState(generate_firm(4, 2))) as server:
+        yield server
 
 
 def _counts(engine: Engine) -> tuple[int, int]:
@@ -109,8 +116,8 @@ def test_only_an_admin_may_save_and_the_same_text_twice_is_refused(engine: Engin
 
 
 def test_a_document_too_large_is_refused_before_it_is_read(engine: Engine) -> None:
-    text = json.dumps({"version": 1, "templates": [], "padding": "x" * documents.MAX_BYTES})
-    [problem] = documents.check(settings(), "reply_templates", text)
+    text = json.dumps({"version": 1, "templates": [], "padding": "x" * queries_documents.MAX_BYTES})
+    [problem] = queries_documents.check(settings(), "reply_templates", text)
     assert problem.path == "$"
     assert "at most" in problem.message
 
@@ -128,47 +135,6 @@ def test_saved_templates_and_mapping_are_the_ones_in_force(engine: Engine) -> No
     assert entry.subject_id == "clio"
 
 
-# -- rules page
-
-
-def test_the_text_in_force_says_where_it_comes_from_and_lists_what_is_in_force(engine: Engine, tmp_path: Path) -> None:
-    firm = settings()
-    shipped = documents.text_in_force(engine, firm, "content_rules")
-    assert (shipped.origin, shipped.file, shipped.stored, shipped.versions, shipped.problems) == (
-        "default",
-        None,
-        None,
-        (),
-        (),
-    )
-    assert json.loads(shipped.text) == json.loads(DEFAULT_RULES_PATH.read_text(encoding="utf-8"))
-    assert "ssn" in [r.id for r in shipped.rules]
-    builtin = documents.text_in_force(engine, firm, "reply_templates")
-    assert builtin.origin == "default"
-    assert documents.check(firm, "reply_templates", builtin.text) == []  # the built-in set, editable as a file
-    assert builtin.templates == reply_templates.DEFAULT_TEMPLATES
-    saved = documents.save(engine, firm, "content_rules", json.dumps(PINEAPPLE), actor=ADMIN, reason="codeword")
-    now = documents.text_in_force(engine, firm, "content_rules")
-    assert (now.origin, now.stored, [v.id for v in now.versions]) == ("saved", saved, [saved.id])
-    assert now.text == json.dumps(PINEAPPLE, indent=2)  # pretty-printed for the editor
-    assert [r.id for r in now.rules] == ["fruit"]
-    path = tmp_path / "rules.json"
-    path.write_text(json.dumps({**PINEAPPLE, "rules": [{**PINEAPPLE["rules"][0], "id": "mango"}]}))  # type: ignore[dict-item]
-    from_file = settings(MATTERLINE_CONTENT_RULES_FILE=str(path))
-    back = documents.save(engine, from_file, "content_rules", None, actor=ADMIN)
-    handed = documents.text_in_force(engine, from_file, "content_rules")
-    assert (handed.origin, handed.file, handed.setting) == ("file", str(path), "MATTERLINE_CONTENT_RULES_FILE")
-    assert (handed.stored, [v.id for v in handed.versions]) == (back, [back.id, saved.id])
-    assert [r.id for r in handed.rules] == ["mango"]
-    path.write_text('{"version": 1, "rules": [')  # broken while running: shown as it is, with its errors
-    broken = documents.text_in_force(engine, from_file, "content_rules")
-    assert broken.text == '{"version": 1, "rules": ['
-    assert [p.path for p in broken.problems] == ["$"]
-    with pytest.raises(MatterlineError) as unknown:
-        documents.text_in_force(engine, firm, "mapping")
-    assert unknown.value.code == "unknown_document"
-
-
 def test_a_draft_is_tried_against_an_edit_of_the_rules_and_nothing_is_saved(engine: Engine) -> None:
     firm = settings()
     tried = documents.try_rules(firm, json.dumps(PINEAPPLE), "a pineapple, please")
@@ -182,3 +148,25 @@ def test_a_draft_is_tried_against_an_edit_of_the_rules_and_nothing_is_saved(engi
     assert not refused.sendable
     assert _counts(engine) == (0, 0)
     assert rules_in_force.content_rules(firm, engine).check("a pineapple") == []  # the shipped rules stay
+
+
+def test_a_preview_reads_live_records_through_the_edit_and_stores_nothing(
+    engine: Engine, sandbox: SandboxServer
+) -> None:
+    firm = settings(MATTERLINE_CMS_BASE_URL=sandbox.base_url, MATTERLINE_CMS_ACCESS_TOKEN=DEFAULT_TOKEN)
+    edit = json.dumps({"resources": {"clients": {"fields": {"name": "last_name"}}}})
+    shown = {r.resource: r for r in documents.preview_mapping(engine, firm, edit, actor=ADMIN)}
+    assert set(shown) == {"clients", "matters", "relationships"}
+    first = dict(shown["clients"].records[0].fields)
+    assert first["name"] == "Kelly"
+    assert "phones" in first
+    assert shown["matters"].records
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(contacts)).scalar_one() == 0
+        assert conn.execute(select(func.count()).select_from(firm_documents)).scalar_one() == 0
+    with pytest.raises(MatterlineError) as broken:
+        documents.preview_mapping(engine, firm, '{"pagination": {"style": "carrier pigeon"}}', actor=ADMIN)
+    assert broken.value.code == "invalid_document"
+    with pytest.raises(MatterlineError) as forbidden:
+        documents.preview_mapping(engine, firm, edit, actor=STAFF)
+    assert forbidden.value.code == "forbidden_role"

@@ -1,5 +1,5 @@
 """`/admin/mappings`: the shipped mapping beside the firm's override, edited as a form or as JSON, previewed on
-live CMS records, and saved only when it has no error (services.documents, services.mapping_edits)."""
+live CMS records, and saved only when it has no error (services.documents, queries.documents)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from flask import Blueprint, redirect, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
 from connector.errors import MatterlineError
-from connector.services import documents, mapping_edits
-from connector.services.documents import MAPPING
+from connector import queries, services
+from connector.queries.documents import MAPPING
 from connector.staff.users import User
 from webhooks.pages.admin.guard import actor, admin_page
 from webhooks.pages.render import page
@@ -26,15 +26,15 @@ _PREVIEW = "preview"
 def _shown(user: User, *, status: int = 200, **context: Any) -> BaseResponse:
     """The page: what is in force, the editors (with the admin's text when an edit was refused), and results."""
     state = app_state()
-    override = mapping_edits.in_force(state.engine, state.settings)
+    override = queries.documents.mapping_override(state.engine, state.settings)
     context.setdefault("editor_text", override.text)
     return page(
         user,
         "admin/mappings/index.html",
         status=status,
         override=override,
-        shipped=mapping_edits.shipped(state.settings),
-        fields=mapping_edits.common_fields(state.engine, state.settings),
+        shipped=queries.documents.shipped_mapping(state.settings),
+        fields=queries.documents.common_fields(state.engine, state.settings),
         vendor=state.settings.cms,
         zone=state.settings.zone,
         saved=request.args.get("saved"),
@@ -59,9 +59,9 @@ def _save_or_preview(user: User, text: str, typed: dict[str, str] | None = None)
     state = app_state()
     try:
         if request.form.get("action") == _PREVIEW:
-            previewed = mapping_edits.preview_edit(state.engine, state.settings, text, actor=actor(user))
+            previewed = services.documents.preview_mapping(state.engine, state.settings, text, actor=actor(user))
             return _shown(user, editor_text=text, typed=typed or {}, previewed=previewed)
-        saved = documents.save(
+        saved = services.documents.save(
             state.engine,
             state.settings,
             MAPPING,
@@ -87,9 +87,9 @@ def fields(user: User) -> BaseResponse:
     """The common fields form: its paths merged into the override in force, then previewed or saved."""
     state = app_state()
     typed = {key[len("field:") :]: value for key, value in request.form.items() if key.startswith("field:")}
-    current = mapping_edits.in_force(state.engine, state.settings).text
+    current = queries.documents.mapping_override(state.engine, state.settings).text
     try:
-        text = mapping_edits.with_fields(state.settings, current, typed)
+        text = queries.documents.override_with_fields(state.settings, current, typed)
     except MatterlineError as exc:
         return _refused(user, exc, current, typed)
     return _save_or_preview(user, text, typed)
@@ -108,7 +108,7 @@ def revert(user: User) -> BaseResponse:
     """Stop using the saved override: the override file (or none) is in force again."""
     state = app_state()
     try:
-        documents.save(
+        services.documents.save(
             state.engine,
             state.settings,
             MAPPING,
@@ -117,5 +117,5 @@ def revert(user: User) -> BaseResponse:
             reason=request.form.get("reason", "").strip() or None,
         )
     except MatterlineError as exc:
-        return _refused(user, exc, mapping_edits.in_force(state.engine, state.settings).text)
+        return _refused(user, exc, queries.documents.mapping_override(state.engine, state.settings).text)
     return redirect(url_for("admin_mappings.index", reverted=1), 303)

@@ -17,7 +17,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from connector import services
 from connector.errors import MatterlineError
-from connector.services import documents
+from connector.queries import documents
 from connector.staff.users import User
 from connector.store.engine import utcnow
 from webhooks.errors import STATUS
@@ -59,7 +59,7 @@ def save(user: User) -> BaseResponse:
     text = _text()
     reason = request.form.get("reason", "").strip() or None
     try:
-        stored = documents.save(app_state().engine, app_state().settings, kind, text, actor=actor(user), reason=reason)
+        stored = services.documents.save(app_state().engine, app_state().settings, kind, text, actor=actor(user), reason=reason)
     except MatterlineError as exc:
         return _refused(user, kind, exc, text=text, reason=reason or "")
     return redirect(url_for(_TABS[kind][0], saved=stored.id), 303)
@@ -80,7 +80,7 @@ def back(user: User) -> BaseResponse:
             back_reason=reason or "",
         )
     try:
-        stored = documents.save(app_state().engine, app_state().settings, kind, None, actor=actor(user), reason=reason)
+        stored = services.documents.save(app_state().engine, app_state().settings, kind, None, actor=actor(user), reason=reason)
     except MatterlineError as exc:
         return _page(user, kind, status=STATUS[exc.kind], back_error=exc.message, back_reason=reason or "")
     return redirect(url_for(_TABS[kind][0], back=stored.id), 303)
@@ -97,13 +97,13 @@ def try_draft(user: User) -> BaseResponse:
     if not draft.strip():
         return _page(user, documents.CONTENT_RULES, status=422, try_error="Type a text message to try.", **state)
     if against == "edit":
-        tried = documents.try_rules(app_state().settings, text, draft)
+        tried = services.documents.try_rules(app_state().settings, text, draft)
         return _page(user, documents.CONTENT_RULES, status=422 if tried.problems else 200, tried=tried, **state)
     try:
         checked = services.messages.check_draft(app_state().engine, app_state().settings, draft)
     except MatterlineError as exc:
         return _page(user, documents.CONTENT_RULES, status=STATUS[exc.kind], try_error=exc.message, **state)
-    tried = documents.Tried(checked.findings, ())
+    tried = services.documents.Tried(checked.findings, ())
     return _page(user, documents.CONTENT_RULES, tried=tried, **state)
 
 
