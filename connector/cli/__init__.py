@@ -10,7 +10,19 @@ import logging
 
 import click
 
-from connector.cli import cms_actions, compliance, jobs, people, serve, store, sync, texting, triage, writeback
+from connector.cli import (
+    cms_actions,
+    compliance,
+    documents,
+    jobs,
+    people,
+    serve,
+    store,
+    sync,
+    texting,
+    triage,
+    writeback,
+)
 from connector.cli.context import Context, cli_actor
 
 __all__ = ["Context", "cli_actor", "main"]
@@ -25,6 +37,6 @@ def main(ctx: click.Context) -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 
 
-for _module in (store, sync, texting, writeback, jobs, people, compliance, cms_actions, triage, serve):
+for _module in (store, sync, texting, writeback, jobs, people, compliance, cms_actions, triage, documents, serve):
     for _command in _module.COMMANDS:
         main.add_command(_command)

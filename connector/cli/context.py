@@ -175,6 +175,8 @@ def handled(fn: Callable[P, R]) -> Callable[P, R]:
         except MatterlineError as exc:
             click.echo(f"matterline: {exc.code}: {exc.message}", err=True)
             details = exc.details if isinstance(exc.details, dict) else {}
+            for error in details.get("errors", []):  # a document's errors, each at its JSON path
+                click.echo(f"  {error['path']}: {error['message']}", err=True)
             for finding in details.get("findings", []):
                 click.echo(
                     f"  {finding['action']} {finding['rule']}: {finding['match']!r} - {finding['message']} "

@@ -13,6 +13,7 @@ from marshmallow.validate import Length, OneOf
 
 from connector.const import STORE_ID_MAX
 from connector.guardrails.consent import ACTIONS, GRANT, METHODS
+from connector.queries.documents import MAX_BYTES as DOCUMENT_MAX_BYTES
 from connector.services.triage import NOTE_MAX
 from connector.staff.users import ROLES
 from connector.triage.judge import SITUATIONS
@@ -262,4 +263,44 @@ class IntakeRetryBody(Schema):
         allow_none=True,
         validate=Length(min=1, max=500),
         metadata={"description": "The set-aside texts to retry; null retries every one."},
+    )
+
+
+class DocumentBody(Schema):
+    """A new version of one of the firm's documents, or null to hand it back to its file."""
+
+    class Meta:
+        unknown = RAISE
+
+    text = fields.String(
+        required=True,
+        allow_none=True,
+        validate=Length(min=1, max=DOCUMENT_MAX_BYTES),
+        metadata={"description": "The document as its file would hold it (JSON text); null: back to the file."},
+    )
+    reason = fields.String(
+        load_default=None, validate=Length(max=500), metadata={"description": "Why (kept in the audit log)."}
+    )
+
+
+class TryRulesBody(Schema):
+    """An unsaved edit of the content rules, and a draft to try against it."""
+
+    class Meta:
+        unknown = RAISE
+
+    rules = fields.String(
+        required=True, validate=Length(min=1, max=DOCUMENT_MAX_BYTES), metadata={"description": "The rules (JSON)."}
+    )
+    draft = fields.String(required=True, validate=Length(max=1600), metadata={"description": "The draft text."})
+
+
+class MappingPreviewBody(Schema):
+    """An unsaved override of the field mapping, to read live CMS records through."""
+
+    class Meta:
+        unknown = RAISE
+
+    text = fields.String(
+        required=True, validate=Length(min=1, max=DOCUMENT_MAX_BYTES), metadata={"description": "The override (JSON)."}
     )
