@@ -97,7 +97,7 @@ def _services() -> list[str]:
 
 
 def _calls(folder: Path) -> set[str]:
-    text = "\n".join(p.read_text() for p in folder.glob("*.py"))
+    text = "\n".join(p.read_text() for p in folder.rglob("*.py"))
     return set(re.findall(r"services\.(\w+\.\w+)\(", text)) | {
         f"{a}.{b}" for a, b in re.findall(r"services\.(\w+)\.(record|withdraw)\b", text)
     }

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
 
 import click
 
-from connector import const, queries
-from connector.cli.context import EXIT_ERROR, Context, emit, handled, json_option, pass_ctx, pick
-from connector.cms.connect import check_connection
-from connector.sync.subscriptions import renew
+from connector import const, queries, services
+from connector.cli.context import EXIT_ERROR, Context, as_option, emit, handled, json_option, pass_ctx, pick
 from connector.sync.syncer import Syncer
 from mappings import load_mapping, read_document, validate_document
 
@@ -19,12 +16,21 @@ _MATTER_FIELDS = ("id", "cms_id", "display_number", "description", "status", "cl
 
 @click.command()
 @click.option("--full", is_flag=True, help="Re-read everything and retire what the CMS no longer lists.")
+@click.option("--queue", is_flag=True, help="Ask the worker to run it at its next round (the admin page's Sync now).")
+@as_option("Ask for it as this admin (email or id; with --queue).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @pass_ctx
 @handled
-def sync(ctx: Context, full: bool, as_json: bool) -> None:
-    """Sync clients, their phone numbers and matters from the CMS."""
+def sync(ctx: Context, full: bool, queue: bool, as_user: str | None, as_json: bool) -> None:
+    """Sync clients, their phone numbers and matters from the CMS (now, or --queue for the worker)."""
     ctx.require_current_store()
+    if queue:
+        asked = services.connection.request_sync(ctx.engine, actor=ctx.actor(as_user), full=full)
+        if as_json:
+            emit(asked)
+        else:
+            click.echo(f"sync queued as job {asked.job_id}; `matterline worker` runs it")
+        return
     ctx.note_mapping()
     syncer = Syncer(ctx.engine, ctx.client, ctx.mapping, default_region=ctx.settings.default_region)
     report = syncer.run(full=full)
@@ -105,12 +111,14 @@ def mappings_show(ctx: Context) -> None:
 
 
 @mappings.command("check")
+@as_option("Check as this admin (email or id).")
 @json_option
 @pass_ctx
 @handled
-def mappings_check(ctx: Context, as_json: bool) -> None:
-    """One authenticated call to the CMS: ok, invalid_auth or cannot_connect, with the reason."""
-    result = check_connection(ctx.client, ctx.mapping)
+def mappings_check(ctx: Context, as_user: str | None, as_json: bool) -> None:
+    """One authenticated call to the CMS: ok, invalid_auth or cannot_connect, with the reason (audited)."""
+    ctx.require_current_store()
+    result = services.connection.check(ctx.engine, ctx.settings, ctx.mapping, actor=ctx.actor(as_user))
     if as_json:
         emit({"status": result.status, "reason": result.reason})
     else:
@@ -124,25 +132,17 @@ def webhooks() -> None:
     """CMS webhook subscriptions."""
 
 
-def renew_subscriptions(ctx: Context) -> list[Any]:
-    """Create, extend or replace the CMS webhook subscriptions."""
-    ctx.settings.require("public_url", why="so the CMS knows where to send changes")
-    assert ctx.settings.public_url is not None
-    if not ctx.settings.secret_key:
-        const.LOGGER.warning("MATTERLINE_SECRET_KEY is unset: webhook secrets cannot be stored")
-    return renew(
-        ctx.engine, ctx.client, ctx.mapping, public_url=ctx.settings.public_url, secret_key=ctx.settings.secret_key
-    )
-
-
 @webhooks.command("renew")
+@as_option("Renew them as this admin (email or id).")
 @json_option
 @pass_ctx
 @handled
-def webhooks_renew(ctx: Context, as_json: bool) -> None:
-    """Create missing CMS webhook subscriptions and extend those that expire soon."""
+def webhooks_renew(ctx: Context, as_user: str | None, as_json: bool) -> None:
+    """Create missing CMS webhook subscriptions and extend those that expire soon (audited)."""
     ctx.require_current_store()
-    actions = renew_subscriptions(ctx)
+    if not ctx.settings.secret_key:
+        const.LOGGER.warning("MATTERLINE_SECRET_KEY is unset: webhook secrets cannot be stored")
+    actions = services.connection.renew_webhooks(ctx.engine, ctx.settings, ctx.mapping, actor=ctx.actor(as_user))
     if as_json:
         emit([{"model": a.model, "action": a.action, "cms_id": a.cms_id, "expires_at": a.expires_at} for a in actions])
         return

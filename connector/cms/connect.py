@@ -162,6 +162,8 @@ def check_connection(client: CmsClient, mapping: Mapping) -> CheckResult:
         error_message_paths=mapping.api.error_message_paths,
         policy=RetryPolicy(max_attempts=1),
         session=client.session,
+        # The client's own limiter learns the CMS's rate-limit window from this answer too.
+        limiter=client.limiter,
     )
     try:
         single.request(mapping.check.method, mapping.check.path, params=mapping.check.params)

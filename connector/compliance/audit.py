@@ -78,11 +78,17 @@ class Action(StrEnum):
     PRIVACY_SET = "privacy_set"
     USER_ADDED = "user_added"
     USER_DISABLED = "user_disabled"
+    ROLE_CHANGED = "role_changed"
+    SESSIONS_ENDED = "sessions_ended"
     TOKEN_REVOKED = "token_revoked"  # noqa: S105 - an action's name, not a secret
     TOKEN_ROTATED = "token_rotated"  # noqa: S105 - an action's name, not a secret
     INTAKE_RETRY = "intake_retry"
     CHAIN_REKEYED = "chain_rekeyed"
     AUDIT_CHECKPOINT = "audit_checkpoint"
+    CMS_CHECK = "cms_check"
+    WEBHOOKS_RENEWED = "webhooks_renewed"
+    SYNC_REQUESTED = "sync_requested"
+    SYNC_RUN = "sync_run"
 
 
 GENESIS = "0" * 64

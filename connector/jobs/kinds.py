@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from typing import Final
 
-__all__ = ["SEND", "WRITE", "send_key", "write_key"]
+__all__ = ["SEND", "SYNC", "WRITE", "send_key", "sync_key", "write_key"]
 
 # A text to Twilio (a staff reply, a confirmation, the emergency auto-reply).
 SEND: Final = "sms_send"
 # A record to the CMS (a transcript, a summary, a correction note, a task).
 WRITE: Final = "cms_write"
+# A sync from the CMS an admin asked for ("Sync now" on the connection page), run by the worker.
+SYNC: Final = "cms_sync"
 
 
 def send_key(message_id: int) -> str:
@@ -25,3 +27,8 @@ def send_key(message_id: int) -> str:
 def write_key(writeback_id: int) -> str:
     """The job that writes write-back record `writeback_id`."""
     return f"wb:{writeback_id}"
+
+
+def sync_key(request: str) -> str:
+    """The job that runs sync request `request` (unique per request: each "Sync now" is its own run)."""
+    return f"sync:{request}"

@@ -15,6 +15,7 @@ from connector.cms.client import CmsClient
 from connector.jobs import kinds
 from connector.messaging import sender
 from connector.settings import Settings
+from connector.sync import requested
 from connector.writeback import writer
 from mappings.model import Mapping
 
@@ -54,6 +55,12 @@ HANDLERS: Final[dict[str, Handler]] = {
         lambda r: writer.run_due(r.engine, r.settings, r.mapping, r.cms_client()),
         writer.revive,
         writer.abandon,
+        needs_cms=True,
+    ),
+    kinds.SYNC: Handler(
+        lambda r: requested.run_due(r.engine, r.settings, r.mapping, r.cms_client),
+        requested.revive,
+        requested.abandon,
         needs_cms=True,
     ),
 }

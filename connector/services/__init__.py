@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from connector.services import (
     cms_signin,
+    connection,
     consents,
     custom_actions,
     documents,
@@ -28,6 +29,7 @@ from connector.services import (
 
 __all__ = [
     "cms_signin",
+    "connection",
     "consents",
     "custom_actions",
     "documents",

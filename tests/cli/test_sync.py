@@ -9,10 +9,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from connector.sandbox import DEFAULT_TOKEN, ClioState, Fault, SandboxServer, generate_firm
 from connector.store import make_engine
+from connector.store.tables import audit_log
 from connector.sync.ingest import apply
 from connector.sync.records import read_contact, read_matter
 from mappings import load_mapping
@@ -148,6 +149,7 @@ def test_sync_json_prints_the_contract_object(env: dict[str, str], sandbox: Sand
 
 
 def test_mappings_check_answers_ok(env: dict[str, str], sandbox: SandboxServer) -> None:
+    run(env, "init")
     code, out, _ = run(cms_env(env, sandbox), "mappings", "check", "--json")
     assert code == 0
     assert json.loads(out)["status"] == "ok"
@@ -156,6 +158,7 @@ def test_mappings_check_answers_ok(env: dict[str, str], sandbox: SandboxServer) 
 def test_mappings_check_answers_invalid_auth_without_leaking_the_token(
     env: dict[str, str], sandbox: SandboxServer
 ) -> None:
+    run(env, "init")
     code, out, _ = run(cms_env(env, sandbox, MATTERLINE_CMS_ACCESS_TOKEN="wrong-token-123"), "mappings", "check")
     assert code == 1
     assert out.startswith("invalid_auth: GET /api/v4/users/who_am_i.json: HTTP 401")
@@ -164,6 +167,7 @@ def test_mappings_check_answers_invalid_auth_without_leaking_the_token(
 
 def test_mappings_check_answers_cannot_connect(env: dict[str, str]) -> None:
     unreachable = {**env, "MATTERLINE_CMS_BASE_URL": "http://127.0.0.1:9/api/v4", "MATTERLINE_CMS_ACCESS_TOKEN": "t"}
+    run(env, "init")
     code, out, _ = run(unreachable, "mappings", "check")
     assert code == 1
     assert out.startswith("cannot_connect: GET /api/v4/users/who_am_i.json: connection failed")
@@ -177,3 +181,32 @@ def test_sync_against_a_failing_cms_exits_1_naming_the_endpoint(env: dict[str, s
     assert code == 1
     assert "GET /api/v4/matters.json: HTTP 403" in err
     assert DEFAULT_TOKEN not in err
+
+
+def _audit_actions(url: str) -> list[tuple[str, dict[str, object]]]:
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(select(audit_log.c.action, audit_log.c.details).order_by(audit_log.c.id)).all()
+        return [(row.action, row.details or {}) for row in rows]
+    finally:
+        engine.dispose()
+
+
+def test_a_check_is_audited_with_what_the_cms_said(env: dict[str, str], sandbox: SandboxServer) -> None:
+    run(env, "init")
+    assert run(cms_env(env, sandbox), "mappings", "check")[0] == 0
+    [(_, details)] = [a for a in _audit_actions(env["MATTERLINE_DATABASE_URL"]) if a[0] == "cms_check"]
+    assert details["status"] == "ok"
+
+
+def test_sync_queue_asks_the_worker_once(env: dict[str, str], sandbox: SandboxServer) -> None:
+    run(env, "init")
+    code, out, _ = run(cms_env(env, sandbox), "sync", "--queue", "--json")
+    assert code == 0
+    asked = json.loads(out)
+    assert asked["full"] is False
+    code, _, err = run(cms_env(env, sandbox), "sync", "--queue")
+    assert code == 1
+    assert "sync_already_queued" in err
+    assert [a for a, _ in _audit_actions(env["MATTERLINE_DATABASE_URL"]) if a == "sync_requested"] == ["sync_requested"]
