@@ -1,5 +1,5 @@
-"""`users add|list|disable|password|invite|reset` and `users token list|revoke|rotate`: the people who use
-Matterline, their one-time password links and their API tokens (every change is audited)."""
+"""`users add|list|disable|role|end-sessions|password|invite|reset` and `users token list|revoke|rotate`: the
+people who use Matterline, their one-time password links and their API tokens (every change is audited)."""
 
 from __future__ import annotations
 
@@ -137,6 +137,32 @@ def users_disable(ctx: Context, user: str, as_user: str | None) -> None:
     ctx.require_current_store()
     person = services.users.disable(ctx.engine, user, actor=ctx.actor(as_user))
     click.echo(f"disabled {person.email}; their API tokens no longer work")
+
+
+@users.command("role")
+@click.argument("user")
+@click.argument("role", type=click.Choice(ROLES))
+@as_option("Change it as this user (email or id; an admin).")
+@pass_ctx
+@handled
+def users_role(ctx: Context, user: str, role: str, as_user: str | None) -> None:
+    """Give a user (email or id) another role, in force on their next request (audited); the last active admin
+    cannot be demoted."""
+    ctx.require_current_store()
+    person = services.users.set_role(ctx.engine, user, role, actor=ctx.actor(as_user))
+    click.echo(f"{person.email} is now {person.role}")
+
+
+@users.command("end-sessions")
+@click.argument("user")
+@as_option("End them as this user (email or id; an admin).")
+@pass_ctx
+@handled
+def users_end_sessions(ctx: Context, user: str, as_user: str | None) -> None:
+    """Sign a user (email or id) out of every browser now; their API tokens go on working (audited)."""
+    ctx.require_current_store()
+    ended = services.users.end_sessions(ctx.engine, user, actor=ctx.actor(as_user))
+    click.echo(f"ended {ended} session{'' if ended == 1 else 's'} of {user}")
 
 
 @users.group("token")

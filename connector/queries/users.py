@@ -4,15 +4,27 @@ as an admin tells them apart (id, the first characters, when used and revoked; n
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, String, cast, func, select
 
+from connector.compliance.audit import Action
 from connector.errors import not_found
 from connector.staff.users import User
-from connector.store.tables import api_tokens, users
+from connector.store.tables import api_tokens, audit_log, cms_user_tokens, sessions, users
 
-__all__ = ["TokenRecord", "UserRecord", "cms_user_of", "linked_to_cms", "listing", "privacy_choice", "tokens"]
+__all__ = [
+    "Standing",
+    "TokenRecord",
+    "UserRecord",
+    "cms_user_of",
+    "linked_to_cms",
+    "listing",
+    "privacy_choice",
+    "standings",
+    "tokens",
+    "working_tokens",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,3 +95,107 @@ def cms_user_of(engine: Engine, user_id: int) -> str | None:
     with engine.connect() as conn:
         value = conn.execute(select(users.c.cms_user_id).where(users.c.id == user_id)).scalar()
     return None if value is None else str(value)
+
+
+@dataclass(frozen=True, slots=True)
+class Standing:
+    """A person as the admin's people page shows them: who, whether they may sign in, how they are signed in
+    now, and how far their CMS side is set up.
+
+    `actions_installed_at` is when Matterline last created or updated the person's buttons in the CMS (the
+    audit log's `custom_actions` entry); None when it never has. `cms_token` says whether Matterline holds
+    the person's own CMS token, without which the buttons cannot be installed or a click checked.
+    """
+
+    id: int
+    name: str
+    email: str
+    role: str
+    disabled_at: datetime | None
+    last_signin_at: datetime | None
+    cms_user_id: str | None
+    cms_token: bool
+    actions_installed_at: datetime | None
+    working_tokens: int
+    open_sessions: int
+
+
+def standings(engine: Engine, *, now: datetime, idle: timedelta, absolute: timedelta) -> list[Standing]:
+    """Everyone, by id, with their sign-in and CMS facts, in one read.
+
+    A session counts as open while it has not ended and is within the `idle` and `absolute` limits at
+    `now` (a timed-out one is only marked ended when its browser next comes back).
+    """
+    signins = (
+        select(sessions.c.user_id, func.max(sessions.c.created_at).label("at")).group_by(sessions.c.user_id).subquery()
+    )
+    open_now = (
+        select(sessions.c.user_id, func.count().label("n"))
+        .where(
+            sessions.c.ended_at.is_(None),
+            sessions.c.last_seen_at > now - idle,
+            sessions.c.created_at > now - absolute,
+        )
+        .group_by(sessions.c.user_id)
+        .subquery()
+    )
+    working = (
+        select(api_tokens.c.user_id, func.count().label("n"))
+        .where(api_tokens.c.revoked_at.is_(None))
+        .group_by(api_tokens.c.user_id)
+        .subquery()
+    )
+    installed = (
+        select(audit_log.c.subject_id, func.max(audit_log.c.at).label("at"))
+        .where(audit_log.c.action == str(Action.CUSTOM_ACTIONS), audit_log.c.subject_type == "user")
+        .group_by(audit_log.c.subject_id)
+        .subquery()
+    )
+    query = (
+        select(
+            users,
+            signins.c.at.label("last_signin_at"),
+            func.coalesce(open_now.c.n, 0).label("open_sessions"),
+            func.coalesce(working.c.n, 0).label("working_tokens"),
+            installed.c.at.label("actions_installed_at"),
+            cms_user_tokens.c.user_id.label("token_of"),
+        )
+        .outerjoin(signins, signins.c.user_id == users.c.id)
+        .outerjoin(open_now, open_now.c.user_id == users.c.id)
+        .outerjoin(working, working.c.user_id == users.c.id)
+        .outerjoin(installed, installed.c.subject_id == cast(users.c.id, String))
+        .outerjoin(cms_user_tokens, cms_user_tokens.c.user_id == users.c.id)
+        .order_by(users.c.id)
+    )
+    with engine.connect() as conn:
+        return [
+            Standing(
+                id=r.id,
+                name=r.name,
+                email=r.email,
+                role=r.role,
+                disabled_at=r.disabled_at,
+                last_signin_at=r.last_signin_at,
+                cms_user_id=None if r.cms_user_id is None else str(r.cms_user_id),
+                cms_token=r.token_of is not None,
+                actions_installed_at=r.actions_installed_at,
+                working_tokens=int(r.working_tokens),
+                open_sessions=int(r.open_sessions),
+            )
+            for r in conn.execute(query)
+        ]
+
+
+def working_tokens(engine: Engine) -> list[TokenRecord]:
+    """Every API token that still authenticates (not revoked, its person not disabled), by person then id."""
+    query = (
+        select(api_tokens)
+        .join(users, users.c.id == api_tokens.c.user_id)
+        .where(api_tokens.c.revoked_at.is_(None), users.c.disabled_at.is_(None))
+        .order_by(api_tokens.c.user_id, api_tokens.c.id)
+    )
+    with engine.connect() as conn:
+        return [
+            TokenRecord(r.id, r.user_id, r.prefix, r.created_at, r.last_used_at, r.revoked_at)
+            for r in conn.execute(query)
+        ]

@@ -17,15 +17,26 @@ from typing import Any
 from sqlalchemy import Connection, Engine, func, select, update
 
 from connector.compliance import audit
-from connector.errors import conflict, forbidden, not_found
+from connector.errors import conflict, forbidden, invalid, not_found
 from connector.queries.users import TokenRecord
 from connector.staff import passwords, sessions, users
-from connector.staff.users import Actor, User
+from connector.staff.users import ADMIN_ROLES, ROLES, Actor, User
 from connector.store.engine import utcnow
 from connector.store.tables import api_tokens
 from connector.store.tables import users as user_rows
 
-__all__ = ["Added", "Rotated", "add", "disable", "revoke_token", "rotate_token", "set_password", "set_privacy"]
+__all__ = [
+    "Added",
+    "Rotated",
+    "add",
+    "disable",
+    "end_sessions",
+    "revoke_token",
+    "rotate_token",
+    "set_password",
+    "set_privacy",
+    "set_role",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +122,86 @@ def disable(engine: Engine, key: str | int, *, actor: Actor) -> User:
             at=now,
         )
     return person
+
+
+def set_role(engine: Engine, key: str | int, role: str, *, actor: Actor) -> User:
+    """Give a person (by email or id) another role, in force on their next request; audited as `role_changed`.
+
+    Admins and operators only. The last active admin cannot be made an attorney or staff member, for the
+    same reason they cannot be disabled: the firm would be left with no one who manages it.
+
+    Raises:
+        MatterlineError: forbidden `forbidden_role`; invalid `invalid_role`; not found; conflict
+            `role_unchanged`, `last_admin`.
+    """
+    actor.require_admin("change a person's role")
+    if role not in ROLES:
+        raise invalid("invalid_role", f"role must be one of {', '.join(ROLES)}, not {role!r}", {"field": "role"})
+    now = utcnow()
+    with engine.begin() as conn:
+        person = users.find_user(conn, key)
+        if person is None:
+            raise not_found(f"no user {key!r}")
+        row = conn.execute(
+            select(user_rows.c.role, user_rows.c.disabled_at).where(user_rows.c.id == person.id).with_for_update()
+        ).one()
+        if row.role == role:
+            raise conflict("role_unchanged", f"{person.email} is already {_a(role)}")
+        if row.role in ADMIN_ROLES and row.disabled_at is None and _active_admins(conn) <= 1:
+            raise conflict("last_admin", f"{person.email} is the last active admin; make someone else an admin first")
+        conn.execute(update(user_rows).where(user_rows.c.id == person.id).values(role=role))
+        audit.append(
+            conn,
+            actor=actor.label,
+            action=audit.Action.ROLE_CHANGED,
+            subject_type="user",
+            subject_id=person.id,
+            request_id=actor.request_id,
+            details={"email": person.email, "from": row.role, "to": role},
+            at=now,
+        )
+    return User(person.id, person.name, person.email, role)
+
+
+def end_sessions(engine: Engine, key: str | int, *, actor: Actor) -> int:
+    """Sign a person (by email or id) out everywhere now: every open browser session ends, their API tokens
+    go on working (revoke those one by one); audited as `sessions_ended`. How many sessions ended.
+
+    For a lost laptop or a shared screen left signed in: the person can sign in again at once.
+
+    Raises:
+        MatterlineError: forbidden `forbidden_role`; not found.
+    """
+    actor.require_admin("end a person's sessions")
+    now = utcnow()
+    with engine.begin() as conn:
+        person = users.find_user(conn, key)
+        if person is None:
+            raise not_found(f"no user {key!r}")
+        ended = sessions.end_all(conn, person.id, now)
+        audit.append(
+            conn,
+            actor=actor.label,
+            action=audit.Action.SESSIONS_ENDED,
+            subject_type="user",
+            subject_id=person.id,
+            request_id=actor.request_id,
+            details={"email": person.email, "sessions_ended": ended},
+            at=now,
+        )
+    return ended
+
+
+def _a(role: str) -> str:
+    """ "an admin", "an attorney", "a staff member": a role as a sentence says it."""
+    return {"admin": "an admin", "attorney": "an attorney", "staff": "a staff member"}.get(role, role)
+
+
+def _active_admins(conn: Connection) -> int:
+    """How many admins may sign in now, their rows locked until the caller's transaction ends: two admins
+    demoting each other at the same moment are taken one after the other, so one of them stays."""
+    admins = select(user_rows.c.id).where(user_rows.c.role.in_(ADMIN_ROLES), user_rows.c.disabled_at.is_(None))
+    return len(conn.execute(admins.with_for_update()).all())
 
 
 def set_password(engine: Engine, key: str | int, password: str, *, actor: Actor) -> User:

@@ -239,3 +239,35 @@ def test_users_reset_prints_json_and_is_refused_without_a_public_url(
     code, _, err = run(env, "users", "reset", "nobody@firm.example")
     assert code == 1
     assert "no user 'nobody@firm.example'" in err
+
+
+def test_users_role_changes_a_role_audited_and_never_demotes_the_last_admin(
+    texting: dict[str, str], store: Engine, user: AddUser, audit_log: AuditLog
+) -> None:
+    ada = user("Ada Admin", "ada@firm.example", "admin")
+    user("Avery Counsel", "avery@firm.example", "attorney")
+    code, out, err = run(texting, "users", "role", "avery@firm.example", "admin", "--as", "ada@firm.example")
+    assert (code, out, err) == (0, "avery@firm.example is now admin\n", "")
+    [entry] = audit_log("role_changed")
+    assert entry["actor"] == f"user:{ada['id']}:ada@firm.example"
+    code, out, _ = run(texting, "users", "list", "--json")
+    assert [(u["email"], u["role"]) for u in json.loads(out)] == [
+        ("ada@firm.example", "admin"),
+        ("avery@firm.example", "admin"),
+    ]
+    assert run(texting, "users", "role", "avery@firm.example", "staff")[0] == 0
+    code, _, err = run(texting, "users", "role", "ada@firm.example", "staff")
+    assert code == 1
+    assert "last_admin" in err
+    assert len(audit_log("role_changed")) == 2
+
+
+def test_users_end_sessions_signs_a_person_out_everywhere(
+    texting: dict[str, str], store: Engine, user: AddUser, audit_log: AuditLog
+) -> None:
+    user("Ada Admin", "ada@firm.example", "admin")
+    code, out, err = run(texting, "users", "end-sessions", "ada@firm.example")
+    assert (code, err) == (0, "")
+    assert out == "ended 0 sessions of ada@firm.example\n"
+    [entry] = audit_log("sessions_ended")
+    assert entry["subject_type"] == "user"

@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy import Engine
 
 from connector import queries
-from tests.support.firm import CARA, JANE, OMAR, seed
+from connector.errors import Kind, MatterlineError
+from tests.support.firm import CARA, FIRM_NUMBER, JANE, OMAR, seed
 from tests.support.matter_history import text_in
 
 NY = ZoneInfo("America/New_York")
@@ -44,3 +45,20 @@ def test_only_the_numbers_opted_out_now(store: Engine) -> None:
     assert [s.phone for s in queries.optouts.listing(store, only_opted_out=True)] == sorted([JANE, STRANGER])
     text_in(store, JANE, "START", T0 + timedelta(minutes=5))
     assert [s.phone for s in queries.optouts.listing(store, only_opted_out=True)] == [STRANGER]
+
+
+def test_one_numbers_every_entry_newest_first_as_typed_any_way(store: Engine) -> None:
+    history = queries.optouts.history(store, "212.867.5309")
+    assert [(e.action, e.source, e.keyword, e.created_at) for e in history] == [
+        ("opt_in", "keyword", "START", T0 + timedelta(minutes=3)),
+        ("opt_out", "keyword", "STOP", T0 + timedelta(minutes=1)),
+    ]
+    assert {(e.phone, e.firm_number, e.actor) for e in history} == {(OMAR, FIRM_NUMBER, None)}
+    assert [e.source for e in queries.optouts.history(store, STRANGER)] == ["plain_language"]
+    assert queries.optouts.history(store, "+14155550199") == []
+
+
+def test_a_history_of_something_that_is_no_number_is_refused(store: Engine) -> None:
+    with pytest.raises(MatterlineError) as caught:
+        queries.optouts.history(store, "555")
+    assert (caught.value.kind, caught.value.code) == (Kind.INVALID, "invalid_phone")

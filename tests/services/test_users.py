@@ -3,6 +3,7 @@ token stops working at once, and the firm can never disable its last admin."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -10,7 +11,9 @@ from sqlalchemy import Engine
 
 from connector import queries, services
 from connector.errors import Kind, MatterlineError
+from connector.staff import sessions
 from connector.staff.users import Actor, authenticate
+from connector.store.engine import utcnow
 from tests.support.firm import JANE, seed
 from tests.support.inbox import audit_rows, text_in
 
@@ -139,3 +142,88 @@ def test_a_person_with_a_very_long_email_can_still_act_and_be_audited(store: Eng
     [entry] = audit_rows(store, "urgent")
     assert entry.actor.startswith(f"user:{person.id}:ppp")
     assert len(entry.actor) == 128
+
+
+# -- roles and sessions ------------------------------------------------------------------------------------
+
+
+def _open_session(engine: Engine, user_id: int) -> str:
+    with engine.begin() as conn:
+        return sessions.open_session(conn, user_id, utcnow())
+
+
+LIFETIMES = sessions.Lifetimes(timedelta(hours=1), timedelta(hours=12))
+
+
+def test_a_role_change_is_stored_audited_and_in_force_at_once(store: Engine) -> None:
+    add(store, "gc@firm.example", role="admin", name="Grace Counsel")
+    pat = add(store, "pat@firm.example").user
+    token = _open_session(store, pat.id)
+    changed = services.users.set_role(store, "pat@firm.example", "attorney", actor=ADMIN)
+    assert (changed.id, changed.role) == (pat.id, "attorney")
+    assert [u.role for u in queries.users.listing(store) if u.id == pat.id] == ["attorney"]
+    resumed = sessions.resume(store, token, LIFETIMES)
+    assert resumed is not None
+    assert resumed.role == "attorney"  # the same session, the new role
+    [entry] = audit_rows(store, "role_changed")
+    assert (entry.actor, entry.request_id, entry.subject_id) == (ADMIN.label, "req-admin", str(pat.id))
+    assert entry.details == {"email": "pat@firm.example", "from": "staff", "to": "attorney"}
+
+
+def test_the_last_active_admin_cannot_be_demoted_but_one_of_two_can(store: Engine) -> None:
+    grace = add(store, "gc@firm.example", role="admin", name="Grace Counsel").user
+    with pytest.raises(MatterlineError) as caught:
+        services.users.set_role(store, grace.id, "staff", actor=ADMIN)
+    assert (caught.value.kind, caught.value.code) == (Kind.CONFLICT, "last_admin")
+    assert "last active admin" in caught.value.message
+    other = add(store, "ada@firm.example", role="admin", name="Ada Admin").user
+    services.users.set_role(store, grace.id, "staff", actor=ADMIN)
+    with pytest.raises(MatterlineError) as again:
+        services.users.set_role(store, other.id, "attorney", actor=ADMIN)
+    assert again.value.code == "last_admin"
+    assert [(u.email, u.role) for u in queries.users.listing(store)] == [
+        ("gc@firm.example", "staff"),
+        ("ada@firm.example", "admin"),
+    ]
+    assert len(audit_rows(store, "role_changed")) == 1
+
+
+@pytest.mark.parametrize(
+    ("role", "code", "kind"), [("partner", "invalid_role", Kind.INVALID), ("staff", "role_unchanged", Kind.CONFLICT)]
+)
+def test_an_unknown_or_unchanged_role_is_refused_and_nothing_is_audited(
+    store: Engine, role: str, code: str, kind: Kind
+) -> None:
+    pat = add(store, "pat@firm.example").user
+    with pytest.raises(MatterlineError) as caught:
+        services.users.set_role(store, pat.id, role, actor=ADMIN)
+    assert (caught.value.kind, caught.value.code) == (kind, code)
+    assert audit_rows(store, "role_changed") == []
+
+
+def test_only_an_admin_changes_roles_or_ends_sessions(store: Engine) -> None:
+    pat = add(store, "pat@firm.example").user
+    as_pat = Actor.of(pat)
+    for call in (
+        lambda: services.users.set_role(store, pat.id, "admin", actor=as_pat),
+        lambda: services.users.end_sessions(store, pat.id, actor=as_pat),
+    ):
+        with pytest.raises(MatterlineError) as caught:
+            call()
+        assert (caught.value.kind, caught.value.code) == (Kind.FORBIDDEN, "forbidden_role")
+    assert [u.role for u in queries.users.listing(store)] == ["staff"]
+
+
+def test_ending_a_persons_sessions_signs_them_out_everywhere_and_keeps_their_tokens(store: Engine) -> None:
+    added = add(store, "pat@firm.example")
+    first, second = _open_session(store, added.user.id), _open_session(store, added.user.id)
+    assert services.users.end_sessions(store, "pat@firm.example", actor=ADMIN) == 2
+    assert sessions.resume(store, first, LIFETIMES) is None
+    assert sessions.resume(store, second, LIFETIMES) is None
+    assert authenticate(store, added.token) == added.user
+    [entry] = audit_rows(store, "sessions_ended")
+    assert (entry.actor, entry.subject_id) == (ADMIN.label, str(added.user.id))
+    assert entry.details == {"email": "pat@firm.example", "sessions_ended": 2}
+    with pytest.raises(MatterlineError) as caught:
+        services.users.end_sessions(store, "nobody@firm.example", actor=ADMIN)
+    assert caught.value.kind == Kind.NOT_FOUND

@@ -8,8 +8,8 @@ from typing import Any
 from flask import Blueprint, redirect, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
-from connector.errors import MatterlineError
 from connector import queries, services
+from connector.errors import MatterlineError
 from connector.queries.documents import MAPPING
 from connector.staff.users import User
 from webhooks.pages.admin.guard import actor, admin_page

@@ -59,7 +59,9 @@ def save(user: User) -> BaseResponse:
     text = _text()
     reason = request.form.get("reason", "").strip() or None
     try:
-        stored = services.documents.save(app_state().engine, app_state().settings, kind, text, actor=actor(user), reason=reason)
+        stored = services.documents.save(
+            app_state().engine, app_state().settings, kind, text, actor=actor(user), reason=reason
+        )
     except MatterlineError as exc:
         return _refused(user, kind, exc, text=text, reason=reason or "")
     return redirect(url_for(_TABS[kind][0], saved=stored.id), 303)
@@ -80,7 +82,9 @@ def back(user: User) -> BaseResponse:
             back_reason=reason or "",
         )
     try:
-        stored = services.documents.save(app_state().engine, app_state().settings, kind, None, actor=actor(user), reason=reason)
+        stored = services.documents.save(
+            app_state().engine, app_state().settings, kind, None, actor=actor(user), reason=reason
+        )
     except MatterlineError as exc:
         return _page(user, kind, status=STATUS[exc.kind], back_error=exc.message, back_reason=reason or "")
     return redirect(url_for(_TABS[kind][0], back=stored.id), 303)
