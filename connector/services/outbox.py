@@ -19,8 +19,10 @@ def replay(engine: Engine, job_ids: Sequence[int] | None, *, actor: Actor) -> li
     """Put dead letters back in the queue with fresh attempts (`None`: every one); each replay is audited.
 
     Raises:
-        MatterlineError: conflict `not_dead` when named jobs are not dead letters (none is replayed).
+        MatterlineError: forbidden `forbidden_role` for attorneys and staff; conflict `not_dead` when named
+            jobs are not dead letters (none is replayed).
     """
+    actor.require_admin("replay outbox jobs")
     with engine.begin() as conn:
         jobs = outbox.replay(conn, None if job_ids is None else list(job_ids))
         replayed = [job.id for job in jobs]
@@ -51,8 +53,10 @@ def discard(engine: Engine, job_id: int, *, reason: str, actor: Actor) -> None:
     """Give up on a job that is not done; the reason stays on the job and in the audit log.
 
     Raises:
-        MatterlineError: invalid `empty_reason`; conflict `not_discardable` (no such job, or it is done).
+        MatterlineError: forbidden `forbidden_role` for attorneys and staff; invalid `empty_reason`; conflict
+            `not_discardable` (no such job, or it is done).
     """
+    actor.require_admin("discard outbox jobs")
     why = require_reason(reason)
     with engine.begin() as conn:
         job = outbox.discard(conn, job_id, why)

@@ -262,3 +262,22 @@ def test_a_dead_cms_write_replayed_after_the_outage_is_written(engine: Engine, c
 
     assert queries.writebacks.get(engine, writeback_id).state == "written"
     assert len(clio.state.find("notes", lambda r: "SMS summary" in str(r.get("subject", "")))) == 1
+
+
+@pytest.mark.parametrize("role", ["staff", "attorney"])
+def test_only_admins_and_operators_replay_or_discard(store: Engine, role: str) -> None:
+    caller = Actor.of(
+        services.users.add(store, name="Caller", email=f"{role}@firm.example", role=role, actor=ADMIN).user
+    )
+    job_id = queued_send(store)
+    give_up(store, job_id)
+    for refused in (
+        lambda: services.outbox.replay(store, [job_id], actor=caller),
+        lambda: services.outbox.replay(store, None, actor=caller),
+        lambda: services.outbox.discard(store, job_id, reason="not mine to drop", actor=caller),
+    ):
+        with pytest.raises(MatterlineError) as caught:
+            refused()
+        assert (caught.value.kind, caught.value.code) == (Kind.FORBIDDEN, "forbidden_role")
+    assert job(store, job_id).state == "dead"
+    assert audit_rows(store, "replay") == audit_rows(store, "discard") == []
