@@ -39,6 +39,13 @@ from tests.support.thread_site import OPERATOR, PASSWORD, SECRET, Site
 from webhooks import create_app
 from webhooks.server import ServerThread
 
+
+@pytest.fixture
+def engine(sqlite_engine: Engine) -> Engine:
+    """This page's browser tests run on SQLite; the services and queries behind it are tested on both stores."""
+    return sqlite_engine
+
+
 CLIO = load_mapping("clio")
 WRONG = "a-wrong-cms-token-0123456789"
 UNREADABLE = "ask the front desk"

@@ -20,6 +20,12 @@ from tests.support.thread_site import OPERATOR, Site
 
 
 @pytest.fixture
+def engine(sqlite_engine: Engine) -> Engine:
+    """This page's browser tests run on SQLite; the services and queries behind it are tested on both stores."""
+    return sqlite_engine
+
+
+@pytest.fixture
 def site(engine: Engine) -> Iterator[Site]:
     """The firm, where every client consented in their engagement letter (the seed)."""
     with admin_site(engine) as served:

@@ -23,6 +23,13 @@ from tests.support.firm import JANE, OMAR
 from tests.support.matter_history import close_windows, confirm_written, file_omar_to, reply, text_in
 from tests.support.thread_site import Site
 
+
+@pytest.fixture
+def engine(sqlite_engine: Engine) -> Engine:
+    """This page's browser tests run on SQLite; the services and queries behind it are tested on both stores."""
+    return sqlite_engine
+
+
 RETENTION_DAYS = 30
 
 

@@ -17,6 +17,13 @@ from tests.support.browser import DESKTOP, assert_accessible
 from tests.support.inbox import audit_rows
 from tests.support.thread_site import OPERATOR, Site
 
+
+@pytest.fixture
+def engine(sqlite_engine: Engine) -> Engine:
+    """This page's browser tests run on SQLite; the services and queries behind it are tested on both stores."""
+    return sqlite_engine
+
+
 NEW = "a brand new passphrase"
 
 
