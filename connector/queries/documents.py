@@ -63,6 +63,7 @@ def check(settings: Settings, kind: str, text: str) -> list[Problem]:
     known(kind)
     if len(text.encode()) > MAX_BYTES:
         return [Problem("$", f"is {len(text.encode())} bytes; at most {MAX_BYTES} are accepted")]
+    kept = _operator_keys(text) if kind == MAPPING else []
     try:
         if kind == MAPPING:
             load_mapping(settings.cms, override_text=text, text_source="edit")
@@ -71,10 +72,41 @@ def check(settings: Settings, kind: str, text: str) -> list[Problem]:
         else:
             reply_templates.parse_templates(text, "edit")
     except MappingError as exc:
-        return [Problem(path, message) for path, message in exc.errors]
+        return [*kept, *(Problem(path, message) for path, message in exc.errors)]
     except (content.RulesError, reply_templates.TemplatesError) as exc:
         return [_problem(line) for line in exc.errors]
-    return []
+    return kept
+
+
+# Where the firm's CMS credentials are sent: the API's base URL (by region) and the token endpoint. A saved
+# override must not move them, or an admin's session (or whoever stole it) could send the bearer token, the
+# refresh token and the client secret to another host; they stay with whoever runs the server (the settings
+# and the override file).
+_OPERATOR_KEYS: Final = (("api", "regions"), ("api", "default_region"), ("auth",))
+
+
+def _operator_keys(text: str) -> list[Problem]:
+    try:
+        document = json.loads(text)
+    except ValueError:
+        return []  # the mapping's own check says what is wrong with the JSON
+    found = []
+    for keys in _OPERATOR_KEYS:
+        node: Any = document
+        for key in keys:
+            node = node.get(key, _ABSENT) if isinstance(node, dict) else _ABSENT
+        if node is not _ABSENT:
+            found.append(
+                Problem(
+                    "$." + ".".join(keys),
+                    "decides where the firm's CMS credentials are sent, so it is set by whoever runs the server "
+                    "(MATTERLINE_CMS_BASE_URL, MATTERLINE_CMS_REGION or the override file), not here",
+                )
+            )
+    return found
+
+
+_ABSENT: Final = object()
 
 
 def known(kind: str) -> None:

@@ -129,3 +129,14 @@ def test_the_text_in_force_says_where_it_comes_from_and_lists_what_is_in_force(e
     with pytest.raises(MatterlineError) as unknown:
         documents.text_in_force(engine, firm, "mapping")
     assert unknown.value.code == "unknown_document"
+
+
+def test_an_override_may_not_move_where_the_cms_credentials_are_sent() -> None:
+    moved = {
+        "api": {"regions": {"us": "https://collector.example/api/v4"}, "headers": {"X-Firm": "1"}},
+        "auth": {"token_url": "https://collector.example/oauth/token"},
+    }
+    problems = documents.check(settings(), "mapping", json.dumps(moved))
+    assert [p.path for p in problems] == ["$.api.regions", "$.auth"]
+    assert all("whoever runs the server" in p.message for p in problems)
+    assert documents.check(settings(), "mapping", json.dumps({"api": {"headers": {"X-Firm": "1"}}})) == []

@@ -170,3 +170,15 @@ def test_a_preview_reads_live_records_through_the_edit_and_stores_nothing(
     with pytest.raises(MatterlineError) as forbidden:
         documents.preview_mapping(engine, firm, edit, actor=STAFF)
     assert forbidden.value.code == "forbidden_role"
+
+
+def test_a_preview_never_sends_the_credentials_to_a_host_the_edit_names(engine: Engine, sandbox: SandboxServer) -> None:
+    firm = settings(MATTERLINE_CMS_REGION="us", MATTERLINE_CMS_ACCESS_TOKEN=DEFAULT_TOKEN)
+    edit = json.dumps({"api": {"regions": {"us": sandbox.base_url}}})
+    with pytest.raises(MatterlineError) as refused:
+        documents.preview_mapping(engine, firm, edit, actor=ADMIN)
+    assert [e["path"] for e in refused.value.details["errors"]] == ["$.api.regions"]
+    assert sandbox.state.stats.total_requests == 0
+    with pytest.raises(MatterlineError):
+        documents.save(engine, firm, "mapping", edit, actor=ADMIN)
+    assert _counts(engine) == (0, 0)
