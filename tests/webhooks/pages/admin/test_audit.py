@@ -230,8 +230,7 @@ def test_the_downloads_hold_exactly_the_filtered_entries(page: Page, site: Site,
     assert site.settings.secret_key not in text
 
 
-def test_a_hold_set_on_the_retention_page_shows_here_at_once(page: Page, store_site: Site) -> None:
-    site = store_site
+def test_a_hold_set_on_the_retention_page_shows_here_at_once(page: Page, site: Site) -> None:
     sign_in_as(page, site, then="/admin/retention")
     page.get_by_label("Matter", exact=True).select_option("202")
     page.get_by_label("Reason").fill("Landlord's counsel sent a preservation letter")

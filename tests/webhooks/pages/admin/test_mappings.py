@@ -30,7 +30,15 @@ def sandbox() -> Iterator[SandboxServer]:
 
 
 @pytest.fixture
-def site(engine: Engine, sandbox: SandboxServer) -> Iterator[Site]:
+def site(sqlite_engine: Engine, sandbox: SandboxServer) -> Iterator[Site]:
+    env = {"MATTERLINE_CMS_BASE_URL": sandbox.base_url, "MATTERLINE_CMS_ACCESS_TOKEN": DEFAULT_TOKEN}
+    with admin_site(sqlite_engine, **env) as served:
+        yield served
+
+
+@pytest.fixture
+def store_site(engine: Engine, sandbox: SandboxServer) -> Iterator[Site]:
+    """On each store: a worker already running reads what the page saved."""
     env = {"MATTERLINE_CMS_BASE_URL": sandbox.base_url, "MATTERLINE_CMS_ACCESS_TOKEN": DEFAULT_TOKEN}
     with admin_site(engine, **env) as served:
         yield served
@@ -103,7 +111,8 @@ def test_a_preview_reads_live_records_through_the_edit_and_saves_nothing(page: P
     assert _saved(site.engine) == 0
 
 
-def test_a_saved_edit_is_audited_and_read_by_the_worker_already_running(page: Page, site: Site) -> None:
+def test_a_saved_edit_is_audited_and_read_by_the_worker_already_running(page: Page, store_site: Site) -> None:
+    site = store_site
     engine, settings = site.engine, site.settings
     mapping = mapping_in_force(settings, engine)
     Syncer(engine, build_client(settings, mapping, engine), mapping, default_region="US", progress=False).run()
