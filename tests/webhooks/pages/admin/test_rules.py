@@ -128,19 +128,22 @@ def test_an_invalid_edit_shows_each_error_at_its_path_keeps_the_text_and_saves_n
     assert _rows(site.engine) == []
 
 
-def test_a_valid_edit_is_saved_audited_with_the_admin_and_the_next_draft_follows_it(page: Page, engine: Engine) -> None:
-    with admin_site(engine) as site:
+def test_a_valid_edit_is_saved_audited_with_the_admin_and_the_next_draft_follows_it(
+    page: Page, sqlite_engine: Engine
+) -> None:
+    # On SQLite: saving and reading versions on both stores is tests/services/test_documents.py's.
+    with admin_site(sqlite_engine) as site:
         thread_id = site.text_in(JANE, "Any news?")
         sign_in_as(page, site, then="/admin/rules")
         page.get_by_label("Content rules (JSON)").fill(_with_pineapple())
         page.get_by_label("Reason for the change (optional, kept in the audit log)").fill("Client codeword")
         page.get_by_role("button", name="Save", exact=True).click()
         expect(page.locator("main").get_by_role("status")).to_have_text(re.compile(r"Saved: version \d+ is in force\."))
-        [row] = _rows(engine)
+        [row] = _rows(sqlite_engine)
         assert page.url.endswith(f"/admin/rules?saved={row.id}")
         admin = site.people[ADMIN]
         assert (row.kind, row.actor, row.reason) == ("content_rules", admin.actor, "Client codeword")
-        [entry] = _audited(engine, "rules_change")
+        [entry] = _audited(sqlite_engine, "rules_change")
         assert entry.actor == admin.actor
         assert (entry.details["version"], entry.details["reason"]) == (row.id, "Client codeword")
         expect(page.locator(".in-force")).to_contain_text(f"Version {row.id}, saved on this page by ada@firm.example")
@@ -148,7 +151,7 @@ def test_a_valid_edit_is_saved_audited_with_the_admin_and_the_next_draft_follows
         assert _row(page, str(row.id))[:2] == ["Saved here (in force)", "ada@firm.example"]
         assert_accessible(page)
         # The next check, wherever it is made, follows the new rule.
-        checked = services.messages.check_draft(engine, site.settings, "The pineapple has landed.")
+        checked = services.messages.check_draft(sqlite_engine, site.settings, "The pineapple has landed.")
         assert (checked.sendable, [f.rule for f in checked.findings]) == (False, ["pineapple"])
         page.goto(f"{site.url}/inbox/{thread_id}")
         page.get_by_label("Text to send").fill("The pineapple has landed.")
