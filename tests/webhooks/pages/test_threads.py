@@ -179,7 +179,7 @@ def test_privacy_mode_blurs_text_until_revealed(sqlite_engine: Engine, page: Pag
         expect(text).to_have_class("msg-body private revealed")
         assert page.evaluate("el => getComputedStyle(el).filter", text.element_handle()) == "none"
         # A new text redraws the list: what the person revealed stays revealed, the new text is blurred.
-        site.text_in(JANE, "And took the car")
+        site.text_in(JANE, "Also the lease papers are here")
         page.evaluate("document.body.dispatchEvent(new Event('ml:poll'))")
         expect(page.locator(".msg-body")).to_have_count(2)
         expect(page.locator(".msg-body").first).to_have_class("msg-body private revealed")
