@@ -73,7 +73,10 @@ def receive(vendor: str) -> Response:
             signature_invalid; 400 signature_missing or malformed_body; 422 unknown_model.
     """
     state = app_state()
-    spec = state.mapping.webhooks
+    # The mapping in force, read once: one store read per delivery, and one version for all of it even
+    # when an admin saves another while this delivery is being applied.
+    mapping = state.mapping
+    spec = mapping.webhooks
     if vendor != state.settings.cms or spec is None:
         raise MatterlineError(Kind.NOT_FOUND, "unknown_vendor", "no CMS webhook endpoint for this vendor")
     # Read (and size-check) the body before any work; Werkzeug raises 413 past MAX_CONTENT_LENGTH.
@@ -102,7 +105,7 @@ def receive(vendor: str) -> Response:
     delivery = _parse(body, spec)
     model = cms_webhooks.model_of(state.engine, vendor, matched.subscription_id, delivery.webhook_id)
     resource = spec.models.get(model) if model is not None else None
-    if resource is None or resource not in READERS or resource not in state.mapping.resources:
+    if resource is None or resource not in READERS or resource not in mapping.resources:
         LOGGER.warning("cms.webhook.unknown_model vendor=%s model=%s", vendor, model)
         raise invalid(
             "unknown_model",
@@ -110,7 +113,7 @@ def receive(vendor: str) -> Response:
             "`matterline webhooks renew`",
             {"model": model},
         )
-    return _apply(state, spec, resource, delivery)
+    return _apply(state, spec, mapping.resources[resource], resource, delivery)
 
 
 def _handshake(state: AppState, vendor: str, header_name: str, secrets: Sequence[Secret]) -> Response:
@@ -200,14 +203,15 @@ def _required_keys(spec: ResourceSpec) -> set[str]:
     return keys
 
 
-def _apply(state: AppState, spec: WebhookSpec, resource: str, delivery: _Delivery) -> Response:
+def _apply(
+    state: AppState, spec: WebhookSpec, resource_spec: ResourceSpec, resource: str, delivery: _Delivery
+) -> Response:
     """Apply one verified change in a single transaction.
 
     Raises:
         MatterlineError: 400 malformed_body when the record lacks its id or cannot be read.
     """
     event, record = delivery.event, delivery.record
-    resource_spec = state.mapping.resources[resource]
     subscribed = _subscribed_events(spec)
     deleted = event in spec.deleted_events
     if not deleted and subscribed is not None and event not in subscribed:
