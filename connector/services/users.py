@@ -20,7 +20,7 @@ from connector.compliance import audit
 from connector.errors import conflict, forbidden, invalid, not_found
 from connector.queries.users import TokenRecord
 from connector.staff import passwords, sessions, users
-from connector.staff.users import ADMIN_ROLES, ROLES, Actor, User
+from connector.staff.users import ADMIN_ROLES, ROLE_PHRASES, ROLES, Actor, User
 from connector.store.engine import utcnow
 from connector.store.tables import api_tokens
 from connector.store.tables import users as user_rows
@@ -146,7 +146,7 @@ def set_role(engine: Engine, key: str | int, role: str, *, actor: Actor) -> User
             select(user_rows.c.role, user_rows.c.disabled_at).where(user_rows.c.id == person.id).with_for_update()
         ).one()
         if row.role == role:
-            raise conflict("role_unchanged", f"{person.email} is already {_a(role)}")
+            raise conflict("role_unchanged", f"{person.email} is already {ROLE_PHRASES.get(role, role)}")
         if row.role in ADMIN_ROLES and row.disabled_at is None and _active_admins(conn) <= 1:
             raise conflict("last_admin", f"{person.email} is the last active admin; make someone else an admin first")
         conn.execute(update(user_rows).where(user_rows.c.id == person.id).values(role=role))
@@ -190,11 +190,6 @@ def end_sessions(engine: Engine, key: str | int, *, actor: Actor) -> int:
             at=now,
         )
     return ended
-
-
-def _a(role: str) -> str:
-    """ "an admin", "an attorney", "a staff member": a role as a sentence says it."""
-    return {"admin": "an admin", "attorney": "an attorney", "staff": "a staff member"}.get(role, role)
 
 
 def _active_admins(conn: Connection) -> int:

@@ -23,6 +23,8 @@ ACTOR_CHARS = 128
 COUNSEL_ROLES = ("admin", "attorney")
 # Who manages people, holds, the outbox and the audit log.
 ADMIN_ROLES = ("admin",)
+# A role as a sentence says it ("Pat is now a staff member"), for refusals and pages alike.
+ROLE_PHRASES = {"admin": "an admin", "attorney": "an attorney", "staff": "a staff member"}
 TOKEN_PREFIX = "ml_"  # noqa: S105 - a marker, not a secret
 
 

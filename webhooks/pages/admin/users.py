@@ -23,7 +23,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from connector import queries, services
 from connector.errors import MatterlineError
-from connector.staff.users import ROLES, User
+from connector.staff.users import ROLE_PHRASES, ROLES, User
 from connector.store.engine import utcnow
 from webhooks.errors import STATUS
 from webhooks.pages.admin.guard import actor, admin_page
@@ -36,7 +36,6 @@ blueprint = Blueprint("admin_users", __name__, url_prefix="/admin/users")
 
 # A role as the page says it.
 ROLE_WORDS: Final = {"admin": "Admin", "attorney": "Attorney", "staff": "Staff"}
-_A_ROLE: Final = {"admin": "an admin", "attorney": "an attorney", "staff": "a staff member"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +103,7 @@ def _message(done: str | None, people: dict[int, str]) -> str | None:
     who = people.get(request.args.get("user", type=int) or 0)
     if done == "role" and who is not None:
         role = request.args.get("role", "")
-        return f"{who} is now {_A_ROLE.get(role, role)}."
+        return f"{who} is now {ROLE_PHRASES.get(role, role)}."
     if done == "disabled" and who is not None:
         return f"{who} is disabled: their sessions have ended and their API tokens no longer work."
     if done == "sessions" and who is not None:
