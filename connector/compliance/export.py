@@ -453,11 +453,24 @@ def _cell(value: Any) -> str:
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
-def _csv(record: dict[str, Any], zone: ZoneInfo) -> bytes:
-    """Every field quoted, so a separator inside a text (`ok;=1+1` where `;` separates) never starts a cell."""
+def spreadsheet(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
+    """CSV a firm opens in a spreadsheet: every field quoted, so a separator inside a text (`ok;=1+1` where `;`
+    separates) never starts a cell; no cell read as a formula (`_cell`); UTF-8 with a byte-order mark, so
+    spreadsheet programs read names, emoji and "más" as UTF-8."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n", quoting=csv.QUOTE_ALL)
-    writer.writerow(CSV_COLUMNS)
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([_cell(value) for value in row])
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
+def _csv(record: dict[str, Any], zone: ZoneInfo) -> bytes:
+    """A matter's messages, one row each, in the order they came."""
+    return spreadsheet(CSV_COLUMNS, _message_rows(record, zone))
+
+
+def _message_rows(record: dict[str, Any], zone: ZoneInfo) -> Iterator[tuple[Any, ...]]:
     for m in record["messages"]:
         created = datetime.fromisoformat(m["created_at"])
         row = (
@@ -481,9 +494,7 @@ def _csv(record: dict[str, Any], zone: ZoneInfo) -> bytes:
             m["thread_id"],
             m["window_id"],
         )
-        writer.writerow([_cell(value) for value in row])
-    # A byte-order mark so spreadsheet programs read the UTF-8 (names, emoji, "más") as UTF-8.
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+        yield row
 
 
 _CSS: Final = """

@@ -9,8 +9,6 @@ message body, and exporting it is not audited, as reading it through the API or 
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -22,6 +20,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from connector import queries
 from connector.compliance import audit
+from connector.compliance.export import spreadsheet
 from connector.errors import MatterlineError
 from connector.jsonable import plain
 from connector.queries.audit import AuditEntry
@@ -55,8 +54,6 @@ _CSV_COLUMNS: Final = (
     "hash",
     "prev_hash",
 )
-# A spreadsheet runs a cell that starts with one of these as a formula; a request id is caller-chosen text.
-_FORMULA_START: Final = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,16 +257,11 @@ def _exported(user: User, kind: str) -> tuple[list[AuditEntry], str] | BaseRespo
     return rows, name
 
 
-def _download(body: str, mimetype: str, name: str) -> Response:
+def _download(body: str | bytes, mimetype: str, name: str) -> Response:
     response = Response(body, mimetype=mimetype)
     response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
     response.headers["Cache-Control"] = "no-store"
     return response
-
-
-def _cell(value: Any) -> str:
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
 
 
 @blueprint.get("/export.csv")
@@ -280,14 +272,14 @@ def export_csv(user: User) -> BaseResponse:
     if not isinstance(found, tuple):
         return found
     rows, name = found
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(_CSV_COLUMNS)
-    for e in rows:
-        details = json.dumps(plain(e.details), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-        values = (e.id, e.at.isoformat(), e.actor, e.action, e.subject_type, e.subject_id, e.matter_cms_id)
-        writer.writerow([_cell(v) for v in (*values, e.request_id, details if e.details else "", e.hash, e.prev_hash)])
-    return _download(out.getvalue(), "text/csv", name)
+    # A request id is caller-chosen text: the firm's spreadsheet export quotes every cell and runs none.
+    return _download(spreadsheet(_CSV_COLUMNS, (_csv_row(e) for e in rows)), "text/csv", name)
+
+
+def _csv_row(e: AuditEntry) -> tuple[Any, ...]:
+    details = json.dumps(plain(e.details), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    values = (e.id, e.at.isoformat(), e.actor, e.action, e.subject_type, e.subject_id, e.matter_cms_id)
+    return (*values, e.request_id, details if e.details else "", e.hash, e.prev_hash)
 
 
 @blueprint.get("/export.json")
