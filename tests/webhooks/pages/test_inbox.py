@@ -100,6 +100,8 @@ def sign_in(page: Page, site: Site | str, path: str = "/inbox") -> None:
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("heading", name="Inbox", level=1)).to_be_visible()
+    # The heading shows before the page's scripts have run: a search typed sooner is a plain form post.
+    page.wait_for_load_state("load")
 
 
 def listed(page: Page) -> list[str]:

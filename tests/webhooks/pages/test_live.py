@@ -36,6 +36,7 @@ def _signed_in(page: Page, site: str) -> None:
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     expect(page).to_have_url(site + "/inbox")
+    page.wait_for_load_state("load")  # the page's scripts have run: htmx is listening
 
 
 def test_the_badge_and_the_title_rise_within_one_poll(

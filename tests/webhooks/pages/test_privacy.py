@@ -63,6 +63,7 @@ def sign_in(page: Page, site: str) -> None:
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_text("Signed in as Pat Paralegal")).to_be_visible()
+    page.wait_for_load_state("load")  # the page's scripts have run: htmx is listening
 
 
 def privacy_button(page: Page) -> Any:
