@@ -321,6 +321,11 @@ class Settings:
     office_closed: frozenset[date] = setting(
         "MATTERLINE_OFFICE_CLOSED", None, _Parsed(schedule.parse_closed_days), empty=frozenset()
     )
+    # Same-day replies: business hours (office hours) a client text may wait for an answer before the thread's
+    # assignee, or whoever covers for them, is alerted once.
+    reply_within_hours: float = setting(
+        "MATTERLINE_REPLY_WITHIN_HOURS", "4", mf.Float(validate=validate.Range(min=0.25, max=40))
+    )
     emergency_reply: str | None = setting(
         "MATTERLINE_EMERGENCY_REPLY", None, mf.String(validate=validate.Length(min=1, max=480))
     )

@@ -89,6 +89,10 @@ class Action(StrEnum):
     WEBHOOKS_RENEWED = "webhooks_renewed"
     SYNC_REQUESTED = "sync_requested"
     SYNC_RUN = "sync_run"
+    REMINDERS_CHANGE = "reminders_change"
+    AWAY_SET = "away_set"
+    AWAY_ENDED = "away_ended"
+    REPLY_OVERDUE = "reply_overdue"
 
 
 GENESIS = "0" * 64

@@ -22,6 +22,7 @@ from connector.const import LOGGER, MAX_MEDIA
 from connector.errors import MatterlineError, malformed
 from connector.guardrails import optouts
 from connector.messaging.keywords import Keyword, keyword_only
+from connector.messaging.purpose import CONVERSATION, of_kind
 from connector.messaging.segments import measure
 from connector.phones import to_e164
 from connector.settings import Settings
@@ -187,6 +188,7 @@ def _row(inbound: Inbound, now: datetime) -> dict[str, Any]:
         "sid": inbound.sid,
         "direction": "inbound",
         "kind": "message",
+        "purpose": CONVERSATION,
         "from_number": inbound.from_number,
         "to_number": inbound.to_number,
         "body": inbound.body,
@@ -277,6 +279,7 @@ def _reply(conn: Connection, inbound: Inbound, text: str, kind: str, now: dateti
             sid=None,
             direction="outbound",
             kind=kind,
+            purpose=of_kind(kind),
             from_number=inbound.to_number,
             to_number=inbound.from_number,
             body=text,

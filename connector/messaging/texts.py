@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlalchemy import Connection, insert
 
 from connector.jobs import kinds, outbox
+from connector.messaging.purpose import of_kind
 from connector.messaging.segments import measure
 from connector.store.tables import messages
 
@@ -33,8 +34,11 @@ def store(
     author_id: int | None = None,
     held_until: datetime | None = None,
     quiet_hours_exempt: bool = False,
+    purpose: str | None = None,
 ) -> int:
-    """Store one outgoing text and queue its send (at `held_until` when quiet hours hold it); the message id."""
+    """Store one outgoing text and queue its send (at `held_until` when quiet hours hold it); the message id.
+
+    `purpose` (messaging.purpose) is the kind's own unless given: a reminder says so."""
     segments = measure(body)
     message_id = int(
         conn.execute(
@@ -43,6 +47,7 @@ def store(
                 thread_id=thread_id,
                 direction="outbound",
                 kind=kind,
+                purpose=purpose or of_kind(kind),
                 from_number=firm_key,
                 to_number=to,
                 body=body,

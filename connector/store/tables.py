@@ -50,8 +50,7 @@ class UTCDateTime(TypeDecorator[datetime]):
         return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-# A text's other party: a phone number, or an RCS or WhatsApp address a Messaging Service delivers. One width
-# wherever it is kept, so no sender fits one table and not the next.
+# A text's other party: a number, or an RCS or WhatsApp address; one width wherever it is kept.
 PARTY = 40
 
 NAMING = {
@@ -317,6 +316,7 @@ messages = Table(
     Column("direction", String(8), nullable=False),  # inbound | outbound
     # message | urgent (an inbound text escalation flagged) | confirmation | help | auto_reply
     Column("kind", String(16), nullable=False, default="message"),
+    Column("purpose", String(16)),  # conversation | reminder | notice (messaging.purpose); every text has one
     Column("from_number", String(PARTY), nullable=False),
     Column("to_number", String(PARTY), nullable=False),
     Column("body", Text, nullable=False, default=""),

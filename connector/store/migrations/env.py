@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Engine
 
-from connector.store import triage_tables  # noqa: F401 - its tables join `metadata` on import
+from connector.store import triage_tables, workflow_tables  # noqa: F401 - their tables join `metadata` on import
 from connector.store.tables import metadata
 
 engine = context.config.attributes.get("engine")
