@@ -31,6 +31,10 @@ calendar_entries = Table(
     Column("seen_run", Integer, nullable=False, default=0),
     Column("deleted_at", UTCDateTime()),
     Column("synced_at", UTCDateTime(), nullable=False),
+    # Set by every change the sync applies (new, moved, retired); the reminder planner clears it in the
+    # transaction that plans the entry's reminders, so no change is planned twice or missed.
+    Column("needs_plan", Boolean, nullable=False, default=True),
+    Index("ix_calendar_entries_needs_plan", "needs_plan"),
 )
 
 # One row per (entry, rule, moment before it): planned when the entry is synced, moved when the entry moves,

@@ -41,11 +41,13 @@ def upgrade() -> None:
         sa.Column("seen_run", sa.Integer(), nullable=False),
         sa.Column("deleted_at", _UTC(), nullable=True),
         sa.Column("synced_at", _UTC(), nullable=False),
+        sa.Column("needs_plan", sa.Boolean(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_calendar_entries")),
         sa.UniqueConstraint("cms_id", name=op.f("uq_calendar_entries_cms_id")),
     )
     op.create_index(op.f("ix_calendar_entries_matter_cms_id"), "calendar_entries", ["matter_cms_id"], unique=False)
     op.create_index(op.f("ix_calendar_entries_starts_at"), "calendar_entries", ["starts_at"], unique=False)
+    op.create_index("ix_calendar_entries_needs_plan", "calendar_entries", ["needs_plan"], unique=False)
     op.create_table(
         "reminders",
         sa.Column("id", sa.Integer(), nullable=False),
