@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Final
+from zoneinfo import ZoneInfo
 
 from connector.guardrails.quiet_hours import Window, parse_window
 
 __all__ = ["OfficeHours", "parse_closed_days", "parse_office_hours"]
+
+# How far ahead `after` looks for office time before it gives up (an office open one day a year still answers).
+_HORIZON_DAYS: Final = 800
 
 _DAYS: Final = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _OFFICE: Final = re.compile(r"^\s*([A-Za-z]{3})\s*-\s*([A-Za-z]{3})\s+(\d{2}:\d{2}\s*-\s*\d{2}:\d{2})\s*$")
@@ -30,15 +34,54 @@ class OfficeHours:
 
     def open_at(self, moment: datetime) -> bool:
         """Whether `moment` (aware, any zone; read in the firm's zone by the caller) is within office hours."""
-        if moment.date() in self.closed:
+        return self.open_on(moment.date()) and self.window.start <= moment.time().replace(tzinfo=None) < self.window.end
+
+    def open_on(self, day: date) -> bool:
+        """Whether the office opens at all on `day` (a weekday in its span, and not a closed day)."""
+        if day in self.closed:
             return False
-        day = moment.weekday()
-        days_ok = (
-            self.first_day <= day <= self.last_day
-            if self.first_day <= self.last_day
-            else day >= self.first_day or day <= self.last_day
-        )
-        return days_ok and self.window.start <= moment.time().replace(tzinfo=None) < self.window.end
+        weekday = day.weekday()
+        if self.first_day <= self.last_day:
+            return self.first_day <= weekday <= self.last_day
+        return weekday >= self.first_day or weekday <= self.last_day
+
+    def _hours_of(self, day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
+        """The office's opening and closing on `day` in `zone`, as UTC (so a DST change is counted right)."""
+        opens = datetime.combine(day, self.window.start, zone).astimezone(UTC)
+        closes = datetime.combine(day, self.window.end, zone).astimezone(UTC)
+        return opens, closes
+
+    def business_time(self, start: datetime, end: datetime, zone: ZoneInfo) -> timedelta:
+        """Office time between two aware moments, read in the firm's `zone`: how long a client waited in the
+        hours the firm promises to answer, so a text at 11 pm answered at 9:05 am waited five minutes."""
+        total = timedelta(0)
+        if end <= start:
+            return total
+        day, last = start.astimezone(zone).date(), end.astimezone(zone).date()
+        while day <= last:
+            if self.open_on(day):
+                opens, closes = self._hours_of(day, zone)
+                later, earlier = max(opens, start), min(closes, end)
+                if earlier > later:
+                    total += earlier - later
+            day += timedelta(days=1)
+        return total
+
+    def after(self, start: datetime, amount: timedelta, zone: ZoneInfo) -> datetime | None:
+        """The moment `amount` of office time has passed since `start` (the reply limit's deadline), in UTC;
+        None when the office does not open within two years (every day closed)."""
+        remaining = amount
+        day = start.astimezone(zone).date()
+        for _ in range(_HORIZON_DAYS):
+            if self.open_on(day):
+                opens, closes = self._hours_of(day, zone)
+                begin = max(opens, start)
+                if closes > begin:
+                    if begin + remaining <= closes:
+                        return begin + remaining
+                    remaining -= closes - begin
+            day += timedelta(days=1)
+        return None
 
 
 def parse_closed_days(text: str) -> frozenset[date]:

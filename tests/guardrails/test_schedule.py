@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+import dataclasses
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -67,3 +68,39 @@ def test_closed_days_are_a_comma_list_of_dates() -> None:
     assert schedule.parse_closed_days("") == frozenset()
     with pytest.raises(ValueError, match="'25/12/2026' is not a date"):
         schedule.parse_closed_days("2026-12-24,25/12/2026")
+
+
+def test_business_time_counts_only_the_hours_the_office_answers() -> None:
+    hours = dataclasses.replace(
+        schedule.parse_office_hours("Mon-Fri 09:00-17:00"), closed=frozenset({date(2026, 12, 25)})
+    )
+    friday_night = datetime(2026, 11, 27, 23, 0, tzinfo=NY)
+    monday = datetime(2026, 11, 30, 9, 5, tzinfo=NY)
+    assert hours.business_time(friday_night, monday, NY) == timedelta(minutes=5)
+    # Two whole days and a bit: Mon 16:00 → Wed 10:30 is 1 h + 8 h + 1.5 h.
+    assert hours.business_time(
+        datetime(2026, 11, 30, 16, 0, tzinfo=NY), datetime(2026, 12, 2, 10, 30, tzinfo=NY), NY
+    ) == (timedelta(hours=10, minutes=30))
+    # A closed day (Christmas, a Friday) counts nothing; backwards is nothing.
+    assert hours.business_time(
+        datetime(2026, 12, 25, 8, 0, tzinfo=NY), datetime(2026, 12, 25, 18, 0, tzinfo=NY), NY
+    ) == (timedelta(0))
+    assert hours.business_time(monday, friday_night, NY) == timedelta(0)
+
+
+def test_the_reply_deadline_lands_inside_office_hours_across_nights_weekends_and_dst() -> None:
+    hours = schedule.parse_office_hours("Mon-Fri 09:00-17:00")
+    four = timedelta(hours=4)
+    # Friday 15:00 + 4 business hours: 2 h on Friday, 2 h on Monday → Monday 11:00.
+    assert hours.after(datetime(2026, 11, 27, 15, 0, tzinfo=NY), four, NY) == datetime(2026, 11, 30, 11, 0, tzinfo=NY)
+    # A text at night starts its clock at opening.
+    assert hours.after(datetime(2026, 11, 30, 2, 0, tzinfo=NY), four, NY) == datetime(2026, 11, 30, 13, 0, tzinfo=NY)
+    # Over the November DST change (Sun 2026-11-01): Friday 16:00 + 4 h → Monday 12:00 New York time.
+    deadline = hours.after(datetime(2026, 10, 30, 16, 0, tzinfo=NY), four, NY)
+    assert deadline is not None
+    assert deadline.astimezone(NY).replace(tzinfo=None) == datetime(2026, 11, 2, 12, 0)
+    assert hours.business_time(datetime(2026, 10, 30, 16, 0, tzinfo=NY), deadline, NY) == four
+    never = dataclasses.replace(schedule.parse_office_hours("Mon-Mon 09:00-10:00"), closed=frozenset())
+    assert never.after(datetime(2026, 11, 30, 9, 0, tzinfo=NY), timedelta(hours=2), NY) == datetime(
+        2026, 12, 7, 10, 0, tzinfo=NY
+    )
