@@ -143,11 +143,13 @@ class PhonesSpec:
 
 @dataclass(frozen=True, slots=True)
 class ResourceSpec:
-    """A list endpoint synced into the store (``clients``, ``matters``, ``relationships``).
+    """A list endpoint synced into the store (``clients``, ``matters``, ``relationships``, ``calendar_entries``).
 
     ``fields`` maps Matterline's field names to paths in one record. For clients, a ``client_key``
     (when mapped) is the value matters' ``client_id`` refers to; without it, matters refer to ``id``.
-    A client resource without ``is_client`` treats every record as a client.
+    A client resource without ``is_client`` treats every record as a client. A calendar entry's
+    ``starts_at`` is required (a reminder is planned from it); with ``all_day`` true its date is read
+    as midnight UTC of that date, whatever time or offset the vendor writes beside it.
     """
 
     path: str

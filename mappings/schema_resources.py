@@ -27,6 +27,7 @@ REQUIRED_FIELDS: Final[dict[str, frozenset[str]]] = {
     "clients": frozenset({"id", "name"}),
     "matters": frozenset({"id", "display_number", "status", "client_id"}),
     "relationships": frozenset({"id", "matter_id", "contact_id"}),
+    "calendar_entries": frozenset({"id", "starts_at"}),
 }
 ALLOWED_FIELDS: Final[dict[str, tuple[str, ...]]] = {
     "clients": (
@@ -51,6 +52,18 @@ ALLOWED_FIELDS: Final[dict[str, tuple[str, ...]]] = {
         "updated_at",
     ),
     "relationships": ("id", "matter_id", "contact_id", "description", "updated_at"),
+    "calendar_entries": (
+        "id",
+        "matter_id",
+        "calendar",
+        "event_type",
+        "summary",
+        "location",
+        "starts_at",
+        "ends_at",
+        "all_day",
+        "updated_at",
+    ),
 }
 
 MATTER_STATUSES: Final = ("open", "pending", "closed")
@@ -190,12 +203,20 @@ class RelationshipsResourceSchema(ResourceSchema):
     field_paths = _field_keys("relationships")
 
 
+class CalendarEntriesResourceSchema(ResourceSchema):
+    """Calendar entries (hearings, appointments) tied to matters: what client reminders are planned from."""
+
+    resource = "calendar_entries"
+    field_paths = _field_keys("calendar_entries")
+
+
 class ResourcesSchema(_Strict):
-    """The synced resources: clients and matters always, relationships when the vendor has them."""
+    """The synced resources: clients and matters always; relationships and calendar entries when the vendor has them."""
 
     clients = fields.Nested(ClientsResourceSchema, required=True)
     matters = fields.Nested(MattersResourceSchema, required=True)
     relationships = fields.Nested(RelationshipsResourceSchema, load_default=None)
+    calendar_entries = fields.Nested(CalendarEntriesResourceSchema, load_default=None)
 
     @post_load
     def build(self, data: dict[str, Any], **kwargs: Any) -> dict[str, ResourceSpec]:

@@ -20,8 +20,9 @@ def test_demo_once_syncs_serves_applies_cms_webhooks_and_prints_who_to_sign_in_a
     assert result.exit_code == 0, out
     assert re.search(r"clients: 600 fetched, 600 new", out)
     assert re.search(r"matters: 400 fetched, 400 new", out)
+    assert re.search(r"calendar_entries: ([1-9]\d*) fetched, \1 new", out)
     assert "(/healthz, /readyz: ready)" in out
-    assert "handshakes answered: [200, 200]" in out
+    assert "handshakes answered: [200, 200, 200]" in out
     assert re.search(r"signed webhook deliveries -> statuses \[200, 200, 200\]", out)
     assert re.search(r"-> .*\(updated\) \['\+16178675309'", out)
     assert re.search(r"matter \S+: open -> closed", out)

@@ -44,6 +44,9 @@ def _parser() -> argparse.ArgumentParser:
     clio.add_argument("--matters", type=int, default=250, help="matters to generate (default 250)")
     clio.add_argument("--users", type=int, default=12, help="firm users (default 12)")
     clio.add_argument("--seed", type=int, default=7, help="generator seed (default 7)")
+    clio.add_argument(
+        "--calendar", type=int, default=None, help="calendar entries on open matters (default: some matters have one)"
+    )
     clio.add_argument("--rate-limit", type=int, default=None, help="requests per window per token")
     clio.add_argument("--rate-window", type=float, default=60.0, help="rate-limit window in seconds")
     clio.add_argument("--allow-http-webhooks", action="store_true", help="accept http:// webhook URLs")
@@ -73,7 +76,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _clio(options: argparse.Namespace) -> tuple[WsgiServerThread, str]:
     """The sandbox CMS over a generated firm, bound; announced by its API base URL."""
-    state = ClioState(generate_firm(options.contacts, options.matters, options.seed, options.users))
+    state = ClioState(generate_firm(options.contacts, options.matters, options.seed, options.users, options.calendar))
     state.allow_http_webhooks = options.allow_http_webhooks
     if options.rate_limit is not None:
         state.set_rate_limit(options.rate_limit, options.rate_window)

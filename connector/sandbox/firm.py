@@ -11,11 +11,14 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 from connector.sandbox.vocabulary import (
+    CALENDAR_ALL_DAY,
+    CALENDAR_EVENT_TYPES,
+    CALENDAR_TIMED,
     CITIES,
     COMPANY_SUFFIXES,
     COMPANY_TRADES,
@@ -42,6 +45,9 @@ RELATIONSHIP_ID_BASE: Final = 30_000_000
 PHONE_ID_BASE: Final = 40_000_000
 ADDRESS_ID_BASE: Final = 50_000_000
 PRACTICE_AREA_ID_BASE: Final = 60_000
+CALENDAR_ENTRY_ID_BASE: Final = 36_000_000
+CALENDAR_ID_BASE: Final = 3_600_000
+EVENT_TYPE_ID_BASE: Final = 62_000
 
 FIRM_START: Final = datetime(2019, 1, 7, 9, 0, tzinfo=UTC)
 GENERATED_AT: Final = datetime(2026, 3, 2, 17, 30, tzinfo=UTC)
@@ -55,6 +61,8 @@ JUNK_SHARE: Final = 0.01
 FOREIGN_SHARE: Final = 0.02
 RELATED_SHARE: Final = 0.30
 REPEAT_CLIENT_SHARE: Final = 0.25
+CALENDAR_SHARE: Final = 0.15  # of open matters with something on the calendar in the coming two weeks
+ALL_DAY_SHARE: Final = 0.10
 
 PHONE_LABELS: Final = ("Mobile", "Work", "Home", "Personal", "Other")
 US_STYLES: Final = ("paren", "dash", "dot", "plain", "plus_spaced", "one_dash", "e164", "paren_tight", "ext")
@@ -75,6 +83,8 @@ class Firm:
     contacts: list[Record]
     matters: list[Record]
     relationships: list[Record]
+    # Hearings and appointments on open matters, in the days after GENERATED_AT (see `calendar_from`).
+    calendar_entries: list[Record] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -304,6 +314,7 @@ def _users(gen: _Generator, count: int) -> list[Record]:
                 "roles": list(roles),
                 "subscription_type": "Attorney" if "Attorney" in roles else "NonAttorney",
                 "time_zone": "Pacific Time (US & Canada)",
+                "default_calendar_id": CALENDAR_ID_BASE + index + 1,
                 "created_at": stamp,
                 "updated_at": stamp,
             }
@@ -415,8 +426,92 @@ def _relationships(gen: _Generator, matters: Sequence[Record], contacts: Sequenc
     return rows
 
 
-def generate_firm(contacts: int, matters: int, seed: int = 7, users: int = 12) -> Firm:
-    """Build a firm: the same seed and sizes always give the same records.
+def _calendar_entry(gen: _Generator, index: int, matter: Record, owner: Record, client: str) -> Record:
+    """One entry a few days after GENERATED_AT; the first of a firm is all-day, so every firm has one."""
+    rng = gen.rng
+    day = GENERATED_AT.replace(hour=0, minute=0) + timedelta(days=rng.randrange(1, 15))
+    made = _epoch_text(GENERATED_AT.timestamp() - rng.uniform(1, 30) * _DAY)
+    record: Record = {"id": CALENDAR_ENTRY_ID_BASE + index + 1, "etag": gen.etag()}
+    if index == 0 or rng.random() < ALL_DAY_SHARE:
+        kind, summary, where = rng.choice(CALENDAR_ALL_DAY)
+        # Clio gives an all-day entry a date, not a moment.
+        record.update(all_day=True, start_at=day.strftime("%Y-%m-%d"), end_at=day.strftime("%Y-%m-%d"))
+    else:
+        kind, summary, where, minutes = rng.choice(CALENDAR_TIMED)
+        # 9:00 to 16:00 Pacific (the firm's users' zone), written in UTC as Clio does.
+        start = day + timedelta(hours=17 + rng.randrange(0, 15) / 2)
+        record.update(all_day=False, start_at=format_timestamp(start))
+        record["end_at"] = format_timestamp(start + timedelta(minutes=minutes))
+    record.update(
+        summary=summary.format(a=client),
+        description=f"Matter {matter['display_number']}",
+        matter={"id": matter["id"]},
+        calendar_owner={"id": owner["default_calendar_id"], "name": owner["name"], "type": "UserCalendar"},
+        calendar_owner_id=owner["default_calendar_id"],
+        calendar_entry_event_type={
+            "id": EVENT_TYPE_ID_BASE + CALENDAR_EVENT_TYPES.index(kind) + 1,
+            "name": kind,
+        },
+        created_at=made,
+        updated_at=made,
+    )
+    if where is not None:
+        record["location"] = where
+    return record
+
+
+def _calendar(
+    gen: _Generator, matters: Sequence[Record], users: Sequence[Record], count: int | None = None
+) -> list[Record]:
+    """Entries on about CALENDAR_SHARE of the open matters; or exactly `count`, spread over the open matters
+    in turn (a benchmark's calendar of a given size)."""
+    rng = gen.rng
+    by_id = {user["id"]: user for user in users}
+    entries: list[Record] = []
+
+    def add(matter: Record) -> None:
+        owner = by_id[matter["responsible_attorney"]["id"]]
+        client = str(matter["display_number"]).split("-", 1)[-1]
+        entries.append(_calendar_entry(gen, len(entries), matter, owner, client))
+
+    if count is not None:
+        open_matters = [matter for matter in matters if matter["status"] == "Open"]
+        for index in range(count if open_matters else 0):
+            add(open_matters[index % len(open_matters)])
+        return entries
+    for matter in matters:
+        if matter["status"] != "Open" or rng.random() >= CALENDAR_SHARE:
+            continue
+        for _ in range(1 if rng.random() < 0.8 else 2):
+            add(matter)
+    return entries
+
+
+def calendar_from(entries: Sequence[Record], today: datetime) -> list[Record]:
+    """Copies of a firm's calendar moved by whole days so GENERATED_AT's date becomes `today`'s.
+
+    The firm is generated once for all time, but its hearings must stay "in the coming days" whenever the
+    sandbox runs: the sandbox serves its calendar through this, keeping each entry's time of day.
+    """
+    shift = (today.date() if today.tzinfo is None else today.astimezone(UTC).date()) - GENERATED_AT.date()
+    moved: list[Record] = []
+    for entry in entries:
+        copy = dict(entry)
+        for key in ("start_at", "end_at", "created_at", "updated_at"):
+            value = copy.get(key)
+            if isinstance(value, str) and len(value) == 10:
+                copy[key] = (datetime.fromisoformat(value) + shift).strftime("%Y-%m-%d")
+            elif isinstance(value, str):
+                copy[key] = format_timestamp(datetime.fromisoformat(value) + shift)
+        moved.append(copy)
+    return moved
+
+
+def generate_firm(
+    contacts: int, matters: int, seed: int = 7, users: int = 12, calendar_entries: int | None = None
+) -> Firm:
+    """Build a firm: the same seed and sizes always give the same records. `calendar_entries` asks for exactly
+    that many entries on the open matters (by default, some of the open matters have one or two).
 
     Raises:
         ValueError: on negative sizes, no users, or matters requested without any contacts.
@@ -437,13 +532,15 @@ def generate_firm(contacts: int, matters: int, seed: int = 7, users: int = 12) -
     attorneys = [user for user in staff if "Attorney" in user["roles"] and user["enabled"]] or staff[:1]
     pools = (clients, regulars, attorneys, areas)
     cases = [_matter(gen, index, matters, pools) for index in range(matters)]
+    links = _relationships(gen, cases, people)
     return Firm(
         seed=seed,
         users=staff,
         practice_areas=areas,
         contacts=people,
         matters=cases,
-        relationships=_relationships(gen, cases, people),
+        relationships=links,
+        calendar_entries=_calendar(gen, cases, staff, calendar_entries),
     )
 
 

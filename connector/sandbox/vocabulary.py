@@ -410,3 +410,18 @@ DESCRIPTIONS: Final[dict[str, tuple[str, ...]]] = {
     "Employment": ("Wrongful termination — {a} v. {company}", "Wage claim — {a}", "Harassment claim — {a}"),
     "Business Law": ("LLC formation — {company}", "Contract review — {company}", "Partnership dispute — {company}"),
 }
+# Calendar entries on matters: (event type, summary, where, minutes long). `{a}` is the client's last name.
+CALENDAR_EVENT_TYPES: Final = ("Hearing", "Appointment", "Deposition", "Mediation", "Deadline")
+CALENDAR_TIMED: Final = (
+    ("Hearing", "Hearing: {a} — motion to compel", "Superior Court, Dept. 14", 60),
+    ("Hearing", "Status conference — {a}", "Superior Court, Dept. 3", 30),
+    ("Hearing", "Arraignment — {a}", "County Courthouse, Room 210", 60),
+    ("Appointment", "Client meeting with {a}", "Main office, conference room B", 60),
+    ("Appointment", "Document signing — {a}", "Main office", 30),
+    ("Deposition", "Deposition of {a}", "Opposing counsel's office", 180),
+    ("Mediation", "Mediation — {a}", "Bay Area Mediation Center", 240),
+)
+CALENDAR_ALL_DAY: Final = (
+    ("Deadline", "Discovery responses due — {a}", None),
+    ("Hearing", "Trial day — {a}", "Superior Court, Dept. 14"),
+)

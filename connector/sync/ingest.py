@@ -17,7 +17,8 @@ from sqlalchemy import Connection, Table, bindparam, delete, insert, select, upd
 from connector.guardrails import consent
 from connector.store import dialect
 from connector.store.tables import contact_phones, contacts, matter_contacts, matters, pending_refresh
-from connector.sync.records import ContactRecord, MatterRecord, RelationshipRecord
+from connector.store.workflow_tables import calendar_entries
+from connector.sync.records import CalendarEntryRecord, ContactRecord, MatterRecord, RelationshipRecord
 
 
 @dataclass
@@ -40,9 +41,14 @@ class Counts:
             setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
 
 
-Record = ContactRecord | MatterRecord | RelationshipRecord
+Record = ContactRecord | MatterRecord | RelationshipRecord | CalendarEntryRecord
 
-TABLES: dict[str, Table] = {"clients": contacts, "matters": matters, "relationships": matter_contacts}
+TABLES: dict[str, Table] = {
+    "clients": contacts,
+    "matters": matters,
+    "relationships": matter_contacts,
+    "calendar_entries": calendar_entries,
+}
 
 
 def _contact_row(record: ContactRecord) -> dict[str, Any]:
@@ -84,10 +90,30 @@ def _relationship_row(record: RelationshipRecord) -> dict[str, Any]:
     }
 
 
+def _calendar_entry_row(record: CalendarEntryRecord) -> dict[str, Any]:
+    # A row is built only for a new entry or a real change (never for an unchanged or stale one), and each
+    # of those is one the reminder planner must see: so every built row asks for a plan.
+    return {
+        "cms_id": record.cms_id,
+        "matter_cms_id": record.matter_cms_id,
+        "calendar": record.calendar,
+        "event_type": record.event_type,
+        "summary": record.summary,
+        "location": record.location,
+        "starts_at": record.starts_at,
+        "ends_at": record.ends_at,
+        "all_day": record.all_day,
+        "cms_updated_at": record.updated_at,
+        "fingerprint": record.fingerprint,
+        "needs_plan": True,
+    }
+
+
 ROW_BUILDERS: dict[str, Callable[[Any], dict[str, Any]]] = {
     "clients": _contact_row,
     "matters": _matter_row,
     "relationships": _relationship_row,
+    "calendar_entries": _calendar_entry_row,
 }
 
 
@@ -267,7 +293,7 @@ def mark_deleted(conn: Connection, resource: str, cms_ids: Sequence[str], now: d
     result = conn.execute(
         update(table)
         .where(table.c.cms_id.in_(list(cms_ids)), table.c.deleted_at.is_(None))
-        .values(deleted_at=now, synced_at=now)
+        .values(deleted_at=now, synced_at=now, **_replan(table))
     )
     graves = [{**_TOMBSTONES[resource], "cms_id": cms_id, "deleted_at": now, "synced_at": now} for cms_id in cms_ids]
     dialect.insert_ignore(conn, table, graves, ["cms_id"])
@@ -279,7 +305,13 @@ _TOMBSTONES: dict[str, dict[str, Any]] = {
     "clients": {"client_key": "", "name": "", "is_client": False, "fingerprint": "", "seen_run": 0},
     "matters": {"display_number": "", "description": "", "status": "closed", "fingerprint": "", "seen_run": 0},
     "relationships": {"matter_cms_id": "", "contact_cms_id": "", "fingerprint": "", "seen_run": 0},
+    "calendar_entries": {"all_day": False, "fingerprint": "", "seen_run": 0, "needs_plan": True},
 }
+
+
+def _replan(table: Table) -> dict[str, Any]:
+    """A retired calendar entry must be planned again (its reminders cancelled); other tables have no plan."""
+    return {"needs_plan": True} if "needs_plan" in table.c else {}
 
 
 def sweep_unseen(conn: Connection, resource: str, run_seq: int, now: datetime) -> int:
@@ -288,6 +320,6 @@ def sweep_unseen(conn: Connection, resource: str, run_seq: int, now: datetime) -
     result = conn.execute(
         update(table)
         .where(table.c.seen_run != run_seq, table.c.deleted_at.is_(None))
-        .values(deleted_at=now, synced_at=now)
+        .values(deleted_at=now, synced_at=now, **_replan(table))
     )
     return int(result.rowcount or 0)

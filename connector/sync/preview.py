@@ -13,7 +13,7 @@ from typing import Any, Final
 
 from connector.cms.client import CmsClient
 from connector.cms.pagination import paginator_for
-from connector.sync.records import RecordError, read_contact, read_matter, read_relationship
+from connector.sync.records import READERS, RecordError
 from mappings.model import Mapping, ResourceSpec
 
 __all__ = ["PREVIEW_RECORDS", "Previewed", "ResourcePreview", "preview"]
@@ -71,18 +71,10 @@ def preview(client: CmsClient, mapping: Mapping, *, default_region: str) -> list
     return shown
 
 
-def _record(name: str, spec: ResourceSpec, item: Any, region: str) -> Any:
-    if name == "clients":
-        return read_contact(spec, item, region)
-    if name == "matters":
-        return read_matter(spec, item)
-    return read_relationship(spec, item)
-
-
 def _read(name: str, spec: ResourceSpec, item: Any, region: str) -> Previewed:
     raw_id = str(item.get("id", "?")) if isinstance(item, dict) else "?"
     try:
-        record = _record(name, spec, item, region)
+        record = READERS[name](spec, item, region)
     except RecordError as exc:
         return Previewed(raw_id, (), str(exc))
     values = []

@@ -6,7 +6,7 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, Final
 
 from connector.phones import ParsedPhone, normalize
@@ -79,6 +79,27 @@ class RelationshipRecord:
     fingerprint: str
 
 
+@dataclass(frozen=True, slots=True)
+class CalendarEntryRecord:
+    """A calendar entry (hearing, appointment) as Matterline stores it; reminders are planned from it.
+
+    An all-day entry starts at midnight UTC of its date: the CMS gives it a date, not a moment, and the
+    planner places its reminders by the date.
+    """
+
+    cms_id: str
+    matter_cms_id: str | None
+    calendar: str | None
+    event_type: str | None
+    summary: str | None
+    location: str | None
+    starts_at: datetime
+    ends_at: datetime | None
+    all_day: bool
+    updated_at: datetime | None
+    fingerprint: str
+
+
 def _text(value: Any) -> str | None:
     if value is None or isinstance(value, dict | list):
         return None
@@ -104,6 +125,18 @@ def parse_timestamp(value: Any) -> datetime | None:
     except ValueError:
         return None
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def _day_start(value: Any) -> datetime | None:
+    """Midnight UTC of the date an all-day value names, whether written as a date or a moment on that date."""
+    text = _text(value)
+    if text is None:
+        return None
+    try:
+        day = date.fromisoformat(text[:10])
+    except ValueError:
+        return parse_timestamp(text)
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 
 def _fingerprint(*parts: Any) -> str:
@@ -248,7 +281,40 @@ def read_relationship(spec: ResourceSpec, raw: Any) -> RelationshipRecord:
     )
 
 
-Reader = Callable[[ResourceSpec, Any, str], ContactRecord | MatterRecord | RelationshipRecord]
+def read_calendar_entry(spec: ResourceSpec, raw: Any) -> CalendarEntryRecord:
+    """A calendar entry from its CMS JSON; an all-day entry's start and end read as midnight UTC of their dates.
+
+    Raises:
+        RecordError: the record has no id, or no start Matterline can read (nothing could be planned from it).
+    """
+    cms_id = _required_id(spec, raw, "id")
+    all_day = _truthy(_field(spec, raw, "all_day")) if "all_day" in spec.fields else False
+    moment = _day_start if all_day else parse_timestamp
+    starts_at = moment(_field(spec, raw, "starts_at"))
+    if starts_at is None:
+        raise RecordError(f"calendar entry {cms_id} without a readable start at {spec.fields['starts_at']}")
+    ends_at = moment(_field(spec, raw, "ends_at"))
+    matter = _text(_field(spec, raw, "matter_id"))
+    calendar = _text(_field(spec, raw, "calendar"))
+    event_type = _text(_field(spec, raw, "event_type"))
+    summary = _text(_field(spec, raw, "summary"))
+    location = _text(_field(spec, raw, "location"))
+    return CalendarEntryRecord(
+        cms_id=cms_id,
+        matter_cms_id=matter,
+        calendar=calendar,
+        event_type=event_type,
+        summary=summary,
+        location=location,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        all_day=all_day,
+        updated_at=parse_timestamp(_field(spec, raw, "updated_at")),
+        fingerprint=_fingerprint(matter, calendar, event_type, summary, location, starts_at, ends_at, all_day),
+    )
+
+
+Reader = Callable[[ResourceSpec, Any, str], ContactRecord | MatterRecord | RelationshipRecord | CalendarEntryRecord]
 
 # How each synced resource is read from a CMS record (the region reads contacts' phone numbers), for the
 # sync pages and the CMS webhooks alike.
@@ -256,4 +322,5 @@ READERS: Final[dict[str, Reader]] = {
     "clients": read_contact,
     "matters": lambda spec, raw, _region: read_matter(spec, raw),
     "relationships": lambda spec, raw, _region: read_relationship(spec, raw),
+    "calendar_entries": lambda spec, raw, _region: read_calendar_entry(spec, raw),
 }

@@ -1,4 +1,4 @@
-"""Client and matter sync: full or incremental, resumable page by page, and polite to the CMS.
+"""Client, matter and calendar sync: full or incremental, resumable page by page, and polite to the CMS.
 
 A run's bookmark (the `updated_since` of the next run) is the moment the run started, and it is
 written only when the last page is committed. Each committed page also records where to resume, so a
@@ -25,10 +25,13 @@ from connector.redaction import describe
 from connector.store.engine import utcnow
 from connector.store.tables import pending_refresh, sync_state
 from connector.sync.ingest import Counts, Record, apply, sweep_unseen
-from connector.sync.records import RecordError, read_contact, read_matter, read_relationship
+from connector.sync.records import READERS, RecordError, read_contact, read_matter
 from mappings.model import Mapping, ResourceSpec
 
-RESOURCE_ORDER = ("clients", "matters", "relationships")
+# Dependency order; calendar entries last, after the matters they belong to.
+RESOURCE_ORDER = ("clients", "matters", "relationships", "calendar_entries")
+# The label column of `lines()`: wide enough for the longest resource name.
+_LABEL = max(len(name) for name in RESOURCE_ORDER)
 _UNPARSEABLE_LISTED = 50
 
 
@@ -56,6 +59,7 @@ class SyncReport:
             "clients": block("clients"),
             "matters": block("matters"),
             "relationships": block("relationships"),
+            "calendar_entries": block("calendar_entries"),
             "deleted": {name: c.deleted for name, c in self.counts.items()},
             "phones": {"normalized": self.phones_normalized, "unparseable": self.phones_unparseable},
             "requests": self.requests,
@@ -67,19 +71,20 @@ class SyncReport:
         """The report as `matterline sync` prints it, with up to `listed` unreadable numbers."""
         data = self.to_json()
         lines = []
-        for name in ("clients", "matters", "relationships"):
+        for name in RESOURCE_ORDER:
             c = data[name]
             lines.append(
-                f"{name:>13}: {c['fetched']} fetched, {c['created']} new, {c['updated']} changed, "
+                f"{name:>{_LABEL}}: {c['fetched']} fetched, {c['created']} new, {c['updated']} changed, "
                 f"{c['unchanged']} unchanged, {data['deleted'].get(name, 0)} retired"
             )
         phones = data["phones"]
-        lines.append(f"{'phones':>13}: {phones['normalized']} normalized, {phones['unparseable']} unparseable")
-        lines.extend(f"{'':>15}contact {cms_id}: {raw!r} ({why})" for cms_id, raw, why in self.unparseable[:listed])
+        lines.append(f"{'phones':>{_LABEL}}: {phones['normalized']} normalized, {phones['unparseable']} unparseable")
+        indent = " " * (_LABEL + 2)
+        lines.extend(f"{indent}contact {cms_id}: {raw!r} ({why})" for cms_id, raw, why in self.unparseable[:listed])
         if self.phones_unparseable > listed:
-            lines.append(f"{'':>15}... all of them: `matterline clients --unparseable`")
+            lines.append(f"{indent}... all of them: `matterline clients --unparseable`")
         limited = f"{data['rate_limited']} rate limited"
-        lines.append(f"{'requests':>13}: {data['requests']} ({limited}) in {data['seconds']:.2f}s")
+        lines.append(f"{'requests':>{_LABEL}}: {data['requests']} ({limited}) in {data['seconds']:.2f}s")
         return lines
 
 
@@ -233,7 +238,7 @@ class Syncer:
                     report.unknown_statuses += 0 if matter.status_known else 1
                     records.append(matter)
                 else:
-                    records.append(read_relationship(spec, item))
+                    records.append(READERS[name](spec, item, self.region))
             except RecordError as exc:
                 counts.skipped += 1
                 const.LOGGER.warning("%s: skipped a record: %s", name, exc)

@@ -84,7 +84,7 @@ def test_clio_is_the_complete_reference() -> None:
     assert clio.pagination.style == "next_url"
     assert clio.pagination.next_path is not None
     assert str(clio.pagination.next_path) == "meta.paging.next"
-    assert set(clio.resources) == {"clients", "matters", "relationships"}
+    assert set(clio.resources) == {"clients", "matters", "relationships", "calendar_entries"}
     assert clio.write_targets == {
         "transcript": "communication",
         "summary": "note",
@@ -345,6 +345,25 @@ def test_required_structure_is_reported_for_every_missing_part() -> None:
     assert errors_at(error, "$.auth") == ["Missing data for required field."]
     assert errors_at(error, "$.resources.clients.fields.id")
     assert errors_at(error, "$.resources.relationships.fields.contact_id")
+
+
+def test_a_calendar_resource_must_map_its_start_and_only_fields_matterline_knows() -> None:
+    doc = clio_document()
+    calendar = doc["resources"]["calendar_entries"]
+    del calendar["fields"]["starts_at"]
+    calendar["fields"]["attendees"] = "attendees"
+    calendar["status_values"] = {"Open": "open"}
+    error = invalid(doc)
+    assert errors_at(error, "$.resources.calendar_entries.fields.starts_at") == [
+        "required: calendar_entries must map 'starts_at'"
+    ]
+    assert "not a field Matterline knows" in errors_at(error, "$.resources.calendar_entries.fields.attendees")[0]
+    assert errors_at(error, "$.resources.calendar_entries.status_values") == [
+        "only matters have a status, not calendar_entries"
+    ]
+    del doc["resources"]["calendar_entries"]
+    del doc["webhooks"]["models"]["calendar_entry"]
+    assert "calendar_entries" not in validate_document(doc, "test.json").resources  # optional, like relationships
 
 
 def test_notes_are_allowed_and_unknown_top_level_keys_are_not() -> None:

@@ -53,7 +53,11 @@ def test_tokens_are_reported_as_set_and_stored_with_their_times_never_their_valu
 
 def test_every_watched_model_is_listed_even_before_any_subscription(engine: Engine) -> None:
     listed = queries.subscriptions(engine, settings(), CLIO)
-    assert [(s.model, s.status, s.expires_at) for s in listed] == [("contact", "none", None), ("matter", "none", None)]
+    assert [(s.model, s.status, s.expires_at) for s in listed] == [
+        ("contact", "none", None),
+        ("matter", "none", None),
+        ("calendar_entry", "none", None),
+    ]
 
 
 def test_a_write_queue_held_for_refused_credentials_is_a_pause_with_its_reason(engine: Engine) -> None:
@@ -109,5 +113,10 @@ def test_no_check_no_rate_limit_and_no_sync_request_before_any_was_made(engine: 
     assert queries.last_check(engine) is None
     assert queries.rate_limit(engine) is None
     assert queries.sync_request(engine) is None
-    assert [r.resource for r in queries.resources(engine, CLIO)] == ["clients", "matters", "relationships"]
+    assert [r.resource for r in queries.resources(engine, CLIO)] == [
+        "clients",
+        "matters",
+        "relationships",
+        "calendar_entries",
+    ]
     assert all(r.counts is None and r.last_completed_at is None for r in queries.resources(engine, CLIO))

@@ -269,6 +269,51 @@ def test_relationships_filter_by_matter_and_contact(
     assert {"id": link_id} in by_matter
 
 
+CALENDAR_FIELDS = "id,summary,start_at,end_at,all_day,matter{id,display_number},calendar_owner{name},updated_at"
+
+
+def test_calendar_entries_page_filter_and_follow_staff_moving_and_deleting_them(
+    http: requests.Session, server: SandboxServer, state: ClioState, clock: SettableClock
+) -> None:
+    ids = state.ids("calendar_entries")
+    rows = walk(http, get(http, server, "/calendar_entries.json", fields=CALENDAR_FIELDS, limit=3))
+    assert [row["id"] for row in rows] == ids
+    assert len(ids) > 3
+    first = rows[0]
+    assert first["all_day"] is True
+    assert "2026-11-21" <= first["start_at"] <= "2026-12-04"  # in the two weeks after the state's today, a date
+    assert first["matter"]["display_number"] == state.get("matters", first["matter"]["id"])["display_number"]
+    assert first["calendar_owner"]["name"]
+    assert get(http, server, "/calendar_entries.json", order="id(asc)").status_code == 400
+    assert get(http, server, "/calendar_entries.json", fields="id,attendee").status_code == 400
+    matter_id = first["matter"]["id"]
+    on_matter = get(http, server, "/calendar_entries.json", fields="id", matter_id=str(matter_id)).json()["data"]
+    assert on_matter == [{"id": row["id"]} for row in rows if row["matter"]["id"] == matter_id]
+    timed = next(row for row in rows if not row["all_day"])
+    bounded = get(
+        http, server, "/calendar_entries.json", fields="id", to=timed["start_at"], **{"from": timed["end_at"]}
+    )
+    assert {"id": timed["id"]} in bounded.json()["data"]
+
+    clock.now = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
+    control = f"{server.origin}/_sandbox/mutate"
+    move = {"op": "move_calendar_entry", "args": {"entry_id": timed["id"], "start_at": "2026-12-01T17:00:00Z"}}
+    assert requests.post(control, json=move, timeout=10).status_code == 200
+    since = get(http, server, "/calendar_entries.json", fields=CALENDAR_FIELDS, updated_since="2026-11-20T15:00:00Z")
+    [changed] = since.json()["data"]
+    length = datetime.fromisoformat(timed["end_at"]) - datetime.fromisoformat(timed["start_at"])
+    assert (changed["id"], changed["start_at"]) == (timed["id"], "2026-12-01T17:00:00+00:00")
+    assert datetime.fromisoformat(changed["end_at"]) - datetime.fromisoformat(changed["start_at"]) == length
+    assert changed["updated_at"] == "2026-11-20T15:00:00+00:00"
+    bad = {"op": "move_calendar_entry", "args": {"entry_id": timed["id"], "start_at": "soon"}}
+    assert requests.post(control, json=bad, timeout=10).status_code == 400
+    delete = {"op": "delete_calendar_entry", "args": {"entry_id": timed["id"]}}
+    assert requests.post(control, json=delete, timeout=10).status_code == 200
+    assert get(http, server, f"/calendar_entries/{timed['id']}.json").status_code == 404
+    picked = http.get(server.url("/calendar_entries.json"), params=[("ids[]", str(i)) for i in ids[:3]], timeout=10)
+    assert [row["id"] for row in picked.json()["data"]] == [i for i in ids[:3] if i != timed["id"]]
+
+
 def test_missing_records_are_a_404(http: requests.Session, server: SandboxServer, state: ClioState) -> None:
     contact_id = state.ids("contacts")[0]
     state.delete_contact(contact_id)

@@ -59,6 +59,7 @@ EXPECTED_OPERATIONS = {
     "Contact#index",
     "Matter#index",
     "Relationship#index",
+    "CalendarEntry#index",
     "User#who_am_i",
     "Webhook#create",
     "Webhook#update",
@@ -127,6 +128,7 @@ def _queue_refresh(engine: Engine, state: ClioState) -> None:
     """Rows a webhook would leave behind, so `refresh_pending` sends its `ids[]` requests."""
     rows = [{"resource": "clients", "cms_id": str(cid)} for cid in state.ids("contacts")[3:5]]
     rows += [{"resource": "matters", "cms_id": str(mid)} for mid in state.ids("matters")[7:9]]
+    rows += [{"resource": "calendar_entries", "cms_id": str(eid)} for eid in state.ids("calendar_entries")[:2]]
     with engine.begin() as conn:
         conn.execute(insert(pending_refresh), [{**row, "event": "updated", "received_at": utcnow()} for row in rows])
 
@@ -225,7 +227,7 @@ def test_the_scenario_reaches_every_operation_matterline_uses(clio_spec: ClioSpe
         reached[matched[0].label if matched else f"{request.method} {request.path}"] += 1
     assert set(reached) >= EXPECTED_OPERATIONS, f"not reached: {sorted(EXPECTED_OPERATIONS - set(reached))}"
     by_ids = {r.path for r in scenario.api_requests if any(name == "ids[]" for name, _ in r.query)}
-    assert {"/contacts.json", "/matters.json"} <= by_ids, f"ids[] requests only for {sorted(by_ids)}"
+    assert {"/contacts.json", "/matters.json", "/calendar_entries.json"} <= by_ids, f"ids[] only for {sorted(by_ids)}"
     assert CLIO.webhooks is not None
     models = sorted(CLIO.webhooks.models)
     assert sorted((a.model, a.action) for a in scenario.first_renewal) == [(m, "created") for m in models]

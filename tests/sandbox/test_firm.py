@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
+from datetime import UTC, datetime, timedelta
 
 import phonenumbers
 import pytest
 
 from connector.sandbox.firm import (
     FOREIGN_NUMBERS,
+    GENERATED_AT,
     JUNK_NUMBERS,
     RELATIONSHIP_DESCRIPTIONS,
     Firm,
     UsNumber,
+    calendar_from,
+    format_timestamp,
     format_us_number,
     generate_firm,
 )
@@ -166,6 +170,37 @@ def test_about_thirty_percent_of_matters_have_related_contacts(firm: Firm) -> No
     for row in firm.relationships:
         assert row["description"] in RELATIONSHIP_DESCRIPTIONS
         assert row["contact"]["id"] != clients[row["matter"]["id"]]
+
+
+def test_open_matters_have_hearings_and_appointments_in_the_two_weeks_ahead(firm: Firm) -> None:
+    matters = {matter["id"]: matter for matter in firm.matters}
+    entries = firm.calendar_entries
+    assert [e["id"] for e in entries] == sorted({e["id"] for e in entries})
+    assert 0.12 < len({e["matter"]["id"] for e in entries}) / sum(m["status"] == "Open" for m in firm.matters) < 0.18
+    assert entries[0]["all_day"]
+    assert {e["calendar_entry_event_type"]["name"] for e in entries} >= {"Hearing", "Appointment", "Deposition"}
+    for entry in entries:
+        matter = matters[entry["matter"]["id"]]
+        assert matter["status"] == "Open"
+        assert entry["calendar_owner"]["name"] == matter["responsible_attorney"]["name"]
+        start = datetime.fromisoformat(entry["start_at"]).replace(tzinfo=UTC) if entry["all_day"] else None
+        if start is None:
+            assert ISO.match(entry["start_at"])
+            assert entry["end_at"] > entry["start_at"]
+            start = datetime.fromisoformat(entry["start_at"])
+        else:
+            assert re.match(r"^\d{4}-\d{2}-\d{2}$", entry["start_at"])
+        assert GENERATED_AT < start < GENERATED_AT + timedelta(days=15)
+        assert entry["updated_at"] < format_timestamp(GENERATED_AT)
+    # Served "as if generated today": whole days later, each at its own time of day.
+    today = datetime(2026, 12, 7, 23, 0, tzinfo=UTC)
+    moved = calendar_from(entries[:2], today)
+    days = (today.date() - GENERATED_AT.date()).days
+    for before, after in zip(entries[:2], moved, strict=True):
+        shift = datetime.fromisoformat(after["start_at"][:10]) - datetime.fromisoformat(before["start_at"][:10])
+        assert shift == timedelta(days=days)
+        assert after["start_at"][10:] == before["start_at"][10:]
+    assert entries[0]["start_at"] != moved[0]["start_at"]  # the firm's own records are left as generated
 
 
 def test_users_have_firm_emails_and_the_first_is_an_enabled_admin(firm: Firm) -> None:

@@ -133,11 +133,15 @@ def test_renewing_without_a_public_url_says_so(engine: Engine, sandbox: SandboxS
 def test_renewing_creates_the_subscriptions_and_audits_them(engine: Engine, sandbox: SandboxServer) -> None:
     settings = settings_for(sandbox.base_url, MATTERLINE_PUBLIC_URL="https://texts.firm.example")
     actions = connection.renew_webhooks(engine, settings, CLIO, actor=ADMIN)
-    assert {a.model: a.action for a in actions} == {"contact": "created", "matter": "created"}
-    assert sandbox.state.count("webhooks") == 2
+    assert {a.model: a.action for a in actions} == {
+        "contact": "created",
+        "matter": "created",
+        "calendar_entry": "created",
+    }
+    assert sandbox.state.count("webhooks") == 3
     [(who, details)] = entries(engine, audit.Action.WEBHOOKS_RENEWED)
     assert who == ADMIN.label
-    assert len(details["actions"]) == 2
+    assert len(details["actions"]) == 3
     shown = {s.model: s for s in queries.subscriptions(engine, settings, CLIO)}
     assert shown["contact"].status == "pending"
     assert shown["contact"].expires_at is not None
@@ -178,12 +182,9 @@ def test_a_requested_sync_is_queued_once_then_run_by_the_worker_with_its_counts(
     assert view is not None
     assert view.job_id == asked.job_id
     assert view.state == "done"
-    assert (
-        view.fetched
-        == sandbox.state.count("contacts")
-        + sandbox.state.count("matters")
-        + view.result["resources"]["relationships"]["fetched"]
-    )  # type: ignore[index]
+    assert view.fetched == sandbox.state.count("contacts") + sandbox.state.count("matters") + view.result["resources"][
+        "relationships"
+    ]["fetched"] + sandbox.state.count("calendar_entries")  # type: ignore[index]
     by_name = {r.resource: r for r in queries.resources(engine, CLIO)}
     assert by_name["clients"].counts is not None
     assert by_name["clients"].counts["fetched"] == 12

@@ -344,8 +344,10 @@ class ClioSpec:
         return self._fields_cache[key]
 
     def model_fields(self, model: str) -> dict[str, Any]:
-        """The record properties of a webhook model (``contact`` -> ``GET /contacts.json``)."""
-        return self.record_fields(self.operation("GET", f"/{model}s.json"))
+        """The record properties of a webhook model (``contact`` -> ``GET /contacts.json``, ``calendar_entry`` ->
+        ``GET /calendar_entries.json``)."""
+        plural = f"{model[:-1]}ies" if model.endswith("y") else f"{model}s"
+        return self.record_fields(self.operation("GET", f"/{plural}.json"))
 
     def request_schema(self, op: Operation) -> dict[str, Any] | None:
         """The operation's JSON request-body schema as plain JSON Schema, or None without a body."""

@@ -8,8 +8,9 @@ from typing import Any
 from sqlalchemy import Engine, Table, func, select
 
 from connector.store.tables import consents, contact_phones, contacts, matter_contacts, matters, pending_refresh
+from connector.store.workflow_tables import calendar_entries
 from connector.sync.ingest import apply, mark_deleted, sweep_unseen
-from connector.sync.records import read_contact, read_matter, read_relationship
+from connector.sync.records import read_calendar_entry, read_contact, read_matter, read_relationship
 from mappings import load_mapping
 
 CLIO = load_mapping("clio")
@@ -207,3 +208,43 @@ def test_given_two_contacts_sharing_a_family_number_then_both_keep_it(engine: En
             .all()
         )
     assert owners == ["Ann Lee", "Bo Lee"]
+
+
+def entry(cms_id: int, starts: datetime, at: datetime) -> object:
+    raw = {"id": cms_id, "start_at": starts.isoformat(), "matter": {"id": 7}, "updated_at": at.isoformat()}
+    return read_calendar_entry(CLIO.resources["calendar_entries"], raw)
+
+
+def plans(engine: Engine) -> dict[str, tuple[bool, bool]]:
+    """Each stored entry: (needs_plan, deleted); then every flag is cleared, as the planner would."""
+    with engine.begin() as conn:
+        rows = conn.execute(
+            select(calendar_entries.c.cms_id, calendar_entries.c.needs_plan, calendar_entries.c.deleted_at)
+        )
+        found = {row.cms_id: (row.needs_plan, row.deleted_at is not None) for row in rows}
+        conn.execute(calendar_entries.update().values(needs_plan=False))
+    return found
+
+
+def test_given_calendar_entries_then_only_new_moved_and_retired_ones_ask_for_a_plan(engine: Engine) -> None:
+    hearing = NOW + timedelta(days=3)
+    with engine.begin() as conn:
+        apply(conn, "calendar_entries", [entry(1, hearing, EARLIER), entry(2, hearing, EARLIER)], now=NOW, run_seq=1)
+    assert plans(engine) == {"1": (True, False), "2": (True, False)}
+    with engine.begin() as conn:
+        same = apply(conn, "calendar_entries", [entry(1, hearing, EARLIER)], now=NOW)
+        touched = apply(conn, "calendar_entries", [entry(2, hearing, NOW)], now=NOW)  # a later stamp, same entry
+    assert (same.unchanged, touched.unchanged) == (1, 1)
+    assert plans(engine) == {"1": (False, False), "2": (False, False)}
+    with engine.begin() as conn:
+        assert apply(conn, "calendar_entries", [entry(1, hearing + timedelta(hours=1), LATER)], now=LATER).updated == 1
+        assert apply(conn, "calendar_entries", [entry(1, hearing, NOW)], now=LATER).stale == 1  # the older copy
+    assert plans(engine) == {"1": (True, False), "2": (False, False)}
+    assert stored(engine, calendar_entries, "1", calendar_entries.c.starts_at)[0] == hearing + timedelta(hours=1)
+    with engine.begin() as conn:
+        assert mark_deleted(conn, "calendar_entries", ["2", "3"], LATER) == 1  # 3: a deletion never synced
+    assert plans(engine) == {"1": (False, False), "2": (True, True), "3": (True, True)}
+    with engine.begin() as conn:
+        apply(conn, "calendar_entries", [entry(4, hearing, NOW)], now=NOW, run_seq=2)
+        assert sweep_unseen(conn, "calendar_entries", 2, LATER) == 1
+    assert plans(engine) == {"1": (True, True), "2": (False, True), "3": (False, True), "4": (True, False)}

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
-from connector.sync.records import RecordError, read_contact, read_matter, read_relationship
+from connector.sync.records import RecordError, read_calendar_entry, read_contact, read_matter, read_relationship
 from mappings import load_mapping
 from tests.support.fixtures import FIXTURES_ROOT
 
@@ -93,6 +95,65 @@ def test_relationship_needs_its_matter_and_contact() -> None:
     assert (rel.matter_cms_id, rel.contact_cms_id, rel.description) == ("9", "102", "Spouse")
     with pytest.raises(RecordError):
         read_relationship(spec, {"id": 5, "matter": {"id": 9}})
+
+
+def hearing(**changes: Any) -> dict[str, Any]:
+    """A Clio calendar entry as `/calendar_entries.json` answers the mapping's `fields=`."""
+    raw: dict[str, Any] = {
+        "id": 36000007,
+        "etag": '"abc"',
+        "summary": "Hearing: Quintero — motion to compel",
+        "location": "Superior Court, Dept. 14",
+        "start_at": "2026-12-10T09:30:00-08:00",
+        "end_at": "2026-12-10T10:30:00-08:00",
+        "all_day": False,
+        "matter": {"id": 20000003},
+        "calendar_owner": {"id": 3600002, "name": "Kwame Taylor"},
+        "calendar_entry_event_type": {"id": 62001, "name": "Hearing"},
+        "updated_at": "2026-12-01T16:00:00+00:00",
+    }
+    raw.update(changes)
+    return raw
+
+
+def test_a_calendar_entry_is_read_with_its_matter_calendar_and_times_in_utc() -> None:
+    spec = CLIO.resources["calendar_entries"]
+    entry = read_calendar_entry(spec, hearing())
+    assert (entry.cms_id, entry.matter_cms_id, entry.calendar, entry.event_type) == (
+        "36000007",
+        "20000003",
+        "Kwame Taylor",
+        "Hearing",
+    )
+    assert (entry.summary, entry.location, entry.all_day) == (
+        "Hearing: Quintero — motion to compel",
+        "Superior Court, Dept. 14",
+        False,
+    )
+    assert entry.starts_at == datetime(2026, 12, 10, 17, 30, tzinfo=UTC)
+    assert entry.ends_at == datetime(2026, 12, 10, 18, 30, tzinfo=UTC)
+    assert entry.updated_at == datetime(2026, 12, 1, 16, 0, tzinfo=UTC)
+    moved = read_calendar_entry(spec, hearing(start_at="2026-12-11T09:30:00-08:00"))
+    assert moved.fingerprint != entry.fingerprint
+    assert read_calendar_entry(spec, hearing(etag='"new"', updated_at=None)).fingerprint == entry.fingerprint
+
+
+@pytest.mark.parametrize("start", ["2026-12-10", "2026-12-10T00:00:00-08:00"])
+def test_an_all_day_entry_starts_at_midnight_utc_of_its_date(start: str) -> None:
+    entry = read_calendar_entry(CLIO.resources["calendar_entries"], hearing(all_day=True, start_at=start, end_at=None))
+    assert entry.all_day
+    assert entry.starts_at == datetime(2026, 12, 10, tzinfo=UTC)
+    assert entry.ends_at is None
+
+
+def test_a_calendar_entry_without_an_id_or_a_readable_start_is_refused() -> None:
+    spec = CLIO.resources["calendar_entries"]
+    with pytest.raises(RecordError, match="'id'"):
+        read_calendar_entry(spec, hearing(id=None))
+    with pytest.raises(RecordError, match="start"):
+        read_calendar_entry(spec, hearing(start_at="next Tuesday"))
+    loose = read_calendar_entry(spec, hearing(matter=None, calendar_owner=None, calendar_entry_event_type=None))
+    assert (loose.matter_cms_id, loose.calendar, loose.event_type) == (None, None, None)
 
 
 def test_slot_style_phones_from_mycase() -> None:

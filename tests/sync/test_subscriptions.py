@@ -22,6 +22,7 @@ from webhooks.server import ServerThread
 CLIO = load_mapping("clio")
 KEY = "a-secret-key-for-sealing-webhook-secrets"
 PUBLIC = "https://texts.firm.example"
+MODELS = tuple(CLIO.webhooks.models if CLIO.webhooks else ())  # contact, matter, calendar_entry
 
 
 class Clock:
@@ -77,7 +78,7 @@ def hooks(sandbox: SandboxServer) -> dict[str, dict[str, object]]:
 def test_first_renewal_creates_one_subscription_per_model_with_a_sealed_secret(
     engine: Engine, sandbox: SandboxServer, clock: Clock
 ) -> None:
-    assert renew_now(engine, sandbox, clock) == {"contact": "created", "matter": "created"}
+    assert renew_now(engine, sandbox, clock) == dict.fromkeys(MODELS, "created")
     remote = hooks(sandbox)
     assert {h["url"] for h in remote.values()} == {f"{PUBLIC}/webhooks/cms/clio"}
     assert {h["status"] for h in remote.values()} == {"pending"}
@@ -88,7 +89,7 @@ def test_first_renewal_creates_one_subscription_per_model_with_a_sealed_secret(
     for model, sealed in rows:
         assert sealed != remote[model]["shared_secret"]
         assert box.open(sealed) == remote[model]["shared_secret"]
-    assert len(stored_secrets(engine, "clio", KEY)) == 2
+    assert len(stored_secrets(engine, "clio", KEY)) == len(MODELS) == 3
     assert stored_secrets(engine, "clio", "another-key-that-cannot-open-them") == []
 
 
@@ -96,7 +97,7 @@ def test_handshakes_answered_by_the_app_enable_the_subscriptions(
     engine: Engine, sandbox: SandboxServer, clock: Clock, app_url: str
 ) -> None:
     renew_now(engine, sandbox, clock, app_url)
-    assert [status for _, _, status in sandbox.state.deliver_webhooks()] == [200, 200]
+    assert [status for _, _, status in sandbox.state.deliver_webhooks()] == [200] * len(MODELS)
     assert {h["status"] for h in hooks(sandbox).values()} == {"enabled"}
     with engine.connect() as conn:
         assert set(conn.execute(select(cms_webhooks.c.status)).scalars()) == {"enabled"}
@@ -108,12 +109,12 @@ def test_a_current_subscription_is_left_alone_and_one_near_expiry_is_extended(
     renew_now(engine, sandbox, clock, app_url)
     sandbox.state.deliver_webhooks()
     clock.now += timedelta(days=10)
-    assert renew_now(engine, sandbox, clock, app_url) == {"contact": "current", "matter": "current"}
+    assert renew_now(engine, sandbox, clock, app_url) == dict.fromkeys(MODELS, "current")
     clock.now += timedelta(days=15)  # 25 days in: within a week of the 31-day expiry
-    assert renew_now(engine, sandbox, clock, app_url) == {"contact": "renewed", "matter": "renewed"}
+    assert renew_now(engine, sandbox, clock, app_url) == dict.fromkeys(MODELS, "renewed")
     expires = datetime.fromisoformat(str(hooks(sandbox)["contact"]["expires_at"]))
     assert clock.now + timedelta(days=30) < expires <= clock.now + timedelta(days=31)
-    assert len(hooks(sandbox)) == 2
+    assert len(hooks(sandbox)) == len(MODELS)
 
 
 def test_a_subscription_deleted_in_the_cms_is_created_again(
@@ -124,7 +125,7 @@ def test_a_subscription_deleted_in_the_cms_is_created_again(
     gone = hooks(sandbox)["matter"]["id"]
     sandbox.state.delete_webhook(int(str(gone)))
     clock.now += timedelta(days=26)
-    assert renew_now(engine, sandbox, clock, app_url) == {"contact": "renewed", "matter": "recreated"}
+    assert renew_now(engine, sandbox, clock, app_url) == {**dict.fromkeys(MODELS, "renewed"), "matter": "recreated"}
     assert hooks(sandbox)["matter"]["id"] != gone
     with engine.connect() as conn:
         ids = conn.execute(select(cms_webhooks.c.cms_id).where(cms_webhooks.c.model == "matter")).scalars().all()
@@ -141,9 +142,9 @@ def test_a_subscription_whose_handshake_never_came_is_replaced(
     renew_now(engine, sandbox, clock)  # nothing answers the handshake: both stay pending
     first = {m: h["id"] for m, h in hooks(sandbox).items()}
     clock.now += timedelta(minutes=5)
-    assert renew_now(engine, sandbox, clock) == {"contact": "current", "matter": "current"}
+    assert renew_now(engine, sandbox, clock) == dict.fromkeys(MODELS, "current")
     clock.now += timedelta(minutes=10)
-    assert renew_now(engine, sandbox, clock) == {"contact": "recreated", "matter": "recreated"}
+    assert renew_now(engine, sandbox, clock) == dict.fromkeys(MODELS, "recreated")
     second = {m: h["id"] for m, h in hooks(sandbox).items()}
     assert set(first.values()).isdisjoint(second.values())
-    assert len(hooks(sandbox)) == 2  # the dead ones were deleted in the CMS, not left behind
+    assert len(hooks(sandbox)) == len(MODELS)  # the dead ones were deleted in the CMS, not left behind

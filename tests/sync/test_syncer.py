@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -35,6 +36,7 @@ from connector.store.tables import (
     pending_refresh,
     sync_state,
 )
+from connector.store.workflow_tables import calendar_entries
 from connector.sync.syncer import Syncer
 from mappings import load_mapping
 from tests.support.clio_hooks import cms_client, wired
@@ -93,13 +95,19 @@ def test_full_sync_reads_everything_in_the_minimum_number_of_pages(engine: Engin
     data = report.to_json()
     totals = {
         name: sandbox_total(sandbox, res)
-        for name, res in (("clients", "contacts"), ("matters", "matters"), ("relationships", "relationships"))
+        for name, res in (
+            ("clients", "contacts"),
+            ("matters", "matters"),
+            ("relationships", "relationships"),
+            ("calendar_entries", "calendar_entries"),
+        )
     }
     for name, total in totals.items():
         assert data[name] == {"fetched": total, "created": total, "updated": 0, "unchanged": 0}
     assert count(engine, contacts) == totals["clients"]
     assert count(engine, matters) == totals["matters"]
     assert count(engine, matter_contacts) == totals["relationships"]
+    assert count(engine, calendar_entries) == totals["calendar_entries"] > 0
     minimum = sum(max(1, math.ceil(total / 200)) for total in totals.values())
     assert data["requests"] == minimum
     assert data["rate_limited"] == 0
@@ -153,7 +161,7 @@ def test_incremental_after_no_change_reads_one_page_per_resource(engine: Engine,
     runner.run(full=True)
     first = bookmark(engine, "clients")
     report = runner.run()
-    assert report.requests == 3
+    assert report.requests == 4
     assert report.to_json()["clients"]["fetched"] == 0
     assert bookmark(engine, "clients") > first
 
@@ -200,6 +208,69 @@ def test_full_sync_retires_records_deleted_in_the_cms(engine: Engine, sandbox: S
     assert deleted is not None
 
 
+def plan_flags(engine: Engine) -> dict[str, tuple[bool, bool, datetime | None]]:
+    """Each stored calendar entry: (needs_plan, deleted, starts_at); then the flags are cleared, as the planner does."""
+    with engine.begin() as conn:
+        rows = conn.execute(
+            select(
+                calendar_entries.c.cms_id,
+                calendar_entries.c.needs_plan,
+                calendar_entries.c.deleted_at,
+                calendar_entries.c.starts_at,
+            )
+        ).all()
+        conn.execute(calendar_entries.update().values(needs_plan=False))
+    return {row.cms_id: (row.needs_plan, row.deleted_at is not None, row.starts_at) for row in rows}
+
+
+def test_calendar_entries_sync_incrementally_and_ask_for_a_plan_only_when_they_change(engine: Engine) -> None:
+    with SandboxServer(ClioState(generate_firm(40, 80, seed=2))) as small:
+        runner = syncer(engine, small)
+        runner.run(full=True)
+        entries = records(small, "calendar_entries")
+        first = plan_flags(engine)
+        assert set(first) == {str(e["id"]) for e in entries}
+        assert all(needs_plan and not deleted for needs_plan, deleted, _ in first.values())
+        all_day = next(e for e in entries if e["all_day"])
+        assert first[str(all_day["id"])][2] == datetime.fromisoformat(all_day["start_at"]).replace(tzinfo=UTC)
+
+        quiet = runner.run().to_json()["calendar_entries"]
+        assert (quiet["created"], quiet["updated"]) == (0, 0)
+        assert not any(needs_plan for needs_plan, _, _ in plan_flags(engine).values())
+
+        moved, gone = [e for e in entries if not e["all_day"]][:2]
+        later = datetime.fromisoformat(moved["start_at"]) + timedelta(days=1, hours=2)
+        small.state.move_calendar_entry(moved["id"], later.isoformat())
+        assert runner.run().to_json()["calendar_entries"]["updated"] == 1
+        after_move = plan_flags(engine)
+        assert after_move[str(moved["id"])] == (True, False, later)
+        assert [cms_id for cms_id, (needs_plan, _, _) in after_move.items() if needs_plan] == [str(moved["id"])]
+
+        small.state.delete_calendar_entry(gone["id"])
+        assert runner.run(full=True).to_json()["deleted"]["calendar_entries"] == 1
+        retired = plan_flags(engine)
+        assert retired[str(gone["id"])][:2] == (True, True)
+        assert sum(needs_plan for needs_plan, _, _ in retired.values()) == 1
+
+
+def test_a_calendar_entry_moved_or_deleted_in_the_cms_asks_for_a_plan_through_its_webhook(
+    engine: Engine, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with wired(engine, db_url, monkeypatch) as firm:
+        hearing = (firm.clock.now + timedelta(days=3)).replace(hour=17, minute=0)
+        entry_id = firm.state.add_calendar_entry(firm.matter_id, "Hearing: Quintero", hearing.isoformat())
+        assert firm.deliver() == [200]
+        assert plan_flags(engine)[str(entry_id)] == (True, False, hearing)
+        firm.clock.tick()
+        firm.state.move_calendar_entry(entry_id, (hearing + timedelta(days=7)).isoformat())
+        assert firm.deliver() == [200]
+        assert plan_flags(engine)[str(entry_id)] == (True, False, hearing + timedelta(days=7))
+        firm.clock.tick()
+        firm.state.delete_calendar_entry(entry_id)
+        assert firm.deliver() == [200]
+        assert plan_flags(engine)[str(entry_id)][:2] == (True, True)
+
+
 class CrashAfter:
     """Stands for the process dying after `pages` responses: the next request never happens."""
 
@@ -234,6 +305,9 @@ def snapshot(engine: Engine) -> dict[str, Any]:
             "relationships": sorted(
                 conn.execute(select(matter_contacts.c.cms_id, matter_contacts.c.fingerprint)).all()
             ),
+            "calendar_entries": sorted(
+                conn.execute(select(calendar_entries.c.cms_id, calendar_entries.c.fingerprint)).all()
+            ),
         }
 
 
@@ -256,7 +330,8 @@ def test_a_sync_killed_half_way_and_run_again_ends_where_an_unbroken_one_does(
     assert snapshot(engine) == snapshot(reference)
     # The resumed run continued from the last committed page instead of starting over: no page read twice;
     # a resource that had finished before the crash gets one incremental page.
-    minimum = sum(max(1, math.ceil(sandbox_total(sandbox, c) / 200)) for c in ("contacts", "matters", "relationships"))
+    resources = ("contacts", "matters", "relationships", "calendar_entries")
+    minimum = sum(max(1, math.ceil(sandbox_total(sandbox, c) / 200)) for c in resources)
     finished_before = 0 if crashed_in == "clients" else 1
     assert client.stats.requests - before == report.requests == minimum - crash_after + finished_before
     assert bookmark(engine, crashed_in) is not None

@@ -27,9 +27,20 @@ _SCALARS: Final[dict[str, str]] = {
     ),
     "activity_rate": "id etag rate flat_rate created_at updated_at contact_id co_counsel_contact_id",
     "address": "id etag street city province postal_code country name created_at updated_at primary",
+    "attendee": "id etag type name enabled email created_at updated_at",
     "avatar": "id etag created_at updated_at url _destroy",
+    "calendar": (
+        "id etag color light_color court_rules_default_calendar name permission type visible created_at "
+        "updated_at source"
+    ),
+    "calendar_entry": (
+        "id etag summary description location start_at end_at all_day recurrence_rule parent_calendar_entry_id "
+        "court_rule created_at updated_at permission calendar_owner_id start_at_time_zone time_entries_count"
+    ),
+    "calendar_entry_event_type": "id etag created_at updated_at color name",
     "communication": "id etag subject body type date time_entries_count created_at updated_at received_at",
     "communication_eml_file": "id",
+    "conference_meeting": "conference_id conference_password created_at etag id join_url type source_id updated_at",
     "contact": (
         "id etag name first_name middle_name last_name date_of_birth type created_at updated_at prefix "
         "title initials clio_connect_email locked_clio_connect_email client_connect_user_id "
@@ -85,6 +96,7 @@ _SCALARS: Final[dict[str, str]] = {
     "matter_bill_recipient": "created_at etag id updated_at",
     "matter_budget": ("id etag budget include_expenses notification_threshold notify_users created_at updated_at"),
     "matter_custom_rate": "type on_invoice",
+    "matter_docket": "id etag name start_date start_time status created_at updated_at deleted_at",
     "matter_stage": "id etag practice_area_id name order created_at updated_at",
     "note": "id etag type subject detail detail_text_type date created_at updated_at time_entries_count",
     "notification_event_subscriber": "id etag user_id name created_at updated_at",
@@ -163,6 +175,19 @@ _NESTED: Final[dict[str, dict[str, str]]] = {
         "split_invoice_payers": "split_invoice_payer",
     },
     "relationship": {"matter": "matter", "contact": "contact"},
+    "calendar_entry": {
+        "time_entries": "activity",
+        "conference_meeting": "conference_meeting",
+        "matter": "matter",
+        "matter_docket": "matter_docket",
+        "calendar_owner": "calendar",
+        "parent_calendar_entry": "calendar_entry",
+        "calendar_entry_event_type": "calendar_entry_event_type",
+        "attendees": "attendee",
+        "calendars": "calendar",
+        "reminders": "reminder",
+        "external_properties": "external_property",
+    },
     "note": {
         "matter": "matter",
         "contact": "contact",
@@ -213,6 +238,7 @@ _REFERENCES: Final[dict[tuple[str, str], str]] = {
     ("contact", "related_contacts"): "contacts",
     ("relationship", "matter"): "matters",
     ("relationship", "contact"): "contacts",
+    ("calendar_entry", "matter"): "matters",
     ("note", "matter"): "matters",
     ("note", "contact"): "contacts",
     ("note", "author"): "users",
@@ -241,6 +267,7 @@ _COLLECTIONS: Final[dict[str, str]] = {
     "contact": "contacts",
     "matter": "matters",
     "relationship": "relationships",
+    "calendar_entry": "calendar_entries",
     "note": "notes",
     "communication": "communications",
     "task": "tasks",
@@ -252,6 +279,7 @@ _COLLECTIONS: Final[dict[str, str]] = {
 _READ_ONLY: Final = frozenset({"id", "etag", "created_at", "updated_at"})
 CONTACT_EDITABLE: Final = _SCALAR_SETS["contact"].union(_NESTED["contact"]) - _READ_ONLY
 MATTER_EDITABLE: Final = _SCALAR_SETS["matter"].union(_NESTED["matter"]) - _READ_ONLY
+CALENDAR_ENTRY_EDITABLE: Final = _SCALAR_SETS["calendar_entry"].union(_NESTED["calendar_entry"]) - _READ_ONLY
 
 
 @dataclass(frozen=True, slots=True)

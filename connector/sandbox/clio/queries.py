@@ -262,6 +262,40 @@ def relationships_query(args: Args) -> ListQuery:
     return filters.build("relationships", order)
 
 
+def _moment_filter(filters: _Filters, name: str, keep: Callable[[str, str], bool], *fields: str) -> None:
+    """A `from`/`to` bound on an entry's times; an all-day entry's date compares as its midnight UTC."""
+    raw = filters.args.get(name)
+    if raw is None:
+        return
+    try:
+        bound = format_timestamp(parse_timestamp(raw))
+    except ValueError as exc:
+        raise SandboxError(400, f"{name} must be an ISO-8601 timestamp (got {raw!r})") from exc
+
+    def match(record: Record) -> bool:
+        value = next((str(record[f]) for f in fields if record.get(f)), "")
+        moment = f"{value}T00:00:00+00:00" if len(value) == 10 else value
+        return bool(moment) and keep(moment, bound)
+
+    filters.add(name, bound, match)
+
+
+def calendar_entries_query(args: Args) -> ListQuery:
+    """Filters of `GET /calendar_entries.json`, which takes no `order` (cursor paging in id order)."""
+    order = _order(args, None, "id")
+    filters = _Filters(args)
+    filters.common()
+    filters.reference("matter_id", "matter")
+    all_day = filters.boolean("is_all_day")
+    if all_day is not None:
+        filters.add("is_all_day", all_day, lambda record: bool(record.get("all_day")) == all_day)
+    # `from`: entries ending on or after it; `to`: entries beginning on or before it (Clio's wording).
+    _moment_filter(filters, "from", lambda moment, bound: moment >= bound, "end_at", "start_at")
+    _moment_filter(filters, "to", lambda moment, bound: moment <= bound, "start_at")
+    filters.text(("summary", "description", "location"))
+    return filters.build("calendar_entries", order)
+
+
 def users_query(args: Args) -> ListQuery:
     """Filters of `GET /users.json`."""
     order = _order(args, (ID_ORDER,), "id")
@@ -348,6 +382,7 @@ _INDEXES: Final[dict[str, tuple[str, Callable[[Args], ListQuery]]]] = {
     "contacts_index": ("contact", contacts_query),
     "matters_index": ("matter", matters_query),
     "relationships_index": ("relationship", relationships_query),
+    "calendar_entries_index": ("calendar_entry", calendar_entries_query),
     "users_index": ("user", users_query),
     "notes_index": ("note", notes_query),
     "communications_index": ("communication", communications_query),

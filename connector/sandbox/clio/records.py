@@ -1,15 +1,19 @@
-"""Staff editing Clio: contacts, matters and relationships changed from Python, each change queued for webhooks."""
+"""Staff editing Clio: contacts, matters, relationships and calendar entries changed from Python, each change
+queued for webhooks."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from connector.sandbox.clio.constants import MATTER_STATUSES, PHONE_LABELS, STATUS_DATES, STATUS_EVENTS
-from connector.sandbox.clio.fields import CONTACT_EDITABLE, MATTER_EDITABLE
+from connector.sandbox.clio.errors import SandboxError
+from connector.sandbox.clio.fields import CALENDAR_ENTRY_EDITABLE, CONTACT_EDITABLE, MATTER_EDITABLE
 from connector.sandbox.clio.store import ClioStore
-from connector.sandbox.clio.values import _is_id
-from connector.sandbox.firm import Record, today_text
+from connector.sandbox.clio.values import _date_or_moment, _is_id
+from connector.sandbox.firm import EVENT_TYPE_ID_BASE, Record, today_text
+from connector.sandbox.vocabulary import CALENDAR_EVENT_TYPES
 
 
 class StaffEdits(ClioStore):
@@ -196,6 +200,82 @@ class StaffEdits(ClioStore):
             fields = {"description": description, "matter": {"id": matter_id}, "contact": {"id": contact_id}}
             return int(self._new_record("relationships", fields)["id"])
 
+    # -- calendar entries ----------------------------------------------------------------------------
+
+    def _entry_times(self, changes: dict[str, Any], record: Record) -> None:
+        """Clio's shapes: an all-day entry's times are dates, a timed entry's are UTC timestamps."""
+        all_day = bool(changes.get("all_day", record.get("all_day", False)))
+        for key in ("start_at", "end_at"):
+            value = changes.get(key, record.get(key) if "all_day" in changes else None)
+            if value is not None:
+                text = _entry_time(value, key)
+                changes[key] = text[:10] if all_day else (f"{text}T00:00:00+00:00" if len(text) == 10 else text)
+        if "matter" in changes:
+            matter = self._require("matters", _plain_id(changes["matter"]))
+            changes["matter"] = {"id": matter["id"]}
+
+    def add_calendar_entry(
+        self,
+        matter_id: int,
+        summary: str,
+        start_at: str,
+        *,
+        end_at: str | None = None,
+        all_day: bool = False,
+        location: str | None = None,
+        event_type: str = "Hearing",
+    ) -> int:
+        """Put an entry on a matter, on its responsible attorney's calendar (times as ISO text or dates)."""
+        with self._lock:
+            matter = self._require("matters", matter_id)
+            owner = self._require("users", matter["responsible_attorney"]["id"])
+            calendar_id = owner.get("default_calendar_id") or owner["id"]
+            fields: Record = {"summary": summary, "all_day": all_day, "start_at": start_at, "matter": {"id": matter_id}}
+            if end_at is not None:
+                fields["end_at"] = end_at
+            self._entry_times(fields, {})
+            fields.update(
+                location=location,
+                calendar_owner={"id": calendar_id, "name": owner["name"], "type": "UserCalendar"},
+                calendar_owner_id=calendar_id,
+                calendar_entry_event_type={"id": _event_type_id(event_type), "name": event_type},
+            )
+            record = self._new_record("calendar_entries", fields)
+            self._queue("calendar_entry", "created", record)
+            return int(record["id"])
+
+    def update_calendar_entry(self, entry_id: int, **changes: Any) -> None:
+        """Edit an entry as staff would (`start_at`, `end_at`, `all_day`, `summary`, `location`, `matter` ...)."""
+        unknown = sorted(set(changes) - CALENDAR_ENTRY_EDITABLE)
+        if unknown:
+            raise ValueError(f"not an editable calendar entry field: {', '.join(unknown)}")
+        with self._lock:
+            record = self._require("calendar_entries", entry_id)
+            self._entry_times(changes, record)
+            record.update(changes)
+            self._stamp("calendar_entries", record)
+            self._queue("calendar_entry", "updated", record, changes)
+
+    def move_calendar_entry(self, entry_id: int, start_at: str, end_at: str | None = None) -> None:
+        """Reschedule an entry; without `end_at` it keeps its length (a date for an all-day entry)."""
+        with self._lock:
+            record = self._require("calendar_entries", entry_id)
+            changes: dict[str, Any] = {"start_at": start_at}
+            if end_at is not None:
+                changes["end_at"] = end_at
+            elif record.get("end_at") and record.get("start_at"):
+                old_start = _parsed(record["start_at"])
+                new_start = _parsed(_entry_time(start_at, "start_at"))
+                changes["end_at"] = (_parsed(record["end_at"]) + (new_start - old_start)).isoformat()
+            self.update_calendar_entry(entry_id, **changes)
+
+    def delete_calendar_entry(self, entry_id: int) -> None:
+        """Delete an entry (its webhook event carries only the id)."""
+        with self._lock:
+            self._require("calendar_entries", entry_id)
+            self._cols["calendar_entries"].remove(entry_id)
+            self._queue("calendar_entry", "deleted", {"id": entry_id})
+
     def touch(self, resource: str, count: int) -> list[int]:
         """Bump `updated_at` of `count` records spread evenly across the id range; returns their ids."""
         if resource not in ("contacts", "matters"):
@@ -212,6 +292,26 @@ class StaffEdits(ClioStore):
                 self._stamp(resource, record)
                 self._queue(model, "updated", record)
             return chosen
+
+
+def _event_type_id(name: str) -> int:
+    """The firm's id for an event type; a type the firm lacks gets the next one (the sandbox has no type table)."""
+    known = CALENDAR_EVENT_TYPES.index(name) if name in CALENDAR_EVENT_TYPES else len(CALENDAR_EVENT_TYPES)
+    return EVENT_TYPE_ID_BASE + known + 1
+
+
+def _entry_time(value: Any, label: str) -> str:
+    """A date or a UTC timestamp; a bad one is a ValueError (a Python-side or `/_sandbox/mutate` argument: 400)."""
+    try:
+        return _date_or_moment(value, label)
+    except SandboxError as exc:
+        raise ValueError(exc.message) from exc
+
+
+def _parsed(text: str) -> datetime:
+    """A stored entry time (a date or a UTC timestamp) as an aware moment."""
+    moment = datetime.fromisoformat(f"{text}T00:00:00+00:00" if len(text) == 10 else text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _plain_id(value: Any) -> int:

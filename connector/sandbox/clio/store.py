@@ -29,6 +29,7 @@ from connector.sandbox.clio.ratelimit import SandboxRateLimiter
 from connector.sandbox.clio.values import _ref_id
 from connector.sandbox.faults import FaultQueue
 from connector.sandbox.firm import (
+    CALENDAR_ENTRY_ID_BASE,
     CONTACT_ID_BASE,
     MATTER_ID_BASE,
     PRACTICE_AREA_ID_BASE,
@@ -36,6 +37,7 @@ from connector.sandbox.firm import (
     USER_ID_BASE,
     Firm,
     Record,
+    calendar_from,
     format_timestamp,
 )
 from connector.sandbox.stats import SandboxStats
@@ -87,6 +89,8 @@ class ClioStore:
             "contacts": Collection(firm.contacts, CONTACT_ID_BASE),
             "matters": Collection(firm.matters, MATTER_ID_BASE),
             "relationships": Collection(firm.relationships, RELATIONSHIP_ID_BASE),
+            # Served as if generated today, so the firm's hearings are always in the coming days.
+            "calendar_entries": Collection(calendar_from(firm.calendar_entries, self._clock()), CALENDAR_ENTRY_ID_BASE),
             "notes": Collection((), NOTE_ID_BASE),
             "communications": Collection((), COMMUNICATION_ID_BASE),
             "tasks": Collection((), TASK_ID_BASE),

@@ -167,9 +167,9 @@ def test_renew_creates_the_subscriptions_and_shows_their_expiry(
         expect(hooks.get_by_role("row").filter(has_text="contact")).to_contain_text("not subscribed")
         page.get_by_role("button", name="Renew now").click()
         expect(page.get_by_role("status").filter(has_text="subscriptions were renewed")).to_be_visible()
-        assert sandbox.state.count("webhooks") == 2
+        assert sandbox.state.count("webhooks") == 3
         expiry = sandbox.state.find("webhooks", lambda h: h["model"] == "contact")[0]["expires_at"]
-        for model in ("contact", "matter"):
+        for model in ("contact", "matter", "calendar_entry"):
             row = hooks.get_by_role("row").filter(has=page.get_by_role("rowheader", name=model, exact=True))
             expect(row).to_contain_text("pending")
             expect(row).to_contain_text(re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}"))
