@@ -31,7 +31,7 @@ def test_the_wheel_carries_the_templates_static_files_triage_corpus_and_model(tm
         for folder in ("webhooks/templates", "webhooks/static", "connector/triage/corpus")
         for path in (ROOT / folder).rglob("*")
         if path.is_file()
-    } | {"connector/triage/model.json.gz"}
+    } | {"connector/triage/model.json.gz", "connector/reminders/reminder_rules.json"}
     pages = {
         "webhooks/templates/base.html",
         "webhooks/templates/errors/error.html",

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, Row, func, insert, select, update
 
 from connector.errors import invalid, not_found
+from connector.messaging.purpose import REMINDER
 from connector.store import dialect
 from connector.store.tables import contact_phones, contacts, filing_decisions, matters, messages, threads
 from connector.writeback import writer
@@ -27,6 +28,12 @@ RULE_ONLY_OPEN_MATTER = "only_open_matter"
 RULE_NEEDS_FILING = "needs_filing"
 RULE_OUTBOUND = "sent_from_matter"
 RULE_MANUAL = "manual"
+# A reminder the firm's rules planned is a new thread's first text: the thread is filed to the reminder's matter.
+RULE_REMINDER = "reminder"
+# A reply to a reminder: the client answers about the entry the reminder was for, so its matter.
+RULE_REMINDER_REPLY = "reminder_reply"
+# Statuses of a text that never reached the client.
+_NEVER_REACHED = ("blocked", "canceled", "failed", "undelivered")
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,16 +90,23 @@ def owners_of(conn: Connection, phone: str) -> list[Any]:
 
 
 def decide(conn: Connection, thread: Row[Any], now: datetime, active_days: int) -> Filing:
-    """The filing chain: recent thread, last outbound text, the client's only open matter, else needs filing.
+    """The filing chain: a reply to a reminder, recent thread, last outbound text, the client's only open
+    matter, else needs filing.
 
     A number several contacts share goes to needs filing before any rule runs: the thread's matter and
     the last text the firm sent say who the firm was talking to, not who is texting now, so any of
     them would be a guess between people (and their matters).
+
+    A reply to a reminder comes before the thread's matter: a client with two matters answers the court-date
+    reminder about the matter the court date is on, whatever the thread was last filed to.
     """
     owners = owners_of(conn, thread.client_phone)
     if len(owners) > 1:
         return Filing(None, RULE_NEEDS_FILING, f"number shared by {len(owners)} contacts", None)
     client = owners[0].cms_id if owners else None
+    reminded = _reminder_matter(conn, thread, now, active_days)
+    if reminded is not None:
+        return Filing(reminded, RULE_REMINDER_REPLY, "matter of the reminder the firm just sent", client)
     recent = thread.last_message_at is not None and now - thread.last_message_at <= timedelta(days=active_days)
     if recent and _live_matter(conn, thread.matter_cms_id):
         return Filing(thread.matter_cms_id, RULE_RECENT_THREAD, f"thread active within {active_days} days", client)
@@ -124,6 +138,28 @@ def decide(conn: Connection, thread: Row[Any], now: datetime, active_days: int) 
         return Filing(open_matters[0], RULE_ONLY_OPEN_MATTER, "the client's only open matter", client)
     reason = "no open matter" if not open_matters else f"{len(open_matters)} open matters"
     return Filing(None, RULE_NEEDS_FILING, reason, client)
+
+
+def _reminder_matter(conn: Connection, thread: Row[Any], now: datetime, active_days: int) -> str | None:
+    """The matter of the firm's newest text in the thread when it is a reminder sent within `active_days` and
+    the matter is live; else None. A text that never reached the client (blocked, canceled, failed) is no
+    text the client answers."""
+    newest = conn.execute(
+        select(messages.c.purpose, messages.c.matter_cms_id, messages.c.created_at)
+        .where(
+            messages.c.thread_id == thread.id,
+            messages.c.direction == "outbound",
+            messages.c.kind == "message",
+            messages.c.created_at <= now,
+            messages.c.status.not_in(_NEVER_REACHED),
+        )
+        .order_by(messages.c.id.desc())  # the thread's index, newest first
+        .limit(1)
+    ).first()
+    if newest is None or newest.purpose != REMINDER or now - newest.created_at > timedelta(days=active_days):
+        return None
+    matter: str | None = newest.matter_cms_id
+    return matter if _live_matter(conn, matter) else None
 
 
 def apply_filing(

@@ -1,4 +1,5 @@
-"""The firm's documents as an admin sees and edits them: the mapping override, content rules and reply templates.
+"""The firm's documents as an admin sees and edits them: the mapping override, content rules, reply templates and
+reminder rules.
 
 What is in force and where it comes from (saved on an admin page, the file a setting names, or what ships),
 its text to edit, the last saved versions, and `check`: every error of an edited text at its JSON path,
@@ -10,29 +11,35 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Final
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from connector.cms.in_force import MAPPING_KIND, mapping_in_force
-from connector.errors import invalid
-from connector.guardrails import content, rules_in_force
+from connector.errors import MatterlineError, invalid
+from connector.guardrails import content, pipeline, rules_in_force
 from connector.guardrails.rules_in_force import CONTENT_RULES
 from connector.messaging import reply_templates
+from connector.reminders import rules as reminder_rules
 from connector.settings import Settings
 from connector.store.documents import Stored, history
+from connector.store.engine import utcnow
 from mappings import MappingError, bundled_path, load_mapping
 
 __all__ = [
     "CONTENT_RULES",
     "KINDS",
     "MAPPING",
+    "REMINDER_RULES",
     "REPLY_TEMPLATES",
     "CommonField",
     "InForceText",
     "MappingOverride",
     "Problem",
+    "ReminderSample",
+    "TriedReminders",
     "check",
     "common_fields",
     "known",
@@ -40,11 +47,13 @@ __all__ = [
     "override_with_fields",
     "shipped_mapping",
     "text_in_force",
+    "try_reminders",
 ]
 
 MAPPING: Final = MAPPING_KIND
 REPLY_TEMPLATES: Final = reply_templates.TEMPLATES_KIND
-KINDS: Final = (MAPPING, CONTENT_RULES, REPLY_TEMPLATES)
+REMINDER_RULES: Final = reminder_rules.KIND
+KINDS: Final = (MAPPING, CONTENT_RULES, REPLY_TEMPLATES, REMINDER_RULES)
 MAX_BYTES: Final = 256 * 1024
 # "rules[2].patterns[0]: message" -> the path and the message; a line without a path is about the whole text.
 _PATH_LINE: Final = re.compile(r"^(?P<path>\$|\(file\)|[A-Za-z_][\w]*(?:\.[A-Za-z_]\w*|\[[^\]]+\])*): (?P<message>.+)$")
@@ -58,8 +67,12 @@ class Problem:
     message: str
 
 
-def check(settings: Settings, kind: str, text: str) -> list[Problem]:
-    """Every error in `text` as a document of `kind` (none: it may be saved)."""
+def check(settings: Settings, kind: str, text: str, *, store: Engine | Connection | None = None) -> list[Problem]:
+    """Every error in `text` as a document of `kind` (none: it may be saved).
+
+    With `store`, reminder rules are also checked against the content rules in force there: a reminder is sent
+    by the worker with nobody to override a block, so a template the rules would block is an error now.
+    """
     known(kind)
     if len(text.encode()) > MAX_BYTES:
         return [Problem("$", f"is {len(text.encode())} bytes; at most {MAX_BYTES} are accepted")]
@@ -69,13 +82,34 @@ def check(settings: Settings, kind: str, text: str) -> list[Problem]:
             load_mapping(settings.cms, override_text=text, text_source="edit")
         elif kind == CONTENT_RULES:
             content.parse_rules(text, "edit")
+        elif kind == REMINDER_RULES:
+            parsed = reminder_rules.parse(text)
+            return [] if store is None else _blocked_reminders(store, settings, parsed)
         else:
             reply_templates.parse_templates(text, "edit")
     except MappingError as exc:
         return [*kept, *(Problem(path, message) for path, message in exc.errors)]
-    except (content.RulesError, reply_templates.TemplatesError) as exc:
+    except (content.RulesError, reply_templates.TemplatesError, reminder_rules.ReminderRulesError) as exc:
         return [_problem(line) for line in exc.errors]
     return kept
+
+
+def _blocked_reminders(
+    store: Engine | Connection, settings: Settings, parsed: reminder_rules.ReminderRules
+) -> list[Problem]:
+    """Each rule whose sample text the content rules in force would block, at its template's path."""
+    found = []
+    now = utcnow()
+    for index, rule in enumerate(parsed.rules):
+        sample = reminder_rules.sample_render(rule, firm=settings.firm_name, now=now, zone=settings.zone)
+        try:
+            blocks = [f for f in pipeline.findings(store, settings, sample) if f.action == "block"]
+        except MatterlineError as exc:
+            return [Problem("$", f"cannot be checked against the content rules: {exc.message}")]
+        if blocks:
+            why = "; ".join(f"{f.rule_id} ({f.match!r}): {f.message}" for f in blocks)
+            found.append(Problem(f"$.rules[{index}].template", f"the content rules in force block its text: {why}"))
+    return found
 
 
 # Where the firm's CMS credentials are sent: the API's base URL (by region) and the token endpoint. A saved
@@ -123,27 +157,29 @@ def _problem(line: str) -> Problem:
     return Problem(path, found["message"])
 
 
-# -- the rules page: the content rules and reply templates in force as an admin edits them, and a draft tried
-# against an unsaved edit of the rules.
+# -- the rules page: the content rules, reply templates and reminder rules in force as an admin edits them, a
+# draft tried against an unsaved edit of the rules, and the texts an unsaved edit of the reminder rules would send.
 
 SAVED: Final = "saved"
 FILE: Final = "file"
 DEFAULT: Final = "default"
-# The setting that names each editable kind's file.
+# The setting that names each editable kind's file ("": the kind has no file; saved here, or what ships).
 FILE_SETTINGS: Final = {
     CONTENT_RULES: "MATTERLINE_CONTENT_RULES_FILE",
     REPLY_TEMPLATES: "MATTERLINE_REPLY_TEMPLATES_FILE",
+    REMINDER_RULES: "",
 }
 
 
 @dataclass(frozen=True, slots=True)
 class InForceText:
-    """The content rules or reply templates in force, as the admin page shows them for editing.
+    """The content rules, reply templates or reminder rules in force, as the admin page shows them for editing.
 
     `origin` says where they come from: `saved` (version `stored`, saved on the admin page), `file` (`file`,
-    named by the setting `setting`) or `default` (shipped with Matterline). `text` is their JSON, pretty-printed
-    (a file that does not parse is shown as it is, with its `problems`). `rules` / `templates` are the entries
-    actually in force, for the page's readable table; `versions` the newest saved versions, newest first.
+    named by the setting `setting`) or `default` (shipped with Matterline; reminder rules have no file, so
+    `setting` is ""). `text` is their JSON, pretty-printed (a file that does not parse is shown as it is, with
+    its `problems`). `rules` / `templates` / `reminders` are the entries actually in force, for the page's
+    readable table; `versions` the newest saved versions, newest first.
     """
 
     kind: str
@@ -156,22 +192,23 @@ class InForceText:
     versions: tuple[Stored, ...]
     rules: tuple[content.Rule, ...] = ()
     templates: tuple[reply_templates.ReplyTemplate, ...] = ()
+    reminders: tuple[reminder_rules.ReminderRule, ...] = ()
 
 
 def text_in_force(engine: Engine, settings: Settings, kind: str, *, versions: int = 10) -> InForceText:
-    """The content rules or reply templates in force, where from, and their last `versions` saved versions.
+    """The content rules, reply templates or reminder rules in force, where from, and their last saved versions.
 
     The admin edits the text in force (not a blank form), so a first save starts from the file or the
     shipped default, and the table of entries is read from what every send uses.
 
     Raises:
-        MatterlineError: invalid `unknown_document` for a kind other than content rules or reply templates.
+        MatterlineError: invalid `unknown_document` for a kind other than those three.
     """
     if kind not in FILE_SETTINGS:
         raise invalid("unknown_document", f"no rules page document {kind!r}; known: {', '.join(FILE_SETTINGS)}")
     recent = tuple(history(engine, kind, limit=versions))
     stored = recent[0] if recent else None
-    file = settings.content_rules_file if kind == CONTENT_RULES else settings.reply_templates_file
+    file = {CONTENT_RULES: settings.content_rules_file, REPLY_TEMPLATES: settings.reply_templates_file}.get(kind)
     problems: list[Problem] = []
     if stored is not None and stored.body is not None:
         origin, raw = SAVED, stored.body
@@ -183,6 +220,8 @@ def text_in_force(engine: Engine, settings: Settings, kind: str, *, versions: in
             raw, problems = "", [Problem("$", f"cannot read the file: {exc}")]
     elif kind == CONTENT_RULES:
         origin, raw = DEFAULT, content.DEFAULT_RULES_PATH.read_text(encoding="utf-8")
+    elif kind == REMINDER_RULES:
+        origin, raw = DEFAULT, reminder_rules.SHIPPED_PATH.read_text(encoding="utf-8")
     else:
         origin, raw = DEFAULT, _templates_json(reply_templates.DEFAULT_TEMPLATES)
     problems = problems or check(settings, kind, raw)
@@ -191,9 +230,47 @@ def text_in_force(engine: Engine, settings: Settings, kind: str, *, versions: in
     try:
         if kind == CONTENT_RULES:
             return replace(shown, rules=rules_in_force.content_rules(settings, engine).rules)
+        if kind == REMINDER_RULES:
+            return replace(shown, reminders=reminder_rules.in_force(settings, engine).rules)
         return replace(shown, templates=reply_templates.in_force(settings, engine))
-    except (content.RulesError, reply_templates.TemplatesError):
+    except (content.RulesError, reply_templates.TemplatesError, reminder_rules.ReminderRulesError):
         return shown  # a broken file with nothing in force before it: `problems` says what is wrong
+
+
+@dataclass(frozen=True, slots=True)
+class ReminderSample:
+    """The text one rule sends for the sample entry, and what the content rules in force find in it."""
+
+    rule: str
+    moments: tuple[str, ...]
+    text: str
+    characters: int
+    findings: tuple[content.FindingView, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class TriedReminders:
+    """An edit of the reminder rules tried on a sample entry: each rule's text, or why the edit cannot be used."""
+
+    samples: tuple[ReminderSample, ...]
+    problems: tuple[Problem, ...]
+    place: str = reminder_rules.SAMPLE_PLACE
+
+
+def try_reminders(engine: Engine, settings: Settings, text: str, *, now: datetime | None = None) -> TriedReminders:
+    """What each rule of `text` (an unsaved edit) would text a client for an entry tomorrow at 9:30 AM in the
+    firm's zone at "Courtroom 4B, 100 Main St": the exact words, checked as `save` checks them. Stores nothing.
+    """
+    problems = check(settings, REMINDER_RULES, text, store=engine)
+    if problems:
+        return TriedReminders((), tuple(problems))
+    at = now or utcnow()
+    samples = []
+    for rule in reminder_rules.parse(text).rules:
+        body = reminder_rules.sample_render(rule, firm=settings.firm_name, now=at, zone=settings.zone)
+        found = tuple(f.view() for f in pipeline.findings(engine, settings, body))
+        samples.append(ReminderSample(rule.name, tuple(m.label for m in rule.moments), body, len(body), found))
+    return TriedReminders(tuple(samples), ())
 
 
 def _templates_json(templates: tuple[reply_templates.ReplyTemplate, ...]) -> str:

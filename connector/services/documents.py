@@ -1,10 +1,12 @@
-"""Saving the firm's documents an admin edits: the mapping override, content rules and reply templates.
+"""Saving the firm's documents an admin edits: the mapping override, content rules, reply templates, reminder rules.
 
 Saving one is a single service call: the text is checked exactly as its file would be (every error at its
 JSON path, queries.documents.check), and only a document with no error is stored, as a new version, with its
 audit entry in the same transaction. Nothing broken is ever put in force. The newest version is in force in
 the app and in every worker at their next use (connector/store/documents.py); saving None hands the kind back
-to its file. An edit can be tried first: a draft against edited rules, an edited mapping on live CMS records.
+to its file. A new version of the reminder rules marks every entry still ahead for planning again, in the same
+transaction, so the reminders already planned follow the new rules. An edit can be tried first: a draft
+against edited rules, an edited mapping on live CMS records.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from connector.cms.connect import build_client
 from connector.compliance import audit
 from connector.errors import invalid
 from connector.guardrails import content
-from connector.queries.documents import CONTENT_RULES, MAPPING, REPLY_TEMPLATES, Problem, check, known
+from connector.queries.documents import CONTENT_RULES, MAPPING, REMINDER_RULES, REPLY_TEMPLATES, Problem, check, known
+from connector.reminders import rules as reminder_rules
 from connector.settings import Settings
 from connector.staff.users import Actor
 from connector.store.documents import Stored, newest
@@ -32,11 +35,17 @@ from mappings import load_mapping
 __all__ = ["Tried", "preview_mapping", "save", "try_rules"]
 
 # What each kind is called in a refusal, and the audit action its change is recorded as.
-_NAMES: Final = {MAPPING: "field mapping", CONTENT_RULES: "content rules", REPLY_TEMPLATES: "reply templates"}
+_NAMES: Final = {
+    MAPPING: "field mapping",
+    CONTENT_RULES: "content rules",
+    REPLY_TEMPLATES: "reply templates",
+    REMINDER_RULES: "reminder rules",
+}
 _ACTIONS: Final = {
     MAPPING: audit.Action.MAPPING_CHANGE,
     CONTENT_RULES: audit.Action.RULES_CHANGE,
     REPLY_TEMPLATES: audit.Action.TEMPLATES_CHANGE,
+    REMINDER_RULES: audit.Action.REMINDERS_CHANGE,
 }
 
 
@@ -60,7 +69,7 @@ def save(
     known(kind)
     actor.require_admin(f"change the {_NAMES[kind]}")
     if text is not None:
-        problems = check(settings, kind, text)
+        problems = check(settings, kind, text, store=engine)
         if problems:
             raise invalid(
                 "invalid_document",
@@ -78,6 +87,7 @@ def save(
             .values(kind=kind, body=text, digest=digest, actor=actor.label, reason=reason, changed_at=at)
             .returning(firm_documents.c.id)
         ).scalar_one()
+        replanned = reminder_rules.replan_all(conn, at) if kind == REMINDER_RULES else None
         audit.append(
             conn,
             actor=actor.label,
@@ -91,6 +101,7 @@ def save(
                 "digest": digest,
                 "previous": before.id if before else None,
                 "back_to_file": text is None,
+                **({"replanned": replanned} if replanned is not None else {}),
                 **({"reason": reason} if reason else {}),
             },
             at=at,

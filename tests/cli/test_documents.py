@@ -8,6 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, func, select
 
+from connector.reminders.rules import SHIPPED_PATH
 from connector.store.tables import audit_log, firm_documents
 from tests.support.command import run
 
@@ -63,3 +64,28 @@ def test_a_draft_is_tried_against_rules_in_a_file(env: dict[str, str], tmp_path:
     assert out.splitlines() == ["block fruit: 'pineapple' - no x", "not sendable"]
     code, out, _ = run(env, "documents", "try", str(rules), "a mango", "--json")
     assert json.loads(out) == {"findings": [], "problems": [], "sendable": True}
+
+
+def test_reminder_rules_are_saved_from_a_file_and_a_bad_placeholder_is_named(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    assert run(env, "init")[0] == 0
+    rules = json.loads(SHIPPED_PATH.read_text(encoding="utf-8"))
+    rules["rules"][0]["template"] += " Case: {summary}"
+    edit = tmp_path / "reminders.json"
+    edit.write_text(json.dumps(rules))
+    code, out, err = run(env, "documents", "save", "reminder_rules", str(edit))
+    assert (code, out) == (1, "")
+    assert "  $.rules[0].template: unknown placeholder {summary}" in err
+    rules["rules"][0]["moments"] = [{"days_before": 1, "at": "18:00"}]
+    rules["rules"][0]["template"] = rules["rules"][0]["template"].removesuffix(" Case: {summary}")
+    edit.write_text(json.dumps(rules))
+    code, out, err = run(env, "documents", "save", "reminder_rules", str(edit), "--reason", "evening before")
+    assert (code, err, out.strip()) == (0, "", "reminder_rules version 1 saved: in force")
+    engine = create_engine(env["MATTERLINE_DATABASE_URL"])
+    try:
+        with engine.connect() as conn:
+            reasons = conn.execute(select(audit_log.c.details).where(audit_log.c.action == "reminders_change")).all()
+    finally:
+        engine.dispose()
+    assert [row.details["reason"] for row in reasons] == ["evening before"]

@@ -11,9 +11,12 @@ from sqlalchemy import Engine, select
 
 from connector import services
 from connector.messaging import intake, reception
+from connector.reminders.run import run as reminders_run
 from connector.staff.users import Actor
 from connector.store.tables import filing_decisions, messages, threads
-from tests.support.firm import ANN_LEE, BO_LEE, FIRM_NUMBER, JANE, NOW, new_sid, seed, settings
+from connector.store.triage_tables import triage_decisions
+from tests.support.calendar import entry
+from tests.support.firm import ANN_LEE, BO_LEE, FIRM_NUMBER, JANE, NOW, OMAR, new_sid, seed, settings
 
 ACTIVE_DAYS = settings().thread_active_days
 
@@ -77,3 +80,24 @@ def test_a_number_one_client_has_still_follows_the_last_text_the_firm_sent(store
     assert filed(store, reply)[:2] == ("101", "recent_thread")
     later = text_in(store, JANE, "One more thing", timedelta(days=ACTIVE_DAYS + 1))
     assert filed(store, later)[:2] == ("101", "last_outbound")
+
+
+def test_a_reply_to_a_reminder_files_to_the_reminders_matter_and_is_triaged(store: Engine) -> None:
+    # Omar has two open matters; the firm wrote to him about the DUI (201), then reminded him of an appointment
+    # about the lease (202): his answer is about the appointment, though the thread is filed to the DUI.
+    s = settings()
+    services.messages.send(store, s, matter_cms_id="201", body="Got your papers.", actor=Actor("cli:ops"), now=NOW)
+    entry(store, "a1", matter="202", event_type="Appointment", starts_at=NOW + timedelta(hours=24, minutes=5))
+    assert reminders_run(store, s, NOW).planned.planned == 1
+    assert reminders_run(store, s, NOW + timedelta(minutes=5)).due.sent == 1
+    reply = text_in(store, OMAR, "Do I need to bring the lease?", timedelta(minutes=10))
+    assert filed(store, reply) == ("202", "reminder_reply", "matter of the reminder the firm just sent")
+    with store.connect() as conn:
+        triaged = conn.execute(
+            select(triage_decisions.c.urgent)
+            .join(messages, messages.c.id == triage_decisions.c.message_id)
+            .where(messages.c.sid == reply)
+        ).all()
+    assert triaged == [(False,)]  # triaged like any client text
+    later = text_in(store, OMAR, "Never mind", timedelta(days=ACTIVE_DAYS + 1))
+    assert filed(store, later)[:2] == ("202", "last_outbound")  # an old reminder is the firm's last text, no more

@@ -13,9 +13,10 @@ from connector.errors import MatterlineError
 from connector.guardrails.content import DEFAULT_RULES_PATH
 from connector.messaging import reply_templates
 from connector.queries import documents
+from connector.reminders import rules as reminder_rules
 from connector.services import documents as services_documents
 from connector.staff.users import Actor, User
-from tests.support.firm import settings
+from tests.support.firm import NOW, settings
 
 PINEAPPLE = {
     "version": 1,
@@ -140,3 +141,36 @@ def test_an_override_may_not_move_where_the_cms_credentials_are_sent() -> None:
     assert [p.path for p in problems] == ["$.api.regions", "$.auth"]
     assert all("whoever runs the server" in p.message for p in problems)
     assert documents.check(settings(), "mapping", json.dumps({"api": {"headers": {"X-Firm": "1"}}})) == []
+
+
+def test_reminder_rules_come_shipped_or_saved_and_an_edit_is_tried_on_a_sample_entry(engine: Engine) -> None:
+    firm = settings()
+    shipped = documents.text_in_force(engine, firm, "reminder_rules")
+    assert (shipped.origin, shipped.setting, shipped.file, shipped.problems) == ("default", "", None, ())
+    assert [r.name for r in shipped.reminders] == ["hearing", "appointment"]
+    edit = json.loads(shipped.text)
+    edit["rules"][1]["template"] = "{firm}: see you {date} at {time}, {place}."
+    tried = documents.try_reminders(engine, firm, json.dumps(edit), now=NOW)  # Friday 27 November 2026
+    assert [(s.rule, s.moments, s.text, s.findings) for s in tried.samples] == [
+        (
+            "hearing",
+            ("2 days before at 09:00", "the day of at 08:00"),
+            "Doe & Roe LLP: reminder of your court date on Saturday, November 28 at 9:30 AM, Courtroom 4B, 100 Main "
+            "St. Please bring a photo ID and your court papers. Reply here with questions.",
+            (),
+        ),
+        (
+            "appointment",
+            ("24 hours before",),
+            "Doe & Roe LLP: see you Saturday, November 28 at 9:30 AM, Courtroom 4B, 100 Main St.",
+            (),
+        ),
+    ]
+    edit["rules"][1]["template"] = "{firm}: see you {date} about {matter}"
+    refused = documents.try_reminders(engine, firm, json.dumps(edit), now=NOW)
+    assert (refused.samples, [p.path for p in refused.problems]) == ((), ["$.rules[1].template"])
+    saved = services_documents.save(engine, firm, "reminder_rules", shipped.text.replace("08:00", "07:00"), actor=ADMIN)
+    now = documents.text_in_force(engine, firm, "reminder_rules")
+    assert (now.origin, now.stored) == ("saved", saved)
+    assert [m.label for m in now.reminders[0].moments] == ["2 days before at 09:00", "the day of at 07:00"]
+    assert reminder_rules.in_force(firm, engine).rules == now.reminders

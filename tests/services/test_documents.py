@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import Engine, func, select
@@ -14,12 +15,14 @@ from connector.errors import Kind, MatterlineError
 from connector.guardrails import rules_in_force
 from connector.messaging import reply_templates
 from connector.queries import documents as queries_documents
+from connector.reminders import rules as reminder_rules
 from connector.sandbox import DEFAULT_TOKEN, ClioState, SandboxServer, generate_firm
 from connector.services import documents
 from connector.staff.users import Actor, User
 from connector.store import make_engine
 from connector.store.tables import audit_log, contacts, firm_documents
-from tests.support.firm import settings
+from connector.store.workflow_tables import calendar_entries
+from tests.support.firm import NOW, settings
 
 ADMIN = Actor("user:1", User(1, "Ada Admin", "ada@firm.example", "admin"), "req-1")
 STAFF = Actor("user:2", User(2, "Pat Paralegal", "pat@firm.example", "staff"))
@@ -156,7 +159,7 @@ def test_a_preview_reads_live_records_through_the_edit_and_stores_nothing(
     firm = settings(MATTERLINE_CMS_BASE_URL=sandbox.base_url, MATTERLINE_CMS_ACCESS_TOKEN=DEFAULT_TOKEN)
     edit = json.dumps({"resources": {"clients": {"fields": {"name": "last_name"}}}})
     shown = {r.resource: r for r in documents.preview_mapping(engine, firm, edit, actor=ADMIN)}
-    assert set(shown) == {"clients", "matters", "relationships"}
+    assert set(shown) == {"clients", "matters", "relationships", "calendar_entries"}
     first = dict(shown["clients"].records[0].fields)
     assert first["name"] == "Kelly"
     assert "phones" in first
@@ -182,3 +185,37 @@ def test_a_preview_never_sends_the_credentials_to_a_host_the_edit_names(engine: 
     with pytest.raises(MatterlineError):
         documents.save(engine, firm, "mapping", edit, actor=ADMIN)
     assert _counts(engine) == (0, 0)
+
+
+def test_saved_reminder_rules_are_in_force_audited_and_re_plan_every_entry_still_ahead(engine: Engine) -> None:
+    firm = settings()
+    with engine.begin() as conn:
+        for cms_id, days, deleted in (("ahead", 3, None), ("past", -1, None), ("gone", 3, NOW)):
+            conn.execute(
+                calendar_entries.insert().values(
+                    cms_id=cms_id,
+                    starts_at=NOW + timedelta(days=days),
+                    fingerprint="f",
+                    synced_at=NOW,
+                    deleted_at=deleted,
+                    needs_plan=False,
+                )
+            )
+    edit = json.loads(reminder_rules.SHIPPED_PATH.read_text(encoding="utf-8"))
+    edit["rules"][0]["bring"] = "Bring the card 4111 1111 1111 1111 to pay the fee."
+    with pytest.raises(MatterlineError) as blocked:
+        documents.save(engine, firm, "reminder_rules", json.dumps(edit), actor=ADMIN, now=NOW)
+    [problem] = blocked.value.details["errors"]
+    assert problem["path"] == "$.rules[0].template"
+    assert problem["message"].startswith("the content rules in force block its text: card_number ('4111 1111")
+    edit["rules"][0]["bring"] = "Please wear something warm."
+    edit["rules"].pop()
+    stored = documents.save(engine, firm, "reminder_rules", json.dumps(edit), actor=ADMIN, reason="winter", now=NOW)
+    assert [r.name for r in reminder_rules.in_force(firm, engine).rules] == ["hearing"]
+    with engine.connect() as conn:
+        planned = dict(conn.execute(select(calendar_entries.c.cms_id, calendar_entries.c.needs_plan)).all())
+        entry = conn.execute(select(audit_log).where(audit_log.c.action == "reminders_change")).one()
+    assert planned == {"ahead": True, "past": False, "gone": False}
+    assert (entry.subject_id, entry.details["version"], entry.details["replanned"]) == ("reminder_rules", stored.id, 1)
+    documents.save(engine, firm, "reminder_rules", None, actor=ADMIN, now=NOW)
+    assert reminder_rules.in_force(firm, engine) == reminder_rules.shipped()

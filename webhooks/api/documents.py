@@ -1,5 +1,6 @@
-"""`/api/documents`: an admin's new version of the field mapping override, the content rules or the reply
-templates, and trying an edit first (a draft against edited rules, an edited mapping on live CMS records)."""
+"""`/api/documents`: an admin's new version of the field mapping override, the content rules, the reply
+templates or the reminder rules, and trying an edit first (a draft against edited rules, an edited mapping on
+live CMS records)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from flask import Response
 
 from connector import services
 from connector.guardrails.content import FindingView
-from connector.queries.documents import CONTENT_RULES, MAPPING, REPLY_TEMPLATES, Problem
+from connector.queries.documents import CONTENT_RULES, MAPPING, REMINDER_RULES, REPLY_TEMPLATES, Problem
 from connector.staff.users import ADMIN_ROLES
 from connector.store.documents import Stored
 from connector.sync.preview import ResourcePreview
@@ -70,6 +71,7 @@ ROUTES: Final[tuple[Route, ...]] = (
             (MAPPING, "field mapping override", "mapping_change"),
             (CONTENT_RULES, "content rules", "rules_change"),
             (REPLY_TEMPLATES, "reply templates", "templates_change"),
+            (REMINDER_RULES, "reminder rules", "reminders_change"),
         )
     ),
     Route(

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import Engine
 
 from connector.guardrails import rules_in_force
+from connector.reminders import rules as reminder_rules
 from connector.sandbox import DEFAULT_TOKEN, ClioState, SandboxServer, generate_firm
 from connector.store.tables import firm_documents
 from tests.support.firm import seed, settings
@@ -64,6 +65,20 @@ def test_errors_are_listed_at_their_paths_and_nothing_is_saved(firm: Firm) -> No
     assert unknown.status_code == 404
     assert count(firm.store, firm_documents) == 0
     assert audit_rows(firm.store, "rules_change") == []
+
+
+def test_an_admin_saves_reminder_rules_and_a_bad_edit_is_refused_at_its_path(firm: Firm) -> None:
+    rules = json.loads(reminder_rules.SHIPPED_PATH.read_text(encoding="utf-8"))
+    rules["rules"][1]["moments"] = [{"hours_before": 2, "days_before": 1}]
+    refused = firm.admin.call("PUT", "/api/documents/reminder_rules", {"text": json.dumps(rules)})
+    assert (refused.status_code, error(refused)["code"]) == (422, "invalid_document")
+    assert [e["path"] for e in error(refused)["details"]["errors"]] == ["$.rules[1].moments[0].hours_before"]
+    rules["rules"][1]["moments"] = [{"hours_before": 2}]
+    saved = firm.admin.call("PUT", "/api/documents/reminder_rules", {"text": json.dumps(rules), "reason": "closer"})
+    assert saved.status_code == 200
+    [entry] = audit_rows(firm.store, "reminders_change")
+    assert entry.details["version"] == saved.get_json()["document"]["id"]
+    assert [m.label for m in reminder_rules.in_force(settings(), firm.store).rules[1].moments] == ["2 hours before"]
 
 
 def test_a_draft_is_tried_against_an_edit_and_nothing_is_saved(firm: Firm) -> None:

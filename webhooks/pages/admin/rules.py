@@ -1,11 +1,12 @@
-"""`/admin/rules`: the firm's content rules and reply templates, edited as JSON, and a draft tried against them.
+"""`/admin/rules`: the firm's content rules, reply templates and reminder rules, edited as JSON, and tried.
 
-Two tabs, one per document: what is in force and where from (saved here, the file a setting names, or the
+Three tabs, one per document: what is in force and where from (saved here, the file a setting names, or the
 shipped default), its JSON to edit, the last saved versions, and a readable table of its entries. Saving is
 `services.documents.save` (checked exactly as the file would be, every error at its JSON path, nothing saved
 otherwise, audited with the admin's name) and is in force at the next send in every process. "Go back" saves
 None, handing the document back to its file or the default. The rules tab also tries a draft, against the
-rules in force (the composer's own check) or against the unsaved edit in the editor (never saved).
+rules in force (the composer's own check) or against the unsaved edit in the editor (never saved). The reminder
+rules tab tries the unsaved edit on a sample entry, so the admin reads the exact text a client would get.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ blueprint = Blueprint("admin_rules", __name__, url_prefix="/admin/rules")
 _TABS: Final = {
     documents.CONTENT_RULES: ("admin_rules.index", "Content rules"),
     documents.REPLY_TEMPLATES: ("admin_rules.templates", "Reply templates"),
+    documents.REMINDER_RULES: ("admin_rules.reminders", "Reminder rules"),
 }
 _MAX_DRAFT: Final = 1600
 
@@ -49,6 +51,23 @@ def index(user: User) -> BaseResponse:
 def templates(user: User) -> BaseResponse:
     """The reply templates tab: the templates in force, their editor and their versions."""
     return _page(user, documents.REPLY_TEMPLATES, **_done())
+
+
+@blueprint.get("/reminders")
+@admin_page
+def reminders(user: User) -> BaseResponse:
+    """The reminder rules tab: the rules in force, their editor, their versions, and the sample texts."""
+    return _page(user, documents.REMINDER_RULES, **_done())
+
+
+@blueprint.post("/reminders/try")
+@admin_page
+def try_reminders(user: User) -> BaseResponse:
+    """Each rule's text for a sample entry, from the unsaved edit in the editor; saves nothing."""
+    text = _text()
+    tried = documents.try_reminders(app_state().engine, app_state().settings, text)
+    state: dict[str, Any] = {"text": text, "reason": request.form.get("reason", "")}
+    return _page(user, documents.REMINDER_RULES, status=422 if tried.problems else 200, samples=tried, **state)
 
 
 @blueprint.post("/save")
@@ -146,6 +165,7 @@ def _page(user: User, kind: str, *, status: int = 200, **state: Any) -> BaseResp
         "doc": shown,
         "tabs": _TABS,
         "rules_kind": documents.CONTENT_RULES,
+        "reminders_kind": documents.REMINDER_RULES,
         "text": shown.text,
         "reason": "",
         "draft": "",

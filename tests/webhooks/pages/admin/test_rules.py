@@ -80,7 +80,7 @@ def test_the_shipped_rules_and_templates_show_where_they_come_from_and_what_each
     expect(page.get_by_text("None yet: nothing has been saved on this page.")).to_be_visible()
     expect(page.get_by_role("button", name=re.compile("Go back"))).to_have_count(0)  # nothing saved to leave
     assert_accessible(page)
-    page.get_by_role("navigation", name="Content rules and reply templates").get_by_role(
+    page.get_by_role("navigation", name="Content rules, reply templates and reminder rules").get_by_role(
         "link", name="Reply templates"
     ).click()
     expect(page.get_by_role("heading", name="Reply templates", level=2)).to_be_visible()
@@ -272,3 +272,58 @@ def test_a_rules_file_named_by_the_setting_is_shown_as_the_source(
         expect(page.locator("main").get_by_role("status")).to_have_text(re.compile(r"Saved: version \d+ is in force\."))
         expect(page.get_by_role("button", name="Go back to the file")).to_be_visible()
         assert_accessible(page)
+
+
+def test_reminder_rules_are_edited_tried_on_a_sample_entry_and_saved(page: Page, site: Site) -> None:
+    sign_in_as(page, site, then="/admin/rules")
+    page.get_by_role("navigation", name="Content rules, reply templates and reminder rules").get_by_role(
+        "link", name="Reminder rules"
+    ).click()
+    expect(page.get_by_role("heading", name="Reminder rules", level=2)).to_be_visible()
+    expect(page.locator(".in-force")).to_contain_text(
+        "The reminder rules shipped with Matterline (nothing is saved here)."
+    )
+    assert _row(page, "hearing")[:2] == [
+        "Types: Hearing, Court Date, Trial",
+        "2 days before at 09:00; the day of at 08:00",
+    ]
+    editor = page.get_by_label("Reminder rules (JSON)")
+    rules = json.loads(editor.input_value())
+    rules["rules"][0]["template"] = "{firm}: your hearing about {matter} is on {date} at {time}, {place}."
+    typed = json.dumps(rules, indent=2)
+    editor.fill(typed)
+    with page.expect_response(lambda r: r.url.endswith("/admin/rules/save")) as answer:
+        page.get_by_role("button", name="Save", exact=True).click()
+    assert answer.value.status == 422
+    errors = page.locator("#save-errors").get_by_role("listitem")
+    expect(errors).to_have_text(
+        [
+            "$.rules[0].template: unknown placeholder {matter}; a reminder may only say {firm}, {date}, {time}, "
+            "{place}, {bring}"
+        ]
+    )
+    expect(page.get_by_label("Reminder rules (JSON)")).to_have_value(typed)
+    assert_accessible(page)
+    # Fixed, then tried: the exact text a client would get for an entry tomorrow at 9:30 AM.
+    rules["rules"][0]["template"] = "{firm}: your hearing is on {date} at {time}, {place}. {bring}"
+    page.get_by_label("Reminder rules (JSON)").fill(json.dumps(rules, indent=2))
+    page.get_by_role("button", name="Try the edit above").click()
+    sample = _row(page, "hearing", within=".samples-table")
+    assert sample[0] == "2 days before at 09:00; the day of at 08:00"
+    assert re.fullmatch(
+        r"Doe & Roe LLP: your hearing is on \w+day, \w+ \d{1,2} at 9:30 AM, Courtroom 4B, 100 Main St\. "
+        r"Please bring a photo ID and your court papers\.",
+        sample[1],
+    ), sample[1]
+    assert sample[3] == "Nothing found"
+    assert _rows(site.engine) == []
+    page.get_by_label("Reason for the change (optional, kept in the audit log)").fill("Shorter")
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.locator("main").get_by_role("status")).to_have_text(re.compile(r"Saved: version \d+ is in force\."))
+    [row] = _rows(site.engine)
+    assert page.url.endswith(f"/admin/rules/reminders?saved={row.id}")
+    expect(page.locator(".in-force")).to_contain_text(f"Version {row.id}, saved on this page by ada@firm.example")
+    assert _row(page, "hearing")[2] == "{firm}: your hearing is on {date} at {time}, {place}. {bring}"
+    assert _row(page, str(row.id))[:2] == ["Saved here (in force)", "ada@firm.example"]
+    assert [e.details["version"] for e in _audited(site.engine, "reminders_change")] == [row.id]
+    assert_accessible(page)
