@@ -1,7 +1,9 @@
-"""`users add|list|disable|role|end-sessions|password|invite|reset` and `users token list|revoke|rotate`: the
+"""`users add|list|disable|role|away|back|end-sessions|password|invite|reset` and `users token list|revoke|rotate`: the
 people who use Matterline, their one-time password links and their API tokens (every change is audited)."""
 
 from __future__ import annotations
+
+from datetime import datetime
 
 import click
 
@@ -151,6 +153,80 @@ def users_role(ctx: Context, user: str, role: str, as_user: str | None) -> None:
     ctx.require_current_store()
     person = services.users.set_role(ctx.engine, user, role, actor=ctx.actor(as_user))
     click.echo(f"{person.email} is now {person.role}")
+
+
+_WHEN = click.DateTime(["%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d"])
+
+
+def _firm_time(ctx: Context, moment: datetime) -> datetime:
+    """A time typed at the prompt, read in the firm's zone (MATTERLINE_TIMEZONE), as people say times."""
+    return moment.replace(tzinfo=ctx.settings.zone)
+
+
+def _local(ctx: Context, moment: datetime) -> str:
+    return f"{moment.astimezone(ctx.settings.zone):%Y-%m-%d %H:%M %Z}"
+
+
+@users.command("away")
+@click.argument("user")
+@click.option("--backup", required=True, help="Who covers meanwhile (email or id).")
+@click.option("--until", "until", required=True, type=_WHEN, help="When they are back, in the firm's time zone.")
+@click.option("--from", "starts", type=_WHEN, help="When they leave, in the firm's time zone (default: now).")
+@click.option("--reason", help="Why, for colleagues (kept in the audit log).")
+@as_option("Set it as this user (email or id): the person themself, or an admin.")
+@json_option
+@pass_ctx
+@handled
+def users_away(
+    ctx: Context,
+    user: str,
+    backup: str,
+    until: datetime,
+    starts: datetime | None,
+    reason: str | None,
+    as_user: str | None,
+    as_json: bool,
+) -> None:
+    """Mark a user (email or id) away until a time, with a backup: urgent-text tasks, threads assigned to them
+    and reply alerts go to the backup meanwhile (audited)."""
+    ctx.require_current_store()
+    person, cover = ctx.user(user), ctx.user(backup)
+    assert person is not None  # a name was given
+    assert cover is not None
+    period = services.coverage.set_away(
+        ctx.engine,
+        user_id=person.id,
+        backup_id=cover.id,
+        starts_at=None if starts is None else _firm_time(ctx, starts),
+        ends_at=_firm_time(ctx, until),
+        reason=reason,
+        actor=ctx.actor(as_user),
+    )
+    if as_json:
+        emit(period)
+        return
+    click.echo(
+        f"{period.email} is away {_local(ctx, period.starts_at)} to {_local(ctx, period.ends_at)}; "
+        f"{period.backup_email} is covering (period {period.id})"
+    )
+
+
+@users.command("back")
+@click.argument("user")
+@as_option("End it as this user (email or id): the person themself, or an admin.")
+@pass_ctx
+@handled
+def users_back(ctx: Context, user: str, as_user: str | None) -> None:
+    """End a user's time away now (or call off the next one, when they are not away yet) (audited)."""
+    ctx.require_current_store()
+    person = ctx.user(user)
+    assert person is not None  # a name was given
+    periods = queries.coverage.upcoming(ctx.engine, [person.id])[person.id]
+    if not periods:
+        raise click.ClickException(f"{person.email} is not away and has no time away coming")
+    ended = services.coverage.end_away(ctx.engine, periods[0].id, actor=ctx.actor(as_user))
+    said = "called off" if ended.starts_at > (ended.ended_at or ended.starts_at) else "ended"
+    click.echo(f"{ended.email} is back: time away {ended.id} {said}; {ended.backup_email} no longer covers")
 
 
 @users.command("end-sessions")

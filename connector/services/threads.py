@@ -6,6 +6,7 @@ thread as the person now sees it (read after the commit, never inside it).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -16,13 +17,14 @@ from connector.compliance import audit
 from connector.errors import invalid, malformed, not_found
 from connector.messaging import filing, unread, urgent
 from connector.settings import Settings
+from connector.staff import coverage
 from connector.staff.users import Actor, User, find_user
 from connector.store import dialect
 from connector.store.engine import utcnow
 from connector.store.tables import messages, thread_reads, threads, users
 from connector.writeback import windows
 
-__all__ = ["assign", "close_windows", "mark_read", "mark_unread", "refile", "set_urgent"]
+__all__ = ["Assigned", "assign", "close_windows", "mark_read", "mark_unread", "refile", "set_urgent"]
 
 
 def _thread(conn: Connection, thread_id: int) -> Any:
@@ -173,12 +175,28 @@ def mark_unread(engine: Engine, thread_id: int, *, actor: Actor, from_message_id
     return mark
 
 
-def assign(engine: Engine, thread_id: int, assignee: str | int | None, *, actor: Actor) -> queries.threads.ThreadView:
+@dataclass(frozen=True, slots=True)
+class Assigned:
+    """A thread as it is after an assignment and, when the person asked for was away, who they are and that
+    the thread went to whoever covers for them instead (`thread.assignee`)."""
+
+    thread: queries.threads.ThreadView
+    covering_for: coverage.Cover | None
+
+
+def assign(
+    engine: Engine, thread_id: int, assignee: str | int | None, *, actor: Actor, now: datetime | None = None
+) -> Assigned:
     """Give the thread to a person (an email or user id), or to nobody (None).
+
+    A person away now gets nothing new while they are gone: the thread goes to whoever covers for them,
+    the answer says so, and the audit entry names them (`covering_for`).
 
     Raises:
         MatterlineError: not found (thread); invalid `unknown_user` (unknown or disabled assignee).
     """
+    now = now or utcnow()
+    away = None
     with engine.begin() as conn:
         thread = _thread(conn, thread_id)
         person = None if assignee is None else find_user(conn, assignee)
@@ -189,16 +207,23 @@ def assign(engine: Engine, thread_id: int, assignee: str | int | None, *, actor:
             if not active:
                 raise invalid("unknown_user", f"no active user {assignee!r}", {"field": "assignee"})
         new_id = None if person is None else person.id
+        if person is not None:
+            acting, covering_for = coverage.covering(conn, person.id, now)
+            if covering_for is not None:
+                away = coverage.covers(conn, [person.id], now).get(person.id)
+                new_id = acting
+                person = find_user(conn, acting)
         conn.execute(update(threads).where(threads.c.id == thread_id).values(assignee_id=new_id))
         unread.rescope(conn, thread_id, new_id)
-        _audit(
-            conn,
-            actor,
-            audit.Action.ASSIGN,
-            thread,
-            {"from": thread.assignee_id, "to": new_id, "to_email": None if person is None else person.email},
-        )
-    return _seen_by(engine, thread_id, actor)
+        details: dict[str, Any] = {
+            "from": thread.assignee_id,
+            "to": new_id,
+            "to_email": None if person is None else person.email,
+        }
+        if away is not None:
+            details["covering_for"] = away.user_id
+        _audit(conn, actor, audit.Action.ASSIGN, thread, details, at=now)
+    return Assigned(_seen_by(engine, thread_id, actor), away)
 
 
 def set_urgent(engine: Engine, thread_id: int, urgent_now: bool, *, actor: Actor) -> queries.threads.ThreadView:

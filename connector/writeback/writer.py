@@ -26,6 +26,7 @@ from connector.jobs import kinds, outbox
 from connector.redaction import describe
 from connector.retry import JOBS
 from connector.settings import Settings
+from connector.staff import coverage
 from connector.store import dialect
 from connector.store.engine import utcnow
 from connector.store.tables import matters, writebacks
@@ -131,6 +132,12 @@ def _write_one(
                 )
             ).first()
         )
+        # Picked now, not when the task was queued: an attorney away today has their backup get it.
+        assignee = (
+            coverage.cms_assignee(conn, live.responsible_attorney_cms_id, now)
+            if live is not None and live.responsible_attorney_cms_id
+            else None
+        )
     if row is None or row.state != "pending":
         with engine.begin() as conn:
             outbox.complete(conn, job, owner, now=now)
@@ -142,7 +149,7 @@ def _write_one(
         _dead(engine, job, owner, row, f"matter {row.matter_cms_id} has no responsible attorney to assign", counts)
         return
     spec = mapping.writes[mapping.write_targets[row.kind]]
-    values = _values(row, settings, now, live.responsible_attorney_cms_id)
+    values = _values(row, settings, now, assignee)
     # Whether the create call itself was refused (then nothing was written). A refusal of the lookup
     # says nothing about an earlier attempt, which must stay unresolved.
     creating = False

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from click.testing import CliRunner
 from sqlalchemy import Engine
@@ -271,3 +273,41 @@ def test_users_end_sessions_signs_a_person_out_everywhere(
     assert out == "ended 0 sessions of ada@firm.example\n"
     [entry] = audit_log("sessions_ended")
     assert entry["subject_type"] == "user"
+
+
+def test_users_away_and_back_set_and_end_time_away_read_in_the_firms_zone(
+    texting: dict[str, str], user: AddUser, audit_log: AuditLog
+) -> None:
+    ada = user("Ada Admin", "ada@firm.example", "admin")
+    alice = user("Alice Attorney", "alice@firm.example", "attorney")
+    user("Bob Backup", "bob@firm.example", "attorney")
+    user("Sam Staff", "sam@firm.example", "staff")
+    zone = ZoneInfo("America/New_York")  # the firm's zone by default
+    until = (datetime.now(zone) + timedelta(days=5)).replace(hour=17, minute=0, second=0, microsecond=0)
+    typed = until.strftime("%Y-%m-%d %H:%M")
+    away = ("users", "away", "alice@firm.example", "--backup", "bob@firm.example", "--until", typed)
+    code, _, err = run(texting, *away, "--as", "sam@firm.example")
+    assert code == 1
+    assert "forbidden_role" in err  # staff cannot mark a colleague away
+
+    code, out, err = run(texting, *away, "--reason", "Trial in Fresno", "--as", "alice@firm.example", "--json")
+    assert code == 0, err
+    period = json.loads(out)
+    assert datetime.fromisoformat(period["ends_at"]) == until  # 17:00 in New York, whatever the machine's zone
+    assert (period["user_id"], period["backup_email"], period["reason"]) == (
+        alice["id"],
+        "bob@firm.example",
+        "Trial in Fresno",
+    )
+    code, _, err = run(texting, *away)
+    assert code == 1
+    assert "already_away" in err
+
+    code, out, err = run(texting, "users", "back", "alice@firm.example", "--as", "ada@firm.example")
+    assert (code, err) == (0, "")
+    assert out == f"alice@firm.example is back: time away {period['id']} ended; bob@firm.example no longer covers\n"
+    [ended] = audit_log("away_ended")
+    assert ended["actor"] == f"user:{ada['id']}:ada@firm.example"
+    code, _, err = run(texting, "users", "back", "alice@firm.example")
+    assert code == 1
+    assert "not away" in err

@@ -11,6 +11,7 @@ from sqlalchemy import Engine, update
 from connector import queries, services
 from connector.errors import Kind, MatterlineError
 from connector.staff.users import Actor, User
+from connector.store.engine import utcnow
 from connector.store.tables import users
 from tests.support.firm import JANE, NOW, OMAR, seed
 from tests.support.inbox import SETTINGS, at_fault, audit_rows, text_in
@@ -91,15 +92,36 @@ def test_mark_read_checks_the_thread_and_message(store: Engine, people: tuple[Us
 def test_assign_and_unassign_are_audited(store: Engine, people: tuple[User, User]) -> None:
     alice, sam = people
     thread_id = text_in(store, JANE).thread_id
-    view = services.threads.assign(store, thread_id, sam.id, actor=Actor.of(alice, "req-a"))
-    assert (view.assignee, view.assignee_id) == ("sam@firm.example", sam.id)
-    view = services.threads.assign(store, thread_id, None, actor=Actor.of(alice))
+    done = services.threads.assign(store, thread_id, sam.id, actor=Actor.of(alice, "req-a"))
+    assert (done.thread.assignee, done.thread.assignee_id, done.covering_for) == ("sam@firm.example", sam.id, None)
+    view = services.threads.assign(store, thread_id, None, actor=Actor.of(alice)).thread
     assert (view.assignee, view.assignee_id) == (None, None)
     first, second = audit_rows(store, "assign")
     assert first.actor == alice.actor
     assert first.request_id == "req-a"
     assert first.details == {"from": None, "to": sam.id, "to_email": "sam@firm.example"}
     assert second.details == {"from": sam.id, "to": None, "to_email": None}
+
+
+def test_a_thread_assigned_to_someone_away_goes_to_their_backup(store: Engine, people: tuple[User, User]) -> None:
+    alice, sam = people
+    thread_id = text_in(store, JANE).thread_id
+    now = utcnow()
+    services.coverage.set_away(
+        store,
+        user_id=alice.id,
+        backup_id=sam.id,
+        starts_at=None,
+        ends_at=now + timedelta(days=2),
+        reason=None,
+        actor=Actor.of(alice),
+    )
+    done = services.threads.assign(store, thread_id, "alice@firm.example", actor=Actor.of(sam, "req-b"))
+    assert (done.thread.assignee, done.thread.assignee_id) == ("sam@firm.example", sam.id)
+    assert done.covering_for is not None
+    assert (done.covering_for.name, done.covering_for.backup_name) == ("Alice Attorney", "Sam Staff")
+    [entry] = audit_rows(store, "assign")
+    assert entry.details == {"from": None, "to": sam.id, "to_email": "sam@firm.example", "covering_for": alice.id}
 
 
 def test_a_disabled_user_cannot_be_assigned(store: Engine, people: tuple[User, User]) -> None:

@@ -457,3 +457,34 @@ def test_a_withdrawn_task_wanted_back_is_written_once(store: Engine, sandbox: Sa
     )
     assert len(sandbox.state.find("tasks", lambda t: t.get("name", "").startswith("Urgent"))) == 1
     assert row(store, task).state == "written"
+
+
+def test_a_task_for_an_attorney_who_is_away_goes_to_their_backup(store: Engine, sandbox: SandboxServer) -> None:
+    from connector import services
+    from connector.staff.users import Actor
+    from connector.store.tables import users
+    from tests.support.people import add_user
+
+    matter = open_matter(sandbox)
+    attorney = str(matter["responsible_attorney"]["id"])
+    backup_cms = str(next(u["id"] for u in sandbox.state.find("users", lambda u: str(u["id"]) != attorney)))
+    away, _ = add_user(store, name="Alice Attorney", email="alice@firm.example", role="attorney")
+    backup, _ = add_user(store, name="Bob Backup", email="bob@firm.example", role="attorney")
+    with store.begin() as conn:
+        conn.execute(update(users).where(users.c.id == away.id).values(cms_user_id=attorney))
+        conn.execute(update(users).where(users.c.id == backup.id).values(cms_user_id=backup_cms))
+    # Queued before she left: who gets it is decided when it is written.
+    queue_urgent_task(store, str(matter["id"]), "escalation:9:2026-12-07")
+    services.coverage.set_away(
+        store,
+        user_id=away.id,
+        backup_id=backup.id,
+        starts_at=None,
+        ends_at=utcnow() + timedelta(days=2),
+        reason=None,
+        actor=Actor.of(away),
+    )
+    assert run(store, sandbox).written == 1
+    [task] = sandbox.state.find("tasks", lambda t: t["name"].startswith("Urgent"))
+    assert str(task["assignee"]["id"]) == backup_cms
+    assert task["matter"]["id"] == matter["id"]

@@ -1,5 +1,5 @@
 """`/api/users`, `/api/tokens` and `/api/me`: the caller, and an admin's list of people, adding and disabling
-them, and listing, revoking and rotating their API tokens."""
+them, and listing, revoking and rotating their API tokens; and a person's time away, with who covers."""
 
 from __future__ import annotations
 
@@ -11,12 +11,13 @@ from typing import Final
 from flask import Response
 
 from connector import queries, services
-from connector.errors import invalid
+from connector.errors import conflict, invalid
+from connector.queries.coverage import Period
 from connector.queries.users import TokenRecord, UserRecord
 from connector.services.invites import PURPOSES, Purpose
 from connector.services.users import Added, Rotated
 from connector.staff.users import ADMIN_ROLES, User
-from webhooks.api.bodies import UserBody
+from webhooks.api.bodies import AwayBody, UserBody
 from webhooks.api.routing import Call, Route, json_response
 from webhooks.state import app_state
 
@@ -45,6 +46,30 @@ def _add(call: Call) -> Response:
 def _disable(call: Call, user_id: int) -> Response:
     """Disable a person: their tokens stop working at once."""
     return json_response({"user": services.users.disable(app_state().engine, user_id, actor=call.actor)})
+
+
+def _away(call: Call, user_id: int) -> Response:
+    """Mark a person away with a backup: the person themself, or an admin."""
+    body = call.body
+    period = services.coverage.set_away(
+        app_state().engine,
+        user_id=user_id,
+        backup_id=body["backup_id"],
+        starts_at=body["starts_at"],
+        ends_at=body["ends_at"],
+        reason=body["reason"],
+        actor=call.actor,
+    )
+    return json_response({"away": period}, 201)
+
+
+def _back(call: Call, user_id: int) -> Response:
+    """End a person's time away now, or call off the next one when it has not started."""
+    engine = app_state().engine
+    periods = queries.coverage.upcoming(engine, [user_id])[user_id]
+    if not periods:
+        raise conflict("not_away", f"user {user_id} is not away and has no time away coming")
+    return json_response({"away": services.coverage.end_away(engine, periods[0].id, actor=call.actor)})
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,6 +190,39 @@ ROUTES: Final[tuple[Route, ...]] = (
             tags=("users",),
         )
         for purpose, summary, lasts in _LINKS
+    ),
+    Route(
+        "POST",
+        "/users/<int:user_id>/away",
+        _away,
+        "setUserAway",
+        "Mark a person away, with a backup",
+        (201, "The time away as recorded.", {"away": Period}),
+        description=(
+            "A person marks themself; admins anyone. While it is in force, urgent-text tasks, threads assigned to "
+            "the person and reply alerts go to the backup. Audited as `away_set`. 403 `forbidden_role` for "
+            "someone else's (not an admin); 404 unknown person; 409 `already_away` (overlaps time away on "
+            "record), `user_disabled`; 422 `backup_is_self`, `unknown_backup`, `period_over`, `invalid_period`, "
+            "`period_too_long` (over a year)."
+        ),
+        body=AwayBody,
+        errors=(403, 404, 409, 422),
+        tags=("users",),
+    ),
+    Route(
+        "POST",
+        "/users/<int:user_id>/away/end",
+        _back,
+        "endUserAway",
+        "End a person's time away",
+        (200, "The time away, ended now (`ended_at`); it stays on record.", {"away": Period}),
+        description=(
+            "The person is back: their current time away ends now, or, when it has not started, the next one is "
+            "called off. A person ends their own; admins anyone's. Audited as `away_ended`. 403 `forbidden_role`; "
+            "409 `not_away`."
+        ),
+        errors=(403, 409),
+        tags=("users",),
     ),
     Route(
         "GET",

@@ -71,6 +71,8 @@ def as_json_schema(node: Any) -> Any:
             out["type"] = [out["type"], "null"]
         elif "oneOf" in out:
             out["oneOf"] = [*out["oneOf"], {"type": "null"}]
+        elif "allOf" in out:  # a view that may be absent: {"allOf": [{"$ref": ...}], "nullable": true}
+            out = {"anyOf": [out, {"type": "null"}]}
     return out
 
 

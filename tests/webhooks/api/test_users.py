@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -383,3 +384,30 @@ def test_a_link_is_refused_for_an_unknown_or_disabled_person_and_without_a_publi
     unplaced = Api(app.test_client(), app, firm.admin.token).post(f"/api/users/{firm.ids['attorney']}/invite")
     assert (unplaced.status_code, error(unplaced)["code"]) == (422, "no_public_url")
     assert audit_rows(firm.store, "link_issued") == []
+
+
+def test_a_person_marks_themself_away_and_back_and_only_an_admin_does_it_for_others(firm: Firm) -> None:
+    me, backup = firm.ids["attorney"], firm.ids["staff"]
+    ends = (datetime.now(UTC) + timedelta(days=3)).replace(microsecond=0)
+    body = {"backup_id": backup, "ends_at": ends.isoformat(), "reason": "Trial"}
+    refused = firm.staff.post(f"/api/users/{me}/away", body | {"backup_id": firm.ids["admin"]})
+    assert (refused.status_code, error(refused)["code"]) == (403, "forbidden_role")
+    naive = firm.attorney.post(f"/api/users/{me}/away", body | {"ends_at": "2026-12-10T17:00"})
+    assert naive.status_code == 400  # no offset: which zone would it be?
+    answer = firm.attorney.post(f"/api/users/{me}/away", body)
+    assert answer.status_code == 201, answer.get_json()
+    away = answer.get_json()["away"]
+    assert (away["user_id"], away["backup_id"], away["ends_at"], away["ended_at"]) == (
+        me,
+        backup,
+        ends.isoformat(),
+        None,
+    )
+    again = firm.attorney.post(f"/api/users/{me}/away", body)
+    assert (again.status_code, error(again)["code"]) == (409, "already_away")
+    ended = firm.admin.post(f"/api/users/{me}/away/end", None)
+    assert ended.status_code == 200
+    assert ended.get_json()["away"]["ended_at"] is not None
+    over = firm.attorney.post(f"/api/users/{me}/away/end", None)
+    assert (over.status_code, error(over)["code"]) == (409, "not_away")
+    assert [e.action for e in audit_rows(firm.store, "away_set")] == ["away_set"]
