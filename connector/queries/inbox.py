@@ -2,19 +2,21 @@
 
 A page of `threads.listing`, plus the one thing the API's thread does not carry: whether the firm may
 text the client now (recorded consent, or a recent text from them), decided by the same rule a send
-checks (`guardrails.consent.decide`) from two batched reads for the page's rows only.
+checks (`guardrails.consent.decide`) from two batched reads for the page's rows only; and how long each
+thread has waited for an answer (`messaging.replies`), one more batched read, past the firm's limit or not.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Final
 
 from sqlalchemy import Engine
 
 from connector.errors import bad_parameter
 from connector.guardrails import consent
+from connector.messaging import replies
 from connector.queries import threads
 from connector.settings import Settings
 from connector.store.engine import utcnow
@@ -37,10 +39,21 @@ FILTER_LABELS: Final = {
 
 @dataclass(frozen=True, slots=True)
 class InboxRow:
-    """One thread as a row of the inbox: the thread, and whether a text may go to the client now."""
+    """One thread as a row of the inbox: the thread, whether a text may go to the client now, and since when
+    it has waited for an answer (None when it does not) and whether that is past the firm's limit."""
 
     thread: threads.ThreadView
     consented: bool
+    waiting_since: datetime | None = None
+    overdue: bool = False
+    now: datetime | None = None
+
+    @property
+    def waited(self) -> str | None:
+        """How long the client has waited, by the clock, as the row says it ("3h 10m"); None when not waiting."""
+        if self.waiting_since is None or self.now is None:
+            return None
+        return replies.short_age(self.now - self.waiting_since)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,17 +103,26 @@ def page(
     moment = now or utcnow()
     with engine.connect() as conn:
         ledger = consent.latest_of(conn, [view.client_phone for view in views])
-    rows = [
-        InboxRow(
-            view,
-            consent.decide(
-                view.client_phone,
-                ledger.get(view.client_phone),
-                view.last_inbound_at,
-                inbound_days=settings.consent_inbound_days,
+        waits = replies.waiting_since(conn, [view.id for view in views])
+    reply_limit = timedelta(hours=settings.reply_within_hours)
+    rows = []
+    for view in views:
+        wait = waits.get(view.id)
+        deadline = None if wait is None else settings.office.after(wait.since, reply_limit, settings.zone)
+        allowed = consent.decide(
+            view.client_phone,
+            ledger.get(view.client_phone),
+            view.last_inbound_at,
+            inbound_days=settings.consent_inbound_days,
+            now=moment,
+        ).allowed
+        rows.append(
+            InboxRow(
+                view,
+                allowed,
+                waiting_since=None if wait is None else wait.since,
+                overdue=deadline is not None and deadline <= moment,
                 now=moment,
-            ).allowed,
+            )
         )
-        for view in views
-    ]
     return InboxPage(rows, cursor, filter, text)

@@ -32,6 +32,7 @@ from sqlalchemy import (
 )
 
 from connector.errors import bad_parameter, not_found
+from connector.messaging import replies
 from connector.phones import to_e164
 from connector.store.tables import (
     contact_phones,
@@ -44,7 +45,6 @@ from connector.store.tables import (
     threads,
     users,
 )
-from connector.writeback.transcripts import AUTOMATIC_KINDS
 
 __all__ = [
     "DEFAULT_LIMIT",
@@ -220,21 +220,13 @@ def _unread_by(user_id: int) -> ColumnElement[bool]:
 
 
 def _waiting() -> ColumnElement[bool]:
-    """The newest text is the client's, or only an automatic reply came after it: nobody has answered.
+    """Nobody in the firm has answered the client's newest texts (`connector.messaging.replies` says what an
+    answer is and which texts start a wait, for this filter, each row's age and the alerts alike).
 
-    One primary-key look-up of the thread's newest message per thread tested.
+    Per thread tested: two short ranges of the thread's message index, back to its last answer and forward
+    to the first client text after it.
     """
-    last = messages.alias("last")
-    unanswered = (
-        select(last.c.id)
-        .where(
-            last.c.id == threads.c.last_message_id,
-            or_(last.c.direction == "inbound", last.c.kind.in_(sorted(AUTOMATIC_KINDS))),
-        )
-        .correlate(threads)
-        .exists()
-    )
-    return and_(threads.c.last_inbound_at.is_not(None), unanswered)
+    return replies.waiting(threads)
 
 
 def _filters(

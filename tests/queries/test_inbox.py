@@ -58,3 +58,19 @@ def test_refusals_name_what_is_wrong(engine: Engine, given: dict[str, str], para
     with pytest.raises(MatterlineError) as caught:
         queries.inbox.page(engine, SETTINGS, user_id=user.id, now=NOW, **given)  # type: ignore[arg-type]
     assert at_fault(caught.value) == parameter
+
+
+def test_each_waiting_row_says_how_long_and_when_it_is_overdue(engine: Engine) -> None:
+    seed(engine)
+    user, _ = add_user(engine, name="Sam Staff", email="sam@firm.example", role="staff")
+    jane = text_in(engine, JANE, "Is my hearing still on?", minutes=1).thread_id  # Friday 10:01 in New York
+    stopped = text_in(engine, stranger(1), "STOP", minutes=1).thread_id
+
+    def rows(after: timedelta) -> dict[int, tuple[str | None, bool]]:
+        listing = queries.inbox.page(engine, SETTINGS, user_id=user.id, now=NOW + timedelta(minutes=1) + after)
+        return {row.thread.id: (row.waited, row.overdue) for row in listing.rows}
+
+    assert rows(timedelta(hours=3, minutes=10)) == {jane: ("3h 10m", False), stopped: (None, False)}
+    assert rows(timedelta(hours=4))[jane] == ("4h 0m", True)
+    # The limit counts office hours: by Monday morning Friday's afternoon was 7 of them; the age is the clock's.
+    assert rows(timedelta(days=3))[jane] == ("3d 0h", True)

@@ -163,7 +163,7 @@ def test_unassigned_unread_and_waiting(store: Engine, people: tuple[User, User])
     alice, sam = people
     jane = text_in(store, JANE, "hello", minutes=1).thread_id
     omar = text_in(store, OMAR, "hi", minutes=2).thread_id
-    helped = text_in(store, stranger(1), "HELP", minutes=3).thread_id  # answered only by the automatic HELP reply
+    helped = text_in(store, stranger(1), "HELP", minutes=3).thread_id  # a bare keyword: Matterline answers it
 
     def listed(user: User = alice, **kw: Any) -> list[int]:
         return ids(queries.threads.listing(store, user_id=user.id, **kw)[0])
@@ -183,12 +183,14 @@ def test_unassigned_unread_and_waiting(store: Engine, people: tuple[User, User])
         queries.threads.listing(store, user_id=None, unread=True)
     assert at_fault(caught.value) == "unread"
 
-    assert listed(waiting=True) == [helped, omar, jane]
+    assert listed(waiting=True) == [omar, jane]
     services.messages.send(store, SETTINGS, body="We got it", thread_id=jane, actor=Actor.of(alice))
-    assert listed(waiting=True) == [helped, omar]
+    assert listed(waiting=True) == [omar]
     text_in(store, JANE, "thanks", minutes=30)
-    assert listed(waiting=True) == [jane, helped, omar]
-    assert listed(waiting=True, unassigned=True) == [helped, omar]
+    assert listed(waiting=True) == [jane, omar]
+    assert listed(waiting=True, unassigned=True) == [omar]
+    text_in(store, stranger(1), "Where do I park?", minutes=31)  # a question after the keyword waits
+    assert listed(waiting=True) == [helped, jane, omar]
 
 
 def test_each_row_carries_its_newest_text_and_delivery_status(store: Engine, people: tuple[User, User]) -> None:

@@ -13,9 +13,9 @@ from typing import Any
 from flask import Blueprint, Response, redirect, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
-from connector import queries
+from connector import queries, services
 from connector.errors import MatterlineError
-from connector.staff.users import User
+from connector.staff.users import Actor, User
 from connector.store.engine import utcnow
 from webhooks.pages.render import fragment, page, person_page, poll_answer, unchanged
 from webhooks.state import app_state
@@ -55,6 +55,8 @@ def _listing(user: User, values: Any) -> dict[str, Any]:
         "poll_url": url_for("inbox.poll"),
         "poll_post": True,
         "poll_vals": {"filter": listing.filter, "q": listing.q, "before": before or ""},
+        "alerts": queries.replies.unseen(state.engine, user),
+        "reply_limit": queries.replies.hours_text(state.settings.reply_within_hours),
     }
 
 
@@ -83,6 +85,23 @@ def poll(user: User) -> Response:
     if unchanged(user):
         return Response(status=204)
     return poll_answer(user, "inbox/changes.html", **_listing(user, request.form))
+
+
+@blueprint.post("/inbox/alerts/<int:alert_id>/dismiss")
+@person_page
+def dismiss(user: User, alert_id: int) -> BaseResponse:
+    """Dismiss one reply alert: the alerts redrawn (htmx), or back to the inbox without script."""
+    state = app_state()
+    services.replies.dismiss(state.engine, alert_id, Actor.of(user, request.headers.get("X-Request-ID")))
+    if request.headers.get("HX-Request") == "true":
+        return fragment(
+            user,
+            "inbox/alerts.html",
+            alerts=queries.replies.unseen(state.engine, user),
+            reply_limit=queries.replies.hours_text(state.settings.reply_within_hours),
+            region=state.settings.default_region,
+        )
+    return redirect(url_for("inbox.index"), 303)
 
 
 @blueprint.get("/")
