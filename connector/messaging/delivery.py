@@ -73,7 +73,11 @@ def apply(conn: Connection, form: Mapping[str, str], now: datetime) -> int | Non
     }
     # Twilio retries a callback it thinks went unanswered; the unique index keeps the first, and a repeat
     # has nothing new to apply.
-    repeated = not conn.execute(dialect.insert(conn, status_events).values(**event).on_conflict_do_nothing()).rowcount
+    # preserve_rowcount: SQLAlchemy 2.1 reports -1 for an INSERT on PostgreSQL otherwise, and no repeat is seen.
+    counted = conn.execution_options(preserve_rowcount=True)
+    repeated = not counted.execute(
+        dialect.insert(conn, status_events).values(**event).on_conflict_do_nothing()
+    ).rowcount
     if message is None or repeated:
         return None if message is None else int(message.id)
     values: dict[str, object] = {}

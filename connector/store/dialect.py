@@ -43,7 +43,9 @@ def insert_ignore(
     The database decides, so two writers racing on the same key both succeed and one row lands.
     """
     statement = insert(conn, table).on_conflict_do_nothing(index_elements=list(conflict))
-    result = conn.execute(statement.values(values) if isinstance(values, Mapping) else statement, values)
+    # Without preserve_rowcount, SQLAlchemy 2.1 reports -1 for an INSERT on PostgreSQL: a row added would read as none.
+    counted = conn.execution_options(preserve_rowcount=True)
+    result = counted.execute(statement.values(values) if isinstance(values, Mapping) else statement, values)
     return int(result.rowcount or 0)
 
 
