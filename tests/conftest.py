@@ -6,13 +6,30 @@ import os
 from collections.abc import Iterator
 
 import pytest
+from argon2 import PasswordHasher
 from sqlalchemy import Engine, create_engine
 
+from connector.staff import passwords
 from connector.store import make_engine
 from tests.support.stores import BACKENDS, empty_store_url, migrated_store_url
 
 # The browser fixtures (browser, page, console, live_url) and the hook that keeps a failed page's trace.
 pytest_plugins = ["tests.support.browser"]
+
+# What the program hashes passwords with (argon2id, 64 MiB, three passes): tests/staff/test_passwords.py pins it.
+PRODUCTION_HASHER = passwords._HASHER
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _quick_password_hashing() -> Iterator[None]:
+    """The same argon2id at its lowest cost for the suite: a quarter second a hash, for every person every page
+    test signs in, was minutes of the suite's budget. Processes the tests start (the CLI, workers) keep the
+    program's own cost."""
+    quick = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(passwords, "_HASHER", quick)
+        patch.setattr(passwords, "_DECOY", quick.hash("matterline decoy password"))
+        yield
 
 
 @pytest.fixture(params=BACKENDS)
