@@ -76,6 +76,13 @@ MAX_MEDIA: Final = 10
 UNSENT_STATUSES: Final = ("pending", "scheduled")
 # One emergency auto-reply per thread in this long, however many urgent texts arrive.
 AUTO_REPLY_QUIET: Final = timedelta(hours=12)
+# A blast done one text at a time (guardrails/operational.bulk): the same body sent by staff to this many
+# other numbers within the window refuses the next. Shorter bodies ("Thanks, got it.") are everyday replies
+# to many clients, not a blast. The check reads at most the store's newest BULK_SCAN messages (bounded cost).
+BULK_WINDOW: Final = timedelta(minutes=10)
+BULK_OTHER_NUMBERS: Final = 3
+BULK_MIN_CHARS: Final = 30
+BULK_SCAN: Final = 2000
 # A token's first use after this long without one is recorded as a login; its last use is written at most
 # this often (reads must not all become writes).
 SESSION_GAP: Final = timedelta(hours=8)

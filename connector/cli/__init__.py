@@ -16,6 +16,9 @@ from connector.cli import (
     documents,
     jobs,
     people,
+    reminders,
+    replies,
+    report,
     serve,
     store,
     sync,
@@ -37,6 +40,21 @@ def main(ctx: click.Context) -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 
 
-for _module in (store, sync, texting, writeback, jobs, people, compliance, cms_actions, triage, documents, serve):
+for _module in (
+    store,
+    sync,
+    texting,
+    writeback,
+    jobs,
+    people,
+    compliance,
+    cms_actions,
+    triage,
+    documents,
+    reminders,
+    replies,
+    report,
+    serve,
+):
     for _command in _module.COMMANDS:
         main.add_command(_command)

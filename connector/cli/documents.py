@@ -1,5 +1,6 @@
-"""`matterline documents`: an admin's new version of the field mapping override, the content rules or the reply
-templates, from a file, checked and audited exactly as on the admin pages; and trying an edit first."""
+"""`matterline documents`: an admin's new version of the field mapping override, the content rules, the reply
+templates or the reminder rules, from a file, checked and audited exactly as on the admin pages; and trying an
+edit first."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ def _read(path: str) -> str:
 
 @click.group()
 def documents() -> None:
-    """The firm's mapping override, content rules and reply templates, as saved in the store."""
+    """The firm's mapping override, content rules, reply templates and reminder rules, as saved in the store."""
 
 
 @documents.command("save")

@@ -14,6 +14,12 @@ from connector.jobs.worker import Round, Worker
 def _report(result: Round) -> None:
     if result.taken_in:
         click.echo(f"took in {result.taken_in} texts (threaded and filed)")
+    if result.reminders is not None:
+        p, d = result.reminders.planned, result.reminders.due
+        if p.planned or p.moved or p.cancelled:
+            click.echo(f"reminders: {p.planned} planned, {p.moved} moved, {p.cancelled} cancelled")
+        if d.sent or d.held or d.skipped:
+            click.echo(f"reminders due: {d.sent} queued, {d.held} held for quiet hours, {d.skipped} skipped")
     s = result.sends
     if s.sent or s.adopted or s.failed or s.blocked or s.retried or s.dead:
         click.echo(

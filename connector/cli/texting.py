@@ -21,6 +21,7 @@ from connector.cli.context import (
     reason_option,
 )
 from connector.guardrails.consent import METHODS
+from connector.messaging.purpose import CONVERSATION, PURPOSES
 
 _THREAD_FIELDS = (
     "id",
@@ -53,6 +54,14 @@ _FILTERS = tuple(name.replace("_", "-") for name in queries.threads.FILTERS)
     required=False,
     name="--quiet-hours-reason",
 )
+@click.option(
+    "--purpose",
+    type=click.Choice(PURPOSES),
+    default=CONVERSATION,
+    show_default=True,
+    help="A notice is a reply template as written (give --template); reminders come from the CMS calendar.",
+)
+@click.option("--template", "template", help="The reply template (its id) a notice is sent from.")
 @json_option
 @pass_ctx
 @handled
@@ -66,10 +75,13 @@ def send(
     as_user: str | None,
     override_reason: str | None,
     quiet_hours_reason: str | None,
+    purpose: str,
+    template: str | None,
     as_json: bool,
 ) -> None:
-    """Queue a text; the worker sends it. A refused send (opted out, no consent, a content rule) exits 1 with
-    the reason; outside the recipient's 8am-8pm it is held as `scheduled` unless --quiet-hours-reason is given."""
+    """Queue a text; the worker sends it. A refused send (opted out, no consent, a content rule, a promotion,
+    several numbers in --to) exits 1 with the reason; outside the recipient's 8am-8pm it is held as `scheduled`
+    unless --quiet-hours-reason is given."""
     ctx.require_current_store()
     queued = services.messages.send(
         ctx.engine,
@@ -82,6 +94,8 @@ def send(
         actor=ctx.actor(as_user),
         override_reason=override_reason,
         quiet_hours_reason=quiet_hours_reason,
+        purpose=purpose,
+        template=template,
     )
     if as_json:
         emit(queued)
@@ -204,8 +218,14 @@ def _echo_thread(view: queries.threads.ThreadView, as_json: bool, said: str) -> 
 def threads_assign(ctx: Context, thread_id: int, assignee: str | None, as_user: str | None, as_json: bool) -> None:
     """Give a thread to a person, or to nobody (audited)."""
     ctx.require_current_store()
-    view = services.threads.assign(ctx.engine, thread_id, assignee, actor=ctx.actor(as_user))
-    _echo_thread(view, as_json, f"assigned to {view.assignee or 'nobody'}")
+    done = services.threads.assign(ctx.engine, thread_id, assignee, actor=ctx.actor(as_user))
+    away = done.covering_for
+    note = (
+        ""
+        if away is None
+        else f" (covering for {away.name}, away until {away.until.astimezone(ctx.settings.zone):%Y-%m-%d %H:%M %Z})"
+    )
+    _echo_thread(done.thread, as_json, f"assigned to {done.thread.assignee or 'nobody'}{note}")
 
 
 @threads_cmd.command("read")

@@ -1,9 +1,9 @@
 """The worker: one loop for everything that happens outside a request.
 
-Each round takes in the texts the webhook stored (thread, filing, audit), sends the texts that are due,
-fetches CMS records that webhooks announced, keeps the CMS webhook subscriptions alive, and signs a
-daily checkpoint of the audit log. `--once` runs one round; `--drain` keeps going through retries until
-only dead letters (or work scheduled for later than the drain allows) are left.
+Each round takes in the texts the webhook stored (thread, filing, audit), plans calendar reminders and queues
+the due ones, sends the texts that are due, fetches CMS records that webhooks announced, keeps the CMS webhook
+subscriptions alive, and signs a daily checkpoint of the audit log. `--once` runs one round; `--drain` keeps
+going through retries until only dead letters (or work scheduled for later than the drain allows) are left.
 """
 
 from __future__ import annotations
@@ -22,9 +22,11 @@ from connector.compliance import audit, retention
 from connector.const import AUDIT_CHECKPOINT_EVERY, DRAIN_HORIZON, LOGGER, PURGE_EVERY, RENEW_EVERY
 from connector.jobs import kinds
 from connector.jobs.registry import HANDLERS
-from connector.messaging import intake
+from connector.messaging import intake, replies
 from connector.messaging.sender import ClientFactory, SendCounts, make_client
 from connector.redaction import describe
+from connector.reminders.run import RunCounts
+from connector.reminders.run import run as run_reminders
 from connector.settings import Settings
 from connector.store.engine import utcnow
 from connector.store.tables import outbox, pending_refresh
@@ -41,6 +43,10 @@ class Round:
     """What one round did."""
 
     taken_in: int = 0
+    # Client texts left unanswered past the firm's limit that got their one alert this round.
+    reply_alerts: int = 0
+    # What the reminders step planned and queued (None when it failed or did not run).
+    reminders: RunCounts | None = None
     # What each kind of outbox job did (the handler's counts), by kind.
     jobs: dict[str, Any] = field(default_factory=dict)
     windows: int = 0
@@ -107,6 +113,14 @@ class Worker:
         """
         result = Round()
         result.taken_in = self._step(result, "intake", lambda: intake.drain(self.engine, self.settings), 0)
+        # Right after intake and before the handlers, so a reminder queued this round is sent this round.
+        result.reminders = self._step(
+            result, "reminders", lambda: run_reminders(self.engine, self.settings, utcnow()), None
+        )
+        # Before the handlers too, so an alert's CMS task is written this round.
+        result.reply_alerts = self._step(
+            result, "reply alerts", lambda: replies.alert_overdue(self.engine, self.settings, now=utcnow()), 0
+        )
         for kind, handler in HANDLERS.items():
             if kind == kinds.WRITE:
                 # Windows that closed this round are written in the same round.

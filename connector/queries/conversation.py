@@ -17,7 +17,7 @@ from typing import Final
 from sqlalchemy import Connection, Engine, literal, select, tuple_
 
 from connector.guardrails import consent, optouts, pipeline
-from connector.messaging import twilio_errors
+from connector.messaging import purpose, twilio_errors
 from connector.queries import matters as matters_query
 from connector.queries import messages as messages_query
 from connector.queries import threads as threads_query
@@ -49,6 +49,11 @@ class Entry:
     automatic: bool
     error_meaning: str | None
     triage: triage_query.TriageView | None
+
+    @property
+    def purpose_label(self) -> str | None:
+        """The tag the page shows beside a reminder or a notice; a conversation needs none."""
+        return purpose.LABELS.get(self.message.purpose)
 
 
 @dataclass(frozen=True, slots=True)

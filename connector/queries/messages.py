@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Engine, Row, Select, select
 
 from connector.errors import bad_parameter, not_found
+from connector.messaging.purpose import of_kind
 from connector.queries.threads import DEFAULT_LIMIT, check_limit
 from connector.store.tables import messages, threads, users
 
@@ -42,6 +43,8 @@ class MessageView:
     scheduled_for: datetime | None
     # Set once retention purged the body and media: `body` is empty and `body_sha256` proves what it was.
     purged_at: datetime | None
+    # Why it was sent (messaging.purpose): conversation, reminder (from the CMS calendar) or notice.
+    purpose: str
 
 
 def _message_query() -> Select[Any]:
@@ -63,6 +66,7 @@ def _message_query() -> Select[Any]:
         messages.c.created_at,
         messages.c.scheduled_for,
         messages.c.purged_at,
+        messages.c.purpose,
         users.c.email.label("author_email"),
     ).select_from(messages.outerjoin(users, users.c.id == messages.c.author_id))
 
@@ -87,6 +91,7 @@ def _message_view(row: Row[Any]) -> MessageView:
         created_at=row.created_at,
         scheduled_for=row.scheduled_for if row.status == "scheduled" else None,
         purged_at=row.purged_at,
+        purpose=row.purpose or of_kind(row.kind),
     )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NoReturn
 
 from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -26,16 +26,18 @@ from connector.errors import (
     malformed,
     not_found,
     require_reason,
+    unavailable,
 )
-from connector.guardrails import content, pipeline
+from connector.guardrails import content, operational, pipeline
 from connector.jobs import kinds, outbox
-from connector.messaging import filing, recipients, texts
+from connector.messaging import filing, recipients, reply_templates, texts
+from connector.messaging.purpose import CONVERSATION, NOTICE, PURPOSES, REMINDER
 from connector.messaging.segments import MAX_BODY_CHARS, measure, too_long
 from connector.services import threads as threads_service
 from connector.settings import Settings
 from connector.staff.users import COUNSEL_ROLES, Actor
 from connector.store.engine import utcnow
-from connector.store.tables import matters, messages, send_attempts, send_keys, threads
+from connector.store.tables import matters, messages, send_attempts, send_keys
 from connector.writeback import writer
 
 __all__ = ["Draft", "Queued", "cancel", "check_draft", "refile", "send"]
@@ -54,6 +56,8 @@ class Queued:
     matter_cms_id: str | None
     scheduled_for: datetime | None
     warnings: tuple[content.FindingView, ...]
+    # Why it is sent (messaging.purpose): a conversation, or a notice from a reply template.
+    purpose: str = CONVERSATION
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,12 +104,14 @@ def send(
     actor: Actor,
     thread_id: int | None = None,
     matter_cms_id: str | None = None,
-    to: str | None = None,
+    to: str | Sequence[str] | None = None,
     media_urls: Sequence[str] = (),
     override_reason: str | None = None,
     quiet_hours_reason: str | None = None,
     idempotency_key: str | None = None,
     call_back: bool = False,
+    purpose: str = CONVERSATION,
+    template: str | None = None,
     now: datetime | None = None,
 ) -> Queued:
     """Check, store and queue one text to a thread, a matter's client, a number, or a matter's person by number.
@@ -124,12 +130,24 @@ def send(
     A text from a matter other than its thread's (or to a thread waiting in needs filing) would move the
     thread, and re-filing is for attorneys and admins: staff are refused, theirs is audited as `refile`.
 
+    Client work only (guardrails/operational.py): a promotion is refused, and so is a blast, whether one
+    request names several recipients (`to` as a list, or numbers separated by commas) or the same body
+    goes one text at a time to many numbers. `purpose` is a conversation, or a `notice` whose body is the
+    reply template `template` filled in; reminders come from the CMS calendar, never from a person.
+
     Raises:
-        MatterlineError: conflict `recipient_opted_out` or `consent_required`; invalid `content_rule`,
+        MatterlineError: conflict `recipient_opted_out`, `consent_required` or `bulk_refused`; invalid
+            `marketing_refused`, `template_required`, `reminder_refused`, `unknown_purpose`, `content_rule`,
             `body_too_long`, `empty_message`, `bad_media`, `empty_reason` and the recipient errors;
             forbidden `forbidden_role`; not found (thread, matter); unavailable `rules_unavailable`;
             invalid `needs_matter` (a call-back task for a thread not filed to a matter).
     """
+    moment = now or utcnow()
+    several = pipeline.bulk_request(to)
+    if several is not None:
+        _refused(engine, actor, several, thread_id, matter_cms_id, moment)
+    if to is not None and not isinstance(to, str):
+        to = next(iter(to), None)
     if (thread_id is None) == (matter_cms_id is None and to is None) or (thread_id is not None and to is not None):
         raise malformed("bad_request", "give a thread, or a matter, or a number, or a matter and one of its numbers")
     if idempotency_key is not None:
@@ -143,8 +161,8 @@ def send(
             "only attorneys and admins may send during the recipient's quiet hours",
             {"role": actor.user.role if actor.user else None, "allowed": list(COUNSEL_ROLES)},
         )
+    _check_purpose(engine, settings, purpose, template, body)
     found = pipeline.findings(engine, settings, body)
-    moment = now or utcnow()
     try:
         queued = _send_checked(
             engine,
@@ -158,6 +176,8 @@ def send(
             quiet_hours_reason=quiet_hours_reason,
             idempotency_key=idempotency_key,
             call_back=call_back,
+            purpose=purpose,
+            template=template if purpose == NOTICE else None,
             moment=moment,
         )
     except IntegrityError:
@@ -167,6 +187,54 @@ def send(
             raise
         return earlier
     return queued
+
+
+def _refused(
+    engine: Engine, actor: Actor, refusal: MatterlineError, thread_id: int | None, matter: str | None, now: datetime
+) -> NoReturn:
+    """Audit a send refused before its recipient is looked up (`send_blocked`, its own transaction); raise it."""
+    with engine.begin() as conn:
+        audit.append(
+            conn,
+            actor=actor.label,
+            action=audit.Action.SEND_BLOCKED,
+            subject_type="thread",
+            subject_id=thread_id,
+            matter_cms_id=matter,
+            request_id=actor.request_id,
+            details={"reason": refusal.code, **(refusal.details or {})},
+            at=now,
+        )
+    raise refusal
+
+
+def _check_purpose(engine: Engine, settings: Settings, purpose: str, template: str | None, body: str) -> None:
+    """A person sends conversations, and notices that are one of the firm's reply templates as it is written."""
+    if purpose not in PURPOSES:
+        raise invalid("unknown_purpose", f"a text's purpose is one of {', '.join(PURPOSES)}", {"field": "purpose"})
+    if purpose == REMINDER:
+        raise invalid(
+            "reminder_refused",
+            "reminders are sent from the CMS calendar by the firm's reminder rules, not by a person",
+            {"field": "purpose"},
+        )
+    if purpose != NOTICE:
+        return
+    try:
+        chosen = (
+            None if template is None else reply_templates.find(reply_templates.in_force(settings, engine), template)
+        )
+    except reply_templates.TemplatesError:
+        raise unavailable(
+            "templates_unavailable", "the reply templates are broken; fix them to send a notice"
+        ) from None
+    if chosen is None or not operational.from_template(chosen.body, body):
+        why = "choose one of the firm's reply templates" if chosen is None else f"this is not template {chosen.id!r}"
+        raise invalid(
+            "template_required",
+            f"a notice is one of the firm's reply templates as written ({why}); an edited text is a conversation",
+            {"field": "template"},
+        )
 
 
 def _send_checked(
@@ -182,6 +250,8 @@ def _send_checked(
     quiet_hours_reason: str | None,
     idempotency_key: str | None,
     call_back: bool,
+    purpose: str,
+    template: str | None,
     moment: datetime,
 ) -> Queued:
     """`send` once its input is checked: the guardrails, the stored text, its job, its audit entries."""
@@ -200,6 +270,7 @@ def _send_checked(
             found=found,
             override_reason=override_reason,
             now=moment,
+            body=body,
         )
         if refusal is not None:
             audit.append(
@@ -235,6 +306,7 @@ def _send_checked(
                 actor,
                 quiet_hours_reason,
                 moment,
+                purpose=purpose,
             )
             overrides = {
                 audit.Action.OVERRIDE: (override_reason if found else None, {"rules": pipeline.rule_ids(found)}),
@@ -252,7 +324,7 @@ def _send_checked(
                     rule=filing.RULE_OUTBOUND,
                     reason=f"sent from matter {matter_cms_id}",
                 )
-            _audit_send(conn, actor, queued, overrides, len(media_urls), moment)
+            _audit_send(conn, actor, queued, overrides, len(media_urls), moment, template=template)
             if call_back and matter is not None:
                 _queue_call_task(conn, settings, queued, matter, moment)
             if idempotency_key is not None:
@@ -285,6 +357,7 @@ def _sent_with(engine: Engine, settings: Settings, key: str) -> Queued | None:
         matter_cms_id=row.matter_cms_id,
         scheduled_for=row.scheduled_for if row.status == "scheduled" else None,
         warnings=tuple(f.view() for f in pipeline.findings(engine, settings, row.body or "")),
+        purpose=row.purpose or CONVERSATION,
     )
 
 
@@ -342,38 +415,32 @@ def _store(
     actor: Actor,
     quiet_hours_reason: str | None,
     now: datetime,
+    *,
+    purpose: str = CONVERSATION,
 ) -> tuple[Queued, bool]:
     """The message, its job, its filing and the thread's counters; and whether quiet hours were overridden."""
-    held_until = pipeline.hold_until(conn, settings, thread.client_phone, now)
-    exempt = held_until is not None and quiet_hours_reason is not None
-    if exempt:
-        held_until = None
-    message_id = texts.store(
+    first = (
+        None
+        if from_matter is None
+        else filing.Filing(from_matter, filing.RULE_OUTBOUND, f"sent from matter {from_matter}", None)
+    )
+    stored = texts.queue_in_thread(
         conn,
-        thread_id=thread.id,
-        kind="message",
-        firm_key=thread.firm_number,
-        to=thread.client_phone,
+        settings,
+        thread,
         body=body,
         matter_cms_id=matter,
         now=now,
+        first_filing=first,
         media_urls=media_urls,
         author_id=actor.user_id,
-        held_until=held_until,
-        quiet_hours_exempt=exempt,
+        quiet_hours_override=quiet_hours_reason is not None,
+        purpose=purpose,
     )
-    if from_matter is not None and thread.matter_cms_id is None and thread.message_count == 0:
-        # A new thread's first text decides its matter (a move is `refile_in`'s, after this).
-        decision = filing.Filing(from_matter, filing.RULE_OUTBOUND, f"sent from matter {from_matter}", None)
-        filing.apply_filing(conn, thread.id, None, decision, now, actor_id=actor.user_id)
-    conn.execute(
-        update(threads)
-        .where(threads.c.id == thread.id)
-        .values(message_count=threads.c.message_count + 1, last_message_at=now, last_message_id=message_id)
-    )
+    held_until, exempt = stored.held_until, stored.exempt
     segments = measure(body)
     queued = Queued(
-        id=message_id,
+        id=stored.id,
         thread_id=thread.id,
         to=thread.client_phone,
         status="scheduled" if held_until else "pending",
@@ -382,6 +449,7 @@ def _store(
         matter_cms_id=matter,
         scheduled_for=held_until,
         warnings=tuple(f.view() for f in found),
+        purpose=purpose,
     )
     return queued, exempt
 
@@ -393,8 +461,11 @@ def _audit_send(
     overrides: dict[audit.Action, tuple[str | None, dict[str, Any]]],
     media: int,
     now: datetime,
+    *,
+    template: str | None = None,
 ) -> None:
-    """The `send` entry, and one entry for each guardrail the sender overrode with a reason."""
+    """The `send` entry (with the text's purpose, and a notice's template), and one entry for each guardrail
+    the sender overrode with a reason."""
     entries: list[tuple[audit.Action, dict[str, Any]]] = [
         (
             audit.Action.SEND,
@@ -404,6 +475,8 @@ def _audit_send(
                 "segments": queued.segments,
                 "media": media,
                 "scheduled_for": queued.scheduled_for.isoformat() if queued.scheduled_for else None,
+                "purpose": queued.purpose,
+                **({"template": template} if template else {}),
             },
         )
     ]

@@ -103,6 +103,7 @@ def test_audit_action_lists_that_actions_entries_only(
         "segments": 1,
         "media": 0,
         "scheduled_for": None,
+        "purpose": "conversation",
     }
     assert {e["action"] for e in audit_log()} >= {"user_added", "send", "send_canceled"}
     code, out, _ = run(texting, "audit", "--action", "send", "--matter", "201", "--json")

@@ -99,6 +99,15 @@ def test_send_refuses_a_body_over_1600_characters(texting: dict[str, str]) -> No
     assert "body_too_long" in err
 
 
+def test_send_is_for_one_client_about_their_matter(texting: dict[str, str]) -> None:
+    code, _, err = run(texting, "send", "--to", "+14158675309, +12128675309", "--body", "Office closed Friday")
+    assert (code, "bulk_refused" in err, "marketing tool" in err) == (1, True, True)
+    code, _, err = run(texting, "send", "--matter", "101", "--body", "Use promo code SPRING!")
+    assert (code, "marketing_refused" in err) == (1, True)
+    code, _, err = run(texting, "send", "--matter", "101", "--body", "Thanks!", "--purpose", "notice")
+    assert (code, "template_required" in err) == (1, True)
+
+
 def test_consent_is_recorded_withdrawn_and_listed(texting: dict[str, str]) -> None:
     code, out, err = run(
         texting,

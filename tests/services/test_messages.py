@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -11,13 +11,14 @@ from sqlalchemy import Engine, func, select
 
 from connector import services
 from connector.errors import Kind, MatterlineError
+from connector.messaging import reply_templates
 from connector.messaging.sender import send_due
 from connector.sandbox import TwilioServer, TwilioState
 from connector.settings import Settings
 from connector.staff.users import Actor, User
 from connector.store.tables import audit_log, messages, outbox, writebacks
 from connector.writeback.windows import close_due
-from tests.support.firm import JANE, OMAR, seed, via_twilio
+from tests.support.firm import ANN_LEE, CARA, JANE, NOW, OMAR, seed, via_twilio
 from tests.support.inbox import audit_rows
 
 FIRM = "+14155550100"
@@ -262,3 +263,74 @@ def test_a_text_is_moved_only_to_a_matter_the_store_knows(store: Engine) -> None
         services.messages.refile(store, settings(), 999_999, "102", actor=Actor("alice"))
     assert missing.value.kind is Kind.NOT_FOUND
     assert audits(store, "refile") == []
+
+
+# -- client work only: no promotions, no blasts, a purpose on every text -------------------------------------
+
+BLAST = "Our office is closed on Friday for the holiday; we reopen Monday at 9am."
+
+
+def test_a_promotion_is_refused_pointing_to_a_marketing_tool_and_audited(store: Engine) -> None:
+    with pytest.raises(MatterlineError) as refused:
+        send(store, "Thanks for choosing us! Refer a friend to us this month.")
+    assert (refused.value.kind, refused.value.code) == (Kind.INVALID, "marketing_refused")
+    assert "referral request" in refused.value.message
+    assert "marketing tool" in refused.value.message
+    assert [f["match"] for f in refused.value.details["findings"]] == ["Refer a friend"]
+    assert count(store, messages) == 0
+    [blocked] = audits(store, "send_blocked")
+    assert (blocked.details["reason"], blocked.details["rules"]) == ("marketing_refused", ["marketing"])
+    draft = services.messages.check_draft(store, settings(), "Please leave us a review on Google!")
+    assert ([f.rule for f in draft.findings], draft.sendable) == (["marketing"], False)
+
+
+def test_the_same_text_to_a_fourth_number_within_ten_minutes_is_a_blast(store: Engine) -> None:
+    def to(phone: str, at: datetime, body: str = BLAST) -> Any:
+        return services.messages.send(store, settings(), to=phone, body=body, actor=Actor("alice"), now=at)
+
+    for phone in (JANE, OMAR, ANN_LEE):
+        to(phone, NOW)
+    with pytest.raises(MatterlineError) as refused:
+        to(CARA, NOW + timedelta(minutes=1), BLAST.lower())
+    assert (refused.value.kind, refused.value.code) == (Kind.CONFLICT, "bulk_refused")
+    assert "marketing tool" in refused.value.message
+    assert audits(store, "send_blocked")[-1].details["reason"] == "bulk_refused"
+    assert to(JANE, NOW + timedelta(minutes=2)).status == "pending"  # Jane again is still one client
+    assert to(CARA, NOW + timedelta(minutes=10, seconds=1)).status == "pending"  # the first three aged out
+    assert count(store, messages) == 5
+
+
+def test_several_recipients_in_one_request_are_refused_before_anything_is_stored(store: Engine) -> None:
+    for several in (f"{JANE}, {OMAR}", [JANE, OMAR, CARA]):
+        with pytest.raises(MatterlineError) as refused:
+            services.messages.send(store, settings(), to=several, body="Hearing moved.", actor=Actor("alice"))
+        assert (refused.value.code, refused.value.details) == (
+            "bulk_refused",
+            {"recipients": 2 if isinstance(several, str) else 3},
+        )
+    assert count(store, messages) == 0
+    assert [entry.details["reason"] for entry in audits(store, "send_blocked")] == ["bulk_refused"] * 2
+
+
+def test_a_notice_is_a_reply_template_as_written_and_is_stored_so(store: Engine) -> None:
+    fields = reply_templates.MergeFields("Jane Doe", "00101-Doe", "Doe & Roe LLP", "alice")
+    body = reply_templates.merge(reply_templates.DEFAULT_TEMPLATES[0], fields)
+    for template, text in ((None, body), ("received", body + " Call us."), ("nope", body)):
+        with pytest.raises(MatterlineError) as refused:
+            send(store, text, purpose="notice", template=template)
+        assert (refused.value.kind, refused.value.code) == (Kind.INVALID, "template_required")
+    with pytest.raises(MatterlineError) as reminder:
+        send(store, "Your hearing is tomorrow at 9.", purpose="reminder")
+    assert reminder.value.code == "reminder_refused"
+    assert "CMS calendar" in reminder.value.message
+    assert count(store, messages) == 0
+    notice = send(store, body, purpose="notice", template="received")
+    chat = send(store, "See you Tuesday.")
+    assert (notice.purpose, chat.purpose) == ("notice", "conversation")
+    with store.connect() as conn:
+        stored = {row.id: row.purpose for row in conn.execute(select(messages.c.id, messages.c.purpose))}
+    assert stored == {notice.id: "notice", chat.id: "conversation"}
+    details = {entry.subject_id: entry.details for entry in audits(store, "send")}
+    assert (details[str(notice.id)]["purpose"], details[str(notice.id)]["template"]) == ("notice", "received")
+    assert details[str(chat.id)]["purpose"] == "conversation"
+    assert "template" not in details[str(chat.id)]

@@ -6,6 +6,7 @@ generator, the documentation of the body.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any, Final
 
 from marshmallow import RAISE, Schema, ValidationError, fields
@@ -13,6 +14,7 @@ from marshmallow.validate import Length, OneOf
 
 from connector.const import STORE_ID_MAX
 from connector.guardrails.consent import ACTIONS, GRANT, METHODS
+from connector.messaging.purpose import CONVERSATION, PURPOSES
 from connector.queries.documents import MAX_BYTES as DOCUMENT_MAX_BYTES
 from connector.services.triage import NOTE_MAX
 from connector.staff.users import ROLES
@@ -59,6 +61,61 @@ class UserRef(fields.Field[str | int]):
         raise ValidationError("Not a valid user: use an email address or a user id.")
 
 
+class Moment(fields.Field[datetime]):
+    """An ISO 8601 date-time with its offset (`2026-12-10T17:00:00-05:00`, or `Z`): a time without one would be
+    read in whichever zone the server is in."""
+
+    json_schema: Final = {"type": "string", "format": "date-time"}
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> datetime:
+        try:
+            moment = datetime.fromisoformat(value) if isinstance(value, str) else None
+            if moment is not None and moment.tzinfo is not None:
+                moment = moment.astimezone(UTC)  # a year-9999 time with an offset may not fit in UTC
+        except (ValueError, OverflowError):
+            moment = None
+        if moment is None or moment.tzinfo is None:
+            raise ValidationError("Not a valid date-time: use ISO 8601 with an offset, e.g. 2026-12-10T17:00:00-05:00.")
+        return moment
+
+
+class AwayBody(Schema):
+    """Time away: who covers, until when, from when (default now), and why."""
+
+    class Meta:
+        unknown = RAISE
+
+    backup_id = RecordId(required=True, metadata={"description": "The user who covers meanwhile."})
+    starts_at = Moment(load_default=None, allow_none=True, metadata={"description": "When it starts; default now."})
+    ends_at = Moment(required=True, metadata={"description": "When the person is back (at most a year on)."})
+    reason = fields.String(
+        load_default=None, allow_none=True, validate=Length(max=500), metadata={"description": "Why, for colleagues."}
+    )
+
+
+class Recipients(fields.Field[str | list[str]]):
+    """One number, as a string; a list (or numbers separated by commas) names several, which the sender refuses
+    as `bulk_refused` (Matterline texts one client at a time), so the field takes them to say so."""
+
+    json_schema: Final = {
+        "oneOf": [
+            {"type": "string", "minLength": 1, "maxLength": 200},
+            {"type": "array", "items": {"type": "string", "maxLength": 40}, "maxItems": 100},
+        ]
+    }
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str | list[str]:
+        if isinstance(value, str) and 0 < len(value.strip()) <= 200:
+            return value.strip()
+        if (
+            isinstance(value, list)
+            and len(value) <= 100
+            and all(isinstance(item, str) and len(item) <= 40 for item in value)
+        ):
+            return value
+        raise ValidationError("Not a valid recipient: use one phone number.")
+
+
 class SendBody(Schema):
     """A text to send. Length, emptiness and media rules are checked by the sender (422), not here."""
 
@@ -84,6 +141,27 @@ class SendBody(Schema):
         metadata={
             "description": "Attorneys and admins: why the text goes now, during the recipient's quiet hours (audited)."
         },
+    )
+    to = Recipients(
+        load_default=None,
+        metadata={
+            "description": "Texting a matter: one of the numbers of its client or related people (default: the "
+            "client's primary number). Several numbers are refused (409 `bulk_refused`)."
+        },
+    )
+    purpose = fields.String(
+        load_default=CONVERSATION,
+        validate=OneOf(PURPOSES),
+        metadata={
+            "description": "`conversation`, or `notice`: a one-way text that is the reply template `template` as "
+            "written (422 `template_required` otherwise). `reminder` is refused (422 `reminder_refused`): reminders "
+            "come from the CMS calendar."
+        },
+    )
+    template = fields.String(
+        load_default=None,
+        validate=Length(min=1, max=40),
+        metadata={"description": "The reply template (its id) a notice is sent from."},
     )
 
 

@@ -25,6 +25,11 @@ SEND_DESCRIPTION: Final = (
     "goes with `override_reason`, audited as `override`); quiet hours: outside the recipient's "
     "08:00-20:00 the text is stored as `scheduled` and `scheduled_for` says when it goes, unless an "
     "attorney or admin gives `quiet_hours_reason` (audited). Refusals are audited as `send_blocked`. "
+    "Client work only: 422 `marketing_refused` for a text that reads as a promotion (an offer or discount, "
+    "a referral or review request, a marketing link, a newsletter); 409 `bulk_refused` for several recipients "
+    "in one request, or the same text sent to 3 or more other numbers in the last 10 minutes: those belong in "
+    "the firm's marketing tool. `purpose` `notice` needs `template` (422 `template_required`); `reminder` is "
+    "refused (422 `reminder_refused`). "
     "Also 422 `body_too_long` (over 1,600 characters), `empty_message`, `bad_media`, `empty_reason`."
 )
 _SENT: Final = (201, "Stored and queued; the worker sends it.", {"message": Queued})
@@ -41,6 +46,9 @@ def send(call: Call, **target: Any) -> Response:
         actor=call.actor,
         override_reason=call.body["override_reason"],
         quiet_hours_reason=call.body["quiet_hours_reason"],
+        purpose=call.body["purpose"],
+        template=call.body["template"],
+        to=call.body["to"],
         **target,
     )
     return json_response({"message": queued}, 201)

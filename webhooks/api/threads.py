@@ -7,6 +7,7 @@ from typing import Final
 from flask import Response
 
 from connector import queries, services
+from connector.queries.coverage import Cover
 from connector.queries.threads import ThreadView
 from connector.staff.users import COUNSEL_ROLES
 from connector.writeback.windows import Closed
@@ -50,8 +51,8 @@ def _get(call: Call, thread_id: int) -> Response:
 
 def _assign(call: Call, thread_id: int) -> Response:
     """Give the thread to a person, or to nobody."""
-    view = services.threads.assign(app_state().engine, thread_id, call.body["assignee"], actor=call.actor)
-    return json_response({"thread": view})
+    done = services.threads.assign(app_state().engine, thread_id, call.body["assignee"], actor=call.actor)
+    return json_response({"thread": done.thread, "covering_for": done.covering_for})
 
 
 def _read(call: Call, thread_id: int) -> Response:
@@ -150,8 +151,16 @@ ROUTES: Final[tuple[Route, ...]] = (
         _assign,
         "assignThread",
         "Assign a thread",
-        (200, "The thread as it is now.", _ONE),
-        description="Audited as `assign`. 422 `unknown_user` when the assignee is unknown or disabled.",
+        (
+            200,
+            "The thread as it is now and, when the person asked for is away, who they are (`covering_for`): "
+            "the thread went to whoever covers for them (`thread.assignee`).",
+            {"thread": ThreadView, "covering_for": Cover | None},
+        ),
+        description=(
+            "Audited as `assign` (with `covering_for` when the person asked for is away). 422 `unknown_user` "
+            "when the assignee is unknown or disabled."
+        ),
         body=AssignBody,
         errors=(404, 422),
         tags=("threads",),

@@ -7,6 +7,7 @@ from flask import Flask
 from webhooks.pages import (
     admin,
     auth,
+    away,
     clio,
     cms_actions,
     compose,
@@ -15,6 +16,7 @@ from webhooks.pages import (
     matters,
     present,
     privacy,
+    reports,
     threads,
     welcome,
 )
@@ -25,8 +27,22 @@ __all__ = ["register"]
 def register(app: Flask) -> None:
     """Add every page area to `app`."""
     # How any page shows a person, a number, a time or a status: one implementation, used as filters.
-    for name in ("initials", "masked", "phone", "when", "status_words"):
+    for name in ("initials", "masked", "phone", "when", "status_words", "day"):
         app.add_template_filter(getattr(present, name), name)
     app.jinja_env.globals["admin_areas"] = admin.NAV
-    for area in (auth, welcome, clio, cms_actions, live, privacy, inbox, threads, compose, matters, *admin.AREAS):
+    for area in (
+        auth,
+        welcome,
+        clio,
+        cms_actions,
+        live,
+        privacy,
+        inbox,
+        threads,
+        compose,
+        matters,
+        away,
+        reports,
+        *admin.AREAS,
+    ):
         app.register_blueprint(area.blueprint)

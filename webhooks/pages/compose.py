@@ -19,6 +19,7 @@ from connector import queries, services
 from connector.errors import MatterlineError, invalid
 from connector.guardrails.consent import METHODS
 from connector.messaging import reply_templates
+from connector.messaging.purpose import CONVERSATION, NOTICE
 from connector.messaging.segments import measure
 from connector.queries.conversation import Gate
 from connector.services.messages import Draft
@@ -54,6 +55,8 @@ class Composer:
     body: str = ""
     template_id: str = ""
     call_back: bool = False
+    # Send the chosen template as a notice (a one-way text as the template wrote it), not a conversation.
+    notice: bool = False
     draft: Draft | None = None
     counter: str = ""
     override_reason: str = ""
@@ -133,6 +136,7 @@ def _form_state() -> dict[str, object]:
         "body": form.get("body", ""),
         "template_id": form.get("template_id", ""),
         "call_back": form.get("call_back") == "1",
+        "notice": form.get("purpose") == NOTICE,
         "override_reason": form.get("override_reason", ""),
         "send_now": form.get("send_now") == "1",
         "quiet_hours_reason": form.get("quiet_hours_reason", ""),
@@ -198,6 +202,8 @@ def send(user: User) -> BaseResponse:
             quiet_hours_reason=str(form["quiet_hours_reason"]) if form["send_now"] else None,
             idempotency_key=str(form["key"]),
             call_back=bool(form["call_back"]),
+            purpose=NOTICE if form["notice"] else CONVERSATION,
+            template=str(form["template_id"]) or None,
             **_send_args(target),  # type: ignore[arg-type]
         )
     except MatterlineError as exc:

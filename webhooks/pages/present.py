@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from connector.phones import pretty
 
-__all__ = ["STATUS_WORDS", "initials", "phone", "status_words", "when"]
+__all__ = ["STATUS_WORDS", "day", "initials", "phone", "status_words", "when"]
 
 # Twilio's message statuses (and Matterline's own before a text reaches Twilio) as a person says them.
 STATUS_WORDS: Final = {
@@ -58,6 +58,11 @@ def when(moment: datetime | None, zone: ZoneInfo, now: datetime) -> str:
     if local.year == today.year:
         return local.strftime("%b %-d")
     return local.strftime("%b %-d, %Y")
+
+
+def day(moment: datetime, zone: ZoneInfo) -> str:
+    """A day in the firm's zone as people say it ("Thu, Dec 10"): when someone away is back, at most a year on."""
+    return moment.astimezone(zone).strftime("%a, %b %-d")
 
 
 def status_words(status: str | None) -> str:

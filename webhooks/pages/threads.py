@@ -8,7 +8,9 @@ back to the page (PRG). Refusals from the services show their message in an aler
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Final
+from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, redirect, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
@@ -22,6 +24,7 @@ from connector.triage.judge import SITUATIONS
 from webhooks.api.routing import store_int
 from webhooks.errors import STATUS
 from webhooks.pages.compose import ComposeTarget, composer_for
+from webhooks.pages.present import day
 from webhooks.pages.render import fragment, frame, page, person_page, poll_answer
 from webhooks.state import app_state
 
@@ -58,7 +61,11 @@ def _context(user: User, thread_id: int, before: int | None = None, **extra: Any
     return {
         "conversation": conversation,
         "thread": conversation.thread,
+        # Who the thread is with that is away now, and who covers (its assignee, its matter's attorney).
+        "covering": queries.coverage.for_thread(state.engine, conversation.thread),
         "zone": state.settings.zone,
+        # The reminders still to go to the thread's client (the facts panel lists them).
+        "reminders": queries.reminders.upcoming(state.engine, conversation.thread.client_phone),
         # The triage correction form's choices and its note's limit, as the service checks them.
         "situations": SITUATIONS,
         "note_max": services.triage.NOTE_MAX,
@@ -92,10 +99,13 @@ def poll(user: User, thread_id: int) -> Response:
     return poll_answer(user, "threads/changes.html", viewers=viewers, **_context(user, thread_id, before))
 
 
-def _acted(user: User, thread_id: int, action: Any) -> BaseResponse:
-    """Run one service call; answer with the facts panel (htmx) or back to the page (PRG), or the refusal."""
+def _acted(user: User, thread_id: int, action: Any, said: Callable[[Any], str | None] | None = None) -> BaseResponse:
+    """Run one service call; answer with the facts panel (htmx) or back to the page (PRG), or the refusal.
+
+    `said` turns the service's answer into a sentence the panel shows (htmx only: a redirect has no room).
+    """
     try:
-        action()
+        done = action()
     except MatterlineError as exc:
         status = STATUS[exc.kind]
         context = _context(user, thread_id, error=exc.message)
@@ -105,7 +115,8 @@ def _acted(user: User, thread_id: int, action: Any) -> BaseResponse:
         composer = composer_for(user, ComposeTarget(thread_id, None, None))
         return page(user, "threads/show.html", status=status, viewers=viewers, composer=composer, **context)
     if request.headers.get("HX-Request") == "true":
-        response = fragment(user, "threads/facts.html", **_context(user, thread_id))
+        notice = said(done) if said is not None else None
+        response = fragment(user, "threads/facts.html", notice=notice, **_context(user, thread_id))
         response.headers["HX-Trigger"] = "ml:poll"  # the poller redraws the texts (a canceled one, say) now
         return response
     return redirect(url_for("threads.show", thread_id=thread_id), 303)
@@ -117,9 +128,23 @@ def assign(user: User, thread_id: int) -> BaseResponse:
     """Give the thread to a person, or to nobody."""
     raw = request.form.get("assignee", "").strip()
     assignee = store_int(raw, 1) if raw else None
-    engine = app_state().engine
+    state = app_state()
     return _acted(
-        user, thread_id, lambda: services.threads.assign(engine, thread_id, assignee or raw or None, actor=_actor(user))
+        user,
+        thread_id,
+        lambda: services.threads.assign(state.engine, thread_id, assignee or raw or None, actor=_actor(user)),
+        lambda done: _covered(done, state.settings.zone),
+    )
+
+
+def _covered(done: services.threads.Assigned, zone: ZoneInfo) -> str | None:
+    """What an assignment to someone away says: who got the thread instead."""
+    away = done.covering_for
+    if away is None:
+        return None
+    return (
+        f"{away.name} is away until {day(away.until, zone)}, so the thread went to "
+        f"{away.backup_name or done.thread.assignee}, who is covering."
     )
 
 

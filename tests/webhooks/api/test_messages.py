@@ -186,3 +186,28 @@ def test_a_message_id_beyond_the_stores_range_is_no_such_message(firm: Firm, jan
         assert missing.status_code == 404
         assert firm.staff.get(f"/api/threads/{message_id}/messages").status_code == 404
     assert audit_rows(firm.store, "send_canceled") == []
+
+
+def test_client_work_only_promotions_blasts_and_notices_without_a_template_are_refused(firm: Firm, jane: int) -> None:
+    before = count(firm.store, messages)
+    promo = firm.staff.post(f"/api/threads/{jane}/messages", {"body": "Loved working with you? Leave us a review!"})
+    assert promo.status_code == 422
+    assert (error(promo)["code"], error(promo)["details"]["findings"][0]["rule"]) == ("marketing_refused", "marketing")
+    assert "marketing tool" in error(promo)["message"]
+    several = firm.staff.post("/api/matters/101/messages", {"body": "Hearing moved.", "to": [JANE, "+12128675309"]})
+    assert (several.status_code, error(several)["code"]) == (409, "bulk_refused")
+    assert error(several)["details"] == {"recipients": 2}
+    pasted = firm.staff.post(f"/api/threads/{jane}/messages", {"body": "Hi", "to": f"{JANE}; +12128675309"})
+    assert (pasted.status_code, error(pasted)["code"]) == (409, "bulk_refused")
+    bare = firm.staff.post(f"/api/threads/{jane}/messages", {"body": "Thanks, we have it.", "purpose": "notice"})
+    assert (bare.status_code, error(bare)["code"]) == (422, "template_required")
+    assert count(firm.store, messages) == before
+    assert [e.details["reason"] for e in audit_rows(firm.store, "send_blocked")] == ["marketing_refused"] + [
+        "bulk_refused"
+    ] * 2
+
+    body = "Thanks Jane, we received your message about 00101-Doe and will get back to you soon."
+    sent = firm.staff.post(f"/api/threads/{jane}/messages", {"body": body, "purpose": "notice", "template": "received"})
+    assert (sent.status_code, sent.get_json()["message"]["purpose"]) == (201, "notice")
+    listed = firm.staff.get(f"/api/threads/{jane}/messages?limit=3").get_json()["messages"]
+    assert [m["purpose"] for m in listed] == ["notice", "conversation", "conversation"]  # the two inbound texts

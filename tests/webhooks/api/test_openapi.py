@@ -35,7 +35,15 @@ def test_the_document_is_public_and_matches_the_app(firm: Firm) -> None:
 
 def test_request_bodies_are_documented_from_the_schemas(firm: Firm) -> None:
     send = DOC["paths"]["/api/threads/{thread_id}/messages"]["post"]["requestBody"]["content"]["application/json"]
-    assert set(send["schema"]["properties"]) == {"body", "media_urls", "override_reason", "quiet_hours_reason"}
+    assert set(send["schema"]["properties"]) == {
+        "body",
+        "media_urls",
+        "override_reason",
+        "quiet_hours_reason",
+        "to",
+        "purpose",
+        "template",
+    }
     assert send["schema"]["additionalProperties"] is False
     assign = DOC["paths"]["/api/threads/{thread_id}/assign"]["post"]["requestBody"]["content"]["application/json"]
     assert assign["schema"]["required"] == ["assignee"]

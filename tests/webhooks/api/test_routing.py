@@ -87,8 +87,8 @@ def test_send_refuses_malformed_bodies(
 
 
 def test_unknown_body_fields_are_named(firm: Firm, jane: int) -> None:
-    response = firm.staff.post(f"/api/threads/{jane}/messages", {"body": "hi", "to": "+15550001111"})
-    assert error(response)["details"] == {"to": ["Unknown field."]}
+    response = firm.staff.post(f"/api/threads/{jane}/messages", {"body": "hi", "recipient": "+15550001111"})
+    assert error(response)["details"] == {"recipient": ["Unknown field."]}
 
 
 @pytest.mark.parametrize(

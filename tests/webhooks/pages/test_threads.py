@@ -5,14 +5,18 @@ privacy, earlier texts, cancelling a held text, j/k, and axe at desktop and phon
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import Engine, select, update
 
 from connector import queries, services
+from connector.reminders import planner
 from connector.staff.users import Actor
+from connector.store.engine import utcnow
 from connector.store.tables import messages
+from tests.support import calendar
 from tests.support.browser import DESKTOP, PHONE, assert_accessible
 from tests.support.firm import JANE, OMAR, shut_window
 from tests.support.inbox import audit_rows
@@ -33,20 +37,37 @@ def test_texts_are_in_order_with_authors_statuses_and_what_an_error_means(page: 
     avery = Actor.of(site.people["avery"])
     services.messages.send(site.engine, site.settings, thread_id=thread_id, body="Yes, 3pm Tuesday.", actor=avery)
     failed = services.messages.send(site.engine, site.settings, thread_id=thread_id, body="Call us.", actor=avery)
-    assert site.send_due() == 2
+    notice = "Hi Jane, could you send us the documents for 00101-Doe? You can reply with photos."
+    services.messages.send(
+        site.engine,
+        site.settings,
+        thread_id=thread_id,
+        body=notice,
+        actor=avery,
+        purpose="notice",
+        template="documents",
+    )
+    assert site.send_due() == 3
     with site.engine.begin() as conn:  # as Twilio's status callback would leave it
         conn.execute(update(messages).where(messages.c.id == failed.id).values(status="undelivered", error_code=30006))
+    calendar.entry(site.engine, "e1", starts_at=utcnow() + timedelta(days=5))  # a hearing on Jane's matter
+    planner.plan(site.engine, site.settings, now=utcnow())
     sign_in(page, site, then=f"/inbox/{thread_id}")
     expect(page).to_have_title(f"Thread {thread_id} · Matterline")  # no name in the title
     items = page.locator("ol.messages > li")
-    expect(items).to_have_count(3)
+    expect(items).to_have_count(4)
     expect(items.nth(0)).to_contain_text("Jane Doe")
     expect(items.nth(0)).to_contain_text("Is my hearing still on?")
     expect(items.nth(1)).to_contain_text("Avery Attorney")
     expect(items.nth(1)).to_contain_text("Yes, 3pm Tuesday.")
     expect(items.nth(1).locator(".status")).to_have_text("queued")  # Twilio took it; no callback yet
     expect(items.nth(2).locator(".msg-error")).to_contain_text("landline or unreachable carrier: call instead")
+    expect(items.nth(3).locator(".msg-meta .purpose")).to_have_text("Notice")  # a conversation has no tag
+    expect(page.locator("ol.messages .purpose")).to_have_count(1)
     expect(page.locator("#thread-facts")).to_contain_text("00101-Doe")
+    upcoming = page.locator("#thread-facts .reminders li")  # planned, not sent: no text in the thread yet
+    expect(upcoming).to_have_count(2)
+    expect(upcoming.first).to_contain_text("(hearing: 2 days before at 09:00)")
     # Viewing marked it read for Pat only.
     assert queries.threads.require(site.engine, thread_id, site.people["pat"].id).unread == 0
     assert queries.threads.require(site.engine, thread_id, site.people["sam"].id).unread == 1

@@ -4,7 +4,7 @@ The table says who each person is, their role, whether they may sign in, when th
 browser sessions and API tokens they hold, and how far their CMS side is set up (their CMS account linked,
 the custom-action buttons installed). Each action is one service call, audited there: add a person and
 make their invite link, change a role, make a password-reset link, end their sessions, disable them,
-revoke one API token.
+revoke one API token, mark them away with a backup or end their time away.
 
 A one-time link (and the API token a new person gets) is a secret shown once: the answer to the POST
 shows it, never cached, and no URL carries it. Matterline sends no email, so the admin copies the link
@@ -26,6 +26,7 @@ from connector.errors import MatterlineError
 from connector.staff.users import ROLE_PHRASES, ROLES, User
 from connector.store.engine import utcnow
 from webhooks.errors import STATUS
+from webhooks.pages import away as away_page
 from webhooks.pages.admin.guard import actor, admin_page
 from webhooks.pages.render import page
 from webhooks.state import app_state
@@ -61,6 +62,7 @@ def _render(user: User, *, status: int = 200, **context: Any) -> BaseResponse:
         absolute=timedelta(hours=settings.session_max_hours),
     )
     names = {p.id: p.name for p in people}
+    ids = [p.id for p in people]
     context.setdefault("typed", {"name": "", "email": "", "role": "staff"})
     if request.method == "GET":
         context["done"] = _message(request.args.get("done"), names)
@@ -75,6 +77,10 @@ def _render(user: User, *, status: int = 200, **context: Any) -> BaseResponse:
         role_words=ROLE_WORDS,
         zone=settings.zone,
         now=now,
+        # Each person's time away (in force or to come), and who acts for those away now.
+        away=queries.coverage.upcoming(state.engine, ids, now),
+        covers=queries.coverage.covers(state.engine, ids, now),
+        back_at=away_page.BACK_AT,
         **context,
     )
     if "shown" in context:
@@ -109,6 +115,10 @@ def _message(done: str | None, people: dict[int, str]) -> str | None:
     if done == "sessions" and who is not None:
         count = request.args.get("count", 0, type=int)
         return f"{who} is signed out everywhere: {count} session{'' if count == 1 else 's'} ended."
+    if done == "away" and who is not None:
+        return f"{who} is marked away; their backup covers meanwhile."
+    if done == "back" and who is not None:
+        return f"{who} is back: their time away has ended."
     if done == "revoked":
         return f"API token {request.args.get('token', type=int)} is revoked: it no longer works."
     return None
@@ -192,3 +202,35 @@ def revoke_token(user: User, token_id: int) -> BaseResponse:
     except MatterlineError as refusal:
         return _refused(user, refusal)
     return _done("revoked", token=revoked.id, user=revoked.user_id)
+
+
+@blueprint.post("/<int:user_id>/away")
+@admin_page
+def away(user: User, user_id: int) -> BaseResponse:
+    """Mark a person away from now until the time given, with a backup (the same call as their own Away page)."""
+    state = app_state()
+    try:
+        wanted = away_page.read_form(request.form, state.settings.zone)
+        services.coverage.set_away(
+            state.engine,
+            user_id=user_id,
+            backup_id=wanted.backup_id,
+            starts_at=None,
+            ends_at=wanted.ends_at,
+            reason=wanted.reason,
+            actor=actor(user),
+        )
+    except MatterlineError as refusal:
+        return _refused(user, refusal)
+    return _done("away", user=user_id)
+
+
+@blueprint.post("/away/<int:coverage_id>/end")
+@admin_page
+def back(user: User, coverage_id: int) -> BaseResponse:
+    """End a person's time away now, or call off one still to come."""
+    try:
+        ended = services.coverage.end_away(app_state().engine, coverage_id, actor=actor(user))
+    except MatterlineError as refusal:
+        return _refused(user, refusal)
+    return _done("back", user=ended.user_id)
