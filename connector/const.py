@@ -57,6 +57,9 @@ AUTH_PAUSE: Final = timedelta(minutes=5)
 # The worker renews CMS webhook subscriptions this often, and purges past retention this often.
 RENEW_EVERY: Final = timedelta(hours=1)
 PURGE_EVERY: Final = timedelta(hours=24)
+# How often the worker looks for client texts past the reply limit: a minute late is on time for an alert,
+# and the look covers every thread active in the last month.
+REPLY_ALERTS_EVERY: Final = timedelta(minutes=1)
 # The worker signs an audit checkpoint (the chain's head) this often, so a cut-off tail shows.
 AUDIT_CHECKPOINT_EVERY: Final = timedelta(hours=24)
 # How far ahead `worker --drain` waits for retries before it calls the rest "later".

@@ -19,7 +19,7 @@ from sqlalchemy import Engine, func, select
 from connector.cms.client import CmsClient
 from connector.cms.in_force import mapping_in_force
 from connector.compliance import audit, retention
-from connector.const import AUDIT_CHECKPOINT_EVERY, DRAIN_HORIZON, LOGGER, PURGE_EVERY, RENEW_EVERY
+from connector.const import AUDIT_CHECKPOINT_EVERY, DRAIN_HORIZON, LOGGER, PURGE_EVERY, RENEW_EVERY, REPLY_ALERTS_EVERY
 from connector.jobs import kinds
 from connector.jobs.registry import HANDLERS
 from connector.messaging import intake, replies
@@ -87,6 +87,7 @@ class Worker:
         self._twilio_factory = twilio
         self._renewed_at: float | None = None
         self._purged_at: float | None = None
+        self._alerted_at: float | None = None
 
     @property
     def mapping(self) -> Mapping:
@@ -118,9 +119,7 @@ class Worker:
             result, "reminders", lambda: run_reminders(self.engine, self.settings, utcnow()), None
         )
         # Before the handlers too, so an alert's CMS task is written this round.
-        result.reply_alerts = self._step(
-            result, "reply alerts", lambda: replies.alert_overdue(self.engine, self.settings, now=utcnow()), 0
-        )
+        result.reply_alerts = self._step(result, "reply alerts", self._alert_overdue, 0)
         for kind, handler in HANDLERS.items():
             if kind == kinds.WRITE:
                 # Windows that closed this round are written in the same round.
@@ -143,6 +142,12 @@ class Worker:
             LOGGER.exception("worker.step_failed step=%s", name)
             result.errors.append(f"{name}: {describe(exc)}")
             return failed
+
+    def _alert_overdue(self) -> int:
+        if self._alerted_at is not None and time.monotonic() - self._alerted_at < REPLY_ALERTS_EVERY.total_seconds():
+            return 0
+        self._alerted_at = time.monotonic()
+        return replies.alert_overdue(self.engine, self.settings, now=utcnow())
 
     def _close_windows(self) -> int:
         return len(windows.close_due(self.engine, self.settings))
