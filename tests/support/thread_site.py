@@ -69,6 +69,9 @@ def thread_site(engine: Engine, *, consent: bool = True, **env: str) -> Iterator
         added = services.users.add(engine, name=name, email=email, role=role, actor=OPERATOR, password=PASSWORD)
         people[email.split("@")[0]] = added.user
     with TwilioServer(TwilioState(incoming_numbers=(FIRM_NUMBER,))) as twilio:
+        # Open around the clock unless a test says otherwise: after 17:00 in the firm's zone an urgent text gets
+        # the emergency reply, a message no page test sends (tests/messaging/test_urgent.py covers that reply).
+        env = {"MATTERLINE_OFFICE_HOURS": "Mon-Sun 00:00-23:59", **env}
         settings = via_twilio(twilio, MATTERLINE_SECRET_KEY=SECRET, **env)
         with ServerThread(create_app(settings, engine)) as server:
             yield Site(server.url, engine, twilio, settings, people)
