@@ -105,22 +105,35 @@ def client_text(m: FromClause) -> ColumnElement[bool]:
 _client_text = client_text
 
 
+def _newest_not_an_answer(thread: FromClause) -> ColumnElement[bool]:
+    """Whether the newest text of a row of `thread` is not an answer: one primary-key look-up. A thread whose
+    newest text is an answer waits for nothing, and most threads of a firm that answers are such threads, so
+    this is tested before the ranges below (which only threads it lets through need)."""
+    newest = messages.alias("newest")
+    return (
+        select(newest.c.id)
+        .where(newest.c.id == thread.c.last_message_id, not_(is_answer(newest)))
+        .correlate(thread)
+        .exists()
+    )
+
+
 def waiting(thread: FromClause) -> ColumnElement[bool]:
     """Whether a row of `thread` (threads, or an alias) waits for an answer: the inbox's filter.
 
-    Per thread tested, two short ranges of the thread's message index: back to its last answer, and forward
-    from there to the first client text.
+    Per thread tested, a look-up of its newest text; then, only when that is not an answer, two short ranges
+    of the thread's message index: back to its last answer, and forward from there to the first client text.
     """
     m = messages.alias("unanswered")
     after = select(m.c.id).where(m.c.thread_id == thread.c.id, m.c.id > _last_answer(thread.c.id), client_text(m))
-    return and_(thread.c.last_inbound_at.is_not(None), after.correlate(thread).exists())
+    return and_(thread.c.last_inbound_at.is_not(None), _newest_not_an_answer(thread), after.correlate(thread).exists())
 
 
 def _waits(conn: Connection, *conditions: ColumnElement[bool], before: datetime | None = None) -> dict[int, Waiting]:
     """The wait of each thread matching `conditions` that waits (its first client text sent before `before`,
     when given): the last answer of each thread first, then the client texts after it, one query."""
     answered = select(threads.c.id.label("thread_id"), _last_answer(threads.c.id).label("answered"))
-    last = answered.where(*conditions).subquery("answered")
+    last = answered.where(*conditions, _newest_not_an_answer(threads)).subquery("answered")
     m = messages.alias("unanswered")
     query = (
         select(m.c.id, m.c.thread_id, m.c.created_at)

@@ -32,8 +32,9 @@ START = datetime(2026, 1, 1, tzinfo=UTC)
 RUNS = 30
 
 
-def _seed(engine: Engine, threads: int, per_thread: int) -> None:
-    """Bulk rows straight through the driver: the point is the queries, not the loading."""
+def _seed(engine: Engine, threads: int, per_thread: int, author: int) -> None:
+    """Bulk rows straight through the driver: the point is the queries, not the loading. `author` wrote the
+    firm's texts (answers); one thread in fifty ends with the client's text, waiting for a reply."""
     firm = "+14155550100"
     thread_rows = []
     for t in range(1, threads + 1):
@@ -49,9 +50,9 @@ def _seed(engine: Engine, threads: int, per_thread: int) -> None:
                 str(t % 30_000),
                 "recent_thread" if filed else "needs_filing",
                 t % 100 == 0,
-                per_thread,
+                per_thread - (t % 50 == 0),
                 last.replace(tzinfo=None),
-                t * per_thread,
+                t * per_thread - (t % 50 == 0),  # a waiting thread's newest text is the client's
                 START.replace(tzinfo=None),
                 # The client's last text, the second newest of the thread (the firm answered it).
                 (last + timedelta(seconds=per_thread - 2)).replace(tzinfo=None),
@@ -80,8 +81,12 @@ def _seed(engine: Engine, threads: int, per_thread: int) -> None:
                     0,
                     "received" if inbound else "delivered",
                     (START + timedelta(minutes=t, seconds=m)).replace(tzinfo=None),
+                    None if inbound else author,
+                    "conversation",
                 )
             )
+        if t % 50 == 0:  # the firm's last answer not written yet: the thread waits
+            batch.pop()
         if len(batch) >= 50_000:
             _insert_messages(engine, batch)
             batch = []
@@ -127,7 +132,7 @@ def _insert_messages(engine: Engine, rows: list[tuple[Any, ...]]) -> None:
     with engine.begin() as conn:
         conn.exec_driver_sql(
             "INSERT INTO messages (id, thread_id, direction, kind, from_number, to_number, body, num_media, status,"
-            " created_at) VALUES (" + ", ".join([_mark(engine)] * 10) + ")",
+            " created_at, author_id, purpose) VALUES (" + ", ".join([_mark(engine)] * 12) + ")",
             rows,
         )
 
@@ -152,6 +157,7 @@ def _queries(engine: Engine, user_id: int, thread_id: int) -> dict[str, Callable
         "threads needing filing": lambda: list_threads(engine, user_id=user_id, needs_filing=True, limit=50),
         "urgent threads": lambda: list_threads(engine, user_id=user_id, urgent=True, limit=50),
         "unread threads": lambda: list_threads(engine, user_id=user_id, unread=True, limit=50),
+        "threads waiting for a reply": lambda: list_threads(engine, user_id=user_id, waiting=True, limit=50),
         "threads of one matter": lambda: list_threads(engine, user_id=user_id, matter_cms_id="100007", limit=50),
         "newest 50 messages of a thread": lambda: list_messages(engine, thread_id, limit=50),
     }
@@ -180,8 +186,8 @@ def test_listing_stays_fast_with_a_million_messages(tmp_path: Path, backend: str
     for label, url, threads in (("baseline", small_url, 50), ("large", big_url, THREADS)):
         engine = _store(url)
         started = time.perf_counter()
-        _seed(engine, threads, PER_THREAD)
         user, _ = add_user(engine, name="Bench User", email="bench@firm.example", role="attorney")
+        _seed(engine, threads, PER_THREAD, user.id)
         read_all_but(engine, user.id, UNREAD)
         loaded = time.perf_counter() - started
         print(
