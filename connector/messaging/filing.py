@@ -68,7 +68,8 @@ def thread_for(conn: Connection, firm_number: str, client_phone: str, now: datet
     ).one()
 
 
-def _live_matter(conn: Connection, cms_id: str | None) -> bool:
+def live_matter(conn: Connection, cms_id: str | None) -> bool:
+    """Whether `cms_id` is a matter in the store that is still live work (open or pending)."""
     if cms_id is None:
         return False
     status = conn.execute(
@@ -108,7 +109,7 @@ def decide(conn: Connection, thread: Row[Any], now: datetime, active_days: int) 
     if reminded is not None:
         return Filing(reminded, RULE_REMINDER_REPLY, "matter of the reminder the firm just sent", client)
     recent = thread.last_message_at is not None and now - thread.last_message_at <= timedelta(days=active_days)
-    if recent and _live_matter(conn, thread.matter_cms_id):
+    if recent and live_matter(conn, thread.matter_cms_id):
         return Filing(thread.matter_cms_id, RULE_RECENT_THREAD, f"thread active within {active_days} days", client)
     last_out = conn.execute(
         select(messages.c.matter_cms_id)
@@ -121,7 +122,7 @@ def decide(conn: Connection, thread: Row[Any], now: datetime, active_days: int) 
         .order_by(messages.c.created_at.desc(), messages.c.id.desc())
         .limit(1)
     ).scalar()
-    if _live_matter(conn, last_out):
+    if live_matter(conn, last_out):
         return Filing(last_out, RULE_LAST_OUTBOUND, "matter of the last text the firm sent to this number", client)
     if not owners:
         return Filing(None, RULE_NEEDS_FILING, "unknown number", None)
@@ -159,7 +160,7 @@ def _reminder_matter(conn: Connection, thread: Row[Any], now: datetime, active_d
     if newest is None or newest.purpose != REMINDER or now - newest.created_at > timedelta(days=active_days):
         return None
     matter: str | None = newest.matter_cms_id
-    return matter if _live_matter(conn, matter) else None
+    return matter if live_matter(conn, matter) else None
 
 
 def apply_filing(

@@ -25,7 +25,6 @@ from connector.messaging import filing, texts
 from connector.messaging.purpose import REMINDER
 from connector.messaging.segments import measure
 from connector.settings import Settings
-from connector.store.tables import matters
 from connector.store.workflow_tables import calendar_entries, reminders
 
 __all__ = ["ACTOR", "DueCounts", "send_due"]
@@ -95,7 +94,7 @@ def _send_one(conn: Connection, settings: Settings, reminder_id: int, now: datet
     if entry.starts_at <= now:
         _skip(conn, reminder, STARTED, now, counts)
         return
-    if not _live(conn, reminder.matter_cms_id):
+    if not filing.live_matter(conn, reminder.matter_cms_id):
         _skip(conn, reminder, CLOSED, now, counts)
         return
     found = pipeline.findings(conn, settings, reminder.body)
@@ -183,13 +182,3 @@ def _skip(conn: Connection, reminder: Any, reason: str, now: datetime, counts: D
         update(reminders).where(reminders.c.id == reminder.id).values(state="skipped", reason=reason, updated_at=now)
     )
     counts.skipped += 1
-
-
-def _live(conn: Connection, matter_cms_id: str | None) -> bool:
-    """Whether the reminder's matter is still open work (a closed matter's client gets no reminder)."""
-    if matter_cms_id is None:
-        return False
-    status = conn.execute(
-        select(matters.c.status).where(matters.c.cms_id == matter_cms_id, matters.c.deleted_at.is_(None))
-    ).scalar()
-    return status in filing.LIVE_STATUSES
