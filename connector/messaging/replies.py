@@ -101,10 +101,6 @@ def client_text(m: FromClause) -> ColumnElement[bool]:
     return and_(m.c.direction == "inbound", not_(_bare_keyword(m)))
 
 
-# The report of response times (connector.queries.response_times) imported it under this name first.
-_client_text = client_text
-
-
 def _newest_not_an_answer(thread: FromClause) -> ColumnElement[bool]:
     """Whether the newest text of a row of `thread` is not an answer: one primary-key look-up. A thread whose
     newest text is an answer waits for nothing, and most threads of a firm that answers are such threads, so
