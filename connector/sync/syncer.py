@@ -25,7 +25,7 @@ from connector.redaction import describe
 from connector.store.engine import utcnow
 from connector.store.tables import pending_refresh, sync_state
 from connector.sync.ingest import Counts, Record, apply, sweep_unseen
-from connector.sync.records import READERS, RecordError, read_contact, read_matter
+from connector.sync.records import READERS, ContactRecord, MatterRecord, RecordError
 from mappings.model import Mapping, ResourceSpec
 
 # Dependency order; calendar entries last, after the matters they belong to.
@@ -223,25 +223,22 @@ class Syncer:
         records: list[Record] = []
         for item in raw:
             try:
-                if name == "clients":
-                    contact = read_contact(spec, item, self.region)
-                    for phone in contact.phones:
-                        if phone.e164 is None:
-                            report.phones_unparseable += 1
-                            if len(report.unparseable) < _UNPARSEABLE_LISTED:
-                                report.unparseable.append((contact.cms_id, phone.raw, phone.error or ""))
-                        else:
-                            report.phones_normalized += 1
-                    records.append(contact)
-                elif name == "matters":
-                    matter = read_matter(spec, item)
-                    report.unknown_statuses += 0 if matter.status_known else 1
-                    records.append(matter)
-                else:
-                    records.append(READERS[name](spec, item, self.region))
+                record = READERS[name](spec, item, self.region)
             except RecordError as exc:
                 counts.skipped += 1
                 const.LOGGER.warning("%s: skipped a record: %s", name, exc)
+                continue
+            if isinstance(record, ContactRecord):
+                for phone in record.phones:
+                    if phone.e164 is None:
+                        report.phones_unparseable += 1
+                        if len(report.unparseable) < _UNPARSEABLE_LISTED:
+                            report.unparseable.append((record.cms_id, phone.raw, phone.error or ""))
+                    else:
+                        report.phones_normalized += 1
+            elif isinstance(record, MatterRecord):
+                report.unknown_statuses += 0 if record.status_known else 1
+            records.append(record)
         return records
 
     # -- changes announced by CMS webhooks ----------------------------------------------------------
