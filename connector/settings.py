@@ -15,6 +15,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, time
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Final, TypeVar
@@ -49,6 +50,7 @@ _NOT_SETTINGS_PREFIXES: Final = ("MATTERLINE_TEST_",)
 _TWILIO_SID: Final = re.compile(r"^AC[0-9a-fA-F]{32}$")
 _MESSAGING_SERVICE_SID: Final = re.compile(r"^MG[0-9a-fA-F]{32}$")
 _LOG_LEVELS: Final = ("DEBUG", "INFO", "WARNING", "ERROR")
+_LOG_FORMATS: Final = ("keyvalue", "json")
 _OFF: Final = "off"
 
 T = TypeVar("T")
@@ -188,6 +190,16 @@ def _state_windows(value: str) -> Mapping[str, Window]:
     return MappingProxyType(parse_state_windows(value))
 
 
+def _networks(value: str) -> tuple[IPv4Network | IPv6Network, ...]:
+    found = []
+    for part in _split(value):
+        try:
+            found.append(ip_network(part, strict=False))
+        except ValueError:
+            raise ValueError(f"{part!r} is not an IP address or network (e.g. 10.0.0.5 or 10.0.0.0/24)") from None
+    return tuple(found)
+
+
 def _day_end(value: str) -> time:
     if not re.fullmatch(r"([01][0-9]|2[0-3]):[0-5][0-9]", value):
         raise ValueError("must be HH:MM (24-hour), e.g. 18:00")
@@ -274,6 +286,13 @@ class Settings:
     # Keys the audit chain instead of MATTERLINE_SECRET_KEY: set it to the old secret key before rotating that.
     audit_key: str | None = _secret("MATTERLINE_AUDIT_KEY", validate.Length(min=16))
     log_level: str = setting("MATTERLINE_LOG_LEVEL", "INFO", mf.String(validate=validate.OneOf(_LOG_LEVELS)))
+    # One line per event: key=value pairs for a person reading a journal, or one JSON object for a log shipper.
+    log_format: str = setting("MATTERLINE_LOG_FORMAT", "keyvalue", mf.String(validate=validate.OneOf(_LOG_FORMATS)))
+    # Who may read /metrics: a scraper sending this bearer token, or one calling from an allowed address.
+    metrics_token: str | None = _secret("MATTERLINE_METRICS_TOKEN", validate.Length(min=16))
+    metrics_allow: tuple[IPv4Network | IPv6Network, ...] = setting(
+        "MATTERLINE_METRICS_ALLOW", None, _Parsed(_networks), empty=()
+    )
     firm_name: str = setting("MATTERLINE_FIRM_NAME", "The firm", mf.String(validate=validate.Length(max=80)))
     help_text: str | None = setting("MATTERLINE_HELP_TEXT", None, mf.String(validate=validate.Length(max=320)))
     thread_active_days: int = setting(
