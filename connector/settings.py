@@ -285,6 +285,9 @@ class Settings:
     secret_key: str | None = _secret("MATTERLINE_SECRET_KEY", validate.Length(min=16))
     # Keys the audit chain instead of MATTERLINE_SECRET_KEY: set it to the old secret key before rotating that.
     audit_key: str | None = _secret("MATTERLINE_AUDIT_KEY", validate.Length(min=16))
+    # The secret key before a rotation: sign-ins and stored secrets sealed under it still open until
+    # `matterline secrets reseal` has moved them (README "Rotating secrets").
+    previous_secret_key: str | None = _secret("MATTERLINE_PREVIOUS_SECRET_KEY", validate.Length(min=16))
     log_level: str = setting("MATTERLINE_LOG_LEVEL", "INFO", mf.String(validate=validate.OneOf(_LOG_LEVELS)))
     # One line per event: key=value pairs for a person reading a journal, or one JSON object for a log shipper.
     log_format: str = setting("MATTERLINE_LOG_FORMAT", "keyvalue", mf.String(validate=validate.OneOf(_LOG_FORMATS)))

@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from connector import crypto
 from connector.compliance import audit
 from connector.errors import unavailable
 from connector.settings import Settings, load_settings
@@ -44,12 +45,15 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     settings = settings if settings is not None else load_settings()
     engine = engine if engine is not None else make_engine(settings.database_url)
     audit.use_key(engine, settings.audit_secret)
+    crypto.accept_previous(settings.previous_secret_key)
     load_mapping(settings.cms, settings.mapping_file)  # a broken override file stops the app here
 
     app = Flask("webhooks")
     app.config["MAX_CONTENT_LENGTH"] = MAX_CONTENT_LENGTH
     if settings.secret_key:
         app.config["SECRET_KEY"] = settings.secret_key
+    if settings.previous_secret_key:  # sign-ins made before a rotation stay valid until they end
+        app.config["SECRET_KEY_FALLBACKS"] = [settings.previous_secret_key]
     # The CSRF token lives as long as the sign-in session, whose own timeouts bound it.
     app.config["WTF_CSRF_TIME_LIMIT"] = None
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"

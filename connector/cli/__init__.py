@@ -19,6 +19,7 @@ from connector.cli import (
     reminders,
     replies,
     report,
+    secrets,
     serve,
     store,
     sync,
@@ -54,6 +55,7 @@ for _module in (
     reminders,
     replies,
     report,
+    secrets,
     serve,
 ):
     for _command in _module.COMMANDS:

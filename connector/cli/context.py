@@ -21,7 +21,7 @@ import click
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
-from connector import const, jsonable
+from connector import const, crypto, jsonable
 from connector.cms.client import CmsClient
 from connector.cms.connect import build_client
 from connector.cms.errors import CmsError
@@ -96,6 +96,7 @@ class Context:
         if self._engine is None:
             self._engine = make_engine(self.settings.database_url)
             audit.use_key(self._engine, self.settings.audit_secret)
+            crypto.accept_previous(self.settings.previous_secret_key)
         return self._engine
 
     @property

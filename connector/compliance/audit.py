@@ -93,6 +93,7 @@ class Action(StrEnum):
     AWAY_SET = "away_set"
     AWAY_ENDED = "away_ended"
     REPLY_OVERDUE = "reply_overdue"
+    SECRETS_RESEALED = "secrets_resealed"  # noqa: S105 - an action's name, not a secret
 
 
 GENESIS = "0" * 64
