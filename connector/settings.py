@@ -264,6 +264,8 @@ class Settings:
         mf.String(validate=validate.Regexp(_TWILIO_SID, error="must look like AC followed by 32 hex characters")),
     )
     twilio_auth_token: str | None = _secret("TWILIO_AUTH_TOKEN")
+    # A second token webhook signatures are accepted under while the auth token is rotated (README "Rotating secrets").
+    twilio_auth_token_secondary: str | None = _secret("TWILIO_AUTH_TOKEN_SECONDARY")
     twilio_messaging_service_sid: str | None = setting(
         "TWILIO_MESSAGING_SERVICE_SID",
         None,
@@ -285,8 +287,8 @@ class Settings:
     secret_key: str | None = _secret("MATTERLINE_SECRET_KEY", validate.Length(min=16))
     # Keys the audit chain instead of MATTERLINE_SECRET_KEY: set it to the old secret key before rotating that.
     audit_key: str | None = _secret("MATTERLINE_AUDIT_KEY", validate.Length(min=16))
-    # The secret key before a rotation: sign-ins and stored secrets sealed under it still open until
-    # `matterline secrets reseal` has moved them (README "Rotating secrets").
+    # The secret key before a rotation: stored secrets sealed under it still open until `matterline secrets
+    # reseal` has moved them, and forms opened before the rotation still post (README "Rotating secrets").
     previous_secret_key: str | None = _secret("MATTERLINE_PREVIOUS_SECRET_KEY", validate.Length(min=16))
     log_level: str = setting("MATTERLINE_LOG_LEVEL", "INFO", mf.String(validate=validate.OneOf(_LOG_LEVELS)))
     # One line per event: key=value pairs for a person reading a journal, or one JSON object for a log shipper.

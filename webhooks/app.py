@@ -17,7 +17,7 @@ from connector.errors import unavailable
 from connector.settings import Settings, load_settings
 from connector.store import current_revision, head_revision, make_engine
 from mappings import load_mapping
-from webhooks import errors, headers, pages
+from webhooks import errors, headers, metrics, observe, pages
 from webhooks.api import blueprint as api_blueprint
 from webhooks.inbound import cms, twilio
 from webhooks.state import EXTENSION_KEY, MAX_CONTENT_LENGTH, AppState, app_state
@@ -52,8 +52,11 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.config["MAX_CONTENT_LENGTH"] = MAX_CONTENT_LENGTH
     if settings.secret_key:
         app.config["SECRET_KEY"] = settings.secret_key
-    if settings.previous_secret_key:  # sign-ins made before a rotation stay valid until they end
+    if settings.secret_key and settings.previous_secret_key:
+        # Forms opened before a rotation still post: the Flask session (which holds the CSRF secret) opens with
+        # the old key, and the token's signature is checked against both (itsdangerous signs with the last).
         app.config["SECRET_KEY_FALLBACKS"] = [settings.previous_secret_key]
+        app.config["WTF_CSRF_SECRET_KEY"] = [settings.previous_secret_key, settings.secret_key]
     # The CSRF token lives as long as the sign-in session, whose own timeouts bound it.
     app.config["WTF_CSRF_TIME_LIMIT"] = None
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
@@ -67,12 +70,15 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.register_blueprint(twilio.blueprint)
     twilio.install(app)
     app.register_blueprint(api_blueprint)
+    app.register_blueprint(metrics.blueprint)  # GET /metrics: off (404) unless a token or an address is set
     pages.register(app)
     # Every form POST carries a token signed with MATTERLINE_SECRET_KEY (none set: every POST is refused).
     # The API authenticates by bearer token and the webhooks by signature, so they are exempt.
     csrf = CSRFProtect(app)
-    for exempt in (api_blueprint, cms.blueprint, twilio.blueprint):
+    for exempt in (api_blueprint, cms.blueprint, twilio.blueprint, metrics.blueprint):
         csrf.exempt(exempt)
+    # Outside every other wrapper (the text endpoint too) and inside ProxyFix, so it sees the client's address.
+    observe.install(app)
     if settings.proxy_hops:
         hops = settings.proxy_hops
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]

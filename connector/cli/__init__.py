@@ -6,10 +6,9 @@ Every listing takes `--json`; errors say what is wrong and exit non-zero (1 a re
 
 from __future__ import annotations
 
-import logging
-
 import click
 
+from connector import logs
 from connector.cli import (
     cms_actions,
     compliance,
@@ -38,7 +37,7 @@ __all__ = ["Context", "cli_actor", "main"]
 def main(ctx: click.Context) -> None:
     """Matterline: client texting as a firm workflow inside the firm's case-management system."""
     ctx.ensure_object(Context)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logs.configure()  # warnings until the settings are read; then their level and MATTERLINE_LOG_FORMAT
 
 
 for _module in (

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import getpass
 import json
-import logging
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -21,7 +20,7 @@ import click
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
-from connector import const, crypto, jsonable
+from connector import crypto, jsonable, logs
 from connector.cms.client import CmsClient
 from connector.cms.connect import build_client
 from connector.cms.errors import CmsError
@@ -87,7 +86,7 @@ class Context:
         """The validated settings."""
         if self._settings is None:
             self._settings = load_settings(self.environ)
-            logging.getLogger(const.DOMAIN).setLevel(self._settings.log_level)
+            logs.configure(self._settings)
         return self._settings
 
     @property

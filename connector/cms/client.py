@@ -11,7 +11,7 @@ from urllib.parse import urljoin, urlsplit
 
 import requests
 
-from connector import const
+from connector import const, metrics
 from connector.cms.auth import Credentials
 from connector.cms.errors import (
     Action,
@@ -155,7 +155,7 @@ class CmsClient:
         self.limiter.before_request()
         self.stats.bump("requests")
         try:
-            return self.session.request(
+            response = self.session.request(
                 method,
                 url,
                 params=params,
@@ -164,7 +164,10 @@ class CmsClient:
                 timeout=self._timeout,
             )
         except (requests.ConnectionError, requests.Timeout) as exc:
+            metrics.cms_request(method, "error")
             raise _transport_error(method, endpoint, exc) from None
+        metrics.cms_request(method, response.status_code)
+        return response
 
     def _interpret(self, method: str, response: requests.Response, endpoint: str) -> CmsResponse:
         self.limiter.observe(response.headers)
@@ -176,6 +179,7 @@ class CmsClient:
         action = classify(status)
         if action is Action.RATE_LIMITED:
             self.stats.bump("rate_limited")
+            metrics.cms_rate_limited()
             wait = self.limiter.retry_after(response.headers)
             self.limiter.pause(wait)
             raise RateLimitedError(endpoint, message, status=status, retry_after=wait, paused=True)

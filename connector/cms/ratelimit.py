@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from connector import const
+from connector import const, metrics
 from connector.const import LOGGER
 
 # A request sent exactly at the reset instant can still land in the old window.
@@ -80,6 +80,7 @@ class RateLimiter:
                 self.waits += 1
                 LOGGER.debug("rate limit: waiting %.2fs", delay)
                 self.sleep(delay)
+                metrics.cms_waited(delay)
                 now = self.clock()
                 if self.reset_at is not None and now >= self.reset_at:
                     self.remaining, self.reset_at = None, None

@@ -8,6 +8,8 @@ going through retries until only dead letters (or work scheduled for later than 
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -16,6 +18,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Engine, func, select
 
+from connector import logs
 from connector.cms.client import CmsClient
 from connector.cms.in_force import mapping_in_force
 from connector.compliance import audit, retention
@@ -70,6 +73,31 @@ class Round:
         return found
 
 
+def round_counts(result: Round) -> dict[str, int]:
+    """What a round did, flat and without the zeros, for its log line: `taken_in=2 sms_send.sent=1 errors=1`."""
+    counts: dict[str, int] = {}
+
+    def add(name: str, value: Any) -> None:
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            for item in dataclasses.fields(value):
+                add(f"{name}.{item.name}", getattr(value, item.name))
+        elif isinstance(value, int) and value:
+            counts[name] = int(value)
+
+    add("taken_in", result.taken_in)
+    add("reply_alerts", result.reply_alerts)
+    add("reminders", result.reminders)
+    for kind, outcome in result.jobs.items():
+        add(kind, outcome)
+    add("windows", result.windows)
+    add("refreshed", result.refreshed)
+    add("renewals", len(result.renewals))
+    add("purged", result.purged or 0)
+    add("checkpoints", int(result.checkpoint is not None))
+    add("errors", len(result.errors))
+    return counts
+
+
 class Worker:
     """Holds the long-lived pieces; `round()` does one pass."""
 
@@ -112,6 +140,7 @@ class Worker:
         Each step runs on its own: one that fails (a CMS that is down, a bug) is logged and reported in
         `Round.errors`, and the steps after it still run, so a failing write-back never stops texts.
         """
+        started = time.perf_counter()
         result = Round()
         result.taken_in = self._step(result, "intake", lambda: intake.drain(self.engine, self.settings), 0)
         # Right after intake and before the handlers, so a reminder queued this round is sent this round.
@@ -132,6 +161,10 @@ class Worker:
         self._step(result, "renew", lambda: self._renew(result), None)
         self._step(result, "purge", lambda: self._purge(result), None)
         self._step(result, "audit checkpoint", lambda: self._checkpoint(result), None)
+        done = round_counts(result)
+        # INFO only when the round did something, so an idle worker polling every few seconds stays quiet.
+        level = logging.INFO if done else logging.DEBUG
+        logs.log_event(LOGGER, level, "worker.round", ms=round((time.perf_counter() - started) * 1000, 1), **done)
         return result
 
     def _step(self, result: Round, name: str, step: Callable[[], T], failed: T) -> T:

@@ -11,6 +11,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, select, update
 
+from connector import metrics
 from connector.compliance import audit
 from connector.errors import MatterlineError, malformed
 from connector.messaging import twilio_errors
@@ -80,6 +81,7 @@ def apply(conn: Connection, form: Mapping[str, str], now: datetime) -> int | Non
     ).rowcount
     if message is None or repeated:
         return None if message is None else int(message.id)
+    metrics.delivery_status(status, code)
     values: dict[str, object] = {}
     if RANK.get(status, -1) > RANK.get(message.status, -1):
         values["status"] = status

@@ -65,6 +65,12 @@ class Received:
     message_id: int | None
     duplicate: bool
     reply: str | None
+    keyword: str = "none"  # the keyword a new text was (opt_out, opt_in, help), "none" for a plain text
+
+    @property
+    def result(self) -> str:
+        """What happened, for the received-texts metric: duplicate, stored, or the keyword (stored too)."""
+        return "duplicate" if self.duplicate else ("stored" if self.keyword == "none" else self.keyword)
 
 
 def parse(form: Mapping[str, str], settings: Settings) -> Inbound:
@@ -219,7 +225,7 @@ def receive_many(conn: Connection, batch: list[Inbound], settings: Settings, now
             continue
         found = keyword_only(item.body, item.opt_out_type)
         reply = None if found.kind == "none" else _keywords(conn, item, settings, found, now)
-        results.append(Received(message_id, False, reply))
+        results.append(Received(message_id, False, reply, found.kind))
     return results
 
 

@@ -24,6 +24,7 @@ from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
+from connector import logs, metrics
 from connector.compliance import audit
 from connector.const import (
     DEFAULT_TWILIO_API_URL,
@@ -98,7 +99,7 @@ def send_due(
     if not jobs:
         return counts
     client = client_factory(settings)
-    for job in jobs:
+    for job in logs.each_job(jobs, counts):  # job_id on its lines, then one `job` line
         try:
             _send_one(engine, settings, client, job, owner, counts, now)
         except Exception as exc:  # one bad job must not stop the others
@@ -141,6 +142,7 @@ def _block(
     )
     outbox.complete(conn, job, owner, now=now)
     counts.blocked += 1
+    metrics.text_sent("blocked")
 
 
 def _wait(
@@ -152,6 +154,7 @@ def _wait(
         held = update(messages).where(messages.c.id == message.id).values(status="scheduled", scheduled_for=until)
         conn.execute(held)
     outbox.defer(conn, job, owner, verdict.detail, delay=until - now, now=now)
+    metrics.text_sent("held")
 
 
 def _locked(conn: Connection, message_id: int) -> Any:
@@ -249,6 +252,7 @@ def _send_one(
         _accepted(conn, current, created, now)
         outbox.complete(conn, job, owner, now=now)
     counts.sent += 1
+    metrics.text_sent("sent")
 
 
 def _unresolved(conn: Connection, message_id: int) -> list[Any]:
@@ -321,6 +325,7 @@ def _resolve(
             )
             outbox.complete(conn, job, owner, now=now)
             counts.adopted += 1
+            metrics.text_sent("adopted")
             return False
         conn.execute(
             update(send_attempts)
@@ -425,6 +430,7 @@ def _try_again(
         _finish(conn, message, "failed", given_up[0], given_up[1], now)
     counts.dead += dead
     counts.retried += not dead
+    metrics.text_sent("dead" if dead else "retried", given_up[0])
 
 
 def _refused(
@@ -496,6 +502,7 @@ def _refused(
         )
         outbox.complete(conn, job, owner, now=now)
     counts.failed += 1
+    metrics.text_sent("failed", code)
 
 
 def revive(conn: Connection, payload: dict[str, Any]) -> None:

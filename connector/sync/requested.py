@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine
 
+from connector import logs
 from connector.cms.client import CmsClient
 from connector.cms.errors import CmsError, RetryableError
 from connector.compliance import audit
@@ -82,7 +83,7 @@ def run_due(
     """
     owner = owner or f"{socket.gethostname()}:{id(engine)}:sync"
     runs = SyncRuns()
-    for job in outbox.lease(engine, owner, kinds=(kinds.SYNC,), limit=5):
+    for job in logs.each_job(outbox.lease(engine, owner, kinds=(kinds.SYNC,), limit=5), runs):
         full = bool(job.payload.get("full"))
         requested_by = str(job.payload.get("requested_by") or "worker")
         try:

@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, select, update
 
-from connector import const
+from connector import const, logs, metrics
 from connector.cms.client import CmsClient
 from connector.cms.errors import AmbiguousWriteError, CmsError, ConfigError, FatalError, RateLimitedError
 from connector.compliance import audit
@@ -29,7 +29,7 @@ from connector.settings import Settings
 from connector.staff import coverage
 from connector.store import dialect
 from connector.store.engine import utcnow
-from connector.store.tables import matters, writebacks
+from connector.store.tables import matters, windows, writebacks
 from mappings.model import Mapping, WriteSpec
 from mappings.templates import render_request
 
@@ -94,7 +94,7 @@ def run_due(
     """Write every due write-back job; the CMS's rate limit paces the client."""
     owner = owner or f"{socket.gethostname()}:{id(engine)}:cms"
     counts = WriteCounts()
-    for job in outbox.lease(engine, owner, kinds=(kinds.WRITE,), limit=limit):
+    for job in logs.each_job(outbox.lease(engine, owner, kinds=(kinds.WRITE,), limit=limit), counts):
         wait = client.limiter.paused_for()
         if counts.paused or wait > const.RETRY_AFTER_CEILING:
             # The whole queue waits: a refused login, or a CMS that asked for a long wait (429 or 503
@@ -230,6 +230,9 @@ def _written(engine: Engine, job: outbox.Job, owner: str, row: Any, record_id: s
             details={"kind": row.kind, "cms_record_id": record_id, "adopted": adopted},
             at=now,
         )
+        closed_at = conn.execute(select(windows.c.closed_at).where(windows.c.id == row.window_id)).scalar()
+    if closed_at is not None:  # a window's transcript or summary: how long after the window closed it landed
+        metrics.writeback_landed((now - closed_at).total_seconds())
 
 
 def _retry(

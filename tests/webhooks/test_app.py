@@ -152,3 +152,34 @@ def test_given_broken_firm_override_then_app_refuses_to_start(sqlite_engine: Eng
     override.write_text(json.dumps({"webhooks": {"signature": {"header": "X-Hook-Signature", "algorithm": "md5"}}}))
     with pytest.raises(MappingError):
         create_app(Settings(database_url="sqlite://", mapping_file=str(override)), sqlite_engine)
+
+
+def test_a_form_opened_before_a_secret_key_rotation_posts_only_while_the_previous_key_is_set(
+    sqlite_engine: Engine,
+) -> None:
+    """Sign-in sessions are random tokens kept in the store; the key signs the CSRF token of each open form."""
+    from connector import crypto, services
+    from connector.staff.users import Actor
+
+    password = "correct horse battery"
+    services.users.add(
+        sqlite_engine, name="Pat", email="pat@firm.example", role="staff", actor=Actor("cli:test"), password=password
+    )
+    old, new = "the old secret key, long enough", "the new secret key, long enough"
+    before = make_app(sqlite_engine, secret_key=old).test_client()
+    form = before.get("/signin").get_data(as_text=True)
+    token = form.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    cookie = before.get_cookie("session")
+    assert cookie is not None
+
+    def post(**keys: Any) -> int:
+        client = make_app(sqlite_engine, **keys).test_client()
+        client.set_cookie("session", cookie.value)
+        fields = {"csrf_token": token, "email": "pat@firm.example", "password": password}
+        return int(client.post("/signin", data=fields).status_code)
+
+    try:
+        assert post(secret_key=new) == 400  # the form's token was signed with the old key
+        assert post(secret_key=new, previous_secret_key=old) == 302  # signed in
+    finally:
+        crypto.accept_previous(None)

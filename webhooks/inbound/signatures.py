@@ -29,8 +29,15 @@ _DIGEST_SIZE: Final = hashlib.sha256().digest_size
 _HEX_DIGEST: Final = re.compile(r"[0-9a-fA-F]{64}")
 
 
-def verify_twilio(auth_token: str | None, url: str, form: MultiDict[str, str], signature: str) -> None:
-    """Raise 403 unless `signature` is Twilio's for `url` and the full `form`.
+def verify_twilio(
+    auth_token: str | None, url: str, form: MultiDict[str, str], signature: str, *, secondary: str | None = None
+) -> None:
+    """Raise 403 unless `signature` is Twilio's for `url` and the full `form`, under `auth_token` or `secondary`.
+
+    `secondary` (TWILIO_AUTH_TOKEN_SECONDARY) is accepted too, so rotating the auth token leaves no moment
+    when Twilio signs with a token Matterline refuses: Twilio switches tokens the instant the admin promotes
+    the new one, and no process can be restarted at that instant. It never replaces the primary: without
+    TWILIO_AUTH_TOKEN everything is still refused.
 
     Raises:
         MatterlineError: forbidden `twilio_auth_token_missing`, `signature_missing` or `signature_invalid`.
@@ -39,10 +46,14 @@ def verify_twilio(auth_token: str | None, url: str, form: MultiDict[str, str], s
         raise forbidden("twilio_auth_token_missing", "TWILIO_AUTH_TOKEN is not configured; refusing unsigned traffic")
     if not signature:
         raise forbidden("signature_missing", "the X-Twilio-Signature header is missing")
-    validator = RequestValidator(auth_token)
-    # The exact URL first (one HMAC, the usual case); Twilio's library then also tries it with and without
-    # the default port, because Twilio has signed both ways.
-    if not (compare(validator.compute_signature(url, form), signature) or validator.validate(url, form, signature)):
+    tokens = [auth_token] if not secondary or secondary == auth_token else [auth_token, secondary]
+    validators = [RequestValidator(token) for token in tokens]
+    # The exact URL under the primary first (one HMAC, the usual case); Twilio's library then also tries it with
+    # and without the default port, because Twilio has signed both ways.
+    if not (
+        any(compare(validator.compute_signature(url, form), signature) for validator in validators)
+        or any(validator.validate(url, form, signature) for validator in validators)
+    ):
         LOGGER.warning("twilio.signature_invalid")
         raise forbidden("signature_invalid", "the X-Twilio-Signature does not match this request")
 

@@ -24,6 +24,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 from werkzeug.datastructures import MultiDict
 from werkzeug.wsgi import get_current_url
 
+from connector import metrics
 from connector.errors import Kind, MatterlineError
 from connector.messaging import delivery, reception
 from connector.settings import Settings
@@ -57,7 +58,7 @@ def parse_form(body: bytes) -> MultiDict[str, str]:
 
 def verify(settings: Settings, url: str, form: MultiDict[str, str], signature: str) -> None:
     """Refuse (403) unless `signature` is Twilio's for `url` and the full `form`."""
-    verify_twilio(settings.twilio_auth_token, url, form, signature)
+    verify_twilio(settings.twilio_auth_token, url, form, signature, secondary=settings.twilio_auth_token_secondary)
 
 
 def signed_url(settings: Settings, path_and_query: str, fallback: str) -> str:
@@ -69,6 +70,7 @@ def receive(settings: Settings, writer: Writer, form: MultiDict[str, str]) -> st
     """Parse, store once (group-committed) and return the TwiML answer."""
     parsed = reception.parse(form, settings)
     received = writer.submit(parsed)
+    metrics.text_received(received.result)
     if received.duplicate:
         LOGGER.info("twilio.duplicate sid=%s", parsed.sid)
     if not received.reply:
@@ -133,7 +135,8 @@ class SmsEndpoint:
             raise _unsupported()
         form = parse_form(environ["wsgi.input"].read(length) if length else b"")
         query = environ.get("QUERY_STRING")
-        url = signed_url(settings, SMS_PATH + (f"?{query}" if query else ""), get_current_url(environ))
+        fallback = "" if settings.public_url else get_current_url(environ)  # rebuilt only when it is needed
+        url = signed_url(settings, SMS_PATH + (f"?{query}" if query else ""), fallback)
         verify(settings, url, form, str(environ.get("HTTP_X_TWILIO_SIGNATURE", "")))
         return receive(settings, self._writer, form)
 
