@@ -114,6 +114,10 @@ MAX_BODY_BYTES: Final = 1024 * 1024
 MAX_HEADER_BYTES: Final = 64 * 1024
 # How often idle connections past their time are closed (waitress's cleanup_interval), in seconds.
 SERVER_CLEANUP_SECONDS: Final = 2
+# After SIGTERM, how long each of several web processes (gunicorn) may finish its requests before it is killed.
+SERVER_GRACEFUL_SECONDS: Final = 10
+# `serve --workers`: at most this many web processes (each holds a pool of store connections).
+SERVER_MAX_WORKERS: Final = 64
 
 USER_AGENT: Final = "Matterline/0.1 (+https://github.com/matterline)"
 
@@ -129,3 +133,7 @@ SESSION_TOUCH_EVERY: Final = timedelta(minutes=1)
 # a reset is asked for by someone at their desk, so it lasts an hour (a forwarded or leaked one dies soon).
 INVITE_LINK_LIFETIME: Final = timedelta(days=7)
 RESET_LINK_LIFETIME: Final = timedelta(hours=1)
+
+# `matterline restore --replace` keeps the store it replaces beside it, named `<name>.before-restore-<when>`.
+RESTORE_KEPT_SUFFIX: Final = ".before-restore-"
+RESTORE_KEPT_STAMP: Final = "%Y%m%dT%H%M%SZ"

@@ -121,7 +121,11 @@ _BROWSER_ONLY: Final = frozenset(
     }
 )
 # Installing every linked person's Clio buttons at once is an operator's command; a person redoes their own.
-_PROMPT_ONLY: Final = frozenset({"users.set_password", "custom_actions.install_all"})
+# Restoring the store and resealing its secrets under a new key happen on the server, with the services stopped
+# or being restarted, by whoever holds its files and settings: never from a page.
+_PROMPT_ONLY: Final = frozenset(
+    {"users.set_password", "custom_actions.install_all", "backups.restore", "secrets.reseal"}
+)
 
 
 @pytest.mark.parametrize("service", _services())

@@ -93,7 +93,8 @@ class Action(StrEnum):
     AWAY_SET = "away_set"
     AWAY_ENDED = "away_ended"
     REPLY_OVERDUE = "reply_overdue"
-    SECRETS_RESEALED = "secrets_resealed"  # noqa: S105 - an action's name, not a secret
+    STORE_RESTORED = "store_restored"
+    SECRETS_RESEALED = "secrets_resealed"
 
 
 GENESIS = "0" * 64

@@ -8,6 +8,7 @@ cancel a text, what a send must pass, that a replay is audited) lives in one pla
 from __future__ import annotations
 
 from connector.services import (
+    backups,
     cms_signin,
     connection,
     consents,
@@ -31,6 +32,7 @@ from connector.services import (
 )
 
 __all__ = [
+    "backups",
     "cms_signin",
     "connection",
     "consents",
