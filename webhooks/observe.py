@@ -46,6 +46,12 @@ def install(app: Flask) -> None:
     app.wsgi_app = RequestLog(app.wsgi_app, app.url_map)  # type: ignore[method-assign]
 
 
+def static_routes(url_map: Map) -> frozenset[str]:
+    """The rules without a variable part: a path equal to one of them is that route, no matching needed (the
+    webhooks, which carry most of the traffic, are such rules)."""
+    return frozenset(rule.rule for rule in url_map.iter_rules() if not rule.arguments)
+
+
 def request_id_for(environ: WSGIEnvironment) -> str:
     """The caller's `X-Request-Id` when it is 8-64 safe characters, else a fresh one."""
     offered = environ.get(_ENVIRON_HEADER)
@@ -69,6 +75,7 @@ class RequestLog:
     def __init__(self, inner: WSGIApplication, url_map: Map) -> None:
         self._inner = inner
         self._url_map = url_map
+        self._static: frozenset[str] | None = None  # read on first use: blueprints may register after install
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         rid = request_id_for(environ)
@@ -99,7 +106,10 @@ class RequestLog:
     def _done(self, environ: WSGIEnvironment, rid: str, status: int, started: float) -> None:
         seconds = time.perf_counter() - started
         method = str(environ.get("REQUEST_METHOD", "GET"))
-        route = route_of(self._url_map, environ)
+        if self._static is None:
+            self._static = static_routes(self._url_map)
+        path = environ.get("PATH_INFO")
+        route = path if path in self._static else route_of(self._url_map, environ)
         level = logging.DEBUG if route in _QUIET and status < 400 else logging.INFO
         ms = round(seconds * 1000, 1)
         # The id is named here too: a deferred body is closed after the call has cleared the context.

@@ -208,6 +208,11 @@ def _row(inbound: Inbound, now: datetime) -> dict[str, Any]:
     }
 
 
+def plain_texts(batch: list[Inbound]) -> bool:
+    """No STOP, START or HELP among them: `receive_many` stores them in its one INSERT statement and no other."""
+    return all(keyword_only(item.body, item.opt_out_type).kind == "none" for item in batch)
+
+
 def receive(conn: Connection, inbound: Inbound, settings: Settings, now: datetime) -> Received:
     """Store one inbound text (once) inside the caller's transaction; handle STOP/START/HELP at once."""
     return receive_many(conn, [inbound], settings, now)[0]

@@ -41,9 +41,23 @@ class _Slot(Generic[T, R]):
 class GroupCommit(Generic[T, R]):
     """Runs `write(conn, items)` for batches of items, one transaction per batch; one result per item."""
 
-    def __init__(self, engine: Engine, write: Callable[[Connection, list[T]], list[R]]) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        write: Callable[[Connection, list[T]], list[R]],
+        *,
+        one_statement: Callable[[list[T]], bool] | None = None,
+    ) -> None:
+        """`one_statement(items)` says the write of these items is a single statement (PostgreSQL only).
+
+        Such a batch runs on a connection in autocommit: PostgreSQL commits the statement before it answers,
+        exactly as durably, in one round trip instead of BEGIN, the statement and COMMIT (a third of the
+        inbound webhook's CPU went to the two it saves). Any other batch gets its transaction as before.
+        """
         self._engine = engine
         self._write = write
+        self._one_statement = one_statement if engine.dialect.name == "postgresql" else None
+        self._auto: Connection | None = None
         self._lock = threading.Lock()
         self._queue: list[_Slot[T, R]] = []
         self._leading = False
@@ -71,11 +85,12 @@ class GroupCommit(Generic[T, R]):
         return slot.result  # type: ignore[return-value]
 
     def _discard(self) -> None:
-        """Drop the connection after a failure; the next batch opens a fresh one."""
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            with contextlib.suppress(Exception):  # a broken connection may refuse even to close
-                conn.close()
+        """Drop the connections after a failure; the next batch opens fresh ones."""
+        conns, self._conn, self._auto = (self._conn, self._auto), None, None
+        for conn in conns:
+            if conn is not None:
+                with contextlib.suppress(Exception):  # a broken connection may refuse even to close
+                    conn.close()
 
     def close(self) -> None:
         """Release the connection (the app is shutting down)."""
@@ -83,11 +98,17 @@ class GroupCommit(Generic[T, R]):
 
     def _commit(self, batch: list[_Slot[T, R]]) -> None:
         """Write `batch` in one transaction and hand out the results; raises (rolled back) when it fails."""
-        if self._conn is None:
-            self._conn = self._engine.connect()
+        items = [slot.item for slot in batch]
         try:
-            with self._conn.begin():
-                results = self._write(self._conn, [slot.item for slot in batch])
+            if self._one_statement is not None and self._one_statement(items):
+                if self._auto is None:
+                    self._auto = self._engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+                results = self._write(self._auto, items)
+            else:
+                if self._conn is None:
+                    self._conn = self._engine.connect()
+                with self._conn.begin():
+                    results = self._write(self._conn, items)
         except BaseException:
             self._discard()
             raise

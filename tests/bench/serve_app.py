@@ -1,6 +1,7 @@
-"""Serve an app on waitress in its own process for the webhook benchmark: `bare` or `matterline`.
+"""Serve an app in its own process for the webhook benchmark: `bare` or `matterline` on waitress, or
+`bare-gunicorn`: the bare app in WORKERS gunicorn processes with `matterline serve --workers`'s options.
 
-Usage: python serve_app.py (bare|matterline) PORT [DATABASE_URL]
+Usage: python serve_app.py (bare|matterline|bare-gunicorn) PORT [DATABASE_URL]
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 from waitress import serve
 
 THREADS = int(__import__("os").environ.get("BENCH_THREADS", "8"))
+WORKERS = int(__import__("os").environ.get("BENCH_WORKERS", "2"))
 
 
 def bare_app() -> Flask:
@@ -59,6 +61,9 @@ def main() -> None:
         sys.setswitchinterval(float(os.environ["BENCH_SWITCH"]))
     kind, port = sys.argv[1], int(sys.argv[2])
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository, for tests.support
+    if kind == "bare-gunicorn":
+        serve_bare_on_gunicorn(port)
+        return
     app = bare_app() if kind == "bare" else matterline_app(sys.argv[3])
     print("ready", flush=True)
     # Both apps on the server limits `matterline serve` runs with (waitress's own defaults stop accepting at
@@ -68,6 +73,16 @@ def main() -> None:
 
     options = waitress_options(settings(), threads=THREADS)
     serve(app, host="127.0.0.1", port=port, _quiet=True, **options)
+
+
+def serve_bare_on_gunicorn(port: int) -> None:
+    """The floor for several processes: the bare app built in each gunicorn worker, as `serve` builds its own."""
+    from tests.support.firm import settings
+    from webhooks.processes import WebProcesses, gunicorn_options
+
+    options = gunicorn_options(settings(MATTERLINE_SERVER_THREADS=str(THREADS)), "127.0.0.1", port, WORKERS)
+    print("ready", flush=True)
+    WebProcesses(options, bare_app).run()
 
 
 if __name__ == "__main__":

@@ -2,7 +2,8 @@
 
 Both run on waitress in their own process, measured side by side in this run with the same load
 generator and the same signed requests. Targets: throughput at least 50% of the bare app's; p99 under
-50 ms at a steady 100 requests a second.
+50 ms at a steady 100 requests a second. For several processes (issue 15), `matterline serve --workers 2`
+on PostgreSQL against the bare app on gunicorn with 2 processes and the same options: at least 50% too.
 """
 
 from __future__ import annotations
@@ -10,12 +11,14 @@ from __future__ import annotations
 import http.client
 import os
 import socket
+import statistics
 import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -104,8 +107,16 @@ def _post(conn: http.client.HTTPConnection, body: bytes, signature: str) -> int:
     return response.status
 
 
-def closed_loop(port: int, requests: list[tuple[bytes, str]]) -> tuple[float, int]:
-    """As fast as CONNECTIONS keep-alive clients can go for SECONDS: (requests per second, errors)."""
+def closed_loop(
+    port: int,
+    requests: list[tuple[bytes, str]],
+    latencies: list[float] | None = None,
+    connections: int = CONNECTIONS,
+) -> tuple[float, int]:
+    """As fast as `connections` keep-alive clients can go for SECONDS: (requests per second, errors).
+
+    Each request's time from send to answer is appended to `latencies` when given.
+    """
     cursor = iter(range(len(requests)))
     lock = threading.Lock()
     done = [0, 0]
@@ -118,13 +129,17 @@ def closed_loop(port: int, requests: list[tuple[bytes, str]]) -> tuple[float, in
                 index = next(cursor, None)
             if index is None:
                 return
+            sent = time.perf_counter()
             status = _post(conn, *requests[index])
+            took = time.perf_counter() - sent
             with lock:
                 done[0 if status == 200 else 1] += 1
+                if latencies is not None:
+                    latencies.append(took)
         conn.close()
 
     started = time.perf_counter()
-    workers = [threading.Thread(target=client) for _ in range(CONNECTIONS)]
+    workers = [threading.Thread(target=client) for _ in range(connections)]
     for worker in workers:
         worker.start()
     for worker in workers:
@@ -241,3 +256,148 @@ def test_the_price_of_durability_on_sqlite(tmp_path: Path) -> None:
         f"[sqlite] inbound with synchronous=NORMAL: {normal:,.0f} req/s; with FULL (shipped): {full:,.0f} req/s; "
         f"FULL keeps {full / normal:.2f} of NORMAL's throughput (best of two runs each)"
     )
+
+
+# -- several processes: `matterline serve --workers 2` on PostgreSQL against the bare app on gunicorn ×2 -------------
+
+PG_FALLBACK = "postgresql://postgres@127.0.0.1:5432/main_db"
+WORKERS = 2
+# More clients than the server has threads (2 × 8), as a burst of Twilio webhooks would be: with fewer, every
+# process waits on its own commit (an fsync) with a few texts in it and the count of clients sets the pace.
+PROCESS_CONNECTIONS = 32
+ROUNDS = 3
+
+
+@contextmanager
+def fresh_database(base_url: str) -> Iterator[str]:
+    """A new PostgreSQL database beside `base_url`'s, migrated and seeded; dropped afterwards."""
+    from sqlalchemy import make_url, text
+
+    name = f"ml_bench_{uuid.uuid4().hex[:12]}"
+    admin = make_engine(base_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(base_url).set(database=name).render_as_string(hide_password=False)
+    try:
+        engine = make_engine(url)
+        upgrade(engine)
+        seed(engine)
+        engine.dispose()
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _children(pid: int) -> int:
+    """How many live processes `pid` has started (gunicorn's workers), from /proc."""
+    count = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        count += int(fields[1]) == pid and fields[0] != "Z"
+    return count
+
+
+@contextmanager
+def served_command(database_url: str, workers: int) -> Iterator[int]:
+    """`matterline serve --workers N` as an admin runs it, once /readyz answers and every worker is up."""
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MATTERLINE_") and k != "PROMETHEUS_MULTIPROC_DIR"}
+    env.update(
+        MATTERLINE_DATABASE_URL=database_url,
+        MATTERLINE_SECRET_KEY="bench-" * 8,
+        MATTERLINE_FIRM_NUMBERS=FIRM_NUMBER,
+        TWILIO_ACCOUNT_SID=TWILIO_SID,
+        TWILIO_AUTH_TOKEN=TWILIO_TOKEN,
+        MATTERLINE_PUBLIC_URL=PUBLIC_URL,
+        MATTERLINE_QUIET_HOURS="off",
+        MATTERLINE_SERVER_THREADS=os.environ.get("BENCH_THREADS", "8"),  # as the bare app's (serve_app.THREADS)
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "connector.cli", "serve", "--workers", str(workers), "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,  # a log line per request: written, as in production, but not shown here
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert proc.poll() is None, "serve exited"
+            assert time.monotonic() < deadline, "serve never became ready"
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+                conn.request("GET", "/readyz")
+                ready = conn.getresponse().status == 200
+                conn.close()
+            except OSError:
+                ready = False
+            if ready and _children(proc.pid) == (workers if workers > 1 else 0):
+                break
+            time.sleep(0.1)
+        yield port
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def test_two_processes_on_postgresql_against_bare_gunicorn() -> None:
+    """Issue 15's goal: `serve --workers 2` on PostgreSQL at least half of a bare Flask app on 2 gunicorn processes.
+
+    The three servers (the bare app on gunicorn, `serve --workers 2` and the single waitress process `matterline
+    serve`, each Matterline on its own fresh database) run side by side, idle but for the one being driven; each
+    round drives each in turn with the same PROCESS_CONNECTIONS keep-alive clients (threads of this process, which
+    shares the machine's cores with the servers and PostgreSQL) for SECONDS, posting texts new to its store. The
+    ratio is taken within each round, so a neighbour's load on the machine weighs on both sides of it; the
+    median of the rounds is the figure.
+    """
+    base = os.environ.get("MATTERLINE_TEST_DATABASE_URL") or PG_FALLBACK
+    load = signed_requests(90_000, 0)
+    names = (
+        f"bare Flask on gunicorn x{WORKERS}",
+        f"Matterline serve --workers {WORKERS} (PostgreSQL)",
+        "Matterline serve, waitress x1 (PostgreSQL)",
+    )
+    rates: dict[str, list[float]] = {name: [] for name in names}
+    latencies: dict[str, list[float]] = {name: [] for name in names}
+    errors: dict[str, int] = dict.fromkeys(names, 0)
+    used: dict[str, int] = dict.fromkeys(names, 0)
+
+    def drive(name: str, port: int, *, warm: bool = False) -> None:
+        start = used[name]
+        took: list[float] = []
+        rate, failed = closed_loop(port, load[start : start + (500 if warm else 30_000)], took, PROCESS_CONNECTIONS)
+        used[name] += len(took)
+        errors[name] += failed
+        if not warm:
+            rates[name].append(rate)
+            latencies[name].extend(took)
+
+    with ExitStack() as servers:
+        ports = (
+            servers.enter_context(served("bare-gunicorn")),
+            servers.enter_context(served_command(servers.enter_context(fresh_database(base)), WORKERS)),
+            servers.enter_context(served_command(servers.enter_context(fresh_database(base)), 1)),
+        )
+        for name, port in zip(names, ports, strict=True):
+            drive(name, port, warm=True)  # every worker process and store connection made
+        for _ in range(ROUNDS):
+            for name, port in zip(names, ports, strict=True):
+                drive(name, port)
+    floor = rates[names[0]]
+    print()
+    cores = os.cpu_count()
+    print(f"{PROCESS_CONNECTIONS} keep-alive clients, {ROUNDS} rounds of {SECONDS:.0f} s each, on {cores} cores:")
+    for name in names:
+        ratios = [rate / bare for rate, bare in zip(rates[name], floor, strict=True)]
+        p50, p99 = _percentile(latencies[name], 50) * 1000, _percentile(latencies[name], 99) * 1000
+        print(
+            f"  {name:<44} {statistics.median(rates[name]):>7,.0f} req/s  ratio {statistics.median(ratios):.2f}"
+            f" (rounds {', '.join(f'{r:.2f}' for r in ratios)})  p50 {p50:5.1f} ms  p99 {p99:5.1f} ms"
+            f"  ({errors[name]} errors)"
+        )
+    print(f"target: serve --workers {WORKERS} on PostgreSQL >= 0.50 of the bare app on gunicorn x{WORKERS}")
+    assert not any(errors.values())  # the figures against their targets are printed

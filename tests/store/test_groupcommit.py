@@ -58,3 +58,42 @@ def test_a_lone_failure_is_raised_to_its_caller(engine: Engine) -> None:
         writer.submit(None)
     assert writer.submit("+14155550000") > 0
     writer.close()
+
+
+def _one_insert(conn: Connection, phones: list[str | None]) -> list[int]:
+    """The whole batch in one multi-row INSERT, as the inbound webhook writes plain texts."""
+    rows = [{"phone": p, "action": "opt_out", "source": "test", "created_at": utcnow()} for p in phones]
+    return [
+        int(i)
+        for i in conn.execute(insert(opt_outs).returning(opt_outs.c.id, sort_by_parameter_order=True), rows).scalars()
+    ]
+
+
+def test_a_one_statement_batch_is_written_whole_or_not_at_all_and_committed_before_it_answers(engine: Engine) -> None:
+    """On PostgreSQL the statement runs in autocommit (one round trip): each answer means a committed row,
+    and a statement the store refuses writes none of its rows, so the items are tried alone as before."""
+    release = threading.Event()
+    seen: list[int] = []
+
+    def slow_first(conn: Connection, phones: list[str | None]) -> list[int]:
+        seen.append(len(phones))
+        if len(seen) == 1:
+            release.wait(5)
+        return _one_insert(conn, phones)
+
+    writer: GroupCommit[str | None, int] = GroupCommit(engine, slow_first, one_statement=lambda _: True)
+    items: list[str | None] = [f"+1415556{n:04d}" for n in range(6)]
+    items.insert(3, None)
+    with ThreadPoolExecutor(max_workers=len(items) + 1) as pool:
+        first = pool.submit(writer.submit, "+14155559999")
+        time.sleep(0.3)
+        futures = [pool.submit(writer.submit, item) for item in items]
+        time.sleep(0.5)
+        release.set()
+        answered = [first.result()] + [f.result() for i, f in enumerate(futures) if i != 3]
+        assert futures[3].exception() is not None
+    with engine.connect() as other:  # another connection sees every answered row: committed, not just written
+        stored = set(other.execute(select(opt_outs.c.id)).scalars())
+    writer.close()
+    assert seen[1] == len(items)
+    assert stored == set(answered)

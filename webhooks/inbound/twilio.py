@@ -87,7 +87,7 @@ def make_writer(state: AppState) -> Writer:
     def write(conn: Connection, batch: list[reception.Inbound]) -> list[reception.Received]:
         return reception.receive_many(conn, batch, settings, utcnow())
 
-    return GroupCommit(state.engine, write)
+    return GroupCommit(state.engine, write, one_statement=reception.plain_texts)
 
 
 # -- the WSGI entry for inbound texts ------------------------------------------------------------------------
