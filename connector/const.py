@@ -22,8 +22,11 @@ RETRY_MAX_ATTEMPTS: Final = 6
 RETRY_MAX_SECONDS: Final = 300.0
 RETRY_BACKOFF_BASE: Final = 0.5
 RETRY_BACKOFF_MAX: Final = 30.0
-# An outbox job waits at most this long between tries (a Retry-After may ask for longer).
-JOB_BACKOFF_MAX: Final = 300.0
+# An outbox job waits at most this long between tries (a Retry-After may ask for longer). With the default
+# 20 tries (MATTERLINE_OUTBOX_MAX_ATTEMPTS) the first come within seconds and the waits then grow to ten
+# minutes, so a text or CMS write outlasts a Twilio or CMS outage of about 40 minutes before it is a dead
+# letter (the sum of the waits: 48 minutes on average, under 30 about once in a hundred).
+JOB_BACKOFF_MAX: Final = 600.0
 # A Retry-After beyond this is treated as "come back later" rather than slept through in-process.
 RETRY_AFTER_CEILING: Final = 120.0
 # A 503 without Retry-After holds every CMS request this long, doubling while 503s keep coming.

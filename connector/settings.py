@@ -323,7 +323,7 @@ class Settings:
     day_end: time = setting("MATTERLINE_DAY_END", "18:00", _Parsed(_day_end))
     summary_review: bool = setting("MATTERLINE_SUMMARY_REVIEW", "false", mf.Boolean())
     outbox_max_attempts: int = setting(
-        "MATTERLINE_OUTBOX_MAX_ATTEMPTS", "8", mf.Integer(validate=validate.Range(min=1, max=100))
+        "MATTERLINE_OUTBOX_MAX_ATTEMPTS", "20", mf.Integer(validate=validate.Range(min=1, max=100))
     )
     consent_inbound_days: int = setting(
         "MATTERLINE_CONSENT_INBOUND_DAYS", "30", mf.Integer(validate=validate.Range(min=0, max=365))

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import random
+import statistics
 
 import pytest
 
 from connector.retry import CMS_CALLS, JOBS, Retry, RetryPolicy
+from connector.settings import Settings
 
 
 class Transient(Exception):
@@ -30,7 +32,7 @@ def test_backoff_is_full_jitter_under_a_doubling_ceiling_and_a_cap() -> None:
         waits = [policy.backoff(attempt) for _ in range(200)]
         assert all(0 <= w <= ceiling for w in waits)
         assert max(waits) > ceiling * 0.8  # it really spreads up to the ceiling
-    assert JOBS.backoff_max == 300.0 > CMS_CALLS.backoff_max == 30.0
+    assert JOBS.backoff_max == 600.0 > CMS_CALLS.backoff_max == 30.0
 
 
 def test_a_requested_wait_wins_over_backoff() -> None:
@@ -82,3 +84,13 @@ def test_call_stops_after_max_attempts() -> None:
     with pytest.raises(Transient):
         RetryPolicy(max_attempts=3, backoff_base=0.001).call(always, classify=classify, sleep=lambda _s: None)
     assert calls == 3
+
+
+def test_at_the_default_tries_a_queued_job_outlasts_an_outage_of_about_forty_minutes() -> None:
+    """What the README promises an admin: a Twilio or CMS outage shorter than that is ridden out, not dead-lettered."""
+    random.seed(15)
+    tries = Settings().outbox_max_attempts
+    waited = sorted(sum(JOBS.delay(n).total_seconds() for n in range(1, tries)) / 60 for _ in range(2_000))
+    assert 44 < statistics.mean(waited) < 52
+    assert waited[20] > 25  # under 30 minutes about once in a hundred
+    assert JOBS.delay(1).total_seconds() <= 0.5  # and the first tries still come within seconds
