@@ -26,7 +26,7 @@ import pytest
 from twilio.request_validator import RequestValidator
 
 from connector.store import make_engine, upgrade
-from tests.support.firm import FIRM_NUMBER, JANE, OMAR, PUBLIC_URL, TWILIO_SID, TWILIO_TOKEN, seed
+from tests.support.firm import FIRM_NUMBER, JANE, OMAR, PUBLIC_URL, TWILIO_SID, TWILIO_TOKEN, process_env, seed
 
 pytestmark = pytest.mark.bench
 
@@ -306,17 +306,8 @@ def _children(pid: int) -> int:
 def served_command(database_url: str, workers: int) -> Iterator[int]:
     """`matterline serve --workers N` as an admin runs it, once /readyz answers and every worker is up."""
     port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MATTERLINE_") and k != "PROMETHEUS_MULTIPROC_DIR"}
-    env.update(
-        MATTERLINE_DATABASE_URL=database_url,
-        MATTERLINE_SECRET_KEY="bench-" * 8,
-        MATTERLINE_FIRM_NUMBERS=FIRM_NUMBER,
-        TWILIO_ACCOUNT_SID=TWILIO_SID,
-        TWILIO_AUTH_TOKEN=TWILIO_TOKEN,
-        MATTERLINE_PUBLIC_URL=PUBLIC_URL,
-        MATTERLINE_QUIET_HOURS="off",
-        MATTERLINE_SERVER_THREADS=os.environ.get("BENCH_THREADS", "8"),  # as the bare app's (serve_app.THREADS)
-    )
+    # The same threads as the bare app's (serve_app.THREADS).
+    env = process_env(database_url, MATTERLINE_SERVER_THREADS=os.environ.get("BENCH_THREADS", "8"))
     proc = subprocess.Popen(
         [sys.executable, "-m", "connector.cli", "serve", "--workers", str(workers), "--port", str(port)],
         env=env,

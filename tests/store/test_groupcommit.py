@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from typing import Any
 
 import pytest
 from sqlalchemy import Connection, Engine, func, insert, select
@@ -23,28 +25,39 @@ def _write(conn: Connection, phones: list[str | None]) -> list[int]:
     return ids
 
 
-def test_a_failed_batch_fails_only_the_item_that_cannot_be_written(engine: Engine) -> None:
+def _one_batch(
+    engine: Engine, write: Callable[[Connection, list[str | None]], list[int]], items: list[str | None], **options: Any
+) -> tuple[int, list[Future[int]], list[int]]:
+    """Submit `items` while a first item's batch is held, so they all queue into one second batch; the first
+    item's answer, the items' futures (done) and the size of each batch written."""
     release = threading.Event()
     seen: list[int] = []
 
-    def slow_first(conn: Connection, phones: list[str | None]) -> list[int]:
+    def held_first(conn: Connection, phones: list[str | None]) -> list[int]:
         seen.append(len(phones))
         if len(seen) == 1:
-            release.wait(5)  # the first batch is held so every other item queues into the second
-        return _write(conn, phones)
+            release.wait(5)
+        return write(conn, phones)
 
-    writer: GroupCommit[str | None, int] = GroupCommit(engine, slow_first)
-    items: list[str | None] = [f"+1415555{n:04d}" for n in range(12)]
-    items.insert(6, None)
+    writer: GroupCommit[str | None, int] = GroupCommit(engine, held_first, **options)
     with ThreadPoolExecutor(max_workers=len(items) + 1) as pool:
         first = pool.submit(writer.submit, "+14155559999")
         time.sleep(0.3)
         futures = [pool.submit(writer.submit, item) for item in items]
         time.sleep(0.5)
         release.set()
-        assert first.result() > 0
-        outcomes = [future.exception() for future in futures]
+        answer = first.result()
+        wait(futures)
     writer.close()
+    return answer, futures, seen
+
+
+def test_a_failed_batch_fails_only_the_item_that_cannot_be_written(engine: Engine) -> None:
+    items: list[str | None] = [f"+1415555{n:04d}" for n in range(12)]
+    items.insert(6, None)
+    first, futures, seen = _one_batch(engine, _write, items)
+    assert first > 0
+    outcomes = [future.exception() for future in futures]
     assert seen[1] == len(items)  # they did share one batch
     assert [index for index, error in enumerate(outcomes) if error is not None] == [6]
     assert [future.result() > 0 for index, future in enumerate(futures) if index != 6] == [True] * 12
@@ -72,28 +85,12 @@ def _one_insert(conn: Connection, phones: list[str | None]) -> list[int]:
 def test_a_one_statement_batch_is_written_whole_or_not_at_all_and_committed_before_it_answers(engine: Engine) -> None:
     """On PostgreSQL the statement runs in autocommit (one round trip): each answer means a committed row,
     and a statement the store refuses writes none of its rows, so the items are tried alone as before."""
-    release = threading.Event()
-    seen: list[int] = []
-
-    def slow_first(conn: Connection, phones: list[str | None]) -> list[int]:
-        seen.append(len(phones))
-        if len(seen) == 1:
-            release.wait(5)
-        return _one_insert(conn, phones)
-
-    writer: GroupCommit[str | None, int] = GroupCommit(engine, slow_first, one_statement=lambda _: True)
     items: list[str | None] = [f"+1415556{n:04d}" for n in range(6)]
     items.insert(3, None)
-    with ThreadPoolExecutor(max_workers=len(items) + 1) as pool:
-        first = pool.submit(writer.submit, "+14155559999")
-        time.sleep(0.3)
-        futures = [pool.submit(writer.submit, item) for item in items]
-        time.sleep(0.5)
-        release.set()
-        answered = [first.result()] + [f.result() for i, f in enumerate(futures) if i != 3]
-        assert futures[3].exception() is not None
+    first, futures, seen = _one_batch(engine, _one_insert, items, one_statement=lambda _: True)
+    assert futures[3].exception() is not None
+    answered = [first] + [f.result() for i, f in enumerate(futures) if i != 3]
     with engine.connect() as other:  # another connection sees every answered row: committed, not just written
         stored = set(other.execute(select(opt_outs.c.id)).scalars())
-    writer.close()
     assert seen[1] == len(items)
     assert stored == set(answered)

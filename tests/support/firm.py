@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -55,6 +56,25 @@ def seed(engine: Engine, *, consent: bool = True) -> None:
             consents.record(
                 conn, phone, action="grant", method="engagement_letter", captured_by="seed", region="US", now=NOW
             )
+
+
+def process_env(database_url: str, **env: str) -> dict[str, str]:
+    """The environment of a `matterline` process serving this firm from `database_url`, as an admin starts one:
+    this process's variables but its own MATTERLINE_* and metrics directory, plus the firm's settings."""
+    inherited = {
+        k: v for k, v in os.environ.items() if not k.startswith("MATTERLINE_") and k != "PROMETHEUS_MULTIPROC_DIR"
+    }
+    return {
+        **inherited,
+        "MATTERLINE_DATABASE_URL": database_url,
+        "MATTERLINE_SECRET_KEY": "a-firm-secret-key-" * 3,
+        "MATTERLINE_FIRM_NUMBERS": FIRM_NUMBER,
+        "TWILIO_ACCOUNT_SID": TWILIO_SID,
+        "TWILIO_AUTH_TOKEN": TWILIO_TOKEN,
+        "MATTERLINE_PUBLIC_URL": PUBLIC_URL,
+        "MATTERLINE_QUIET_HOURS": "off",
+        **env,
+    }
 
 
 def settings(**env: str) -> Settings:

@@ -21,10 +21,10 @@ from connector import const
 from connector.settings import load_settings
 from connector.store import make_engine
 from connector.store.tables import messages
-from tests.support.firm import FIRM_NUMBER, JANE, OMAR, PUBLIC_URL, TWILIO_SID, TWILIO_TOKEN, inbound_form, seed, signed
+from tests.support.firm import JANE, OMAR, inbound_form, process_env, seed, signed
 from tests.support.http_load import MIB, push_body
 from tests.support.stores import migrated_store_url
-from webhooks.processes import METRICS_DIR_VARIABLE, gunicorn_options
+from webhooks.processes import gunicorn_options
 
 PATH = "/webhooks/twilio/sms"
 TEXTS = 40
@@ -71,17 +71,7 @@ def pg_firm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def served(pg_firm: str, tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], str]]:
     """`matterline serve --workers 2` as an admin starts it (no metrics directory set), once it is ready."""
     port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(const.ENV_PREFIX) and k != METRICS_DIR_VARIABLE}
-    env.update(
-        MATTERLINE_DATABASE_URL=pg_firm,
-        MATTERLINE_SECRET_KEY="s" * 48,
-        MATTERLINE_FIRM_NUMBERS=FIRM_NUMBER,
-        TWILIO_ACCOUNT_SID=TWILIO_SID,
-        TWILIO_AUTH_TOKEN=TWILIO_TOKEN,
-        MATTERLINE_PUBLIC_URL=PUBLIC_URL,
-        MATTERLINE_QUIET_HOURS="off",
-        TMPDIR=str(tmp_path),  # where serve makes its metrics directory, to see it removed at exit
-    )
+    env = process_env(pg_firm, TMPDIR=str(tmp_path))  # TMPDIR: where serve makes its metrics directory
     with (tmp_path / "out.txt").open("w") as out, (tmp_path / "err.txt").open("w") as err:
         proc = subprocess.Popen(
             [sys.executable, "-m", "connector.cli", "serve", "--workers", "2", "--port", str(port)],
