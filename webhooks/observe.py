@@ -30,13 +30,14 @@ from connector import logs, metrics
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
-__all__ = ["HEADER", "RequestLog", "install"]
+__all__ = ["HEADER", "RequestLog", "current_request_id", "install"]
 
 LOGGER: Final = logging.getLogger("matterline.webhooks.requests")
 HEADER: Final = "X-Request-Id"
 UNMATCHED: Final = "unmatched"
 _ENVIRON_HEADER: Final = "HTTP_X_REQUEST_ID"
-_VALID_ID: Final = re.compile(r"[A-Za-z0-9._-]{8,64}")
+# What a caller's id may be (it lands in log lines and audit entries): short and plain.
+_VALID_ID: Final = re.compile(r"[A-Za-z0-9._:\-]{1,64}")
 # Polled by load balancers and scrapers: DEBUG while they answer well, INFO when they do not.
 _QUIET: Final = frozenset({"/healthz", "/readyz", "/metrics"})
 
@@ -52,8 +53,14 @@ def static_routes(url_map: Map) -> frozenset[str]:
     return frozenset(rule.rule for rule in url_map.iter_rules() if not rule.arguments)
 
 
+def current_request_id() -> str:
+    """The id of the request being answered (the one its log lines carry and its answer returns), for the
+    audit entries it writes; a fresh one outside a request."""
+    return logs.request_id.get() or uuid.uuid4().hex
+
+
 def request_id_for(environ: WSGIEnvironment) -> str:
-    """The caller's `X-Request-Id` when it is 8-64 safe characters, else a fresh one."""
+    """The caller's `X-Request-Id` when it is 1-64 safe characters, else a fresh one."""
     offered = environ.get(_ENVIRON_HEADER)
     if isinstance(offered, str) and _VALID_ID.fullmatch(offered):
         return offered

@@ -37,6 +37,7 @@ _STATUS_TEXT: Final = {
     403: "The caller's role may not do this.",
     404: "No such thread, message, matter, job or user; an id beyond the store's range (`maximum`) names none.",
     409: "Conflict with the record's state: e.g. `recipient_opted_out`, `consent_required`, `not_cancelable`.",
+    413: "The body is larger than the server takes (1 MiB): refused before it is read; nothing was done.",
     415: "The body is not application/json.",
     422: "Well-formed but refused; `error.code` says why.",
     503: "The guardrails cannot run (`rules_unavailable`: the content rules file is broken); nothing was done.",
@@ -205,7 +206,7 @@ def _operation(route: Route, components: _Components) -> dict[str, Any]:
     if _RULE_ARG.search(route.rule):
         errors.add(404)  # a path whose id names nothing (or is no id) matches no record
     if route.body is not None:
-        errors.add(415)
+        errors.update((413, 415))
     if route.authenticated:
         errors.add(401)
     if route.roles is not None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -25,6 +24,7 @@ from connector import jsonable
 from connector.const import JSON_INT_MAX, JSON_INT_MIN, JSON_MAX_DEPTH, STORE_ID_MAX
 from connector.errors import Kind, MatterlineError, bad_parameter, forbidden, malformed
 from connector.staff.users import Actor, User, authenticate
+from webhooks.observe import current_request_id
 from webhooks.state import app_state
 
 __all__ = [
@@ -40,7 +40,6 @@ __all__ = [
     "json_response",
 ]
 
-_REQUEST_ID: Final = re.compile(r"[A-Za-z0-9._:\-]{1,64}")
 _REALM: Final = 'Bearer realm="matterline"'
 
 
@@ -254,16 +253,12 @@ def json_response(payload: Any, status: int = 200) -> Response:
 
 
 def _request_id() -> None:
-    """Adopt the caller's request id when it is sane (it lands in the audit log), else make one."""
-    given = request.headers.get("X-Request-Id", "")
-    g.request_id = given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+    """The request's id (the caller's when sane, else a new one: `webhooks.observe`), for its audit entries."""
+    g.request_id = current_request_id()
 
 
 def _finish(response: Response) -> Response:
-    """Echo the request id, keep firm data out of caches, and say how to authenticate on a 401."""
-    request_id = g.get("request_id")
-    if request_id:
-        response.headers["X-Request-Id"] = request_id
+    """Keep firm data out of caches, and say how to authenticate on a 401 (`webhooks.observe` returns the id)."""
     response.headers["Cache-Control"] = "no-store"
     if response.status_code == 401:
         bad = g.get("token_rejected", False)

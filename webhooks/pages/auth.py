@@ -8,7 +8,6 @@ and Secure when the public URL is https. Every page that needs a person goes thr
 from __future__ import annotations
 
 import re
-import uuid
 from datetime import timedelta
 from typing import Final
 
@@ -19,6 +18,7 @@ from connector import services
 from connector.errors import MatterlineError
 from connector.staff.sessions import Lifetimes
 from connector.staff.users import User
+from webhooks.observe import current_request_id
 from webhooks.state import app_state
 
 __all__ = ["COOKIE", "HOME", "blueprint", "keep_session", "safe_next", "signed_in"]
@@ -73,7 +73,7 @@ def signin_submit() -> BaseResponse:
             email=email,
             password=request.form.get("password", ""),
             address=address,
-            request_id=uuid.uuid4().hex,
+            request_id=current_request_id(),
         )
     except MatterlineError as refusal:
         status = 429 if refusal.code == "signin_throttled" else 401
@@ -100,7 +100,7 @@ def signout() -> BaseResponse:
     """End this browser's session and forget the cookie."""
     token = request.cookies.get(COOKIE)
     if token:
-        services.signin.sign_out(app_state().engine, token, request_id=uuid.uuid4().hex)
+        services.signin.sign_out(app_state().engine, token, request_id=current_request_id())
     response = redirect(url_for("auth.signin_form"))
     response.delete_cookie(COOKIE)
     return response

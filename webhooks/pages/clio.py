@@ -7,7 +7,6 @@ service once and forgets the cookie whatever the outcome.
 
 from __future__ import annotations
 
-import uuid
 from typing import Any, Final
 
 from flask import Blueprint, Response, abort, redirect, render_template, request
@@ -19,6 +18,7 @@ from connector.errors import Kind, MatterlineError
 from connector.services.cms_signin import OAuthApp
 from connector.staff.users import User
 from webhooks.headers import allow_form_target
+from webhooks.observe import current_request_id
 from webhooks.pages.auth import COOKIE, safe_next, signed_in
 from webhooks.pages.render import page, person_page
 from webhooks.state import app_state
@@ -95,7 +95,7 @@ def callback() -> BaseResponse:
             address=request.remote_addr or "unknown",
             secret_key=settings.secret_key,
             public_url=settings.public_url or "",
-            request_id=uuid.uuid4().hex,
+            request_id=current_request_id(),
         )
     except MatterlineError as refusal:
         body = render_template("clio/refused.html", message=refusal.message, code=refusal.code)

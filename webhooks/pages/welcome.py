@@ -9,14 +9,13 @@ itself is spent by the service; a reload or the back button finds it refused.
 
 from __future__ import annotations
 
-import uuid
-
 from flask import Blueprint, Response, redirect, render_template, request
 from werkzeug.wrappers import Response as BaseResponse
 
 from connector import services
 from connector.const import PASSWORD_MIN_CHARS
 from connector.errors import MatterlineError
+from webhooks.observe import current_request_id
 from webhooks.pages.auth import HOME, keep_session
 from webhooks.state import app_state
 
@@ -58,7 +57,7 @@ def submit(token: str) -> BaseResponse:
         return _page("auth/welcome.html", 422, person=person, token=token, message=MISMATCH)
     try:
         signed = services.invites.redeem(
-            engine, token, password, address=request.remote_addr or "unknown", request_id=uuid.uuid4().hex
+            engine, token, password, address=request.remote_addr or "unknown", request_id=current_request_id()
         )
     except MatterlineError as refusal:
         person = None if refusal.code == "link_refused" else services.invites.pending(engine, token)

@@ -308,6 +308,8 @@ def test_reminder_rules_are_edited_tried_on_a_sample_entry_and_saved(page: Page,
     rules["rules"][0]["template"] = "{firm}: your hearing is on {date} at {time}, {place}. {bring}"
     page.get_by_label("Reminder rules (JSON)").fill(json.dumps(rules, indent=2))
     page.get_by_role("button", name="Try the edit above").click()
+    # The answer replaces the table; read it once it is there (under load it comes after the click returns).
+    expect(page.locator(".samples-table").get_by_role("rowheader", name="hearing", exact=True)).to_be_visible()
     sample = _row(page, "hearing", within=".samples-table")
     assert sample[0] == "2 days before at 09:00; the day of at 08:00"
     assert re.fullmatch(
