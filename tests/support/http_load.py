@@ -8,6 +8,7 @@ import select
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -101,26 +102,30 @@ def free_port() -> int:
 def serve_process(env: dict[str, str], cwd: Path) -> Iterator[str]:
     """`matterline serve` in its own process, as production runs it; yields its base URL once it answers."""
     port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "connector.cli", "serve", "--port", str(port)],
-        env={**os.environ, **env},
-        cwd=cwd,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"matterline serve exited: {proc.stderr.read() if proc.stderr else b''!r}")
-            with contextlib.suppress(requests.ConnectionError):
-                if requests.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            if time.monotonic() > deadline:
-                raise RuntimeError("matterline serve did not answer within 30 s")
-            time.sleep(0.1)
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+    # Its log in a file, as the journal takes it: a pipe nobody reads fills after a few hundred request lines
+    # and stalls the server writing to it.
+    with tempfile.TemporaryFile() as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "connector.cli", "serve", "--port", str(port)],
+            env={**os.environ, **env},
+            cwd=cwd,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+        )
+        url = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                if proc.poll() is not None:
+                    log.seek(0)
+                    raise RuntimeError(f"matterline serve exited: {log.read()!r}")
+                with contextlib.suppress(requests.ConnectionError):
+                    if requests.get(f"{url}/healthz", timeout=1).status_code == 200:
+                        break
+                if time.monotonic() > deadline:
+                    raise RuntimeError("matterline serve did not answer within 30 s")
+                time.sleep(0.1)
+            yield url
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)

@@ -13,12 +13,13 @@ import random
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import pytest
 import requests
@@ -182,14 +183,27 @@ def states(engine: Engine) -> Counter[str]:
         return Counter(conn.execute(select(writebacks.c.state)).scalars())
 
 
+# Each worker's log, by pid: a file, as the journal takes it. A pipe nobody reads while the test waits on
+# another worker fills after a few hundred job lines and stalls the worker writing to it.
+_LOGS: dict[int, IO[bytes]] = {}
+
+
 def worker(env: dict[str, str], *args: str) -> subprocess.Popen[bytes]:
-    """`matterline worker ARGS` as a child process."""
-    return subprocess.Popen(
-        [sys.executable, "-m", "connector.cli", "worker", *args],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+    """`matterline worker ARGS` as a child process, its log kept in a file."""
+    log = tempfile.TemporaryFile()  # noqa: SIM115 - closed by `finish`
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "connector.cli", "worker", *args], env=env, stdout=subprocess.DEVNULL, stderr=log
     )
+    _LOGS[proc.pid] = log
+    return proc
+
+
+def finish(proc: subprocess.Popen[bytes], timeout: float) -> str:
+    """Wait for `proc` to end; what it logged."""
+    proc.wait(timeout=timeout)
+    with _LOGS.pop(proc.pid) as log:
+        log.seek(0)
+        return log.read().decode(errors="replace")
 
 
 def settle(engine: Engine, env: dict[str, str]) -> int:
@@ -197,8 +211,8 @@ def settle(engine: Engine, env: dict[str, str]) -> int:
     for runs in range(1, MAX_SETTLE_RUNS + 1):
         stand_in_for_time(engine)
         proc = worker(env, "--drain")
-        _, err = proc.communicate(timeout=120)
-        assert proc.returncode == 0, err.decode()
+        err = finish(proc, 120)
+        assert proc.returncode == 0, err
         if pending_jobs(engine) == 0:
             return runs
     raise AssertionError(f"{pending_jobs(engine)} write-back jobs still pending after {MAX_SETTLE_RUNS} drains")
@@ -248,7 +262,7 @@ def test_a_worker_killed_again_and_again_loses_nothing_and_duplicates_nothing(cm
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
             kills += 1
-        proc.wait(timeout=30)
+        finish(proc, 30)
     written_before = states(engine)["written"]
     runs = settle(engine, env)
     print(f"\n{kills} kills with {written_before} of {JOBS} written; settled in {runs} drain runs")
@@ -264,8 +278,8 @@ def test_one_drain_writes_every_due_job(cms: str, tmp_path: Path) -> None:
     engine = synced_store(cms, db_url)
     add_jobs(engine, 200, f"mld{uuid.uuid4().hex[:6]}-")
     proc = worker(worker_env(cms, db_url), "--drain")
-    _, err = proc.communicate(timeout=120)
-    assert proc.returncode == 0, err.decode()
+    err = finish(proc, 120)
+    assert proc.returncode == 0, err
     left = pending_jobs(engine)
     engine.dispose()
     assert left == 0, f"{left} of 200 due write-back jobs left after one `worker --drain`"
@@ -286,8 +300,8 @@ def test_four_workers_on_postgresql_write_every_job_exactly_once(cms: str, db_ur
         rounds += 1
         procs = [worker(env, "--drain") for _ in range(4)]
         for proc in procs:
-            _, err = proc.communicate(timeout=300)
-            assert proc.returncode == 0, err.decode()
+            err = finish(proc, 300)
+            assert proc.returncode == 0, err
     seconds = time.perf_counter() - started
     print(f"\nfour workers on PostgreSQL: {FOUR_WORKERS_JOBS} jobs in {seconds:.1f}s over {rounds} drain rounds")
     assert_each_written_once(engine, cms, kinds, prefix)
