@@ -56,6 +56,8 @@ class Inbound:
     messaging_service_sid: str | None
     opt_out_type: str | None
     raw: dict[str, Any]
+    # STOP, START, HELP or none: read once here, for the group commit's choice and for the handling alike.
+    keyword: Keyword
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,16 +102,19 @@ def parse(form: Mapping[str, str], settings: Settings) -> Inbound:
     )
     if not ours:
         LOGGER.warning("twilio.unconfigured_firm_number sid=%s", sid)
+    body = _storable(str(form.get("Body", "")))
+    opt_out_type = str(form.get("OptOutType", "")) or None
     return Inbound(
         sid=sid,
         from_number=to_e164(from_number, settings.default_region) or from_number,
         to_number=to_number,
-        body=_storable(str(form.get("Body", ""))),
+        body=body,
         media=_media(form),
         num_segments=_count(form.get("NumSegments")),
         messaging_service_sid=service,
-        opt_out_type=(str(form.get("OptOutType", "")) or None),
+        opt_out_type=opt_out_type,
         raw=stored_raw(form),
+        keyword=keyword_only(body, opt_out_type),
     )
 
 
@@ -210,7 +215,7 @@ def _row(inbound: Inbound, now: datetime) -> dict[str, Any]:
 
 def plain_texts(batch: list[Inbound]) -> bool:
     """No STOP, START or HELP among them: `receive_many` stores them in its one INSERT statement and no other."""
-    return all(keyword_only(item.body, item.opt_out_type).kind == "none" for item in batch)
+    return all(item.keyword.kind == "none" for item in batch)
 
 
 def receive(conn: Connection, inbound: Inbound, settings: Settings, now: datetime) -> Received:
@@ -228,7 +233,7 @@ def receive_many(conn: Connection, batch: list[Inbound], settings: Settings, now
         if message_id is None:
             results.append(Received(None, True, None))
             continue
-        found = keyword_only(item.body, item.opt_out_type)
+        found = item.keyword
         reply = None if found.kind == "none" else _keywords(conn, item, settings, found, now)
         results.append(Received(message_id, False, reply, found.kind))
     return results
