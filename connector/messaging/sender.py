@@ -73,6 +73,13 @@ class SendCounts:
     retried: int = 0
     dead: int = 0
 
+    def add(self, result: str, twilio_code: int | None = None) -> None:
+        """One text's outcome, in this round's counts and the metrics alike: one call, so the two never differ.
+        `held` (quiet hours or a guardrail: the job is put back, untried) counts as retried."""
+        field = "retried" if result == "held" else result
+        setattr(self, field, getattr(self, field) + 1)
+        metrics.text_sent(result, twilio_code)
+
 
 def status_callback_url(settings: Settings) -> str | None:
     """Where Twilio reports delivery."""
@@ -113,9 +120,9 @@ def send_due(
                     delay=JOBS.delay(job.attempts),
                     max_attempts=settings.outbox_max_attempts,
                 ):
-                    counts.dead += 1
+                    counts.add("dead")
                 else:
-                    counts.retried += 1
+                    counts.add("retried")
     return counts
 
 
@@ -141,8 +148,7 @@ def _block(
         at=now,
     )
     outbox.complete(conn, job, owner, now=now)
-    counts.blocked += 1
-    metrics.text_sent("blocked")
+    counts.add("blocked")
 
 
 def _wait(
@@ -154,7 +160,6 @@ def _wait(
         held = update(messages).where(messages.c.id == message.id).values(status="scheduled", scheduled_for=until)
         conn.execute(held)
     outbox.defer(conn, job, owner, verdict.detail, delay=until - now, now=now)
-    metrics.text_sent("held")
 
 
 def _locked(conn: Connection, message_id: int) -> Any:
@@ -203,7 +208,7 @@ def _send_one(
             return
         if verdict.action == "wait":
             _wait(conn, job, owner, current, verdict, now)
-            counts.retried += 1
+            counts.add("held")
             return
         if current.status == "scheduled":
             conn.execute(update(messages).where(messages.c.id == message_id).values(status="pending"))
@@ -251,8 +256,7 @@ def _send_one(
         )
         _accepted(conn, current, created, now)
         outbox.complete(conn, job, owner, now=now)
-    counts.sent += 1
-    metrics.text_sent("sent")
+    counts.add("sent")
 
 
 def _unresolved(conn: Connection, message_id: int) -> list[Any]:
@@ -292,7 +296,7 @@ def _leave_alone(
     sending = any(a.outcome == "started" for a in unresolved)
     reason = "another worker is sending this text" if sending else "Twilio has not answered yet; will look it up"
     outbox.defer(conn, job, owner, reason, delay=max(claims) - now, now=now)
-    counts.retried += 1
+    counts.add("retried")
     return True
 
 
@@ -324,8 +328,7 @@ def _resolve(
                 .values(outcome="adopted", sid=adopted.sid, claimed_until=None)
             )
             outbox.complete(conn, job, owner, now=now)
-            counts.adopted += 1
-            metrics.text_sent("adopted")
+            counts.add("adopted")
             return False
         conn.execute(
             update(send_attempts)
@@ -428,9 +431,7 @@ def _try_again(
     dead = outbox.retry(conn, job, owner, error, delay=delay, max_attempts=settings.outbox_max_attempts)
     if dead:
         _finish(conn, message, "failed", given_up[0], given_up[1], now)
-    counts.dead += dead
-    counts.retried += not dead
-    metrics.text_sent("dead" if dead else "retried", given_up[0])
+    counts.add("dead" if dead else "retried", given_up[0])
 
 
 def _refused(
@@ -501,8 +502,7 @@ def _refused(
             at=now,
         )
         outbox.complete(conn, job, owner, now=now)
-    counts.failed += 1
-    metrics.text_sent("failed", code)
+    counts.add("failed", code)
 
 
 def revive(conn: Connection, payload: dict[str, Any]) -> None:
